@@ -1,0 +1,74 @@
+/**
+ * Every configurable setting and its default. `causeway serve --help`, PROTOCOL.md "Limits" and
+ * README's configuration table are generated from / checked against this one object.
+ */
+import type { ServerLimits } from "../protocol/types.js";
+
+export type Durability = "full" | "normal" | "off";
+
+export interface CausewayConfig {
+  host: string;
+  port: number;
+  path: string;
+  stdio: boolean;
+  /** SQLite journal file, or ":memory:" for the in-memory store */
+  db: string;
+  durability: Durability;
+  /** user command modules (ESM paths) */
+  commands: string[];
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  limits: ServerLimits;
+  /** WebSocket hard ceiling (ws `maxPayload`); frames above it close the socket with 1009 */
+  wsMaxPayloadBytes: number;
+  heartbeatIntervalMs: number;
+  /** default timeout for command types that declare none */
+  defaultTimeoutMs: number;
+  /** per command type timeout overrides */
+  timeouts: Record<string, number>;
+  /** how long a dependent waits for a dependency in another lane */
+  dependencyWaitMs: number;
+  idempotencyTtlMs: number;
+  /** on restart, fail accepted-but-never-started commands instead of re-queueing them */
+  failUnstartedOnRecovery: boolean;
+  /** grace period for draining in-flight commands on shutdown */
+  shutdownGraceMs: number;
+  /** test-only: make the Nth journal commit (1-based, counted from open) fail; 0 disables */
+  faultFailCommit: number;
+  /** test-only: how many consecutive commits fail once the fault triggers */
+  faultFailCount: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  maxFrameBytes: 1024 * 1024,
+  maxJsonDepth: 64,
+  maxIdLength: 256,
+  maxDependsOn: 32,
+  maxQueuePerLane: 1024,
+  maxInFlightPerConnection: 1024,
+  maxSessions: 100_000,
+  maxTimeoutMs: 10 * 60 * 1000,
+  maxOutboundBytes: 8 * 1024 * 1024,
+  historyPageMax: 500,
+};
+
+export const DEFAULT_CONFIG: CausewayConfig = {
+  host: "127.0.0.1",
+  port: 3141,
+  path: "/",
+  stdio: false,
+  db: "data/causeway.db",
+  durability: "full",
+  commands: [],
+  logLevel: "info",
+  limits: DEFAULT_LIMITS,
+  wsMaxPayloadBytes: 4 * 1024 * 1024,
+  heartbeatIntervalMs: 30_000,
+  defaultTimeoutMs: 30_000,
+  timeouts: {},
+  dependencyWaitMs: 30_000,
+  idempotencyTtlMs: 24 * 60 * 60 * 1000,
+  failUnstartedOnRecovery: false,
+  shutdownGraceMs: 10_000,
+  faultFailCommit: 0,
+  faultFailCount: 1,
+};

@@ -1,0 +1,170 @@
+/**
+ * The store seam. The engine reaches persistence only through `Store`.
+ * Two implementations: MemoryStore (unit tests, --db :memory: semantics) and SqliteStore (default).
+ *
+ * A journal is an append-only list of records. Every record belongs to one lane and carries the
+ * next lane sequence of that lane (gap-free) and the next global seq (gap-free). The store derives
+ * its materialized tables (commands, idempotency keys, sessions, lane counters) from the records
+ * of a batch inside the same transaction as the append.
+ */
+import type { ErrorCode } from "../protocol/errors.js";
+import type { Outcome } from "../protocol/types.js";
+
+export type JournalPhase =
+  /** admitted: carries the causal envelope; command status becomes `queued` */
+  | "accepted"
+  /** handler about to run; status `running` */
+  | "started"
+  /** terminal outcome; written exactly once per admitted command */
+  | "finished"
+  /** a duplicate id / idempotency key answered from the stored outcome (no effect on status) */
+  | "replayed"
+  /** a duplicate id / key with a different fingerprint was refused (no effect on status) */
+  | "conflict"
+  /** restart recovery re-queued an accepted (or retryable started) command; status `queued` */
+  | "requeued";
+
+export type CommandStatus =
+  | "queued"
+  | "running"
+  | "succeeded"
+  | "failed"
+  | "timed_out"
+  | "interrupted";
+
+export const TERMINAL_STATUSES: readonly CommandStatus[] = ["succeeded", "failed", "timed_out", "interrupted"];
+
+/** What a successful command did to session state. Applied to the sessions table atomically. */
+export type SessionEffect =
+  | { kind: "create"; sessionId: string; state: unknown; version: number }
+  | { kind: "write"; sessionId: string; state: unknown; version: number }
+  | { kind: "delete"; sessionId: string };
+
+export interface JournalRecord {
+  seq: number;
+  lane: string;
+  laneSeq: number;
+  commandId: string;
+  sessionId: string | null;
+  phase: JournalPhase;
+  recordedAt: number;
+  type: string;
+  actor: string;
+  fingerprint: string | null;
+  /** accepted: the causal envelope */
+  explicitId?: boolean;
+  idempotencyKey?: string | null;
+  /** scope of the idempotency key: `session:<id>` or `server` */
+  idempotencyScope?: string | null;
+  dependsOn?: string[] | null;
+  ifSessionVersion?: number | null;
+  /** accepted: command params (envelope minus envelope fields), already redacted */
+  params?: unknown;
+  /** accepted: effective timeout in ms; the deadline is recordedAt + timeoutMs */
+  timeoutMs?: number | null;
+  /** finished: the stored outcome (replayed byte-identical); replayed/conflict: what was answered */
+  outcome?: Outcome;
+  /** finished: terminal status */
+  status?: CommandStatus;
+  /** finished + success: what happened to session state */
+  effect?: SessionEffect;
+  /** finished: idempotency key entry expiry (epoch ms) */
+  idempotencyExpiresAt?: number | null;
+  /** free-form explanation: recovery reason, replay source, conflict reason */
+  detail?: Record<string, unknown> | null;
+}
+
+export interface StoredCommand {
+  commandId: string;
+  lane: string;
+  sessionId: string | null;
+  type: string;
+  actor: string;
+  fingerprint: string | null;
+  explicitId: boolean;
+  idempotencyKey: string | null;
+  status: CommandStatus;
+  acceptedSeq: number;
+  acceptedAt: number;
+  /** present once terminal */
+  outcome?: Outcome;
+  finishedAt?: number;
+}
+
+export interface UnfinishedCommand {
+  commandId: string;
+  lane: string;
+  sessionId: string | null;
+  type: string;
+  actor: string;
+  fingerprint: string | null;
+  explicitId: boolean;
+  idempotencyKey: string | null;
+  idempotencyScope: string | null;
+  dependsOn: string[] | null;
+  ifSessionVersion: number | null;
+  params: unknown;
+  timeoutMs: number | null;
+  acceptedAt: number;
+  acceptedSeq: number;
+  status: "queued" | "running";
+}
+
+export interface RecoveredSession {
+  sessionId: string;
+  state: unknown;
+  version: number;
+  createdAt: number;
+}
+
+export interface RecoveredState {
+  sessions: RecoveredSession[];
+  /** last lane sequence per lane */
+  laneSeqs: Array<{ lane: string; laneSeq: number }>;
+  /** last global seq (0 for an empty journal) */
+  lastSeq: number;
+  /** commands without a terminal outcome, ordered by acceptedSeq */
+  unfinished: UnfinishedCommand[];
+  schemaVersion: number;
+}
+
+export interface IdempotencyHit {
+  commandId: string;
+  fingerprint: string | null;
+}
+
+export interface StoreStats {
+  kind: "memory" | "sqlite";
+  path: string | null;
+  schemaVersion: number;
+  commits: number;
+  commitFailures: number;
+  recordsWritten: number;
+  lastBatchSize: number;
+}
+
+export interface Store {
+  readonly kind: "memory" | "sqlite";
+  /** Open (migrate, take the single-writer lease) and return what the engine needs to resume. */
+  open(): RecoveredState;
+  /**
+   * Append the records and update the materialized tables in ONE transaction.
+   * Throws JournalWriteError when the transaction did not commit; then nothing of it is visible.
+   */
+  commit(records: JournalRecord[]): void;
+  getCommand(commandId: string): StoredCommand | undefined;
+  /** The command holding an idempotency key in `scope`, if its entry has not expired at `now`. */
+  getIdempotency(scope: string, key: string, now: number): IdempotencyHit | undefined;
+  stats(): StoreStats;
+  close(): void;
+}
+
+export class JournalWriteError extends Error {
+  readonly code: ErrorCode = "journal_unavailable";
+  readonly cause: unknown;
+  constructor(message: string, cause?: unknown) {
+    super(message);
+    this.name = "JournalWriteError";
+    this.cause = cause;
+  }
+}

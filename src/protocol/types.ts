@@ -1,0 +1,96 @@
+/**
+ * Wire types. The command envelope, response envelope and lifecycle events are
+ * pi-server PROTOCOL 1.0.0 compatible; causeway adds fields, never removes them.
+ */
+import type { ErrorCode } from "./errors.js";
+
+export const PROTOCOL_VERSION = "1.0.0";
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
+
+/** Fields every command may carry, whatever its type. */
+export const ENVELOPE_FIELDS = [
+  "type",
+  "id",
+  "sessionId",
+  "dependsOn",
+  "ifSessionVersion",
+  "idempotencyKey",
+  "timeoutMs",
+] as const;
+
+export interface CommandEnvelope {
+  type: string;
+  id?: string;
+  sessionId?: string;
+  dependsOn?: string[];
+  ifSessionVersion?: number;
+  idempotencyKey?: string;
+  /** Client-requested timeout; capped by limits.maxTimeoutMs. Not part of the fingerprint. */
+  timeoutMs?: number;
+  [param: string]: unknown;
+}
+
+export interface ResponseFrame {
+  type: "response";
+  id?: string;
+  command: string;
+  success: boolean;
+  data?: unknown;
+  error?: string;
+  code?: ErrorCode;
+  sessionVersion?: number;
+  replayed?: boolean;
+  timedOut?: boolean;
+}
+
+/** The stored, replayable part of a response: everything but `id` and `replayed`. */
+export interface Outcome {
+  command: string;
+  success: boolean;
+  data?: unknown;
+  error?: string;
+  code?: ErrorCode;
+  sessionVersion?: number;
+  timedOut?: boolean;
+}
+
+export type LifecyclePhase = "command_accepted" | "command_started" | "command_finished";
+
+export interface LifecycleEventData {
+  commandId: string;
+  commandType: string;
+  sessionId?: string;
+  dependsOn?: string[];
+  ifSessionVersion?: number;
+  idempotencyKey?: string;
+  success?: boolean;
+  error?: string;
+  code?: ErrorCode;
+  sessionVersion?: number;
+  replayed?: boolean;
+  timedOut?: boolean;
+  laneKey: string;
+  laneSequence: number;
+  seq: number;
+  recordedAt: number;
+}
+
+export interface LifecycleEvent {
+  type: LifecyclePhase;
+  data: LifecycleEventData;
+}
+
+export interface ServerLimits {
+  maxFrameBytes: number;
+  maxJsonDepth: number;
+  maxIdLength: number;
+  maxDependsOn: number;
+  maxQueuePerLane: number;
+  maxInFlightPerConnection: number;
+  maxSessions: number;
+  maxTimeoutMs: number;
+  maxOutboundBytes: number;
+  historyPageMax: number;
+}
