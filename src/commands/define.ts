@@ -1,0 +1,87 @@
+/**
+ * The public command registry API. Built-in commands use exactly this API.
+ *
+ *   export default defineCommand({
+ *     type: "increment", scope: "session", effect: "write",
+ *     params: { type: "object", properties: { by: { type: "integer" } }, required: ["by"] },
+ *     run(ctx, { by }) { ctx.state.count = (ctx.state.count ?? 0) + by; return { count: ctx.state.count }; },
+ *   });
+ */
+import type { Logger } from "pino";
+
+export type CommandScope = "session" | "server";
+export type CommandEffect = "read" | "write";
+
+/** A JSON Schema for a command's params: an object schema whose properties become envelope fields. */
+export interface ParamsSchema {
+  type?: "object";
+  properties?: Record<string, unknown>;
+  required?: string[];
+  [keyword: string]: unknown;
+}
+
+/** Staged session operations for server-scope commands; applied only if the command succeeds. */
+export interface SessionsApi {
+  exists(sessionId: string): boolean;
+  list(): Array<{ sessionId: string; sessionVersion: number; createdAt: number }>;
+  count(): number;
+  create(sessionId: string, state: unknown): { sessionId: string; sessionVersion: number; createdAt: number };
+  delete(sessionId: string): void;
+}
+
+export interface CommandContext {
+  readonly commandId: string;
+  readonly type: string;
+  /** session-scope commands: the session id; server scope: null */
+  readonly sessionId: string | null;
+  /**
+   * Session scope: a private draft of the session state (a JSON document). Mutate it freely; only a
+   * successful `write` command commits it and bumps the session version. Read commands see a copy.
+   */
+  state: any;
+  /** Replace the whole draft (e.g. with a non-object document). */
+  replaceState(next: unknown): void;
+  /** Session scope: the version the draft is based on. */
+  readonly sessionVersion: number | null;
+  /** Aborted when the command times out or the server gives up on it. */
+  readonly signal: AbortSignal;
+  /** Send a session event to the session's subscribers, after the command's outcome is committed. */
+  emit(event: unknown): void;
+  readonly actor: string;
+  readonly log: Logger;
+  /** Clock and randomness for deterministic handlers (recorded semantics: see PROTOCOL.md). */
+  now(): number;
+  random(): number;
+  /** Server scope only. */
+  readonly sessions: SessionsApi;
+}
+
+export interface CommandDefinition<P = any> {
+  type: string;
+  scope: CommandScope;
+  effect: CommandEffect;
+  params?: ParamsSchema;
+  /** default timeout for this type; config `timeouts[type]` overrides it */
+  timeoutMs?: number;
+  /**
+   * true: the handler is a pure function of (state, params, ctx.now(), ctx.random()) with no outside
+   * side effects; it may run before its `started` row is durable. false (default for user commands):
+   * the handler runs only after `started` is committed, so a crash can never run it twice unnoticed.
+   */
+  deterministic?: boolean;
+  /** On restart, a command of this type that was running is run again instead of failing `interrupted`. */
+  retryable?: boolean;
+  run(ctx: CommandContext, params: P): unknown | Promise<unknown>;
+}
+
+const TYPE_PATTERN = /^[a-z][a-z0-9_.:-]{0,63}$/;
+
+export function defineCommand<P = any>(def: CommandDefinition<P>): CommandDefinition<P> {
+  if (!TYPE_PATTERN.test(def.type)) throw new TypeError(`command type ${JSON.stringify(def.type)} must match ${TYPE_PATTERN}`);
+  if (def.scope !== "session" && def.scope !== "server") throw new TypeError(`command ${def.type}: scope must be "session" or "server"`);
+  if (def.effect !== "read" && def.effect !== "write") throw new TypeError(`command ${def.type}: effect must be "read" or "write"`);
+  if (typeof def.run !== "function") throw new TypeError(`command ${def.type}: run must be a function`);
+  if (def.timeoutMs !== undefined && !(Number.isInteger(def.timeoutMs) && def.timeoutMs > 0))
+    throw new TypeError(`command ${def.type}: timeoutMs must be a positive integer`);
+  return Object.freeze({ ...def });
+}
