@@ -1,0 +1,80 @@
+/**
+ * dependsOn rules, in one place.
+ *
+ * At admission: a command that others may wait for, or that waits itself, must not close a cycle
+ * in the wait-for graph. Edges: a job waits for each unfinished dependency, and for the job ahead
+ * of it in its lane. A cycle is refused with `dependency_cycle` before admission.
+ *
+ * At the lane head: every dependency must be known and end in success.
+ * - unknown → dependency_unknown; finished unsuccessfully → dependency_failed;
+ * - unfinished in the same lane → it is queued behind this job → dependency_failed (fails fast);
+ * - unfinished in another lane → wait for it (bounded by dependencyWaitMs → dependency_timeout).
+ */
+import type { ErrorCode } from "../protocol/errors.js";
+import type { Job } from "./job.js";
+import type { JobTable } from "./jobs.js";
+
+export type DependencyVerdict =
+  | { kind: "ready" }
+  | { kind: "wait"; on: Job }
+  | { kind: "fail"; code: ErrorCode; error: string };
+
+export function resolveDependencies(job: Job, jobs: JobTable): DependencyVerdict {
+  for (const dep of job.dependsOn) {
+    const inflight = jobs.job(dep);
+    if (inflight) {
+      if (inflight.status === "finished") {
+        if (!inflight.outcome?.success) return failed(dep, inflight.outcome?.code);
+        continue;
+      }
+      if (inflight.lane === job.lane) {
+        return { kind: "fail", code: "dependency_failed", error: `dependency ${dep} is queued behind this command in lane ${job.lane} and can never finish first` };
+      }
+      return { kind: "wait", on: inflight };
+    }
+    const done = jobs.finished(dep);
+    if (!done) return { kind: "fail", code: "dependency_unknown", error: `dependency ${dep} is not a known command` };
+    if (!done.success) return failed(dep, done.stored.outcome?.code);
+  }
+  return { kind: "ready" };
+}
+
+function failed(dep: string, code: string | undefined): DependencyVerdict {
+  return { kind: "fail", code: "dependency_failed", error: `dependency ${dep} did not succeed${code ? ` (${code})` : ""}` };
+}
+
+/**
+ * Would admitting a command (id `newId`, dependencies `deps`, queued behind `laneTail`) close a
+ * wait-for cycle? Returns the cycle as a list of ids, or null.
+ */
+export function findCycle(
+  newId: string | undefined,
+  deps: readonly string[],
+  laneTail: Job | undefined,
+  jobs: JobTable,
+  predecessor: (job: Job) => Job | undefined,
+): string[] | null {
+  if (newId !== undefined && deps.includes(newId)) return [newId, newId];
+  const targets = newId !== undefined ? jobs.waitersFor(newId) : undefined;
+  if (!targets || targets.size === 0) return null;
+  const parent = new Map<Job, Job | null>();
+  const stack: Job[] = [];
+  const push = (j: Job | undefined, from: Job | null): void => {
+    if (!j || j.status === "finished" || parent.has(j)) return;
+    parent.set(j, from);
+    stack.push(j);
+  };
+  for (const d of deps) push(jobs.job(d), null);
+  push(laneTail, null);
+  while (stack.length > 0) {
+    const j = stack.pop()!;
+    if (targets.has(j)) {
+      const path: string[] = [];
+      for (let n: Job | null | undefined = j; n; n = parent.get(n)) path.unshift(n.id);
+      return [newId!, ...path, newId!];
+    }
+    for (const d of j.dependsOn) push(jobs.job(d), j);
+    push(predecessor(j), j);
+  }
+  return null;
+}

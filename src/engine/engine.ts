@@ -1,0 +1,628 @@
+/**
+ * The engine: admission → lane → preconditions → handler → journal → publish.
+ *
+ * Rules kept here (each in one method):
+ * - admission (`submit`): replay by id / idempotency key, limits (`busy`), cycle check; then the
+ *   `accepted` row is appended and the job queued in its lane;
+ * - lane head (`startHead`): dependsOn, session existence, ifSessionVersion, then `started` + run;
+ * - `finish`: the single way a job gets its terminal outcome, recorded inside the lane before the
+ *   lane moves on; dependents waiting in other lanes are woken here;
+ * - `published`: runs only after the batch holding the `finished` row committed; responses and
+ *   events leave the process here and nowhere else;
+ * - `onJournalFailure`: fail closed when a commit fails.
+ */
+import { randomUUID } from "node:crypto";
+import type { Logger } from "pino";
+import type { CommandDefinition } from "../commands/define.js";
+import type { CommandRegistry } from "../commands/registry.js";
+import type { CausewayConfig } from "../config/defaults.js";
+import type { CommandStatus, JournalRecord, SessionEffect, Store } from "../journal/types.js";
+import { CausewayError, type ErrorCode } from "../protocol/errors.js";
+import { fingerprint } from "../protocol/fingerprint.js";
+import { failure, responseFrame, success } from "../protocol/frames.js";
+import { ENVELOPE_FIELDS, type CommandEnvelope, type Outcome } from "../protocol/types.js";
+import type { Connection } from "../transport/connection.js";
+import { Committer } from "./committer.js";
+import { buildContext, type RunRecord } from "./context.js";
+import { findCycle, resolveDependencies } from "./dependencies.js";
+import type { Job } from "./job.js";
+import { JobTable, type FinishedRef } from "./jobs.js";
+import { LaneSet, SERVER_LANE, sessionLane, type Lane } from "./lanes.js";
+import { Publisher } from "./publisher.js";
+import { acceptedRecord, finishedRecord, lifecycleEvent, phaseRecord } from "./records.js";
+import { classifyRecovery, type RecoverySummary } from "./recovery.js";
+import { SessionTable } from "./sessions.js";
+
+export interface EngineOptions {
+  config: CausewayConfig;
+  store: Store;
+  registry: CommandRegistry;
+  log: Logger;
+  now?: () => number;
+  /** LRU size for finished outcomes looked up from the store */
+  outcomeCacheMax?: number;
+}
+
+const ENVELOPE = new Set<string>(ENVELOPE_FIELDS);
+
+export class Engine {
+  readonly publisher = new Publisher();
+  readonly sessions = new SessionTable();
+  readonly lanes = new LaneSet();
+  readonly jobs: JobTable;
+  committer!: Committer;
+  recovery: RecoverySummary | null = null;
+  private readonly inflightByConn = new Map<Connection, number>();
+  private shuttingDown = false;
+  private drainWaiters: Array<() => void> = [];
+  private readonly now: () => number;
+  private readonly config: CausewayConfig;
+  private readonly store: Store;
+  private readonly registry: CommandRegistry;
+  private readonly log: Logger;
+  readonly startedAt: number;
+
+  constructor(opts: EngineOptions) {
+    this.config = opts.config;
+    this.store = opts.store;
+    this.registry = opts.registry;
+    this.log = opts.log;
+    this.now = opts.now ?? Date.now;
+    this.jobs = new JobTable(opts.store, opts.outcomeCacheMax ?? 10_000);
+    this.startedAt = this.now();
+  }
+
+  /** Open the store, rebuild state, journal a verdict for every unfinished command. */
+  start(): RecoverySummary {
+    const recovered = this.store.open();
+    this.sessions.load(recovered.sessions);
+    this.committer = new Committer(this.store, recovered.lastSeq, recovered.laneSeqs);
+    this.committer.onFailure((err) => this.onJournalFailure(err));
+    const summary = classifyRecovery(recovered, {
+      registry: this.registry,
+      failUnstarted: this.config.failUnstartedOnRecovery,
+      now: this.now(),
+      schemaVersion: recovered.schemaVersion,
+      sessions: recovered.sessions.length,
+    });
+    for (const verdict of summary.verdicts) {
+      const u = verdict.command;
+      const job = this.makeJob({
+        id: u.commandId,
+        explicitId: u.explicitId,
+        def: this.registry.get(u.type),
+        type: u.type,
+        lane: u.lane,
+        sessionId: u.sessionId,
+        envelope: rebuildEnvelope(u.type, u.commandId, u.explicitId, u.sessionId, u.dependsOn, u.ifSessionVersion, u.idempotencyKey, u.params),
+        params: (u.params ?? {}) as Record<string, unknown>,
+        fingerprint: u.fingerprint ?? "",
+        idempotencyKey: u.idempotencyKey,
+        idempotencyScope: u.idempotencyScope,
+        dependsOn: u.dependsOn ?? [],
+        ifSessionVersion: u.ifSessionVersion ?? undefined,
+        actor: u.actor,
+        timeoutMs: u.timeoutMs ?? this.config.defaultTimeoutMs,
+        acceptedAt: u.acceptedAt,
+        conn: null,
+        replyId: undefined,
+      });
+      job.durableAccepted = true;
+      job.started = u.status === "running";
+      this.jobs.add(job);
+      if (verdict.kind === "requeue") {
+        this.committer.append(phaseRecord(job, "requeued", this.now(), { reason: verdict.reason }));
+        this.lanes.getOrCreate(job.lane).queue.push(job);
+        this.armDeadline(job);
+      } else {
+        job.status = "finished";
+        job.finalStatus = "interrupted";
+        job.outcome = failure(job.type, "interrupted", verdict.reason, this.sessionVersionOutcome(job));
+        this.jobs.settle(job);
+        this.committer.append(finishedRecord(job, this.now(), this.now() + this.config.idempotencyTtlMs, { recovery: verdict.kind }), {
+          onCommit: () => this.jobs.remove(job),
+        });
+      }
+    }
+    if (!this.committer.flushNow()) {
+      throw Object.assign(new Error(`could not journal the startup recovery verdicts: ${this.committer.stats.lastError}`), { code: "journal_unavailable" });
+    }
+    this.recovery = summary.summary;
+    for (const lane of this.lanes.all()) this.pump(lane);
+    return summary.summary;
+  }
+
+  // ---------------------------------------------------------------- connections
+
+  connect(conn: Connection): void {
+    this.publisher.add(conn);
+  }
+
+  disconnect(conn: Connection): void {
+    this.publisher.remove(conn);
+    this.inflightByConn.delete(conn);
+    for (const job of this.jobs.jobs()) if (job.conn === conn) job.conn = null;
+  }
+
+  inflight(conn: Connection): number {
+    return this.inflightByConn.get(conn) ?? 0;
+  }
+
+  // ---------------------------------------------------------------- admission
+
+  /** A validated envelope of a lane (journaled) command. */
+  submit(conn: Connection, env: CommandEnvelope): void {
+    const def = this.registry.get(env.type);
+    if (!def) {
+      this.respondNow(conn, env.id, failure(env.type, "unknown_command", `unknown command type "${env.type}"`));
+      return;
+    }
+    if (this.shuttingDown) {
+      this.respondNow(conn, env.id, failure(env.type, "shutting_down", "the server is shutting down and accepts no new commands"));
+      return;
+    }
+    const lane = def.scope === "session" ? sessionLane(env.sessionId as string) : SERVER_LANE;
+    const fp = fingerprint(env);
+    const now = this.now();
+
+    if (env.id !== undefined) {
+      const inflight = this.jobs.job(env.id);
+      if (inflight) return this.duplicateInFlight(conn, env, inflight, fp, "id");
+      const done = this.jobs.finished(env.id);
+      if (done) return this.duplicateStored(conn, env, done, fp, "id");
+      if (this.jobs.knownInStore(env.id)) {
+        this.respondNow(conn, env.id, failure(env.type, "journal_unavailable", `command ${env.id} is journaled but not in memory; retry shortly`));
+        return;
+      }
+    }
+    if (env.idempotencyKey !== undefined) {
+      const inflight = this.jobs.jobByKey(lane, env.idempotencyKey);
+      if (inflight) return this.duplicateInFlight(conn, env, inflight, fp, "idempotencyKey");
+      const hit = this.store.getIdempotency(lane, env.idempotencyKey, now);
+      const done = hit ? this.jobs.finished(hit.commandId) : undefined;
+      if (done) return this.duplicateStored(conn, env, done, fp, "idempotencyKey");
+    }
+
+    const { limits } = this.config;
+    if (this.inflight(conn) >= limits.maxInFlightPerConnection) {
+      this.respondNow(conn, env.id, failure(env.type, "busy", `this connection already has ${limits.maxInFlightPerConnection} commands in flight (maxInFlightPerConnection)`));
+      return;
+    }
+    if (this.lanes.queueLength(lane) >= limits.maxQueuePerLane) {
+      this.respondNow(conn, env.id, failure(env.type, "busy", `lane ${lane} already holds ${limits.maxQueuePerLane} commands (maxQueuePerLane); retry later`));
+      return;
+    }
+    const dependsOn = env.dependsOn ?? [];
+    if (env.id !== undefined) {
+      const laneObj = this.lanes.get(lane);
+      const cycle = findCycle(env.id, dependsOn, laneObj?.predecessorOf(null), this.jobs, (j) => this.lanes.get(j.lane)?.predecessorOf(j));
+      if (cycle) {
+        this.respondNow(conn, env.id, failure(env.type, "dependency_cycle", `dependsOn would create a wait cycle: ${cycle.join(" → ")}`));
+        return;
+      }
+    }
+
+    const params: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(env)) if (!ENVELOPE.has(k)) params[k] = v;
+    if (def.scope === "server" && env.sessionId !== undefined) params.sessionId = env.sessionId;
+    const job = this.makeJob({
+      id: env.id ?? newCommandId(),
+      explicitId: env.id !== undefined,
+      def,
+      type: def.type,
+      lane,
+      sessionId: def.scope === "session" ? (env.sessionId as string) : null,
+      envelope: env,
+      params,
+      fingerprint: fp,
+      idempotencyKey: env.idempotencyKey ?? null,
+      idempotencyScope: env.idempotencyKey !== undefined ? lane : null,
+      dependsOn,
+      ifSessionVersion: env.ifSessionVersion,
+      actor: conn.actor,
+      timeoutMs: this.timeoutFor(def, env),
+      acceptedAt: now,
+      conn,
+      replyId: env.id,
+    });
+    this.jobs.add(job);
+    this.inflightByConn.set(conn, this.inflight(conn) + 1);
+    this.committer.append(acceptedRecord(job, now), {
+      onCommit: (r) => {
+        job.durableAccepted = true;
+        this.publishLifecycle("command_accepted", job, r);
+      },
+    });
+    const laneObj = this.lanes.getOrCreate(lane);
+    laneObj.queue.push(job);
+    this.armDeadline(job);
+    this.pump(laneObj);
+  }
+
+  private duplicateInFlight(conn: Connection, env: CommandEnvelope, original: Job, fp: string, by: "id" | "idempotencyKey"): void {
+    if (original.fingerprint !== fp) return this.conflict(conn, env, original.id, original.lane, by);
+    if (this.inflight(conn) >= this.config.limits.maxInFlightPerConnection) {
+      this.respondNow(conn, env.id, failure(env.type, "busy", "too many commands in flight on this connection"));
+      return;
+    }
+    this.inflightByConn.set(conn, this.inflight(conn) + 1);
+    original.attached.push({ conn, replyId: env.id, by });
+  }
+
+  private duplicateStored(conn: Connection, env: CommandEnvelope, done: FinishedRef, fp: string, by: "id" | "idempotencyKey"): void {
+    if (done.fingerprint !== fp) return this.conflict(conn, env, done.commandId, done.lane, by);
+    this.replay(conn, env.id, done, by);
+  }
+
+  /** Answer a duplicate from the stored outcome: a `replayed` row, then `command_finished` + response. */
+  private replay(conn: Connection | null, replyId: string | undefined, done: FinishedRef, by: "id" | "idempotencyKey"): void {
+    const outcome = done.stored.outcome!;
+    const commandId = replyId ?? newCommandId();
+    if (conn) this.inflightByConn.set(conn, this.inflight(conn) + 1);
+    this.committer.append(
+      {
+        lane: done.lane,
+        commandId,
+        sessionId: done.stored.sessionId,
+        phase: "replayed",
+        recordedAt: this.now(),
+        type: done.type,
+        actor: conn?.actor ?? "system",
+        fingerprint: done.fingerprint,
+        outcome,
+        detail: { replayOf: done.commandId, by },
+      },
+      {
+        onCommit: (r) => {
+          const ev = lifecycleEvent("command_finished", r, { type: done.type, sessionId: done.stored.sessionId, dependsOn: [], ifSessionVersion: undefined, idempotencyKey: done.stored.idempotencyKey }, commandId, outcome, true);
+          this.publisher.event(done.stored.sessionId, ev, [conn]);
+          this.respondTo(conn, replyId, outcome, true);
+        },
+        onFail: () => this.respondTo(conn, replyId, journalUnavailable(done.type), false),
+      },
+    );
+  }
+
+  private conflict(conn: Connection, env: CommandEnvelope, originalId: string, lane: string, by: "id" | "idempotencyKey"): void {
+    const what = by === "id" ? `id ${originalId}` : `idempotencyKey ${JSON.stringify(env.idempotencyKey)}`;
+    const outcome = failure(env.type, "replay_conflict", `${what} was already used for a different command (its fingerprint differs)`);
+    const commandId = env.id ?? newCommandId();
+    this.inflightByConn.set(conn, this.inflight(conn) + 1);
+    this.committer.append(
+      {
+        lane,
+        commandId,
+        sessionId: env.sessionId ?? null,
+        phase: "conflict",
+        recordedAt: this.now(),
+        type: env.type,
+        actor: conn.actor,
+        fingerprint: fingerprint(env),
+        outcome,
+        detail: { conflictWith: originalId, by },
+      },
+      {
+        onCommit: (r) => {
+          this.publisher.event(env.sessionId ?? null, {
+            type: "command_rejected",
+            data: { commandId, commandType: env.type, code: "replay_conflict", error: outcome.error, conflictWith: originalId, laneKey: r.lane, laneSequence: r.laneSeq, seq: r.seq, recordedAt: r.recordedAt },
+          }, [conn]);
+          this.respondTo(conn, env.id, outcome, false);
+        },
+        onFail: () => this.respondTo(conn, env.id, journalUnavailable(env.type), false),
+      },
+    );
+  }
+
+  // ---------------------------------------------------------------- lanes
+
+  private pump(lane: Lane): void {
+    if (lane.pumping) return;
+    lane.pumping = true;
+    try {
+      while (lane.active === null && lane.length > 0) this.startHead(lane, lane.head()!);
+    } finally {
+      lane.pumping = false;
+      this.lanes.dropIfEmpty(lane);
+    }
+  }
+
+  private startHead(lane: Lane, job: Job): void {
+    const verdict = resolveDependencies(job, this.jobs);
+    if (verdict.kind === "fail") return this.finish(job, "failed", failure(job.type, verdict.code, verdict.error, this.sessionVersionOutcome(job)));
+    if (verdict.kind === "wait") {
+      job.status = "waiting";
+      job.waitingOn = verdict.on.id;
+      verdict.on.dependents.add(job);
+      lane.active = job;
+      const ms = this.config.dependencyWaitMs;
+      job.waitTimer = setTimeout(() => {
+        this.finish(job, "failed", failure(job.type, "dependency_timeout", `dependency ${verdict.on.id} did not finish within ${ms} ms`, this.sessionVersionOutcome(job)));
+      }, ms);
+      return;
+    }
+    const def = job.def as CommandDefinition;
+    const session = job.sessionId !== null ? this.sessions.get(job.sessionId) : undefined;
+    if (def.scope === "session") {
+      if (!session) return this.finish(job, "failed", failure(job.type, "session_not_found", `session ${job.sessionId} does not exist`));
+      if (job.ifSessionVersion !== undefined && session.version !== job.ifSessionVersion) {
+        return this.finish(job, "failed", failure(job.type, "version_conflict", `session ${job.sessionId} is at version ${session.version}, not ${job.ifSessionVersion}`, { sessionVersion: session.version }));
+      }
+      job.generation = session.generation;
+    }
+    job.status = "running";
+    job.started = true;
+    lane.active = job;
+    this.committer.append(phaseRecord(job, "started", this.now()), {
+      onCommit: (r) => this.publishLifecycle("command_started", job, r),
+    });
+    const run = buildContext(job, { sessions: this.sessions, log: this.log, maxSessions: this.config.limits.maxSessions, now: this.now });
+    const go = (): Promise<unknown> => Promise.resolve().then(() => def.run(run.ctx, job.params));
+    const pending = def.deterministic ? go() : this.committer.committed().then(go);
+    pending.then(
+      (data) => this.complete(job, run, data),
+      (err: unknown) => this.fail(job, err),
+    );
+  }
+
+  private complete(job: Job, run: RunRecord, data: unknown): void {
+    if (job.status !== "running") return; // timed out or failed closed meanwhile: a late completion changes nothing
+    const def = job.def as CommandDefinition;
+    let result: unknown;
+    try {
+      result = data === undefined ? undefined : JSON.parse(JSON.stringify(data));
+    } catch (err) {
+      return this.fail(job, new CausewayError("handler_error", `handler returned a value that is not JSON: ${(err as Error).message}`));
+    }
+    if (def.scope === "session") {
+      const session = this.sessions.get(job.sessionId as string);
+      if (!session || session.generation !== job.generation) {
+        return this.finish(job, "failed", failure(job.type, "session_not_found", `session ${job.sessionId} was deleted while the command ran`));
+      }
+      if (def.effect === "read") return this.finish(job, "succeeded", success(job.type, result, session.version), undefined, run);
+      let state: unknown;
+      try {
+        const draft = run.draft();
+        state = draft === undefined ? null : JSON.parse(JSON.stringify(draft));
+      } catch (err) {
+        return this.fail(job, new CausewayError("handler_error", `session state is not JSON: ${(err as Error).message}`));
+      }
+      const version = session.version + 1;
+      return this.finish(job, "succeeded", success(job.type, result, version), { kind: "write", sessionId: job.sessionId as string, state, version }, run);
+    }
+    this.finish(job, "succeeded", success(job.type, result), run.sessionOp(), run);
+  }
+
+  private fail(job: Job, err: unknown): void {
+    if (job.status !== "running") return;
+    const code: ErrorCode = err instanceof CausewayError ? err.code : "handler_error";
+    const message = err instanceof Error ? err.message : String(err);
+    if (code === "handler_error") this.log.warn({ err, commandId: job.id, type: job.type }, "handler failed");
+    this.finish(job, "failed", failure(job.type, code, message, this.sessionVersionOutcome(job)));
+  }
+
+  private armDeadline(job: Job): void {
+    const elapsed = Math.max(0, this.now() - job.acceptedAt);
+    const ms = Math.max(0, job.timeoutMs - elapsed);
+    job.deadlineTimer = setTimeout(() => {
+      if (job.status === "finished") return;
+      const wasRunning = job.status === "running";
+      job.abort.abort(new CausewayError("timeout", "command timed out"));
+      const when = wasRunning ? "while running; its changes were discarded" : "before it started; it will never run";
+      this.finish(job, "timed_out", failure(job.type, "timeout", `command timed out after ${job.timeoutMs} ms ${when}`, { ...this.sessionVersionOutcome(job), timedOut: true }));
+    }, ms);
+  }
+
+  /** The one place a job gets its terminal outcome. Runs inside the lane, before it moves on. */
+  private finish(job: Job, status: CommandStatus, outcome: Outcome, effect?: SessionEffect, run?: RunRecord): void {
+    if (job.status === "finished") return;
+    clearTimeout(job.deadlineTimer);
+    clearTimeout(job.waitTimer);
+    if (job.waitingOn !== undefined) this.jobs.job(job.waitingOn)?.dependents.delete(job);
+    job.waitingOn = undefined;
+    job.status = "finished";
+    job.outcome = outcome;
+    job.finalStatus = status;
+    if (effect) {
+      job.effect = effect;
+      job.effectEntry = this.sessions.apply(effect, job.acceptedAt);
+    }
+    this.jobs.settle(job);
+    const lane = this.lanes.get(job.lane);
+    lane?.remove(job);
+    const now = this.now();
+    this.committer.append(finishedRecord(job, now, now + this.config.idempotencyTtlMs), {
+      onCommit: (r) => this.published(job, r, run),
+    });
+    for (const dependent of job.dependents) {
+      if (dependent.status !== "waiting" || dependent.waitingOn !== job.id) continue;
+      clearTimeout(dependent.waitTimer);
+      dependent.status = "queued";
+      dependent.waitingOn = undefined;
+      const dl = this.lanes.get(dependent.lane);
+      if (dl) {
+        dl.active = null;
+        this.pump(dl);
+      }
+    }
+    job.dependents.clear();
+    if (lane) this.pump(lane);
+  }
+
+  /** The `finished` row is committed: now, and only now, the world hears about it. */
+  private published(job: Job, record: JournalRecord, run?: RunRecord): void {
+    if (job.effect) this.sessions.commit(job.effect, job.effectEntry);
+    this.publishLifecycle("command_finished", job, record, job.outcome);
+    for (const e of run?.events ?? []) this.publisher.event(e.sessionId, { type: "event", sessionId: e.sessionId, event: e.event });
+    if (job.effect?.kind === "create") {
+      this.publisher.broadcast({ type: "session_created", data: { sessionId: job.effect.sessionId, sessionInfo: { sessionId: job.effect.sessionId, sessionVersion: 0, createdAt: job.acceptedAt } } });
+    } else if (job.effect?.kind === "delete") {
+      this.publisher.broadcast({ type: "session_deleted", data: { sessionId: job.effect.sessionId } });
+    }
+    if (!job.responded) {
+      job.responded = true;
+      this.respondTo(job.conn, job.replyId, job.outcome!, false);
+    }
+    this.jobs.remove(job);
+    const attached = job.attached.splice(0);
+    if (attached.length > 0) {
+      const ref = this.jobs.finished(job.id);
+      for (const a of attached) {
+        this.release(a.conn);
+        if (ref) this.replay(a.conn, a.replyId, ref, a.by);
+        else this.respondTo(a.conn, a.replyId, journalUnavailable(job.type), false);
+      }
+    }
+    this.checkDrained();
+  }
+
+  private publishLifecycle(type: "command_accepted" | "command_started" | "command_finished", job: Job, record: JournalRecord, outcome?: Outcome): void {
+    this.publisher.event(job.sessionId, lifecycleEvent(type, record, job, job.id, outcome), [job.conn]);
+  }
+
+  // ---------------------------------------------------------------- journal failure
+
+  /**
+   * A commit failed. Nothing of that batch is visible and nothing that depended on it may be
+   * acknowledged: every job in flight fails with `journal_unavailable`. Jobs whose `accepted` row
+   * was already durable get a terminal repair row in the next batch; the others are forgotten (the
+   * journal never heard of them). Working session state falls back to the committed state.
+   */
+  private onJournalFailure(err: unknown): void {
+    this.log.error({ err }, "journal commit failed; failing in-flight commands with journal_unavailable");
+    this.sessions.rollback();
+    const jobs = this.jobs.jobs();
+    this.jobs.clear();
+    this.lanes.clear();
+    for (const job of jobs) {
+      clearTimeout(job.deadlineTimer);
+      clearTimeout(job.waitTimer);
+      job.abort.abort(new CausewayError("journal_unavailable", "journal unavailable"));
+      job.dependents.clear();
+      const outcome = journalUnavailable(job.type);
+      if (!job.responded) {
+        job.responded = true;
+        this.respondTo(job.conn, job.replyId, outcome, false);
+      }
+      for (const a of job.attached.splice(0)) this.respondTo(a.conn, a.replyId, outcome, false);
+      if (!job.durableAccepted) continue;
+      job.status = "finished";
+      job.finalStatus = "failed";
+      job.outcome = outcome;
+      job.effect = undefined;
+      job.effectEntry = undefined;
+      this.jobs.add(job);
+      this.jobs.settle(job);
+      const now = this.now();
+      // the key is released at once (expires now) so a retry with it can execute
+      this.committer.append(finishedRecord(job, now, now, { repair: "journal_unavailable" }), {
+        onCommit: (r) => {
+          this.publishLifecycle("command_finished", job, r, outcome);
+          this.jobs.remove(job);
+          this.checkDrained();
+        },
+      });
+    }
+    this.checkDrained();
+  }
+
+  // ---------------------------------------------------------------- responses
+
+  private respondNow(conn: Connection, replyId: string | undefined, outcome: Outcome): void {
+    this.publisher.respond(conn, responseFrame(replyId, outcome));
+  }
+
+  private respondTo(conn: Connection | null, replyId: string | undefined, outcome: Outcome, replayed: boolean): void {
+    if (!conn) return;
+    this.release(conn);
+    this.publisher.respond(conn, responseFrame(replyId, outcome, replayed));
+  }
+
+  private release(conn: Connection): void {
+    const n = this.inflight(conn);
+    if (n <= 1) this.inflightByConn.delete(conn);
+    else this.inflightByConn.set(conn, n - 1);
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private sessionVersionOutcome(job: Job): Partial<Outcome> {
+    if (job.def?.scope !== "session" || job.sessionId === null) return {};
+    const s = this.sessions.get(job.sessionId);
+    return s ? { sessionVersion: s.version } : {};
+  }
+
+  private timeoutFor(def: CommandDefinition, env: CommandEnvelope): number {
+    const requested = typeof env.timeoutMs === "number" ? env.timeoutMs : undefined;
+    const ms = requested ?? this.config.timeouts[def.type] ?? def.timeoutMs ?? this.config.defaultTimeoutMs;
+    return Math.min(ms, this.config.limits.maxTimeoutMs);
+  }
+
+  private makeJob(init: Omit<Job, "status" | "durableAccepted" | "started" | "responded" | "abort" | "dependents" | "attached">): Job {
+    return { ...init, status: "queued", durableAccepted: false, started: false, responded: false, abort: new AbortController(), dependents: new Set(), attached: [] };
+  }
+
+  // ---------------------------------------------------------------- lifecycle of the server
+
+  isShuttingDown(): boolean {
+    return this.shuttingDown;
+  }
+
+  beginShutdown(): void {
+    this.shuttingDown = true;
+  }
+
+  /** Resolves when no command is in flight and the journal buffer is empty, or after `timeoutMs`. */
+  drain(timeoutMs: number): Promise<boolean> {
+    if (this.isDrained()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.drainWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  private isDrained(): boolean {
+    return this.jobs.size === 0 && !this.committer.hasPending();
+  }
+
+  private checkDrained(): void {
+    if (this.drainWaiters.length === 0) return;
+    if (this.jobs.size !== 0) return;
+    void this.committer.idle().then(() => {
+      if (!this.isDrained()) return;
+      const waiters = this.drainWaiters.splice(0);
+      for (const w of waiters) w();
+    });
+  }
+
+  /** Stop timers of whatever is still in flight (after a drain timeout); recovery handles it on restart. */
+  abandon(): void {
+    for (const job of this.jobs.jobs()) {
+      clearTimeout(job.deadlineTimer);
+      clearTimeout(job.waitTimer);
+      job.abort.abort(new CausewayError("shutting_down", "server stopped"));
+    }
+  }
+}
+
+export function newCommandId(): string {
+  return `cmd_${randomUUID()}`;
+}
+
+function journalUnavailable(command: string): Outcome {
+  return failure(command, "journal_unavailable", "the journal could not commit this command; it was not completed. Retry once the server reports a healthy journal.");
+}
+
+function rebuildEnvelope(type: string, id: string, explicitId: boolean, sessionId: string | null, dependsOn: string[] | null, ifSessionVersion: number | null, idempotencyKey: string | null, params: unknown): CommandEnvelope {
+  const env: CommandEnvelope = { type };
+  if (explicitId) env.id = id;
+  if (sessionId !== null) env.sessionId = sessionId;
+  if (dependsOn && dependsOn.length > 0) env.dependsOn = dependsOn;
+  if (ifSessionVersion !== null) env.ifSessionVersion = ifSessionVersion;
+  if (idempotencyKey !== null) env.idempotencyKey = idempotencyKey;
+  Object.assign(env, params ?? {});
+  return env;
+}

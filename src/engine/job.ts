@@ -1,0 +1,74 @@
+/**
+ * A Job is an admitted command while the engine holds it in memory: from its `accepted` row until
+ * its terminal outcome has been committed and published.
+ */
+import type { CommandDefinition } from "../commands/define.js";
+import type { CommandStatus, SessionEffect } from "../journal/types.js";
+import type { CommandEnvelope, Outcome } from "../protocol/types.js";
+import type { Connection } from "../transport/connection.js";
+
+export type JobStatus =
+  /** in its lane queue, not at the head */
+  | "queued"
+  /** at the lane head, waiting for a dependency in another lane */
+  | "waiting"
+  /** handler running */
+  | "running"
+  /** terminal outcome recorded (maybe not yet committed/published) */
+  | "finished";
+
+/** A duplicate submission attached to an in-flight job; answered with a replay once it is published. */
+export interface Attachment {
+  conn: Connection;
+  replyId: string | undefined;
+  by: "id" | "idempotencyKey";
+}
+
+export interface Job {
+  readonly id: string;
+  readonly explicitId: boolean;
+  readonly def: CommandDefinition | undefined;
+  readonly type: string;
+  readonly lane: string;
+  readonly sessionId: string | null;
+  readonly envelope: CommandEnvelope;
+  readonly params: Record<string, unknown>;
+  readonly fingerprint: string;
+  readonly idempotencyKey: string | null;
+  readonly idempotencyScope: string | null;
+  readonly dependsOn: readonly string[];
+  readonly ifSessionVersion: number | undefined;
+  readonly actor: string;
+  readonly timeoutMs: number;
+  readonly acceptedAt: number;
+  /** the submitting connection; null for commands re-queued by recovery */
+  conn: Connection | null;
+  /** `id` to put on the response: the request's own id (never a historical one) */
+  readonly replyId: string | undefined;
+  status: JobStatus;
+  /** `accepted` row is committed (a journal failure then needs a repair row, not forgetting) */
+  durableAccepted: boolean;
+  /** a `started` row has been appended */
+  started: boolean;
+  outcome?: Outcome;
+  finalStatus?: CommandStatus;
+  effect?: SessionEffect;
+  /** the session entry the effect produced (becomes the committed entry) */
+  effectEntry?: import("./sessions.js").SessionEntry;
+  /** the response has been sent (or the connection is gone) */
+  responded: boolean;
+  readonly abort: AbortController;
+  deadlineTimer?: NodeJS.Timeout;
+  waitTimer?: NodeJS.Timeout;
+  /** the dependency this job is waiting for at its lane head */
+  waitingOn?: string;
+  /** jobs in other lanes waiting for this one to finish */
+  readonly dependents: Set<Job>;
+  readonly attached: Attachment[];
+  /** session generation observed when the handler started (detects delete/recreate) */
+  generation?: number;
+}
+
+export function isTerminal(job: Job): boolean {
+  return job.status === "finished";
+}

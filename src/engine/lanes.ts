@@ -1,0 +1,73 @@
+/**
+ * Execution lanes: strict FIFO per lane key (`session:<id>` or `server`). A lane runs at most one
+ * job at a time: the head. Lanes exist only while they hold jobs.
+ */
+import type { Job } from "./job.js";
+
+export const SERVER_LANE = "server";
+
+export function sessionLane(sessionId: string): string {
+  return `session:${sessionId}`;
+}
+
+export class Lane {
+  readonly queue: Job[] = [];
+  /** the head job has been taken up (waiting on a dependency or running) */
+  active: Job | null = null;
+  pumping = false;
+  constructor(readonly key: string) {}
+
+  get length(): number {
+    return this.queue.length;
+  }
+
+  head(): Job | undefined {
+    return this.queue[0];
+  }
+
+  /** The job immediately ahead of `job`, or the last job if `job` is not queued. */
+  predecessorOf(job: Job | null): Job | undefined {
+    if (job === null) return this.queue[this.queue.length - 1];
+    const i = this.queue.indexOf(job);
+    return i > 0 ? this.queue[i - 1] : undefined;
+  }
+
+  remove(job: Job): void {
+    const i = this.queue.indexOf(job);
+    if (i >= 0) this.queue.splice(i, 1);
+    if (this.active === job) this.active = null;
+  }
+}
+
+export class LaneSet {
+  private readonly lanes = new Map<string, Lane>();
+
+  get(key: string): Lane | undefined {
+    return this.lanes.get(key);
+  }
+
+  getOrCreate(key: string): Lane {
+    let lane = this.lanes.get(key);
+    if (!lane) {
+      lane = new Lane(key);
+      this.lanes.set(key, lane);
+    }
+    return lane;
+  }
+
+  queueLength(key: string): number {
+    return this.lanes.get(key)?.length ?? 0;
+  }
+
+  dropIfEmpty(lane: Lane): void {
+    if (lane.length === 0 && lane.active === null && !lane.pumping) this.lanes.delete(lane.key);
+  }
+
+  all(): Lane[] {
+    return [...this.lanes.values()];
+  }
+
+  clear(): void {
+    this.lanes.clear();
+  }
+}

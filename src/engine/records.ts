@@ -1,0 +1,83 @@
+/**
+ * Journal rows and lifecycle events for a job. A lifecycle event is always built from the
+ * committed row it describes, so its `seq` / `laneSequence` are the row's.
+ */
+import type { JournalRecord } from "../journal/types.js";
+import type { LifecycleEvent, LifecycleEventData, LifecyclePhase, Outcome } from "../protocol/types.js";
+import type { NewRecord } from "./committer.js";
+import type { Job } from "./job.js";
+
+export function acceptedRecord(job: Job, now: number): NewRecord {
+  return {
+    lane: job.lane,
+    commandId: job.id,
+    sessionId: job.sessionId,
+    phase: "accepted",
+    recordedAt: now,
+    type: job.type,
+    actor: job.actor,
+    fingerprint: job.fingerprint,
+    explicitId: job.explicitId,
+    idempotencyKey: job.idempotencyKey,
+    idempotencyScope: job.idempotencyScope,
+    dependsOn: job.dependsOn.length > 0 ? [...job.dependsOn] : null,
+    ifSessionVersion: job.ifSessionVersion ?? null,
+    params: job.params,
+    timeoutMs: job.timeoutMs,
+  };
+}
+
+export function phaseRecord(job: Job, phase: "started" | "requeued", now: number, detail?: Record<string, unknown>): NewRecord {
+  return {
+    lane: job.lane,
+    commandId: job.id,
+    sessionId: job.sessionId,
+    phase,
+    recordedAt: now,
+    type: job.type,
+    actor: job.actor,
+    fingerprint: job.fingerprint,
+    detail: detail ?? null,
+  };
+}
+
+export function finishedRecord(job: Job, now: number, idempotencyExpiresAt: number | null, detail?: Record<string, unknown>): NewRecord {
+  const r: NewRecord = {
+    lane: job.lane,
+    commandId: job.id,
+    sessionId: job.sessionId,
+    phase: "finished",
+    recordedAt: now,
+    type: job.type,
+    actor: job.actor,
+    fingerprint: job.fingerprint,
+    outcome: job.outcome!,
+    status: job.finalStatus!,
+    idempotencyExpiresAt: job.idempotencyKey ? idempotencyExpiresAt : null,
+    detail: detail ?? null,
+  };
+  if (job.effect) r.effect = job.effect;
+  return r;
+}
+
+/** pi-server lifecycle event data + causeway's laneKey / laneSequence / seq / recordedAt. */
+export function lifecycleEvent(type: LifecyclePhase, record: JournalRecord, job: Pick<Job, "type" | "sessionId" | "dependsOn" | "ifSessionVersion" | "idempotencyKey">, commandId: string, outcome?: Outcome, replayed = false): LifecycleEvent {
+  const data: LifecycleEventData = { commandId, commandType: job.type } as LifecycleEventData;
+  if (job.sessionId !== null) data.sessionId = job.sessionId;
+  if (job.dependsOn.length > 0) data.dependsOn = [...job.dependsOn];
+  if (job.ifSessionVersion !== undefined) data.ifSessionVersion = job.ifSessionVersion;
+  if (job.idempotencyKey) data.idempotencyKey = job.idempotencyKey;
+  if (outcome) {
+    data.success = outcome.success;
+    if (outcome.error !== undefined) data.error = outcome.error;
+    if (outcome.code !== undefined) data.code = outcome.code;
+    if (outcome.sessionVersion !== undefined) data.sessionVersion = outcome.sessionVersion;
+    if (outcome.timedOut) data.timedOut = true;
+  }
+  if (replayed) data.replayed = true;
+  data.laneKey = record.lane;
+  data.laneSequence = record.laneSeq;
+  data.seq = record.seq;
+  data.recordedAt = record.recordedAt;
+  return { type, data };
+}

@@ -1,0 +1,84 @@
+/**
+ * Restart recovery classification: every command the journal holds without a terminal outcome
+ * gets exactly one explicit, deterministic verdict (a pure function of the journal and config).
+ * - accepted, never started → re-queued in its original lane order (or failed `interrupted` when
+ *   failUnstartedOnRecovery is set);
+ * - started, not finished → `interrupted` ("server stopped while the command was running"), unless
+ *   its handler is declared `retryable`, then it is re-queued and runs again;
+ * - its command type is not registered on this server → `interrupted`, saying so.
+ */
+import type { CommandRegistry } from "../commands/registry.js";
+import type { RecoveredState, UnfinishedCommand } from "../journal/types.js";
+
+export type VerdictKind = "requeue" | "interrupted" | "failed_unstarted" | "unregistered";
+
+export interface Verdict {
+  kind: VerdictKind;
+  command: UnfinishedCommand;
+  reason: string;
+}
+
+export const RECOVERY_IDS_MAX = 100;
+
+export interface RecoveryBucket {
+  count: number;
+  /** first RECOVERY_IDS_MAX ids, in journal order */
+  ids: string[];
+  truncated: boolean;
+}
+
+export interface RecoverySummary {
+  recoveredAt: number;
+  schemaVersion: number;
+  lastSeq: number;
+  sessions: number;
+  unfinished: number;
+  requeued: RecoveryBucket;
+  interrupted: RecoveryBucket;
+  failedUnstarted: RecoveryBucket;
+  unregistered: RecoveryBucket;
+}
+
+export const REASON_RUNNING = "server stopped while the command was running";
+export const REASON_UNSTARTED = "server stopped before the command started; failed instead of re-queued (failUnstartedOnRecovery)";
+
+export function classifyRecovery(
+  recovered: RecoveredState,
+  opts: { registry: CommandRegistry; failUnstarted: boolean; now: number; schemaVersion: number; sessions: number },
+): { verdicts: Verdict[]; summary: RecoverySummary } {
+  const verdicts: Verdict[] = [];
+  for (const c of recovered.unfinished) {
+    const def = opts.registry.get(c.type);
+    if (!def) {
+      verdicts.push({ kind: "unregistered", command: c, reason: `command type "${c.type}" is not registered on this server; it cannot be resumed` });
+    } else if (c.status === "running") {
+      verdicts.push(
+        def.retryable
+          ? { kind: "requeue", command: c, reason: "server stopped while the retryable command was running; running it again" }
+          : { kind: "interrupted", command: c, reason: REASON_RUNNING },
+      );
+    } else if (opts.failUnstarted) {
+      verdicts.push({ kind: "failed_unstarted", command: c, reason: REASON_UNSTARTED });
+    } else {
+      verdicts.push({ kind: "requeue", command: c, reason: "server stopped before the command started; re-queued in its lane order" });
+    }
+  }
+  const bucket = (kind: VerdictKind): RecoveryBucket => {
+    const all = verdicts.filter((v) => v.kind === kind).map((v) => v.command.commandId);
+    return { count: all.length, ids: all.slice(0, RECOVERY_IDS_MAX), truncated: all.length > RECOVERY_IDS_MAX };
+  };
+  return {
+    verdicts,
+    summary: {
+      recoveredAt: opts.now,
+      schemaVersion: opts.schemaVersion,
+      lastSeq: recovered.lastSeq,
+      sessions: opts.sessions,
+      unfinished: recovered.unfinished.length,
+      requeued: bucket("requeue"),
+      interrupted: bucket("interrupted"),
+      failedUnstarted: bucket("failed_unstarted"),
+      unregistered: bucket("unregistered"),
+    },
+  };
+}
