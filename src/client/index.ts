@@ -79,7 +79,7 @@ export class CausewayClient {
   /** Send a command; resolves with the response carrying its id (an id is generated if missing). */
   request(cmd: Record<string, unknown>, timeoutMs?: number): Promise<ClientResponse> {
     const id = (cmd.id as string | undefined) ?? this.nextId();
-    const p = this.waitFor((f) => f.type === "response" && f.id === id, timeoutMs);
+    const p = this.waitFor((f) => f.type === "response" && f.id === id, timeoutMs, this.frames.length);
     this.sendRaw({ ...cmd, id });
     return p as unknown as Promise<ClientResponse>;
   }

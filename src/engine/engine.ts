@@ -120,7 +120,7 @@ export class Engine {
         job.outcome = failure(job.type, "interrupted", verdict.reason, this.sessionVersionOutcome(job));
         this.jobs.settle(job);
         this.committer.append(finishedRecord(job, this.now(), this.now() + this.config.idempotencyTtlMs, { recovery: verdict.kind }), {
-          onCommit: () => this.jobs.remove(job),
+          onCommit: (r) => this.published(job, r),
         });
       }
     }
@@ -516,11 +516,7 @@ export class Engine {
       const now = this.now();
       // the key is released at once (expires now) so a retry with it can execute
       this.committer.append(finishedRecord(job, now, now, { repair: "journal_unavailable" }), {
-        onCommit: (r) => {
-          this.publishLifecycle("command_finished", job, r, outcome);
-          this.jobs.remove(job);
-          this.checkDrained();
-        },
+        onCommit: (r) => this.published(job, r),
       });
     }
     this.checkDrained();

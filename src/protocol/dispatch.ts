@@ -1,0 +1,56 @@
+/**
+ * The ConnectionHandler both transports call: server_ready on open, frame → decode → immediate
+ * command or engine admission, oversize → payload_too_large, close → forget the connection.
+ */
+import type { Logger } from "pino";
+import { runObserveCommand, type ObserveServices } from "../commands/observe.js";
+import type { CommandRegistry } from "../commands/registry.js";
+import type { Engine } from "../engine/engine.js";
+import type { Connection, ConnectionHandler } from "../transport/connection.js";
+import { decodeFrame, oversize } from "./decode.js";
+import { failure, responseFrame, serialize } from "./frames.js";
+import type { SchemaSet } from "./schemas.js";
+import { PROTOCOL_VERSION } from "./types.js";
+
+export interface DispatchDeps {
+  engine: Engine;
+  registry: CommandRegistry;
+  schemas: SchemaSet;
+  services: ObserveServices;
+  log: Logger;
+}
+
+export function createDispatcher(deps: DispatchDeps): ConnectionHandler {
+  const { engine, registry, schemas, services, log } = deps;
+  const limits = services.config.limits;
+  const reply = (conn: Connection, frame: object): void => {
+    conn.send(serialize(frame as never), "response");
+  };
+  return {
+    onOpen(conn) {
+      engine.connect(conn);
+      const ready = { serverVersion: services.serverVersion, protocolVersion: PROTOCOL_VERSION, transports: services.transports, limits };
+      conn.send(serialize({ type: "server_ready", data: ready }), "event");
+      conn.send(serialize({ type: "startup_recovery_summary", data: engine.recovery }), "event");
+    },
+    onFrame(conn, frame) {
+      try {
+        const d = decodeFrame(frame, limits, registry, schemas);
+        if (!d.ok) return reply(conn, responseFrame(d.id, failure(d.command, d.code, d.error)));
+        if (registry.getImmediate(d.envelope.type)) return reply(conn, responseFrame(d.envelope.id, runObserveCommand(conn, d.envelope, services)));
+        engine.submit(conn, d.envelope);
+      } catch (err) {
+        // A bug must not take the process or the connection down; the client gets a coded failure.
+        log.error({ err }, "unexpected error while handling a frame");
+        reply(conn, responseFrame(undefined, failure("unknown", "handler_error", "internal error while handling the command")));
+      }
+    },
+    onOversize(conn, bytes) {
+      const d = oversize(bytes, limits);
+      if (!d.ok) reply(conn, responseFrame(undefined, failure(d.command, d.code, d.error)));
+    },
+    onClose(conn) {
+      engine.disconnect(conn);
+    },
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * The composition root: the one place that wires store, registry, engine, protocol and transports.
+ */
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import type { Readable, Writable } from "node:stream";
+import { pathToFileURL } from "node:url";
+import type { Logger } from "pino";
+import { BUILTIN_COMMANDS } from "./commands/builtin/index.js";
+import { defineCommand, type CommandDefinition } from "./commands/define.js";
+import { registerObserveCommands, type ObserveServices } from "./commands/observe.js";
+import { CommandRegistry } from "./commands/registry.js";
+import type { CausewayConfig } from "./config/defaults.js";
+import { Engine } from "./engine/engine.js";
+import { SqliteStore } from "./journal/sqlite-store.js";
+import type { Store } from "./journal/types.js";
+import { createDispatcher } from "./protocol/dispatch.js";
+import { SchemaSet } from "./protocol/schemas.js";
+import { createStdioTransport } from "./transport/stdio.js";
+import { createWebSocketTransport } from "./transport/websocket.js";
+
+export interface RunningServer {
+  wsAddress: { host: string; port: number } | null;
+  engine: Engine;
+  shutdown(reason: string): Promise<void>;
+  closed: Promise<void>;
+}
+
+export interface ServerDeps {
+  logger: Logger;
+  stdin?: Readable;
+  stdout?: Writable;
+  /** tests: use this store instead of opening config.db */
+  store?: Store;
+}
+
+export const SERVER_VERSION: string = (() => {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version?: string };
+    return pkg.version ?? "0.0.0";
+  } catch {
+    return "0.0.0";
+  }
+})();
+
+/** Load user command modules: a default export (one definition or an array) and/or named exports. */
+export async function loadCommandModules(paths: string[], registry: CommandRegistry): Promise<void> {
+  for (const p of paths) {
+    const mod = (await import(pathToFileURL(resolve(p)).href)) as Record<string, unknown>;
+    const found = new Set<CommandDefinition>();
+    for (const value of Object.values(mod)) {
+      for (const v of Array.isArray(value) ? value : [value]) if (isDefinition(v)) found.add(Object.isFrozen(v) ? v : defineCommand(v));
+    }
+    if (found.size === 0) throw new Error(`command module ${p} exports no command definitions (use defineCommand)`);
+    for (const def of found) registry.register(def);
+  }
+}
+
+function isDefinition(v: unknown): v is CommandDefinition {
+  return typeof v === "object" && v !== null && typeof (v as CommandDefinition).type === "string" && typeof (v as CommandDefinition).run === "function" && "scope" in v;
+}
+
+export async function startServer(config: CausewayConfig, deps: ServerDeps): Promise<RunningServer> {
+  const log = deps.logger;
+  const registry = new CommandRegistry();
+  for (const def of BUILTIN_COMMANDS) registry.register(def);
+  registerObserveCommands(registry);
+  await loadCommandModules(config.commands, registry);
+  const schemas = new SchemaSet(registry, config.limits);
+
+  const store =
+    deps.store ??
+    new SqliteStore({ path: config.db, durability: config.durability, faultFailCommit: config.faultFailCommit, faultFailCount: config.faultFailCount });
+  const engine = new Engine({ config, store, registry, log });
+  let summary;
+  try {
+    summary = engine.start();
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  if (summary.unfinished > 0) log.info({ recovery: summary }, "startup recovery journaled a verdict for every unfinished command");
+
+  const transports = config.stdio ? ["stdio"] : ["websocket"];
+  const services: ObserveServices = { engine, config, serverVersion: SERVER_VERSION, transports };
+
+  const handler = createDispatcher({ engine, registry, schemas, services, log });
+
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((r) => (resolveClosed = r));
+  let closeTransport: () => Promise<void> | void = () => {};
+  let wsAddress: RunningServer["wsAddress"] = null;
+  let stopping: Promise<void> | null = null;
+
+  const finalize = async (): Promise<void> => {
+    await closeTransport();
+    store.close();
+    resolveClosed();
+  };
+
+  const shutdown = (reason: string): Promise<void> => {
+    if (stopping) return stopping;
+    stopping = (async () => {
+      engine.beginShutdown();
+      engine.publisher.broadcast({ type: "server_shutdown", data: { reason, timeoutMs: config.shutdownGraceMs } });
+      const drained = await engine.drain(config.shutdownGraceMs);
+      if (!drained) {
+        log.warn({ inFlight: engine.jobs.size }, "shutdown grace period elapsed; unfinished commands will be recovered on restart");
+        engine.abandon();
+      }
+      await finalize();
+    })();
+    return stopping;
+  };
+
+  if (config.stdio) {
+    const t = createStdioTransport({
+      input: deps.stdin ?? process.stdin,
+      output: deps.stdout ?? process.stdout,
+      maxLineBytes: config.limits.maxFrameBytes,
+      maxOutboundBytes: config.limits.maxOutboundBytes,
+      handler,
+      logger: log,
+      onEnd: () => {
+        // stdin EOF: no new commands can arrive; finish what is in flight, then exit.
+        if (stopping) return;
+        stopping = (async () => {
+          engine.beginShutdown();
+          const drained = await engine.drain(config.shutdownGraceMs);
+          if (!drained) engine.abandon();
+          await finalize();
+        })();
+      },
+    });
+    closeTransport = () => t.close();
+  } else {
+    const t = await createWebSocketTransport({
+      host: config.host,
+      port: config.port,
+      path: config.path,
+      maxPayload: config.wsMaxPayloadBytes,
+      maxFrameBytes: config.limits.maxFrameBytes,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      maxOutboundBytes: config.limits.maxOutboundBytes,
+      handler,
+      logger: log,
+    });
+    wsAddress = t.address;
+    closeTransport = () => t.close();
+    log.info(`listening on ws://${t.address.host}:${t.address.port}${config.path}`);
+  }
+
+  return { wsAddress, engine, shutdown, closed };
+}

@@ -1,0 +1,90 @@
+/**
+ * Issue #3: fail closed when a journal transaction fails (fault hook: the Nth commit fails).
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterEach, describe, expect, it } from "vitest";
+import { barrierCommands } from "../helpers/barrier.js";
+import { startInProc, type InProc } from "../helpers/inproc.js";
+
+let server: InProc | undefined;
+afterEach(async () => {
+  await server?.stop();
+  server = undefined;
+});
+
+function dbFile(): string {
+  return join(mkdtempSync(join(tmpdir(), "causeway-jf-")), "journal.db");
+}
+
+describe("journal write failure", () => {
+  it("a failed commit acknowledges nothing, loses nothing acknowledged, and the server keeps serving reads", async () => {
+    const db = dbFile();
+    // commit #1 create, #2 first set, #3 second set (fails)
+    server = startInProc({ config: { db, faultFailCommit: 3, faultFailCount: 1 } });
+    const c = server.connect();
+    expect((await c.request({ type: "create_session", id: "create", sessionId: "s" })).success).toBe(true);
+    const ok = await c.request({ type: "set", id: "ok", sessionId: "s", path: "/a", value: 1 });
+    expect(ok).toMatchObject({ success: true, sessionVersion: 1 });
+    const lost = await c.request({ type: "set", id: "lost", sessionId: "s", path: "/a", value: 2 });
+    expect(lost).toMatchObject({ success: false, code: "journal_unavailable" });
+    // no lifecycle event of the failed batch was published
+    expect(c.lifecycle("lost")).toEqual([]);
+    // reads work and see only acknowledged state
+    const read = await c.request({ type: "get_state", id: "read", sessionId: "s" });
+    expect(read).toMatchObject({ success: true, sessionVersion: 1, data: { state: { a: 1 } } });
+    const health = await c.request({ type: "health_check" });
+    expect(health.data.journal.failures).toBe(1);
+    expect(health.data.journal.healthy).toBe(true);
+    // the forgotten command can be sent again and now executes
+    const retry = await c.request({ type: "set", id: "lost", sessionId: "s", path: "/a", value: 2 });
+    expect(retry).toMatchObject({ success: true, sessionVersion: 2 });
+    // the acknowledged outcomes replay
+    expect(await c.request({ type: "set", id: "ok", sessionId: "s", path: "/a", value: 1 })).toMatchObject({ replayed: true, sessionVersion: 1 });
+    await server.stop();
+    server = undefined;
+    const rows = new Database(db, { readonly: true }).prepare("SELECT command_id, phase FROM journal ORDER BY seq").all() as Array<{ command_id: string; phase: string }>;
+    expect(rows.filter((r) => r.command_id === "lost").map((r) => r.phase)).toEqual(["accepted", "started", "finished"]);
+  });
+
+  it("a command whose accepted row was durable gets a terminal journal_unavailable row; its key is released", async () => {
+    const { commands, release } = barrierCommands();
+    const db = dbFile();
+    // #1 create, #2 hold accepted+started, #3 hold finished (fails)
+    server = startInProc({ config: { db, faultFailCommit: 3, faultFailCount: 1 }, commands });
+    const c = server.connect();
+    await c.request({ type: "create_session", sessionId: "s" });
+    const held = c.request({ type: "hold", id: "h", sessionId: "s", key: "k", idempotencyKey: "idem" });
+    await c.waitFor((f) => f.type === "command_started" && f.data.commandId === "h");
+    release("k");
+    expect(await held).toMatchObject({ success: false, code: "journal_unavailable" });
+    // the repair row is committed with the next batch; then the id replays the failure
+    const again = await c.request({ type: "hold", id: "h", sessionId: "s", key: "k", idempotencyKey: "idem" });
+    expect(again).toMatchObject({ replayed: true, code: "journal_unavailable" });
+    // ...but the idempotency key was released: a retry under a new id executes
+    const retried = await c.request({ type: "hold", id: "h2", sessionId: "s", key: "k", idempotencyKey: "idem" });
+    expect(retried).toMatchObject({ success: true, sessionVersion: 1 });
+    const read = await c.request({ type: "get_state", sessionId: "s" });
+    expect(read.data.state).toEqual({ held: "k" });
+    await server.stop();
+    server = undefined;
+    const sqlite = new Database(db, { readonly: true });
+    const rows = sqlite.prepare("SELECT phase FROM journal WHERE command_id = 'h' ORDER BY seq").all() as Array<{ phase: string }>;
+    expect(rows.map((x) => x.phase)).toEqual(["accepted", "started", "finished", "replayed"]);
+    const terminal = sqlite.prepare("SELECT status FROM commands WHERE command_id = 'h'").get() as { status: string };
+    expect(terminal.status).toBe("failed");
+  });
+
+  it("while commits keep failing, lane commands fail with journal_unavailable and health_check reports it", async () => {
+    server = startInProc({ config: { faultFailCommit: 2, faultFailCount: 1_000_000 } });
+    const c = server.connect();
+    await c.request({ type: "create_session", sessionId: "s" });
+    const r = await c.request({ type: "set", sessionId: "s", path: "/a", value: 1 });
+    expect(r.code).toBe("journal_unavailable");
+    const h = await c.request({ type: "health_check" });
+    expect(h.data).toMatchObject({ healthy: false, journal: { healthy: false } });
+    expect(h.data.journal.lastError).toMatch(/injected/);
+  });
+});
