@@ -23,13 +23,17 @@ interface Waiter {
 export class CausewayClient {
   /** every frame received, in order */
   readonly frames: Frame[] = [];
+  /** the raw text of every frame received, index-aligned with `frames` */
+  readonly raw: string[] = [];
   private waiters: Waiter[] = [];
   private counter = 0;
   private closedPromise: Promise<{ code: number; reason: string }>;
 
   private constructor(private readonly ws: WebSocket, readonly defaultTimeoutMs: number) {
     ws.on("message", (data) => {
-      const frame = JSON.parse(data.toString()) as Frame;
+      const text = data.toString();
+      const frame = JSON.parse(text) as Frame;
+      this.raw.push(text);
       this.frames.push(frame);
       this.waiters = this.waiters.filter((w) => {
         if (!w.match(frame)) return true;

@@ -1,0 +1,130 @@
+/**
+ * Issue #3 recovery classification: every command without a terminal outcome gets one journaled,
+ * deterministic verdict at startup.
+ */
+import { copyFileSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { describe, expect, it } from "vitest";
+import { defineCommand } from "../../src/commands/define.js";
+import { SqliteStore } from "../../src/journal/sqlite-store.js";
+import type { JournalRecord } from "../../src/journal/types.js";
+import { REASON_RUNNING } from "../../src/engine/recovery.js";
+import { startInProc } from "../helpers/inproc.js";
+import { fingerprint } from "../../src/protocol/fingerprint.js";
+
+const retryable = defineCommand({
+  type: "retry_me",
+  scope: "session",
+  effect: "write",
+  retryable: true,
+  deterministic: true,
+  run(ctx) {
+    ctx.state.retried = (ctx.state.retried ?? 0) + 1;
+    return { ok: true };
+  },
+});
+
+/** A journal left behind by a crash: a session, then commands in every unfinished state. */
+function crashedJournal(): string {
+  const db = join(mkdtempSync(join(tmpdir(), "causeway-rec-")), "journal.db");
+  const store = new SqliteStore({ path: db, durability: "full" });
+  store.open();
+  let seq = 0;
+  const laneSeq = new Map<string, number>();
+  const row = (r: Omit<JournalRecord, "seq" | "laneSeq" | "recordedAt" | "actor" | "fingerprint"> & { fingerprint?: string }): JournalRecord => {
+    const ls = (laneSeq.get(r.lane) ?? 0) + 1;
+    laneSeq.set(r.lane, ls);
+    return { recordedAt: 1_000 + seq, actor: "local", fingerprint: `fp-${r.commandId}`, ...r, seq: ++seq, laneSeq: ls } as JournalRecord;
+  };
+  const lane = "session:s";
+  store.commit([
+    row({ lane: "server", commandId: "create", sessionId: null, phase: "accepted", type: "create_session", params: { sessionId: "s" }, timeoutMs: 30_000 }),
+    row({
+      lane: "server",
+      commandId: "create",
+      sessionId: null,
+      phase: "finished",
+      type: "create_session",
+      status: "succeeded",
+      outcome: { command: "create_session", success: true, data: { sessionId: "s" } },
+      effect: { kind: "create", sessionId: "s", state: {}, version: 0 },
+    }),
+  ]);
+  const accepted = (id: string, type: string, params: Record<string, unknown>): JournalRecord =>
+    row({ lane, commandId: id, sessionId: "s", phase: "accepted", type, explicitId: true, fingerprint: fingerprint({ type, sessionId: "s", ...params }), params, timeoutMs: 30_000, idempotencyKey: null, idempotencyScope: null, dependsOn: null, ifSessionVersion: null });
+  store.commit([
+    accepted("running-set", "set", { path: "/r", value: 1 }),
+    row({ lane, commandId: "running-set", sessionId: "s", phase: "started", type: "set" }),
+    accepted("running-retry", "retry_me", {}),
+    accepted("queued-1", "set", { path: "/q", value: 1 }),
+    accepted("queued-2", "set", { path: "/q", value: 2 }),
+    accepted("ghost", "no_such_type", {}),
+  ]);
+  store.commit([row({ lane, commandId: "running-retry", sessionId: "s", phase: "started", type: "retry_me" })]);
+  store.close();
+  return db;
+}
+
+function journalRows(db: string): Array<Record<string, unknown>> {
+  const sql = new Database(db, { readonly: true });
+  const rows = sql.prepare("SELECT * FROM journal ORDER BY seq").all() as Array<Record<string, unknown>>;
+  sql.close();
+  return rows.map(({ recorded_at: _r, ...rest }) => rest);
+}
+
+describe("startup recovery", () => {
+  it("re-queues unstarted commands in order, interrupts running ones, re-runs retryable ones, and reports it", async () => {
+    const db = crashedJournal();
+    const server = startInProc({ config: { db }, commands: [retryable] });
+    const c = server.connect();
+    const summary = (await c.request({ type: "get_startup_recovery" })).data;
+    expect(summary).toMatchObject({
+      unfinished: 5,
+      requeued: { count: 3, ids: ["running-retry", "queued-1", "queued-2"], truncated: false },
+      interrupted: { count: 1, ids: ["running-set"] },
+      unregistered: { count: 1, ids: ["ghost"] },
+      failedUnstarted: { count: 0 },
+    });
+    expect(c.frames.find((f) => f.type === "startup_recovery_summary")?.data).toEqual(summary);
+    const interrupted = await c.request({ type: "set", id: "running-set", sessionId: "s", path: "/r", value: 1 });
+    expect(interrupted).toMatchObject({ replayed: true, success: false, code: "interrupted", error: REASON_RUNNING });
+    // re-queued commands run in their original lane order: queued-2 wins
+    const read = await c.request({ type: "get_state", sessionId: "s" });
+    expect(read).toMatchObject({ sessionVersion: 3, data: { state: { retried: 1, q: 2 } } });
+    await server.stop();
+  });
+
+  it("fails unstarted commands instead when failUnstartedOnRecovery is set", async () => {
+    const db = crashedJournal();
+    const server = startInProc({ config: { db, failUnstartedOnRecovery: true }, commands: [retryable] });
+    const c = server.connect();
+    const summary = (await c.request({ type: "get_startup_recovery" })).data;
+    expect(summary.failedUnstarted).toMatchObject({ count: 2, ids: ["queued-1", "queued-2"] });
+    const r = await c.request({ type: "set", id: "queued-1", sessionId: "s", path: "/q", value: 1 });
+    expect(r).toMatchObject({ replayed: true, code: "interrupted" });
+    await server.stop();
+  });
+
+  it("is deterministic: the same journal gives the same verdict rows and summary; a second boot writes nothing", async () => {
+    const db = crashedJournal();
+    const copy = join(mkdtempSync(join(tmpdir(), "causeway-rec2-")), "journal.db");
+    copyFileSync(db, copy);
+    const boot = async (file: string) => {
+      const s = startInProc({ config: { db: file, failUnstartedOnRecovery: true } });
+      const summary = s.engine.recovery!;
+      await s.stop();
+      const { recoveredAt: _t, ...rest } = summary;
+      return rest;
+    };
+    const a = await boot(db);
+    const b = await boot(copy);
+    expect(a).toEqual(b);
+    expect(journalRows(db)).toEqual(journalRows(copy));
+    const before = journalRows(db);
+    const again = await boot(db);
+    expect(again.unfinished).toBe(0);
+    expect(journalRows(db)).toEqual(before);
+  });
+});
