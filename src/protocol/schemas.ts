@@ -39,7 +39,7 @@ export function buildSchema(params: ParamsSchema | undefined, sessionId: Session
     properties: props,
     required,
     additionalProperties: false,
-    dependentRequired: { dependsOn: ["id"] },
+    dependencies: { dependsOn: ["id"] },
   };
 }
 
@@ -75,7 +75,7 @@ function describe(err: ErrorObject | undefined): string {
       return `unknown field "${String(err.params.additionalProperty)}"`;
     case "required":
       return `missing required field "${String(err.params.missingProperty)}"`;
-    case "dependentRequired":
+    case "dependencies":
       return `"dependsOn" requires "id"`;
     default:
       return `${where} ${err.message ?? "is invalid"}`;
