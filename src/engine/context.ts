@@ -52,7 +52,7 @@ export function buildContext(job: Job, deps: ContextDeps): RunRecord {
       op = { kind: "delete", sessionId: id };
     },
   };
-  const log = deps.log.child({ commandId: job.id, type: job.type });
+  let log: Logger | undefined;
   const ctx: CommandContext = {
     commandId: job.id,
     type: job.type,
@@ -73,7 +73,9 @@ export function buildContext(job: Job, deps: ContextDeps): RunRecord {
       events.push({ sessionId: job.sessionId, event: structuredClone(event) });
     },
     actor: job.actor,
-    log,
+    get log() {
+      return (log ??= deps.log.child({ commandId: job.id, type: job.type }));
+    },
     now: deps.now,
     random: Math.random,
     sessions,

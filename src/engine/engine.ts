@@ -168,9 +168,10 @@ export class Engine {
     if (env.id !== undefined) {
       const inflight = this.jobs.job(env.id);
       if (inflight) return this.duplicateInFlight(conn, env, inflight, fp, "id");
-      const done = this.jobs.finished(env.id);
+      const known = this.jobs.knownInStore(env.id);
+      const done = known ? this.jobs.finished(env.id) : undefined;
       if (done) return this.duplicateStored(conn, env, done, fp, "id");
-      if (this.jobs.knownInStore(env.id)) {
+      if (known) {
         this.respondNow(conn, env.id, failure(env.type, "journal_unavailable", `command ${env.id} is journaled but not in memory; retry shortly`));
         return;
       }

@@ -80,6 +80,16 @@ export class JobTable {
   }
 
   finished(id: string): FinishedRef | undefined {
+    const hit = this.lookup(id);
+    return hit && hit.stored.outcome !== undefined ? hit : undefined;
+  }
+
+  /** Known to the store at all (finished or not), through the cache. */
+  knownInStore(id: string): StoredCommand | undefined {
+    return this.lookup(id)?.stored;
+  }
+
+  private lookup(id: string): FinishedRef | undefined {
     const hit = this.cache.get(id);
     if (hit) {
       this.cache.delete(id);
@@ -87,23 +97,21 @@ export class JobTable {
       return hit;
     }
     const stored = this.store.getCommand(id);
-    if (!stored || stored.outcome === undefined) return undefined;
+    if (!stored) return undefined;
     const ref: FinishedRef = {
       commandId: stored.commandId,
       lane: stored.lane,
       type: stored.type,
       fingerprint: stored.fingerprint,
-      success: stored.outcome.success,
+      success: stored.outcome?.success ?? false,
       stored,
     };
-    this.cache.set(id, ref);
-    if (this.cache.size > this.cacheMax) this.cache.delete(this.cache.keys().next().value as string);
+    // only terminal outcomes are immutable, so only they are cached
+    if (stored.outcome !== undefined) {
+      this.cache.set(id, ref);
+      if (this.cache.size > this.cacheMax) this.cache.delete(this.cache.keys().next().value as string);
+    }
     return ref;
-  }
-
-  /** Known at all: in flight or stored (even if the store still has it unfinished). */
-  knownInStore(id: string): StoredCommand | undefined {
-    return this.store.getCommand(id);
   }
 
   clear(): void {
