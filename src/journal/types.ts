@@ -126,6 +126,21 @@ export interface RecoveredState {
   /** commands without a terminal outcome, ordered by acceptedSeq */
   unfinished: UnfinishedCommand[];
   schemaVersion: number;
+  /**
+   * Set when open() took over a stale single-writer lease (a crashed holder). Worth a warn log:
+   * the previous writer did not shut down cleanly.
+   */
+  staleLeaseTakenOver?: LeaseHolder;
+}
+
+/** The process that holds (or held) a journal's single-writer lease. */
+export interface LeaseHolder {
+  pid: number;
+  host: string;
+  /** epoch ms the holder opened the journal */
+  startedAt: number;
+  /** epoch ms of the holder's last heartbeat */
+  heartbeatAt: number;
 }
 
 export interface IdempotencyHit {
@@ -161,10 +176,28 @@ export interface Store {
 
 export class JournalWriteError extends Error {
   readonly code: ErrorCode = "journal_unavailable";
-  readonly cause: unknown;
+  override readonly cause: unknown;
   constructor(message: string, cause?: unknown) {
     super(message);
     this.name = "JournalWriteError";
     this.cause = cause;
+  }
+}
+
+export type StoreOpenErrorCode = "schema_too_new" | "journal_locked";
+
+/**
+ * Store.open() refused to open the journal:
+ *  - `schema_too_new`: the database was written by a newer causeway (schema version above ours);
+ *  - `journal_locked`: another live process holds the single-writer lease.
+ */
+export class StoreOpenError extends Error {
+  readonly code: StoreOpenErrorCode;
+  readonly details: Record<string, unknown>;
+  constructor(code: StoreOpenErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super(message);
+    this.name = "StoreOpenError";
+    this.code = code;
+    this.details = details;
   }
 }

@@ -1,0 +1,129 @@
+/**
+ * Row <-> record conversion for the SQLite journal. JSON columns are TEXT written with
+ * JSON.stringify (SQL NULL for absent values); booleans are stored as 0/1.
+ */
+import type { Outcome } from "../protocol/types.js";
+import type {
+  CommandStatus,
+  RecoveredSession,
+  StoredCommand,
+  UnfinishedCommand,
+} from "./types.js";
+
+/** JSON text for a column, or SQL NULL for undefined / null. */
+export function toJson(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  return JSON.stringify(value);
+}
+
+/** JSON text, keeping null as the text "null" (for NOT NULL columns such as sessions.state). */
+export function toJsonNotNull(value: unknown): string {
+  return value === undefined ? "null" : JSON.stringify(value);
+}
+
+export function fromJson<T = unknown>(text: string | null): T | null {
+  return text === null ? null : (JSON.parse(text) as T);
+}
+
+export function toBit(value: boolean | undefined | null): number | null {
+  return value === undefined || value === null ? null : value ? 1 : 0;
+}
+
+export const TERMINAL_SQL_LIST = "'succeeded','failed','timed_out','interrupted'";
+
+export interface CommandRow {
+  command_id: string;
+  lane: string;
+  session_id: string | null;
+  type: string;
+  actor: string;
+  fingerprint: string | null;
+  explicit_id: number;
+  idempotency_key: string | null;
+  status: CommandStatus;
+  accepted_seq: number;
+  accepted_at: number;
+  finished_at: number | null;
+  outcome: string | null;
+}
+
+export const COMMAND_COLUMNS =
+  "command_id, lane, session_id, type, actor, fingerprint, explicit_id, idempotency_key, status, accepted_seq, accepted_at, finished_at, outcome";
+
+export function rowToStoredCommand(row: CommandRow): StoredCommand {
+  const cmd: StoredCommand = {
+    commandId: row.command_id,
+    lane: row.lane,
+    sessionId: row.session_id,
+    type: row.type,
+    actor: row.actor,
+    fingerprint: row.fingerprint,
+    explicitId: row.explicit_id === 1,
+    idempotencyKey: row.idempotency_key,
+    status: row.status,
+    acceptedSeq: row.accepted_seq,
+    acceptedAt: row.accepted_at,
+  };
+  if (row.outcome !== null) cmd.outcome = JSON.parse(row.outcome) as Outcome;
+  if (row.finished_at !== null) cmd.finishedAt = row.finished_at;
+  return cmd;
+}
+
+export interface UnfinishedRow {
+  command_id: string;
+  lane: string;
+  session_id: string | null;
+  type: string;
+  actor: string;
+  fingerprint: string | null;
+  explicit_id: number;
+  idempotency_key: string | null;
+  idempotency_scope: string | null;
+  depends_on: string | null;
+  if_session_version: number | null;
+  params: string | null;
+  timeout_ms: number | null;
+  accepted_at: number;
+  accepted_seq: number;
+  status: "queued" | "running";
+}
+
+export const UNFINISHED_COLUMNS =
+  "command_id, lane, session_id, type, actor, fingerprint, explicit_id, idempotency_key, idempotency_scope, depends_on, if_session_version, params, timeout_ms, accepted_at, accepted_seq, status";
+
+export function rowToUnfinished(row: UnfinishedRow): UnfinishedCommand {
+  return {
+    commandId: row.command_id,
+    lane: row.lane,
+    sessionId: row.session_id,
+    type: row.type,
+    actor: row.actor,
+    fingerprint: row.fingerprint,
+    explicitId: row.explicit_id === 1,
+    idempotencyKey: row.idempotency_key,
+    idempotencyScope: row.idempotency_scope,
+    dependsOn: fromJson<string[]>(row.depends_on),
+    ifSessionVersion: row.if_session_version,
+    params: fromJson(row.params),
+    timeoutMs: row.timeout_ms,
+    acceptedAt: row.accepted_at,
+    acceptedSeq: row.accepted_seq,
+    status: row.status,
+  };
+}
+
+export interface SessionRow {
+  session_id: string;
+  state: string;
+  version: number;
+  created_at: number;
+}
+
+export function rowToSession(row: SessionRow): RecoveredSession {
+  return {
+    sessionId: row.session_id,
+    state: JSON.parse(row.state) as unknown,
+    version: row.version,
+    createdAt: row.created_at,
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * Store factory used by the server: picks the journal from the config. Every store is a
+ * SqliteStore; `db: ":memory:"` gives the in-memory store (kind "memory").
+ *
+ * openStore() only constructs the store. The caller then calls `store.open()` (migrate, take the
+ * single-writer lease, recover) and `store.close()` on shutdown.
+ */
+import type { Durability } from "../config/defaults.js";
+import { SqliteStore } from "./sqlite-store.js";
+import type { Store } from "./types.js";
+
+export interface OpenStoreOptions {
+  /** database file path (default config: data/causeway.db), or ":memory:" */
+  db: string;
+  durability: Durability;
+  /** test-only fault injection: the Nth commit() since open fails (0 disables) */
+  faultFailCommit?: number;
+  /** test-only fault injection: how many consecutive commits fail */
+  faultFailCount?: number;
+  leaseHeartbeatMs?: number;
+  now?: () => number;
+}
+
+/** Accepts the CausewayConfig itself (it has db, durability, faultFailCommit, faultFailCount). */
+export function openStore(opts: OpenStoreOptions): Store {
+  return new SqliteStore({
+    path: opts.db,
+    durability: opts.durability,
+    faultFailCommit: opts.faultFailCommit ?? 0,
+    faultFailCount: opts.faultFailCount ?? 1,
+    ...(opts.leaseHeartbeatMs !== undefined ? { leaseHeartbeatMs: opts.leaseHeartbeatMs } : {}),
+    ...(opts.now !== undefined ? { now: opts.now } : {}),
+  });
+}

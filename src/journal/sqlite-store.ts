@@ -1,0 +1,556 @@
+/**
+ * The SQLite journal behind the `Store` seam (better-sqlite3, synchronous).
+ *
+ * - File databases run in WAL mode with `synchronous` chosen by the durability mode, and are
+ *   guarded by a single-writer lease (lease.ts). ":memory:" is the in-memory store (kind "memory",
+ *   no lease, nothing survives close()).
+ * - commit(records) appends the records to `journal` and materializes `commands`, `idempotency`,
+ *   `sessions` and `lanes` in ONE immediate transaction. Any violation (seq / lane_seq gap,
+ *   duplicate command id, second terminal outcome, held idempotency key, bad session effect) or
+ *   SQLite error rolls the whole batch back and surfaces as JournalWriteError.
+ * - The writer keeps the global seq and the lane heads in memory (loaded at open; the lease makes
+ *   this process the only writer) and updates them only after a transaction committed.
+ *
+ * docs/journal-schema.md describes the schema, invariants and durability guarantees.
+ */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import type { Durability } from "../config/defaults.js";
+import {
+  COMMAND_COLUMNS,
+  UNFINISHED_COLUMNS,
+  rowToSession,
+  rowToStoredCommand,
+  rowToUnfinished,
+  toBit,
+  toJson,
+  toJsonNotNull,
+  type CommandRow,
+  type SessionRow,
+  type UnfinishedRow,
+} from "./codec.js";
+import { FaultInjector, InjectedJournalFault } from "./fault.js";
+import { DEFAULT_LEASE_HEARTBEAT_MS, Lease } from "./lease.js";
+import { LATEST_SCHEMA_VERSION, assertSchemaNotTooNew, runMigrations } from "./migrations.js";
+import {
+  JournalWriteError,
+  TERMINAL_STATUSES,
+  type CommandStatus,
+  type IdempotencyHit,
+  type JournalRecord,
+  type LeaseHolder,
+  type RecoveredState,
+  type SessionEffect,
+  type StoreStats,
+  type Store,
+  type StoredCommand,
+} from "./types.js";
+
+export interface SqliteStoreOptions {
+  /** database file path, or ":memory:" for the in-memory store */
+  path: string;
+  durability: Durability;
+  /** test-only: make the Nth commit() call since open (1-based) fail; 0/undefined disables */
+  faultFailCommit?: number;
+  /** test-only: how many consecutive commits fail once the fault triggers (default 1) */
+  faultFailCount?: number;
+  /** single-writer lease heartbeat interval (default 2000 ms) */
+  leaseHeartbeatMs?: number;
+  /** clock for lease timestamps (default Date.now) */
+  now?: () => number;
+  /**
+   * Migrate only up to this schema version (default: latest). For building old-version fixtures
+   * and migration tests; never set in production.
+   */
+  migrateTo?: number;
+  /** SQLite busy_timeout in ms (default 250) */
+  busyTimeoutMs?: number;
+}
+
+const SYNCHRONOUS: Record<Durability, string> = { full: "FULL", normal: "NORMAL", off: "OFF" };
+const TERMINAL = new Set<string>(TERMINAL_STATUSES);
+
+/** An invariant violated by a batch; always rolls the transaction back. */
+class InvariantViolation extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "InvariantViolation";
+  }
+}
+
+interface Statements {
+  insertJournal: Database.Statement;
+  insertCommand: Database.Statement;
+  claimIdempotency: Database.Statement;
+  startCommand: Database.Statement;
+  requeueCommand: Database.Statement;
+  finishCommand: Database.Statement;
+  finishCommandReturningKey: Database.Statement;
+  commandStatus: Database.Statement;
+  expireIdempotency: Database.Statement;
+  createSession: Database.Statement;
+  writeSession: Database.Statement;
+  deleteSession: Database.Statement;
+  sessionRow: Database.Statement;
+  upsertLane: Database.Statement;
+  getCommand: Database.Statement;
+  getIdempotency: Database.Statement;
+}
+
+interface BatchResult {
+  lastSeq: number;
+  lanes: Map<string, LaneUpdate>;
+}
+
+interface LaneUpdate {
+  laneSeq: number;
+  at: number;
+}
+
+export class SqliteStore implements Store {
+  readonly kind: "memory" | "sqlite";
+  readonly path: string;
+  private readonly memory: boolean;
+  private readonly durability: Durability;
+  private readonly heartbeatMs: number;
+  private readonly now: () => number;
+  private readonly migrateTo: number;
+  private readonly busyTimeoutMs: number;
+  private readonly fault: FaultInjector;
+
+  private db: Database.Database | null = null;
+  private st: Statements | null = null;
+  private txn: Database.Transaction<(records: JournalRecord[], commitNo: number) => BatchResult> | null = null;
+  private lease: Lease | null = null;
+
+  private lastSeq = 0;
+  private readonly laneHeads = new Map<string, number>();
+  private schemaVersion = 0;
+  private commitCalls = 0;
+  private commits = 0;
+  private commitFailures = 0;
+  private recordsWritten = 0;
+  private lastBatchSize = 0;
+
+  constructor(opts: SqliteStoreOptions) {
+    this.path = opts.path;
+    this.memory = opts.path === ":memory:";
+    this.kind = this.memory ? "memory" : "sqlite";
+    this.durability = opts.durability;
+    if (!Object.hasOwn(SYNCHRONOUS, opts.durability)) throw new Error(`unknown durability mode: ${String(opts.durability)}`);
+    this.heartbeatMs = opts.leaseHeartbeatMs ?? DEFAULT_LEASE_HEARTBEAT_MS;
+    this.now = opts.now ?? Date.now;
+    this.migrateTo = opts.migrateTo ?? LATEST_SCHEMA_VERSION;
+    this.busyTimeoutMs = opts.busyTimeoutMs ?? 250;
+    this.fault = new FaultInjector(opts.faultFailCommit ?? 0, opts.faultFailCount ?? 1);
+  }
+
+  open(): RecoveredState {
+    if (this.db) throw new Error(`store ${this.path} is already open`);
+    if (!this.memory) mkdirSync(dirname(this.path), { recursive: true });
+    const db = new Database(this.path);
+    let lease: Lease | null = null;
+    try {
+      db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(this.busyTimeoutMs))}`);
+      // refuse a newer schema before writing anything (even the lease row)
+      assertSchemaNotTooNew(db, this.path);
+      if (!this.memory) db.pragma("journal_mode = WAL");
+      db.pragma(`synchronous = ${SYNCHRONOUS[this.durability]}`);
+      // 16 MiB page cache: random-key index pages (command ids, idempotency keys) stay hot
+      db.pragma("cache_size = -16384");
+
+      let staleLease: LeaseHolder | undefined;
+      if (!this.memory) {
+        lease = new Lease({ db, path: this.path, heartbeatMs: this.heartbeatMs, now: this.now });
+        staleLease = lease.acquire();
+      }
+      this.schemaVersion = runMigrations(db, this.path, this.migrateTo);
+
+      this.db = db;
+      this.st = prepareStatements(db);
+      this.txn = db.transaction((records: JournalRecord[], commitNo: number) => this.applyBatch(records, commitNo));
+
+      const recovered = this.recover(db);
+      if (staleLease) recovered.staleLeaseTakenOver = staleLease;
+      this.lease = lease;
+      lease?.startHeartbeat();
+      this.commitCalls = 0;
+      return recovered;
+    } catch (err) {
+      lease?.release();
+      this.db = null;
+      this.st = null;
+      this.txn = null;
+      if (db.open) db.close();
+      throw err;
+    }
+  }
+
+  private recover(db: Database.Database): RecoveredState {
+    const lastSeq = (db.prepare("SELECT coalesce(max(seq), 0) AS s FROM journal").get() as { s: number }).s;
+    const laneRows = db.prepare("SELECT lane, last_lane_seq FROM lanes ORDER BY lane").all() as Array<{
+      lane: string;
+      last_lane_seq: number;
+    }>;
+    this.lastSeq = lastSeq;
+    this.laneHeads.clear();
+    for (const r of laneRows) this.laneHeads.set(r.lane, r.last_lane_seq);
+    const sessions = (
+      db
+        .prepare(
+          "SELECT session_id, state, version, created_at FROM sessions WHERE deleted_at IS NULL ORDER BY session_id",
+        )
+        .all() as SessionRow[]
+    ).map(rowToSession);
+    const unfinished = (
+      db
+        .prepare(
+          `SELECT ${UNFINISHED_COLUMNS} FROM commands WHERE status IN ('queued','running') ORDER BY accepted_seq`,
+        )
+        .all() as UnfinishedRow[]
+    ).map(rowToUnfinished);
+    return {
+      sessions,
+      laneSeqs: laneRows.map((r) => ({ lane: r.lane, laneSeq: r.last_lane_seq })),
+      lastSeq,
+      unfinished,
+      schemaVersion: this.schemaVersion,
+    };
+  }
+
+  commit(records: JournalRecord[]): void {
+    const commitNo = ++this.commitCalls;
+    if (!this.db || !this.txn) {
+      this.commitFailures++;
+      throw new JournalWriteError(`journal ${this.path} is not open`);
+    }
+    const lost = this.lease?.lost;
+    if (lost) {
+      this.commitFailures++;
+      throw new JournalWriteError(`journal ${this.path}: ${lost}`);
+    }
+    let result: BatchResult;
+    try {
+      result = this.txn.immediate(records, commitNo);
+    } catch (err) {
+      this.commitFailures++;
+      if (err instanceof InjectedJournalFault) throw new JournalWriteError(err.message, err);
+      if (err instanceof JournalWriteError) throw err;
+      const msg = err instanceof Error ? err.message : String(err);
+      throw new JournalWriteError(`journal commit failed: ${msg}`, err);
+    }
+    this.lastSeq = result.lastSeq;
+    for (const [lane, u] of result.lanes) this.laneHeads.set(lane, u.laneSeq);
+    this.commits++;
+    this.recordsWritten += records.length;
+    this.lastBatchSize = records.length;
+  }
+
+  /** The transaction body: append + materialize every record, then the lane heads. */
+  private applyBatch(records: JournalRecord[], commitNo: number): BatchResult {
+    const st = this.st!;
+    const lanes = new Map<string, LaneUpdate>();
+    let seq = this.lastSeq;
+    let i = 0;
+    try {
+      for (; i < records.length; i++) {
+        const r = records[i]!;
+        if (r.seq !== seq + 1) {
+          throw new InvariantViolation(`seq must be gap-free: got ${r.seq}, expected ${seq + 1}`);
+        }
+        const pending = lanes.get(r.lane);
+        const laneHead = pending ? pending.laneSeq : (this.laneHeads.get(r.lane) ?? 0);
+        if (r.laneSeq !== laneHead + 1) {
+          throw new InvariantViolation(
+            `lane_seq must be gap-free in lane ${r.lane}: got ${r.laneSeq}, expected ${laneHead + 1}`,
+          );
+        }
+        const paramsJson = toJson(r.params);
+        const dependsJson = toJson(r.dependsOn);
+        const outcomeJson = toJson(r.outcome);
+        // session state is serialized once and shared by journal.effect and sessions.state
+        const effect = r.effect;
+        const stateJson = effect && effect.kind !== "delete" ? toJsonNotNull(effect.state) : null;
+        const effectJson = effect ? encodeEffect(effect, stateJson) : null;
+        st.insertJournal.run(
+          r.seq,
+          r.lane,
+          r.laneSeq,
+          r.commandId,
+          r.sessionId ?? null,
+          r.phase,
+          r.recordedAt,
+          r.type,
+          r.actor,
+          r.fingerprint ?? null,
+          toBit(r.explicitId),
+          r.idempotencyKey ?? null,
+          r.idempotencyScope ?? null,
+          dependsJson,
+          r.ifSessionVersion ?? null,
+          paramsJson,
+          r.timeoutMs ?? null,
+          r.status ?? null,
+          outcomeJson,
+          effectJson,
+          r.idempotencyExpiresAt ?? null,
+          toJson(r.detail),
+        );
+        switch (r.phase) {
+          case "accepted":
+            this.applyAccepted(st, r, dependsJson, paramsJson);
+            break;
+          case "started":
+            if (st.startCommand.run(r.recordedAt, r.commandId).changes !== 1) {
+              throw new InvariantViolation(`started: ${this.describeCommand(st, r.commandId, "is not queued")}`);
+            }
+            break;
+          case "requeued":
+            if (st.requeueCommand.run(r.commandId).changes !== 1) {
+              throw new InvariantViolation(
+                `requeued: ${this.describeCommand(st, r.commandId, "is not queued or running")}`,
+              );
+            }
+            break;
+          case "finished":
+            this.applyFinished(st, r, outcomeJson, stateJson);
+            break;
+          case "replayed":
+          case "conflict":
+            break;
+          default:
+            throw new InvariantViolation(`unknown journal phase ${String((r as JournalRecord).phase)}`);
+        }
+        seq = r.seq;
+        if (pending) {
+          pending.laneSeq = r.laneSeq;
+          pending.at = r.recordedAt;
+        } else {
+          lanes.set(r.lane, { laneSeq: r.laneSeq, at: r.recordedAt });
+        }
+      }
+    } catch (err) {
+      const r = records[i];
+      const where = r ? `record #${i} (seq ${r.seq}, ${r.phase} ${r.commandId})` : `record #${i}`;
+      const msg = err instanceof Error ? err.message : String(err);
+      throw new JournalWriteError(`journal commit rolled back: ${where}: ${msg}`, err);
+    }
+    for (const [lane, u] of lanes) st.upsertLane.run(lane, u.laneSeq, u.at);
+    // test-only: fail after every write of the batch, before the transaction commits
+    this.fault.check(commitNo);
+    return { lastSeq: seq, lanes };
+  }
+
+  private applyAccepted(st: Statements, r: JournalRecord, dependsJson: string | null, paramsJson: string | null): void {
+    st.insertCommand.run(
+      r.commandId,
+      r.lane,
+      r.sessionId ?? null,
+      r.type,
+      r.actor,
+      r.fingerprint ?? null,
+      r.explicitId ? 1 : 0,
+      r.idempotencyKey ?? null,
+      r.idempotencyScope ?? null,
+      dependsJson,
+      r.ifSessionVersion ?? null,
+      paramsJson,
+      r.timeoutMs ?? null,
+      r.seq,
+      r.recordedAt,
+    );
+    const key = r.idempotencyKey ?? null;
+    if (key !== null) {
+      const scope = r.idempotencyScope ?? null;
+      if (scope === null) throw new InvariantViolation(`idempotency key ${key} without an idempotency scope`);
+      const info = st.claimIdempotency.run(scope, key, r.commandId, r.fingerprint ?? null, r.recordedAt);
+      if (info.changes !== 1) {
+        throw new InvariantViolation(`idempotency key (${scope}, ${key}) is still held by another command`);
+      }
+    }
+  }
+
+  private applyFinished(st: Statements, r: JournalRecord, outcomeJson: string | null, stateJson: string | null): void {
+    const status = r.status;
+    if (status === undefined || !TERMINAL.has(status)) {
+      throw new InvariantViolation(`finished record needs a terminal status, got ${String(status)}`);
+    }
+    if (outcomeJson === null) throw new InvariantViolation("finished record without an outcome");
+    const expiresAt = r.idempotencyExpiresAt;
+    if (typeof expiresAt === "number") {
+      // the command's key entry (if it has one) starts expiring; RETURNING finds the key
+      const row = st.finishCommandReturningKey.get(status, outcomeJson, r.seq, r.recordedAt, r.commandId) as
+        | { idempotency_scope: string | null; idempotency_key: string | null }
+        | undefined;
+      if (!row) {
+        throw new InvariantViolation(
+          `finished: ${this.describeCommand(st, r.commandId, "already has a terminal outcome")}`,
+        );
+      }
+      if (row.idempotency_key !== null && row.idempotency_scope !== null) {
+        st.expireIdempotency.run(expiresAt, row.idempotency_scope, row.idempotency_key, r.commandId);
+      }
+    } else if (st.finishCommand.run(status, outcomeJson, r.seq, r.recordedAt, r.commandId).changes !== 1) {
+      // no expiry given: a key entry, if any, stays NULL (held, never expires)
+      throw new InvariantViolation(`finished: ${this.describeCommand(st, r.commandId, "already has a terminal outcome")}`);
+    }
+    const e = r.effect;
+    if (!e) return;
+    switch (e.kind) {
+      case "create": {
+        const info = st.createSession.run(e.sessionId, stateJson, e.version, r.recordedAt, r.recordedAt);
+        if (info.changes !== 1) throw new InvariantViolation(`create: session ${e.sessionId} already exists`);
+        break;
+      }
+      case "write": {
+        const info = st.writeSession.run(stateJson, e.version, r.recordedAt, e.sessionId, e.version);
+        if (info.changes !== 1) {
+          const cur = st.sessionRow.get(e.sessionId) as { version: number; deleted_at: number | null } | undefined;
+          const why = !cur
+            ? "does not exist"
+            : cur.deleted_at !== null
+              ? "is deleted"
+              : `is at version ${cur.version}, not below ${e.version}`;
+          throw new InvariantViolation(`write: session ${e.sessionId} ${why}`);
+        }
+        break;
+      }
+      case "delete": {
+        const info = st.deleteSession.run(r.recordedAt, r.recordedAt, e.sessionId);
+        if (info.changes !== 1) throw new InvariantViolation(`delete: session ${e.sessionId} does not exist`);
+        break;
+      }
+      default:
+        throw new InvariantViolation(`unknown session effect ${String((e as { kind: unknown }).kind)}`);
+    }
+  }
+
+  private describeCommand(st: Statements, commandId: string, otherwise: string): string {
+    const cur = st.commandStatus.get(commandId) as { status: CommandStatus } | undefined;
+    return cur ? `command ${commandId} ${otherwise} (status ${cur.status})` : `unknown command ${commandId}`;
+  }
+
+  getCommand(commandId: string): StoredCommand | undefined {
+    const row = this.statements().getCommand.get(commandId) as CommandRow | undefined;
+    return row ? rowToStoredCommand(row) : undefined;
+  }
+
+  getIdempotency(scope: string, key: string, now: number): IdempotencyHit | undefined {
+    const row = this.statements().getIdempotency.get(scope, key, now) as
+      | { command_id: string; fingerprint: string | null }
+      | undefined;
+    return row ? { commandId: row.command_id, fingerprint: row.fingerprint } : undefined;
+  }
+
+  stats(): StoreStats {
+    return {
+      kind: this.kind,
+      path: this.memory ? null : this.path,
+      schemaVersion: this.schemaVersion,
+      commits: this.commits,
+      commitFailures: this.commitFailures,
+      recordsWritten: this.recordsWritten,
+      lastBatchSize: this.lastBatchSize,
+    };
+  }
+
+  /** Read a PRAGMA of the writer connection (diagnostics and tests), e.g. readPragma("synchronous"). */
+  readPragma(name: string): unknown {
+    if (!/^[a-z_]+$/.test(name)) throw new Error(`invalid pragma name ${name}`);
+    if (!this.db) throw new Error(`store ${this.path} is not open`);
+    return this.db.pragma(name, { simple: true });
+  }
+
+  /** The lease token while open (file databases), for diagnostics. */
+  get leaseToken(): string | null {
+    return this.lease?.token ?? null;
+  }
+
+  close(): void {
+    const db = this.db;
+    this.lease?.release();
+    this.lease = null;
+    this.db = null;
+    this.st = null;
+    this.txn = null;
+    if (db?.open) db.close();
+  }
+
+  private statements(): Statements {
+    if (!this.st) throw new Error(`store ${this.path} is not open`);
+    return this.st;
+  }
+}
+
+/** JSON of a session effect, embedding the already serialized state (JSON.stringify key order). */
+function encodeEffect(e: SessionEffect, stateJson: string | null): string {
+  if (e.kind === "delete") return JSON.stringify(e);
+  return `{"kind":${JSON.stringify(e.kind)},"sessionId":${JSON.stringify(e.sessionId)},"state":${stateJson ?? "null"},"version":${JSON.stringify(e.version)}}`;
+}
+
+function prepareStatements(db: Database.Database): Statements {
+  return {
+    insertJournal: db.prepare(
+      `INSERT INTO journal (seq, lane, lane_seq, command_id, session_id, phase, recorded_at, type, actor,
+         fingerprint, explicit_id, idempotency_key, idempotency_scope, depends_on, if_session_version,
+         params, timeout_ms, status, outcome, effect, idempotency_expires_at, detail)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    insertCommand: db.prepare(
+      `INSERT INTO commands (command_id, lane, session_id, type, actor, fingerprint, explicit_id,
+         idempotency_key, idempotency_scope, depends_on, if_session_version, params, timeout_ms,
+         status, accepted_seq, accepted_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
+    ),
+    // (re)claim a key: insert, or replace an entry that has expired at the accept time
+    claimIdempotency: db.prepare(
+      `INSERT INTO idempotency (scope, key, command_id, fingerprint, expires_at) VALUES (?, ?, ?, ?, NULL)
+       ON CONFLICT (scope, key) DO UPDATE SET command_id = excluded.command_id,
+         fingerprint = excluded.fingerprint, expires_at = NULL
+       WHERE idempotency.expires_at IS NOT NULL AND idempotency.expires_at <= ?`,
+    ),
+    startCommand: db.prepare(
+      "UPDATE commands SET status = 'running', started_at = ? WHERE command_id = ? AND status = 'queued'",
+    ),
+    requeueCommand: db.prepare(
+      "UPDATE commands SET status = 'queued', started_at = NULL WHERE command_id = ? AND status IN ('queued','running')",
+    ),
+    finishCommand: db.prepare(
+      `UPDATE commands SET status = ?, outcome = ?, finished_seq = ?, finished_at = ?
+       WHERE command_id = ? AND status IN ('queued','running')`,
+    ),
+    finishCommandReturningKey: db.prepare(
+      `UPDATE commands SET status = ?, outcome = ?, finished_seq = ?, finished_at = ?
+       WHERE command_id = ? AND status IN ('queued','running')
+       RETURNING idempotency_scope, idempotency_key`,
+    ),
+    commandStatus: db.prepare("SELECT status FROM commands WHERE command_id = ?"),
+    expireIdempotency: db.prepare(
+      "UPDATE idempotency SET expires_at = ? WHERE scope = ? AND key = ? AND command_id = ?",
+    ),
+    createSession: db.prepare(
+      `INSERT INTO sessions (session_id, state, version, created_at, updated_at, deleted_at)
+       VALUES (?, ?, ?, ?, ?, NULL)
+       ON CONFLICT (session_id) DO UPDATE SET state = excluded.state, version = excluded.version,
+         created_at = excluded.created_at, updated_at = excluded.updated_at, deleted_at = NULL
+       WHERE sessions.deleted_at IS NOT NULL`,
+    ),
+    writeSession: db.prepare(
+      `UPDATE sessions SET state = ?, version = ?, updated_at = ?
+       WHERE session_id = ? AND deleted_at IS NULL AND version < ?`,
+    ),
+    deleteSession: db.prepare(
+      "UPDATE sessions SET deleted_at = ?, updated_at = ? WHERE session_id = ? AND deleted_at IS NULL",
+    ),
+    sessionRow: db.prepare("SELECT version, deleted_at FROM sessions WHERE session_id = ?"),
+    upsertLane: db.prepare(
+      `INSERT INTO lanes (lane, last_lane_seq, updated_at) VALUES (?, ?, ?)
+       ON CONFLICT (lane) DO UPDATE SET last_lane_seq = excluded.last_lane_seq, updated_at = excluded.updated_at`,
+    ),
+    getCommand: db.prepare(`SELECT ${COMMAND_COLUMNS} FROM commands WHERE command_id = ?`),
+    getIdempotency: db.prepare(
+      "SELECT command_id, fingerprint FROM idempotency WHERE scope = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?)",
+    ),
+  };
+}

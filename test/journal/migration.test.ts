@@ -1,0 +1,220 @@
+import { copyFileSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { LATEST_SCHEMA_VERSION, MIGRATIONS } from "../../src/journal/migrations.js";
+import { SqliteStore } from "../../src/journal/sqlite-store.js";
+import { StoreOpenError } from "../../src/journal/types.js";
+import { RecordBuilder, tempDir } from "./helpers.js";
+
+const FIXTURE = new URL("../../fixtures/journal-v1.db", import.meta.url).pathname;
+
+let tmp: { dir: string; cleanup: () => void };
+beforeEach(() => {
+  tmp = tempDir();
+});
+afterEach(() => tmp.cleanup());
+
+function snapshot(db: Database.Database) {
+  return {
+    commands: db
+      .prepare(
+        "SELECT command_id, status, outcome, accepted_seq, finished_seq, finished_at, idempotency_key, idempotency_scope, depends_on, params FROM commands ORDER BY command_id",
+      )
+      .all(),
+    idempotency: db.prepare("SELECT * FROM idempotency ORDER BY scope, key").all(),
+    sessions: db.prepare("SELECT * FROM sessions ORDER BY session_id").all(),
+    lanes: db.prepare("SELECT * FROM lanes ORDER BY lane").all(),
+    journal: db.prepare("SELECT * FROM journal ORDER BY seq").all(),
+  };
+}
+
+describe("migrations", () => {
+  it("are numbered 1..N without gaps", () => {
+    expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
+    expect(LATEST_SCHEMA_VERSION).toBe(2);
+  });
+
+  it("migrates the v1 fixture to v2 without changing any outcome, key, session or lane", () => {
+    const v1Copy = join(tmp.dir, "v1-reference.db");
+    const target = join(tmp.dir, "causeway.db");
+    copyFileSync(FIXTURE, v1Copy);
+    copyFileSync(FIXTURE, target);
+
+    const ref = new Database(v1Copy, { readonly: true });
+    expect(ref.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get()).toEqual({ value: "1" });
+    expect(ref.pragma("user_version", { simple: true })).toBe(1);
+    expect(ref.prepare("SELECT name FROM sqlite_master WHERE name = 'commands_unfinished'").get()).toBeUndefined();
+    const before = snapshot(ref);
+    ref.close();
+    // the fixture holds what it promises
+    expect(before.sessions.map((s: any) => [s.session_id, s.version, s.deleted_at !== null])).toEqual([
+      ["alpha", 3, false],
+      ["beta", 5, false],
+      ["scratch", 1, true],
+    ]);
+    expect(before.commands.filter((c: any) => c.status === "failed")).toHaveLength(1);
+    expect(before.idempotency.length).toBeGreaterThanOrEqual(2);
+
+    const store = new SqliteStore({ path: target, durability: "full" });
+    const recovered = store.open();
+    try {
+      expect(recovered.schemaVersion).toBe(2);
+      expect(store.stats().schemaVersion).toBe(2);
+      expect(recovered.lastSeq).toBe((before.journal.at(-1) as any).seq);
+      expect(recovered.sessions.map((s) => [s.sessionId, s.version, s.state])).toEqual(
+        before.sessions
+          .filter((s: any) => s.deleted_at === null)
+          .map((s: any) => [s.session_id, s.version, JSON.parse(s.state)]),
+      );
+      expect(recovered.unfinished.map((u) => u.commandId)).toEqual(["alpha-pending"]);
+      expect(recovered.unfinished[0]).toMatchObject({
+        dependsOn: ["alpha-inc-2"],
+        ifSessionVersion: 3,
+        idempotencyKey: "pending-1",
+        idempotencyScope: "session:alpha",
+        params: { by: 10 },
+        status: "queued",
+      });
+      // every stored outcome reads back identically through the store
+      for (const c of before.commands as any[]) {
+        const got = store.getCommand(c.command_id)!;
+        expect(got.status).toBe(c.status);
+        if (c.outcome === null) expect(got.outcome).toBeUndefined();
+        else expect(JSON.stringify(got.outcome)).toBe(c.outcome);
+      }
+      for (const k of before.idempotency as any[]) {
+        expect(store.getIdempotency(k.scope, k.key, Date.UTC(2030, 0, 1))).toEqual({
+          commandId: k.command_id,
+          fingerprint: k.fingerprint,
+        });
+      }
+      // the migrated store keeps appending where v1 stopped
+      const b = new RecordBuilder({ seq: recovered.lastSeq, lanes: recovered.laneSeqs });
+      store.commit([
+        b.record("started", "alpha-pending", "alpha"),
+        b.record("finished", "alpha-pending", "alpha", {
+          status: "succeeded",
+          outcome: { command: "increment", success: true, sessionVersion: 4 },
+          effect: { kind: "write", sessionId: "alpha", state: { count: 13, tags: [] }, version: 4 },
+          idempotencyExpiresAt: Date.UTC(2099, 0, 1),
+        }),
+      ]);
+    } finally {
+      store.close();
+    }
+
+    const after = new Database(target, { readonly: true });
+    try {
+      expect(after.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get()).toEqual({ value: "2" });
+      expect(after.pragma("user_version", { simple: true })).toBe(2);
+      const objects = (after.prepare("SELECT type, name FROM sqlite_master").all() as Array<{ type: string; name: string }>).map(
+        (o) => `${o.type}:${o.name}`,
+      );
+      for (const o of [
+        "index:commands_unfinished",
+        "index:commands_session",
+        "index:journal_command",
+        "view:v_command_outcomes",
+        "view:v_unfinished",
+        "view:v_lane_heads",
+        "view:v_live_idempotency_keys",
+        "view:v_session_versions",
+      ]) {
+        expect(objects).toContain(o);
+      }
+      const idx = after.prepare("SELECT sql FROM sqlite_master WHERE name = 'commands_unfinished'").get() as { sql: string };
+      expect(idx.sql).toMatch(/WHERE status IN \('queued','running'\)/);
+
+      // only the two new journal rows and their materialization differ from v1
+      const now = snapshot(after);
+      expect(now.journal.slice(0, before.journal.length)).toEqual(before.journal);
+      expect(now.journal).toHaveLength(before.journal.length + 2);
+      const unchanged = (rows: any[]) => rows.filter((r) => r.command_id !== "alpha-pending" && r.session_id !== "alpha");
+      expect(unchanged(now.commands)).toEqual(unchanged(before.commands));
+      expect(unchanged(now.idempotency)).toEqual(unchanged(before.idempotency));
+      expect(unchanged(now.sessions)).toEqual(unchanged(before.sessions));
+
+      // the audit views answer over the migrated data
+      const outcomes = after.prepare("SELECT * FROM v_command_outcomes WHERE status = 'failed'").all() as any[];
+      expect(outcomes).toEqual([
+        expect.objectContaining({ command_id: "alpha-bad", code: "handler_error", error: "handler threw: kaboom", success: 0 }),
+      ]);
+      expect(after.prepare("SELECT count(*) AS n FROM v_unfinished").get()).toEqual({ n: 0 });
+      expect(after.prepare("SELECT lane, last_lane_seq FROM v_lane_heads ORDER BY lane").all()).toEqual(
+        (now.lanes as any[]).map((l) => ({ lane: l.lane, last_lane_seq: l.last_lane_seq })),
+      );
+      expect(
+        (after.prepare("SELECT scope, key FROM v_live_idempotency_keys ORDER BY scope, key").all() as any[]).map(
+          (r) => `${r.scope}/${r.key}`,
+        ),
+      ).toEqual(["server/create-alpha", "session:alpha/pending-1", "session:beta/inc-7"]);
+      expect(after.prepare("SELECT session_id, version, deleted FROM v_session_versions ORDER BY session_id").all()).toEqual([
+        { session_id: "alpha", version: 4, deleted: 0 },
+        { session_id: "beta", version: 5, deleted: 0 },
+        { session_id: "scratch", version: 1, deleted: 1 },
+      ]);
+    } finally {
+      after.close();
+    }
+  });
+
+  it("opening an already migrated database is a no-op", () => {
+    const path = join(tmp.dir, "twice.db");
+    copyFileSync(FIXTURE, path);
+    const a = new SqliteStore({ path, durability: "normal" });
+    a.open();
+    a.close();
+    const b = new SqliteStore({ path, durability: "normal" });
+    expect(b.open().schemaVersion).toBe(2);
+    b.close();
+  });
+
+  it("refuses a database with a newer schema version (schema_too_new) and leaves it untouched", () => {
+    const path = join(tmp.dir, "future.db");
+    const s = new SqliteStore({ path, durability: "normal" });
+    s.open();
+    s.close();
+    const raw = new Database(path);
+    raw.prepare("UPDATE meta SET value = '99' WHERE key = 'schema_version'").run();
+    raw.pragma("user_version = 99");
+    raw.close();
+
+    const newer = new SqliteStore({ path, durability: "normal" });
+    let err: unknown;
+    try {
+      newer.open();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(StoreOpenError);
+    expect((err as StoreOpenError).code).toBe("schema_too_new");
+    expect((err as Error).message).toBe(
+      `database ${path} has schema version 99, this causeway supports up to 2; upgrade causeway`,
+    );
+    const check = new Database(path, { readonly: true });
+    expect(check.prepare("SELECT count(*) AS n FROM lease").get()).toEqual({ n: 0 });
+    check.close();
+    // the refused store is not open
+    expect(() => newer.getCommand("x")).toThrow(/not open/);
+  });
+
+  it("a meta row alone (user_version untouched) is enough to refuse", () => {
+    const path = join(tmp.dir, "meta-only.db");
+    const s = new SqliteStore({ path, durability: "normal" });
+    s.open();
+    s.close();
+    const raw = new Database(path);
+    raw.prepare("UPDATE meta SET value = '7' WHERE key = 'schema_version'").run();
+    raw.close();
+    expect(() => new SqliteStore({ path, durability: "normal" }).open()).toThrow(
+      expect.objectContaining({ code: "schema_too_new", message: expect.stringContaining("schema version 7") }),
+    );
+  });
+
+  it("migrateTo stops at an older version (fixture building)", () => {
+    const s = new SqliteStore({ path: ":memory:", durability: "off", migrateTo: 1 });
+    expect(s.open().schemaVersion).toBe(1);
+    s.close();
+  });
+});
