@@ -75,6 +75,10 @@ export class Engine {
   /** Open the store, rebuild state, journal a verdict for every unfinished command. */
   start(): RecoverySummary {
     const recovered = this.store.open();
+    if (recovered.staleLeaseTakenOver) {
+      const h = recovered.staleLeaseTakenOver;
+      this.log.warn({ previousHolder: h }, `took over the journal lease of pid ${h.pid} on ${h.host}, which did not shut down cleanly`);
+    }
     this.sessions.load(recovered.sessions);
     this.committer = new Committer(this.store, recovered.lastSeq, recovered.laneSeqs);
     this.committer.onFailure((err) => this.onJournalFailure(err));
