@@ -1,0 +1,18 @@
+/**
+ * Structured logs (pino) to stderr only: stdout is reserved for stdio protocol frames.
+ */
+import pino from "pino";
+
+export type Logger = pino.Logger;
+export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+
+/**
+ * A pino logger writing synchronously to fd 2. Synchronous so that nothing is lost when the CLI
+ * calls `process.exit` and so that a log line is never interleaved with protocol output.
+ */
+export function createLogger(level: LogLevel | string = "info"): Logger {
+  return pino(
+    { name: "causeway", level, base: { pid: process.pid } },
+    pino.destination({ fd: 2, sync: true }),
+  );
+}

@@ -1,0 +1,294 @@
+/**
+ * The WebSocket transport: one JSON frame per text message (`ws` over `http.createServer`).
+ *
+ * - Frames above `maxFrameBytes` are handed to `onOversize` and the socket stays open; frames above
+ *   `maxPayload` (the hard ceiling) are refused by `ws`, which closes the socket with 1009.
+ * - Heartbeat: every `heartbeatIntervalMs` each socket is pinged; one that has not answered the
+ *   previous ping is terminated.
+ * - Slow consumers: events are dropped while `bufferedAmount > maxOutboundBytes`, and one
+ *   `events_dropped` frame follows once it falls back under the bound; responses are never dropped;
+ *   above 4 × maxOutboundBytes the socket is closed with 1008 "slow consumer".
+ * - `GET /healthz` answers 200 `{"ok":true}`; any other plain HTTP request gets 426.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { WebSocket, WebSocketServer, type RawData } from "ws";
+import type { Logger } from "../observability/logger.js";
+import type { Connection, ConnectionHandler, FrameKind } from "./connection.js";
+
+export interface WebSocketTransportOptions {
+  host: string;
+  /** 0 picks a free port; the real one is in the returned `address` */
+  port: number;
+  path: string;
+  /** ws hard ceiling: larger frames close the socket with 1009 */
+  maxPayload: number;
+  /** larger frames (up to maxPayload) are reported through `onOversize` */
+  maxFrameBytes: number;
+  /** 0 disables the heartbeat */
+  heartbeatIntervalMs: number;
+  maxOutboundBytes: number;
+  handler: ConnectionHandler;
+  logger: Logger;
+}
+
+export interface WebSocketTransport {
+  address: { host: string; port: number };
+  connections(): Connection[];
+  /** close every socket (1001), stop listening; resolves when everything is closed */
+  close(): Promise<void>;
+}
+
+/** close code for "going away" (server shutdown) */
+export const CLOSE_GOING_AWAY = 1001;
+/** close code for a policy violation (slow consumer) */
+export const CLOSE_POLICY = 1008;
+/** poll period while waiting for an over-full socket to fall back under the bound */
+const DRAIN_POLL_MS = 25;
+/** how long a closing handshake may take before the socket is terminated */
+const CLOSE_TIMEOUT_MS = 2_000;
+
+class WsConnection implements Connection {
+  readonly transport = "websocket" as const;
+  readonly actor = "local";
+  readonly roles: readonly string[] = [];
+  /** answered the last ping */
+  alive = true;
+  private closing = false;
+  private dropped = 0;
+  private drainTimer: NodeJS.Timeout | null = null;
+  private killTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly id: string,
+    readonly ws: WebSocket,
+    private readonly maxOutboundBytes: number,
+    private readonly log: Logger,
+  ) {}
+
+  get closed(): boolean {
+    return this.closing || this.ws.readyState !== WebSocket.OPEN;
+  }
+
+  send(frame: string, kind: FrameKind): boolean {
+    if (this.closed) return false;
+    if (kind === "event" && (this.dropped > 0 || this.ws.bufferedAmount > this.maxOutboundBytes)) {
+      // once dropping, keep dropping until the notice goes out, so the client sees one clean gap
+      this.dropped++;
+      this.armDrainWatch();
+      return false;
+    }
+    this.write(frame);
+    if (this.ws.bufferedAmount > 4 * this.maxOutboundBytes) {
+      this.log.warn({ conn: this.id, bufferedAmount: this.ws.bufferedAmount }, "closing slow consumer");
+      this.close(CLOSE_POLICY, "slow consumer");
+    }
+    return true;
+  }
+
+  bufferedBytes(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  close(code?: number, reason?: string): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.stopDrainWatch();
+    if (this.ws.readyState === WebSocket.CLOSED) return;
+    try {
+      this.ws.close(code, reason);
+    } catch (err) {
+      this.log.debug({ err, conn: this.id }, "ws.close failed; terminating");
+      this.ws.terminate();
+      return;
+    }
+    // a peer that does not read will never complete the closing handshake
+    this.killTimer = setTimeout(() => this.ws.terminate(), CLOSE_TIMEOUT_MS);
+    this.killTimer.unref();
+  }
+
+  /** the socket is gone: release timers */
+  disposed(): void {
+    this.closing = true;
+    this.stopDrainWatch();
+    if (this.killTimer) clearTimeout(this.killTimer);
+    this.killTimer = null;
+  }
+
+  private write(frame: string): void {
+    this.ws.send(frame, (err) => {
+      if (err) this.log.debug({ err, conn: this.id }, "websocket send failed");
+    });
+  }
+
+  private armDrainWatch(): void {
+    if (this.drainTimer) return;
+    this.drainTimer = setTimeout(() => {
+      this.drainTimer = null;
+      if (this.closed || this.dropped === 0) return;
+      if (this.ws.bufferedAmount > this.maxOutboundBytes) return this.armDrainWatch();
+      const count = this.dropped;
+      this.dropped = 0;
+      this.write(JSON.stringify({ type: "events_dropped", data: { count } }));
+      this.log.warn({ conn: this.id, count }, "events dropped for a slow consumer");
+    }, DRAIN_POLL_MS);
+    this.drainTimer.unref();
+  }
+
+  private stopDrainWatch(): void {
+    if (this.drainTimer) clearTimeout(this.drainTimer);
+    this.drainTimer = null;
+  }
+}
+
+function rawDataToBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+function requestPath(req: IncomingMessage): string {
+  const url = req.url ?? "/";
+  const q = url.indexOf("?");
+  return q === -1 ? url : url.slice(0, q);
+}
+
+function httpHandler(req: IncomingMessage, res: ServerResponse): void {
+  if ((req.method === "GET" || req.method === "HEAD") && requestPath(req) === "/healthz") {
+    const body = JSON.stringify({ ok: true });
+    res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+    res.end(req.method === "HEAD" ? undefined : body);
+    return;
+  }
+  const body = "426 Upgrade Required: this is a WebSocket endpoint\n";
+  res.writeHead(426, { "content-type": "text/plain", upgrade: "websocket", connection: "Upgrade", "content-length": Buffer.byteLength(body) });
+  res.end(body);
+}
+
+export async function createWebSocketTransport(options: WebSocketTransportOptions): Promise<WebSocketTransport> {
+  const { handler, maxFrameBytes, maxOutboundBytes } = options;
+  const log = options.logger.child({ transport: "websocket" });
+  const live = new Map<WebSocket, WsConnection>();
+  let nextId = 0;
+  let closing: Promise<void> | null = null;
+
+  const server: Server = createServer(httpHandler);
+  const wss = new WebSocketServer({ server, path: options.path, maxPayload: options.maxPayload });
+
+  wss.on("error", (err) => log.error({ err }, "websocket server error"));
+
+  wss.on("connection", (ws, req) => {
+    const conn = new WsConnection(`ws-${++nextId}`, ws, maxOutboundBytes, log);
+    live.set(ws, conn);
+    log.debug({ conn: conn.id, remote: req.socket.remoteAddress }, "connection open");
+
+    ws.on("pong", () => {
+      conn.alive = true;
+    });
+    ws.on("error", (err) => {
+      // ws closes the socket itself (e.g. 1009 for a frame above maxPayload)
+      log.debug({ err, conn: conn.id }, "websocket error");
+    });
+    ws.on("message", (data, isBinary) => {
+      if (conn.closed) return;
+      const buf = rawDataToBuffer(data);
+      try {
+        if (buf.length > maxFrameBytes) handler.onOversize(conn, buf.length);
+        else handler.onFrame(conn, buf.toString("utf8"));
+      } catch (err) {
+        log.error({ err, conn: conn.id, isBinary }, "frame handler threw");
+      }
+    });
+    ws.once("close", (code, reason) => {
+      live.delete(ws);
+      conn.disposed();
+      log.debug({ conn: conn.id, code, reason: reason.toString() }, "connection closed");
+      try {
+        handler.onClose(conn);
+      } catch (err) {
+        log.error({ err, conn: conn.id }, "close handler threw");
+      }
+    });
+
+    try {
+      handler.onOpen(conn);
+    } catch (err) {
+      log.error({ err, conn: conn.id }, "open handler threw");
+    }
+  });
+
+  let heartbeat: NodeJS.Timeout | null = null;
+  if (options.heartbeatIntervalMs > 0) {
+    heartbeat = setInterval(() => {
+      for (const [ws, conn] of live) {
+        if (ws.readyState !== WebSocket.OPEN) continue;
+        if (!conn.alive) {
+          log.info({ conn: conn.id }, "peer missed a heartbeat; terminating");
+          ws.terminate();
+          continue;
+        }
+        conn.alive = false;
+        try {
+          ws.ping();
+        } catch (err) {
+          log.debug({ err, conn: conn.id }, "ping failed");
+        }
+      }
+    }, options.heartbeatIntervalMs);
+    heartbeat.unref();
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error): void => {
+      server.removeListener("listening", onListening);
+      reject(err);
+    };
+    const onListening = (): void => {
+      server.removeListener("error", onError);
+      resolve();
+    };
+    server.once("error", onError);
+    server.once("listening", onListening);
+    server.listen(options.port, options.host);
+  }).catch((err: unknown) => {
+    if (heartbeat) clearInterval(heartbeat);
+    wss.close();
+    throw err;
+  });
+  server.on("error", (err) => log.error({ err }, "http server error"));
+
+  const port = (server.address() as AddressInfo).port;
+
+  const close = (): Promise<void> => {
+    if (closing) return closing;
+    closing = (async () => {
+      if (heartbeat) clearInterval(heartbeat);
+      // stop accepting upgrades (ws calls back only once every client socket has closed),
+      // then say goodbye to every open socket
+      const wssClosed = new Promise<void>((resolve) => wss.close(() => resolve()));
+      const sockets = [...live.entries()];
+      await Promise.all(
+        sockets.map(
+          ([ws, conn]) =>
+            new Promise<void>((resolve) => {
+              if (ws.readyState === WebSocket.CLOSED) return resolve();
+              ws.once("close", () => resolve());
+              conn.close(CLOSE_GOING_AWAY, "server shutting down");
+            }),
+        ),
+      );
+      await wssClosed;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    })();
+    return closing;
+  };
+
+  return {
+    address: { host: options.host, port },
+    connections: () => [...live.values()],
+    close,
+  };
+}
