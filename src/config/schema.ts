@@ -1,0 +1,162 @@
+/**
+ * The table of every configuration option (derived from DEFAULT_CONFIG / DEFAULT_LIMITS), and the
+ * JSON Schema of the config file generated from it.
+ *
+ * Naming rule, for every key K of CausewayConfig (other than `limits`) and every key of ServerLimits:
+ *   flag: `--` + kebab-case(K)            e.g. maxFrameBytes → --max-frame-bytes
+ *   env:  `CAUSEWAY_` + UPPER_SNAKE(K)     e.g. maxFrameBytes → CAUSEWAY_MAX_FRAME_BYTES
+ *   file: the same shape as CausewayConfig (limits nested under "limits")
+ * The one exception is `timeouts` (a map): its flag is the repeatable `--timeout <type=ms>`, and its
+ * env var CAUSEWAY_TIMEOUTS holds a comma list `type=ms,type=ms`.
+ */
+import { DEFAULT_CONFIG, DEFAULT_LIMITS, type CausewayConfig } from "./defaults.js";
+import type { ServerLimits } from "../protocol/types.js";
+
+/** a setting's name once `limits` is flattened into the top level */
+export type SettingKey = Exclude<keyof CausewayConfig, "limits"> | keyof ServerLimits;
+
+export type OptionType = "string" | "integer" | "boolean" | "enum" | "list" | "map";
+
+export interface ConfigOption {
+  /** flat setting name (also the commander attribute name), e.g. `maxFrameBytes` */
+  name: SettingKey;
+  /** dotted path in CausewayConfig and in the config file, e.g. `limits.maxFrameBytes` */
+  key: string;
+  /** true for the keys of `limits` */
+  limit: boolean;
+  /** long flag without its argument, e.g. `--max-frame-bytes` */
+  flag: string;
+  /** argument placeholder for the flag, e.g. `<n>`; empty for boolean flags */
+  arg: string;
+  env: string;
+  default: unknown;
+  description: string;
+  type: OptionType;
+  choices?: readonly string[];
+  minimum?: number;
+  maximum?: number;
+}
+
+export const DURABILITY_CHOICES = ["full", "normal", "off"] as const;
+export const LOG_LEVEL_CHOICES = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+interface OptionMeta {
+  description: string;
+  arg?: string;
+  choices?: readonly string[];
+  minimum?: number;
+  maximum?: number;
+}
+
+/** Typed so that adding a setting to CausewayConfig or ServerLimits without describing it fails to compile. */
+const META: { [K in SettingKey]: OptionMeta } = {
+  host: { description: "interface the WebSocket server listens on", arg: "<host>" },
+  port: { description: "WebSocket port (0 picks a free port)", arg: "<port>", minimum: 0, maximum: 65535 },
+  path: { description: "WebSocket URL path", arg: "<path>" },
+  stdio: { description: "serve JSON lines on stdin/stdout instead of WebSocket" },
+  db: { description: 'SQLite journal file (":memory:" for no persistence)', arg: "<path>" },
+  durability: { description: "journal fsync policy", arg: "<mode>", choices: DURABILITY_CHOICES },
+  commands: { description: "user command modules (ESM paths; repeatable or comma-separated)", arg: "<paths...>" },
+  logLevel: { description: "log level (logs go to stderr)", arg: "<level>", choices: LOG_LEVEL_CHOICES },
+  wsMaxPayloadBytes: { description: "WebSocket hard ceiling (ws maxPayload); larger frames close the socket with 1009", arg: "<bytes>", minimum: 1 },
+  heartbeatIntervalMs: { description: "WebSocket ping interval; a peer that misses one ping is dropped (0 disables)", arg: "<ms>", minimum: 0 },
+  defaultTimeoutMs: { description: "timeout of command types that declare none", arg: "<ms>", minimum: 1 },
+  timeouts: { description: "per command type timeout (repeatable)", arg: "<type=ms>" },
+  dependencyWaitMs: { description: "how long a dependent waits for a dependency in another lane", arg: "<ms>", minimum: 0 },
+  idempotencyTtlMs: { description: "how long a finished command's idempotency key stays live", arg: "<ms>", minimum: 0 },
+  failUnstartedOnRecovery: { description: "on restart, fail accepted-but-never-started commands instead of re-queueing them" },
+  shutdownGraceMs: { description: "drain time on SIGINT/SIGTERM/stdin EOF before giving up on in-flight commands", arg: "<ms>", minimum: 0 },
+  faultFailCommit: { description: "test only: make the Nth journal commit fail (0 disables)", arg: "<n>", minimum: 0 },
+  faultFailCount: { description: "test only: how many consecutive commits fail once the fault triggers", arg: "<n>", minimum: 1 },
+  maxFrameBytes: { description: "largest accepted frame / stdio line → payload_too_large", arg: "<bytes>", minimum: 1 },
+  maxJsonDepth: { description: "JSON nesting depth limit → invalid_command", arg: "<n>", minimum: 1 },
+  maxIdLength: { description: "longest id, idempotencyKey, sessionId, dependsOn entry → invalid_command", arg: "<n>", minimum: 1 },
+  maxDependsOn: { description: "most dependsOn entries → invalid_command", arg: "<n>", minimum: 0 },
+  maxQueuePerLane: { description: "commands queued in one lane → busy", arg: "<n>", minimum: 1 },
+  maxInFlightPerConnection: { description: "commands one connection may have in flight → busy", arg: "<n>", minimum: 1 },
+  maxSessions: { description: "sessions → limit_exceeded", arg: "<n>", minimum: 1 },
+  maxTimeoutMs: { description: "cap on any command timeout", arg: "<ms>", minimum: 1 },
+  maxOutboundBytes: { description: "per-connection outbound buffer before events are dropped", arg: "<bytes>", minimum: 1 },
+  historyPageMax: { description: "history page size", arg: "<n>", minimum: 1 },
+};
+
+export function kebabCase(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+export function upperSnakeCase(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
+}
+
+export const ENV_PREFIX = "CAUSEWAY_";
+
+function optionType(name: string, value: unknown, meta: OptionMeta): OptionType {
+  if (meta.choices) return "enum";
+  if (typeof value === "boolean") return "boolean";
+  if (typeof value === "number") return "integer";
+  if (typeof value === "string") return "string";
+  if (Array.isArray(value)) return "list";
+  if (value !== null && typeof value === "object") return "map";
+  throw new Error(`config: cannot derive the type of ${name}`);
+}
+
+function buildOption(name: SettingKey, limit: boolean, value: unknown): ConfigOption {
+  const meta = META[name];
+  const type = optionType(name, value, meta);
+  const option: ConfigOption = {
+    name,
+    key: limit ? `limits.${name}` : name,
+    limit,
+    flag: name === "timeouts" ? "--timeout" : `--${kebabCase(name)}`,
+    arg: type === "boolean" ? "" : (meta.arg ?? "<value>"),
+    env: ENV_PREFIX + upperSnakeCase(name),
+    default: Array.isArray(value) ? [...value] : value !== null && typeof value === "object" ? { ...value } : value,
+    description: meta.description,
+    type,
+  };
+  if (meta.choices) option.choices = meta.choices;
+  if (meta.minimum !== undefined) option.minimum = meta.minimum;
+  if (meta.maximum !== undefined) option.maximum = meta.maximum;
+  return option;
+}
+
+/** Every setting and limit, in DEFAULT_CONFIG order with the limits where `limits` sits. */
+export const CONFIG_OPTIONS: readonly ConfigOption[] = Object.freeze(
+  Object.entries(DEFAULT_CONFIG).flatMap(([name, value]): ConfigOption[] =>
+    name === "limits"
+      ? Object.entries(DEFAULT_LIMITS).map(([limitName, limitValue]) => buildOption(limitName as keyof ServerLimits, true, limitValue))
+      : [buildOption(name as SettingKey, false, value)],
+  ),
+);
+
+type JsonSchema = Record<string, unknown>;
+
+function optionSchema(o: ConfigOption): JsonSchema {
+  switch (o.type) {
+    case "boolean":
+      return { type: "boolean" };
+    case "enum":
+      return { type: "string", enum: [...(o.choices ?? [])] };
+    case "string":
+      return o.name === "path" ? { type: "string", minLength: 1, pattern: "^/" } : { type: "string", minLength: 1 };
+    case "list":
+      return { type: "array", items: { type: "string", minLength: 1 } };
+    case "map":
+      return { type: "object", additionalProperties: { type: "integer", minimum: 1 } };
+    case "integer": {
+      const s: JsonSchema = { type: "integer" };
+      if (o.minimum !== undefined) s.minimum = o.minimum;
+      if (o.maximum !== undefined) s.maximum = o.maximum;
+      return s;
+    }
+  }
+}
+
+/** JSON Schema of the config file: CausewayConfig, every key optional, nothing else allowed. */
+export function configFileSchema(): JsonSchema {
+  const top: Record<string, JsonSchema> = { $schema: { type: "string" } };
+  const limits: Record<string, JsonSchema> = {};
+  for (const o of CONFIG_OPTIONS) (o.limit ? limits : top)[o.name] = optionSchema(o);
+  top.limits = { type: "object", properties: limits, additionalProperties: false };
+  return { type: "object", properties: top, additionalProperties: false };
+}
