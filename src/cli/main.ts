@@ -1,0 +1,127 @@
+#!/usr/bin/env node
+/**
+ * The `causeway` command line. `causeway serve --help` lists every option (generated from
+ * CONFIG_OPTIONS) with its default and environment variable.
+ *
+ * The server module is imported dynamically in the serve action, so `--help` / `--version` never
+ * load the journal's native module.
+ */
+import { readFileSync } from "node:fs";
+import { Command, Option } from "commander";
+import { CONFIG_OPTIONS, ConfigError, loadConfig, type ConfigFlags, type ConfigOption } from "../config/load.js";
+import { createLogger, type Logger } from "../observability/logger.js";
+
+const VERSION: string = (() => {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string };
+    return pkg.version ?? "0.0.0";
+  } catch {
+    return "0.0.0";
+  }
+})();
+
+function formatDefault(o: ConfigOption): string {
+  if (Array.isArray(o.default)) return o.default.length === 0 ? "none" : o.default.join(",");
+  if (o.default !== null && typeof o.default === "object") return Object.keys(o.default).length === 0 ? "none" : JSON.stringify(o.default);
+  return String(o.default);
+}
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+function configOption(o: ConfigOption): Option[] {
+  const help = `${o.description} (default: ${formatDefault(o)}; env ${o.env})`;
+  if (o.type === "boolean") {
+    // no commander default: an absent flag must fall through to env / file / default
+    return [new Option(o.flag, help), new Option(`--no-${o.flag.slice(2)}`, `turn ${o.flag} off (e.g. over ${o.env})`).hideHelp()];
+  }
+  const opt = new Option(`${o.flag} ${o.arg}`, help);
+  if (o.choices) opt.choices([...o.choices]);
+  if (o.type === "map") opt.argParser(collect);
+  return [opt];
+}
+
+function exitAfterFlush(code: number): void {
+  const exit = (): never => process.exit(code);
+  const out = process.stdout;
+  if (out.destroyed || !out.writable || out.writableLength === 0) return void exit();
+  // let queued protocol frames reach the reader, but never hang on a stuck pipe
+  setTimeout(exit, 2_000).unref();
+  out.write("", () => exit());
+}
+
+function startupFailure(err: unknown, logger: Logger | null): never {
+  const message = err instanceof Error ? err.message : String(err);
+  if (logger && !(err instanceof ConfigError)) logger.debug({ err }, "startup failed");
+  process.stderr.write(`causeway: ${message}\n`);
+  process.exit(1);
+}
+
+async function serve(opts: Record<string, unknown>): Promise<void> {
+  let logger: Logger | null = null;
+  let server;
+  try {
+    const { config: configFile, ...flags } = opts;
+    const config = loadConfig({ flags: flags as ConfigFlags, env: process.env, configFile: configFile as string | undefined });
+    logger = createLogger(config.logLevel);
+    const { startServer } = await import("../server.js");
+    server = await startServer(config, { logger });
+    if (server.wsAddress) logger.info(`listening on ws://${server.wsAddress.host}:${server.wsAddress.port}${config.path}`);
+  } catch (err) {
+    startupFailure(err, logger);
+  }
+
+  const log = logger!;
+  const running = server;
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      log.warn({ signal }, "already shutting down");
+      return;
+    }
+    stopping = true;
+    log.info({ signal }, "shutting down");
+    running.shutdown(signal).then(
+      () => exitAfterFlush(0),
+      (err: unknown) => {
+        log.error({ err }, "shutdown failed");
+        exitAfterFlush(1);
+      },
+    );
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  running.closed.then(
+    () => {
+      log.info("server closed");
+      exitAfterFlush(0);
+    },
+    (err: unknown) => {
+      log.error({ err }, "server failed");
+      exitAfterFlush(1);
+    },
+  );
+}
+
+function buildProgram(): Command {
+  const program = new Command()
+    .name("causeway")
+    .description("A durable, causal JSON-lines command server (WebSocket + stdio)")
+    .version(VERSION, "-v, --version", "print the causeway version")
+    .showHelpAfterError();
+
+  const cmd = program
+    .command("serve")
+    .description("start the server (WebSocket by default, or --stdio)")
+    .addOption(new Option("--config <file>", "JSON config file, same keys as CausewayConfig (env CAUSEWAY_CONFIG)"))
+    .showHelpAfterError()
+    .addHelpText(
+      "after",
+      "\nPrecedence: flags > CAUSEWAY_* environment > --config file > defaults.\n" +
+        "Every option's env var is CAUSEWAY_ + its name in UPPER_SNAKE (e.g. --max-frame-bytes → CAUSEWAY_MAX_FRAME_BYTES).",
+    )
+    .action(serve);
+  for (const o of CONFIG_OPTIONS) for (const opt of configOption(o)) cmd.addOption(opt);
+  return program;
+}
+
+await buildProgram().parseAsync(process.argv);
