@@ -147,7 +147,6 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
     });
     wsAddress = t.address;
     closeTransport = () => t.close();
-    log.info(`listening on ws://${t.address.host}:${t.address.port}${config.path}`);
   }
 
   return { wsAddress, engine, shutdown, closed };

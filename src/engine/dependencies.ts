@@ -49,14 +49,19 @@ function failed(dep: string, code: string | undefined): DependencyVerdict {
  */
 export function findCycle(
   newId: string | undefined,
+  newLane: string,
   deps: readonly string[],
   laneTail: Job | undefined,
   jobs: JobTable,
   predecessor: (job: Job) => Job | undefined,
 ): string[] | null {
   if (newId !== undefined && deps.includes(newId)) return [newId, newId];
-  const targets = newId !== undefined ? jobs.waitersFor(newId) : undefined;
-  if (!targets || targets.size === 0) return null;
+  const waiting = newId !== undefined ? jobs.waitersFor(newId) : undefined;
+  if (!waiting || waiting.size === 0) return null;
+  // A job in the new command's lane that depends on it fails fast (its dependency is queued behind
+  // it); it never waits, so it closes no cycle.
+  const targets = new Set([...waiting].filter((j) => j.lane !== newLane));
+  if (targets.size === 0) return null;
   const parent = new Map<Job, Job | null>();
   const stack: Job[] = [];
   const push = (j: Job | undefined, from: Job | null): void => {
@@ -64,7 +69,11 @@ export function findCycle(
     parent.set(j, from);
     stack.push(j);
   };
-  for (const d of deps) push(jobs.job(d), null);
+  // Same-lane dependencies are covered by the lane edge (ahead) or fail fast (behind).
+  for (const d of deps) {
+    const j = jobs.job(d);
+    if (j && j.lane !== newLane) push(j, null);
+  }
   push(laneTail, null);
   while (stack.length > 0) {
     const j = stack.pop()!;
@@ -73,7 +82,10 @@ export function findCycle(
       for (let n: Job | null | undefined = j; n; n = parent.get(n)) path.unshift(n.id);
       return [newId!, ...path, newId!];
     }
-    for (const d of j.dependsOn) push(jobs.job(d), j);
+    for (const d of j.dependsOn) {
+      const dj = jobs.job(d);
+      if (dj && dj.lane !== j.lane) push(dj, j);
+    }
     push(predecessor(j), j);
   }
   return null;

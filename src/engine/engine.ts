@@ -200,7 +200,7 @@ export class Engine {
     const dependsOn = env.dependsOn ?? [];
     if (env.id !== undefined) {
       const laneObj = this.lanes.get(lane);
-      const cycle = findCycle(env.id, dependsOn, laneObj?.predecessorOf(null), this.jobs, (j) => this.lanes.get(j.lane)?.predecessorOf(j));
+      const cycle = findCycle(env.id, lane, dependsOn, laneObj?.predecessorOf(null), this.jobs, (j) => this.lanes.get(j.lane)?.predecessorOf(j));
       if (cycle) {
         this.respondNow(conn, env.id, failure(env.type, "dependency_cycle", `dependsOn would create a wait cycle: ${cycle.join(" → ")}`));
         return;

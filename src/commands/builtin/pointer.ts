@@ -1,6 +1,6 @@
 /**
  * `set` semantics for a JSON Pointer (RFC 6901): replace the value at `path`, creating missing
- * intermediate objects. "" replaces the whole document. Array segments accept an index or "-".
+ * intermediate containers (an array when the next segment is "-", else an object). "" replaces the whole document. Array segments accept an index or "-".
  */
 import { CausewayError } from "../../protocol/errors.js";
 
@@ -31,18 +31,23 @@ export function setAtPointer(doc: unknown, path: string, value: unknown): unknow
         node[idx] = value;
         return root;
       }
-      if (!isContainer(node[idx])) node[idx] = {};
+      if (!isContainer(node[idx])) node[idx] = container(segments[i + 1]!);
       node = node[idx] as Record<string, unknown> | unknown[];
     } else {
       if (last) {
         node[seg] = value;
         return root;
       }
-      if (!isContainer(node[seg])) node[seg] = {};
+      if (!isContainer(node[seg])) node[seg] = container(segments[i + 1]!);
       node = node[seg] as Record<string, unknown> | unknown[];
     }
   }
   return root;
+}
+
+/** A missing intermediate becomes an array when the next segment appends ("-"), else an object. */
+function container(next: string): Record<string, unknown> | unknown[] {
+  return next === "-" ? [] : {};
 }
 
 function arrayIndex(seg: string, path: string): number {

@@ -1,0 +1,143 @@
+/**
+ * Run the real, built server (dist/cli/main.js) as a child process, as a user would.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+
+export const ROOT = resolve(import.meta.dirname, "../..");
+export const CLI = join(ROOT, "dist/cli/main.js");
+export const TEST_COMMANDS = join(ROOT, "fixtures/commands/test-commands.mjs");
+
+export function tempDir(prefix = "causeway-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface SpawnedServer {
+  proc: ChildProcess;
+  url: string;
+  port: number;
+  stderr: string[];
+  exited: Promise<Exit>;
+  stop(signal?: NodeJS.Signals): Promise<Exit>;
+}
+
+export interface SpawnOptions {
+  db?: string;
+  args?: string[];
+  env?: Record<string, string>;
+  /** test command module (default: fixtures/commands/test-commands.mjs) */
+  commands?: boolean;
+}
+
+function baseArgs(opts: SpawnOptions): string[] {
+  const args = ["serve", "--db", opts.db ?? join(tempDir(), "causeway.db"), "--log-level", "info"];
+  if (opts.commands !== false) args.push("--commands", TEST_COMMANDS);
+  return [...args, ...(opts.args ?? [])];
+}
+
+function exitPromise(proc: ChildProcess): Promise<Exit> {
+  return new Promise((resolve) => proc.once("exit", (code, signal) => resolve({ code, signal })));
+}
+
+/** Start a WebSocket server on an ephemeral port; resolves once it is listening. */
+export function spawnServer(opts: SpawnOptions = {}): Promise<SpawnedServer> {
+  const proc = spawn(process.execPath, [CLI, ...baseArgs(opts), "--port", "0"], {
+    cwd: ROOT,
+    env: { ...process.env, ...opts.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const stderr: string[] = [];
+  const exited = exitPromise(proc);
+  return new Promise((resolvePromise, reject) => {
+    const rl = createInterface({ input: proc.stderr! });
+    rl.on("line", (line) => {
+      stderr.push(line);
+      const m = /listening on ws:\/\/([^:/]+):(\d+)/.exec(line);
+      if (m) {
+        const port = Number(m[2]);
+        resolvePromise({
+          proc,
+          url: `ws://127.0.0.1:${port}/`,
+          port,
+          stderr,
+          exited,
+          stop(signal: NodeJS.Signals = "SIGTERM") {
+            if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+            return exited;
+          },
+        });
+      }
+    });
+    void exited.then((e) => reject(new Error(`server exited before listening (${JSON.stringify(e)}):\n${stderr.join("\n")}`)));
+  });
+}
+
+/** Run the server once and collect its exit and stderr (for startup refusals). */
+export async function runServerToExit(opts: SpawnOptions = {}): Promise<Exit & { stderr: string }> {
+  const proc = spawn(process.execPath, [CLI, ...baseArgs(opts), "--port", "0"], { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  proc.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  const exit = await exitPromise(proc);
+  return { ...exit, stderr };
+}
+
+export interface StdioServer {
+  proc: ChildProcess;
+  frames: Array<Record<string, unknown>>;
+  stdoutLines: string[];
+  stderr: string[];
+  exited: Promise<Exit>;
+  write(raw: string): void;
+  send(obj: object): void;
+  waitFor(match: (f: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  request(obj: Record<string, unknown> & { id: string }): Promise<Record<string, unknown>>;
+  end(): void;
+}
+
+export function spawnStdio(opts: SpawnOptions = {}): StdioServer {
+  const proc = spawn(process.execPath, [CLI, ...baseArgs(opts), "--stdio"], { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ["pipe", "pipe", "pipe"] });
+  const frames: Array<Record<string, unknown>> = [];
+  const stdoutLines: string[] = [];
+  const stderr: string[] = [];
+  let waiters: Array<{ match: (f: Record<string, unknown>) => boolean; resolve: (f: Record<string, unknown>) => void }> = [];
+  createInterface({ input: proc.stdout! }).on("line", (line) => {
+    stdoutLines.push(line);
+    const f = JSON.parse(line) as Record<string, unknown>;
+    frames.push(f);
+    waiters = waiters.filter((w) => (w.match(f) ? (w.resolve(f), false) : true));
+  });
+  createInterface({ input: proc.stderr! }).on("line", (l) => stderr.push(l));
+  const exited = exitPromise(proc);
+  const waitFor = (match: (f: Record<string, unknown>) => boolean, timeoutMs = 20_000): Promise<Record<string, unknown>> => {
+    const hit = frames.find(match);
+    if (hit) return Promise.resolve(hit);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`stdio: no matching frame within ${timeoutMs} ms; stderr:\n${stderr.join("\n")}`)), timeoutMs);
+      waiters.push({ match, resolve: (f) => (clearTimeout(t), resolve(f)) });
+    });
+  };
+  return {
+    proc,
+    frames,
+    stdoutLines,
+    stderr,
+    exited,
+    write: (raw) => proc.stdin!.write(raw),
+    send: (obj) => proc.stdin!.write(JSON.stringify(obj) + "\n"),
+    waitFor,
+    request(obj) {
+      const p = waitFor((f) => f.type === "response" && f.id === obj.id);
+      proc.stdin!.write(JSON.stringify(obj) + "\n");
+      return p;
+    },
+    end: () => proc.stdin!.end(),
+  };
+}
