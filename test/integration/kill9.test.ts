@@ -31,7 +31,7 @@ interface Sent {
   client: number;
 }
 
-const WRITE_TYPES = new Set(["set", "patch"]);
+const WRITE_TYPES = new Set(["set", "patch", "side_effect"]);
 
 describe("kill -9 at a seeded moment", () => {
   for (const seed of seeds) {
@@ -39,59 +39,57 @@ describe("kill -9 at a seeded moment", () => {
       console.log(`kill9 seed ${seed} (re-run: KILL_SEED=${seed} npx vitest run test/integration/kill9.test.ts)`);
       const rnd = mulberry32(seed);
       const db = join(tempDir("causeway-kill-"), "journal.db");
-      const server = await spawnServer({ db, commands: false });
+      const server = await spawnServer({ db });
       const clients = await Promise.all([0, 1, 2].map(() => CausewayClient.connect(server.url)));
       const sessions = ["a", "b", "c", "d"];
       for (const s of sessions) await clients[0]!.request({ type: "create_session", id: `create-${s}`, sessionId: s });
 
-      const killAfter = 5 + Math.floor(rnd() * 250);
+      // Each client keeps WINDOW commands in flight; the server is killed when the K-th burst
+      // response arrives (K seeded), so commands are in every lifecycle state at that moment.
+      const WINDOW = 48;
+      const killAfter = 1 + Math.floor(rnd() * 400);
       const sent = new Map<string, Sent>();
       let responses = 0;
       let killed = false;
+      let n = 0;
+      const nextCommand = (): Record<string, unknown> => {
+        const sid = sessions[Math.floor(rnd() * sessions.length)]!;
+        const id = `s${seed}-${n++}`;
+        const r = rnd();
+        if (r < 0.45) return { type: "set", id, sessionId: sid, path: `/k${Math.floor(rnd() * 5)}`, value: n };
+        if (r < 0.6) return { type: "patch", id, sessionId: sid, ops: [{ op: rnd() < 0.8 ? "add" : "test", path: "/p", value: n }] };
+        if (r < 0.7) return { type: "get_state", id, sessionId: sid };
+        if (r < 0.8) return { type: "side_effect", id, sessionId: sid, n: 1 };
+        if (r < 0.9) return { type: "set", id, sessionId: sid, path: "/idem", value: n % 7, idempotencyKey: `key-${n % 7}` };
+        const prev = [...sent.keys()];
+        const dep = prev[Math.floor(rnd() * prev.length)];
+        return dep ? { type: "set", id, sessionId: sid, path: "/dep", value: n, dependsOn: [dep] } : { type: "get_state", id, sessionId: sid };
+      };
       const killedPromise = new Promise<void>((resolve) => {
-        for (const c of clients) {
-          c.waitNext(() => {
-            responses++;
-            if (!killed && responses >= killAfter) {
-              killed = true;
-              server.proc.kill("SIGKILL");
-              resolve();
+        clients.forEach((client, ci) => {
+          const send = (): void => {
+            if (killed) return;
+            const cmd = nextCommand();
+            sent.set(cmd.id as string, { cmd, client: ci });
+            client.sendRaw(cmd);
+          };
+          client.waitNext((f) => {
+            if (f.type === "response" && typeof f.id === "string" && sent.has(f.id)) {
+              responses++;
+              if (!killed && responses >= killAfter) {
+                killed = true;
+                server.proc.kill("SIGKILL");
+                resolve();
+              } else send();
             }
             return false;
           }, 120_000).catch(() => {});
-        }
+          for (let i = 0; i < WINDOW; i++) send();
+        });
       });
-      // bursts until the kill lands
-      let n = 0;
-      const burst = (): void => {
-        if (killed) return;
-        for (let i = 0; i < 20; i++) {
-          const ci = Math.floor(rnd() * clients.length);
-          const sid = sessions[Math.floor(rnd() * sessions.length)]!;
-          const id = `s${seed}-${n++}`;
-          const r = rnd();
-          let cmd: Record<string, unknown>;
-          if (r < 0.55) cmd = { type: "set", id, sessionId: sid, path: `/k${Math.floor(rnd() * 5)}`, value: n };
-          else if (r < 0.7) cmd = { type: "patch", id, sessionId: sid, ops: [{ op: rnd() < 0.8 ? "add" : "test", path: "/p", value: n }] };
-          else if (r < 0.8) cmd = { type: "get_state", id, sessionId: sid };
-          else if (r < 0.9) cmd = { type: "set", id, sessionId: sid, path: "/idem", value: n % 7, idempotencyKey: `key-${n % 7}` };
-          else {
-            const prev = [...sent.keys()];
-            const dep = prev[Math.floor(rnd() * prev.length)];
-            cmd = dep ? { type: "set", id, sessionId: sid, path: "/dep", value: n, dependsOn: [dep] } : { type: "get_state", id, sessionId: sid };
-          }
-          sent.set(id, { cmd, client: ci });
-          try {
-            clients[ci]!.sendRaw(cmd);
-          } catch {
-            return;
-          }
-        }
-        setImmediate(burst);
-      };
-      burst();
       await killedPromise;
       const exit = await server.exited;
+      expect(responses).toBeGreaterThanOrEqual(killAfter);
       expect(exit.signal).toBe("SIGKILL");
       for (const c of clients) c.terminate();
 
@@ -106,9 +104,16 @@ describe("kill -9 at a seeded moment", () => {
         });
       }
 
+      expect(finished.size).toBeGreaterThan(0);
+
       // restart on the same file
-      const again = await spawnServer({ db, commands: false });
+      const again = await spawnServer({ db });
       const c = await CausewayClient.connect(again.url);
+      const recovery = (await c.request({ type: "get_startup_recovery" })).data;
+      console.log(
+        `kill9 seed ${seed}: killed after ${killAfter} responses; sent ${sent.size}, saw ${finished.size} finish; ` +
+          `recovery requeued ${recovery.requeued.count}, interrupted ${recovery.interrupted.count}`,
+      );
       // let re-queued commands drain
       for (;;) {
         const h = await c.request({ type: "health_check" });
@@ -154,7 +159,7 @@ describe("kill -9 at a seeded moment", () => {
       sql.close();
 
       // a second restart changes nothing
-      const third = await spawnServer({ db, commands: false });
+      const third = await spawnServer({ db });
       const c3 = await CausewayClient.connect(third.url);
       const summary = await c3.request({ type: "get_startup_recovery" });
       expect(summary.data.unfinished).toBe(0);
