@@ -2,7 +2,9 @@
 // causeway benchmark: `npm run bench`. Figures are medians of several runs, reported next to a
 // raw SQLite baseline taken in the same run (these machines are noisy: compare ratios).
 //
-//   BENCH_COMMANDS=20000 BENCH_RUNS=3 npm run bench
+//   BENCH_COMMANDS=20000 BENCH_RUNS=3 BENCH_WINDOW=512 npm run bench
+// The causeway figure: SESSIONS sessions, one in-process connection keeping WINDOW `set` commands
+// in flight (no transport), through the full dispatcher → engine → journal path.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,6 +22,7 @@ import { SchemaSet } from "../../dist/protocol/schemas.js";
 const COMMANDS = Number(process.env.BENCH_COMMANDS ?? 20_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SESSIONS = 16;
+const WINDOW = Number(process.env.BENCH_WINDOW ?? 512);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const tmp = () => mkdtempSync(join(tmpdir(), "causeway-bench-"));
 
@@ -58,8 +61,11 @@ function makeServer(db, durability) {
   return { engine, store, handler, startMs };
 }
 
-function connection(handler) {
-  let pending = 0;
+// A fake connection that keeps `window` commands in flight, like a pipelining client.
+function connection(handler, window = 512) {
+  let outstanding = 0;
+  let next = 0;
+  let frames = [];
   let done;
   const conn = {
     id: "bench",
@@ -67,20 +73,30 @@ function connection(handler) {
     actor: "bench",
     roles: [],
     closed: false,
-    send(frame, kind) {
-      if (kind === "response" && --pending === 0 && done) done();
+    send(_frame, kind) {
+      if (kind !== "response") return true;
+      outstanding--;
+      if (next < frames.length) pump();
+      else if (outstanding === 0 && done) done();
       return true;
     },
     bufferedBytes: () => 0,
     close() {},
   };
+  const pump = () => {
+    while (outstanding < window && next < frames.length) {
+      outstanding++;
+      handler.onFrame(conn, frames[next++]);
+    }
+  };
   handler.onOpen(conn);
   return {
-    run(frames) {
-      pending = frames.length;
+    run(list) {
+      frames = list;
+      next = 0;
       return new Promise((resolve) => {
         done = resolve;
-        for (const f of frames) handler.onFrame(conn, f);
+        pump();
       });
     },
   };
@@ -89,7 +105,7 @@ function connection(handler) {
 async function causeway(durability) {
   const dir = tmp();
   const { engine, store, handler } = makeServer(join(dir, "bench.db"), durability);
-  const c = connection(handler);
+  const c = connection(handler, WINDOW);
   await c.run(Array.from({ length: SESSIONS }, (_, i) => JSON.stringify({ type: "create_session", sessionId: `s${i}` })));
   const frames = Array.from({ length: COMMANDS }, (_, i) => JSON.stringify({ type: "set", id: `c${i}`, sessionId: `s${i % SESSIONS}`, path: "/k", value: i }));
   const t0 = process.hrtime.bigint();
@@ -127,7 +143,7 @@ async function startup(history) {
   return median(times);
 }
 
-const results = { date: new Date().toISOString(), node: process.version, commands: COMMANDS, runs: RUNS, sessions: SESSIONS };
+const results = { date: new Date().toISOString(), node: process.version, commands: COMMANDS, runs: RUNS, sessions: SESSIONS, window: WINDOW };
 const table = [];
 const raw1 = median(Array.from({ length: RUNS }, () => rawSqlite("FULL", 1)));
 const raw256 = median(Array.from({ length: RUNS }, () => rawSqlite("FULL", 256)));
