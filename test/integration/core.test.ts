@@ -1,22 +1,28 @@
 /**
- * Issue #2 acceptance, driven against the real server process over WebSocket on loopback.
+ * Issue #2 acceptance, driven against the real server process, over WebSocket on loopback and
+ * over stdio (the same scenarios on both transports).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CausewayClient, type Frame } from "../../src/client/index.js";
-import { spawnServer, type SpawnedServer } from "../helpers/spawn.js";
+import type { Frame } from "../../src/client/index.js";
+import { startTransport, type TestClient, type TestServer, type TransportKind } from "../helpers/transports.js";
 
-let server: SpawnedServer;
-let client: CausewayClient;
+type Data = Record<string, any>;
+const data = (f: Frame): Data => f.data as Data;
+const lifecycle = (c: TestClient, commandId: string): Frame[] =>
+  c.frames.filter((f) => f.type.startsWith("command_") && data(f)?.commandId === commandId);
+
+describe.each<TransportKind>(["websocket", "stdio"])("over %s", (kind) => {
+let server: TestServer;
+let client: TestClient;
 let sessionCounter = 0;
 
 beforeAll(async () => {
-  server = await spawnServer({ args: ["--max-frame-bytes", "65536", "--dependency-wait-ms", "20000"] });
-  client = await CausewayClient.connect(server.url);
+  server = await startTransport(kind, { args: ["--max-frame-bytes", "65536", "--dependency-wait-ms", "20000"] });
+  client = server.client;
 });
 
 afterAll(async () => {
-  await client?.close();
-  const exit = await server?.stop("SIGTERM");
+  const exit = await server?.stop();
   expect(exit?.code).toBe(0);
 });
 
@@ -27,15 +33,10 @@ async function newSession(c = client): Promise<string> {
   return sessionId;
 }
 
-type Data = Record<string, any>;
-const data = (f: Frame): Data => f.data as Data;
-const lifecycle = (c: CausewayClient, commandId: string): Frame[] =>
-  c.frames.filter((f) => f.type.startsWith("command_") && data(f)?.commandId === commandId);
-
 describe("connection", () => {
   it("sends server_ready with versions, transports and limits on connect", async () => {
     const ready = await client.waitFor((f) => f.type === "server_ready");
-    expect(data(ready)).toMatchObject({ protocolVersion: "1.0.0", transports: ["websocket"] });
+    expect(data(ready)).toMatchObject({ protocolVersion: "1.0.0", transports: [kind] });
     expect(data(ready).limits.maxFrameBytes).toBe(65536);
     expect(typeof data(ready).serverVersion).toBe("string");
   });
@@ -50,11 +51,14 @@ describe("lanes", () => {
     for (let i = 0; i < 100; i++) {
       const id = `w${i}-${sid}`;
       ids.push(id);
-      responses.push(client.request({ type: "set", id, sessionId: sid, path: "/log/-", value: i }));
+      // create runs in the server lane, the writes in session:<sid>; the first write depends on the
+      // create (cross-lane), every later one is ordered behind it by its lane
+      const causal = i === 0 ? { dependsOn: [`create-${sid}`] } : {};
+      responses.push(client.request({ type: "set", id, sessionId: sid, path: "/log/-", value: i, ...causal }));
     }
     responses.push(client.request({ type: "get_state", id: `read-${sid}`, sessionId: sid }));
     const all = await Promise.all(responses);
-    expect(all.every((r) => r.success)).toBe(true);
+    expect(all.filter((r) => !r.success)).toEqual([]);
     expect(all.slice(1, 101).map((r) => r.sessionVersion)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
     const read = all[101];
     expect(read.sessionVersion).toBe(100);
@@ -78,8 +82,8 @@ describe("lanes", () => {
   });
 
   it("returns busy before admission when a lane queue is full", async () => {
-    const s2 = await spawnServer({ args: ["--max-queue-per-lane", "2"] });
-    const c = await CausewayClient.connect(s2.url);
+    const s2 = await startTransport(kind, { args: ["--max-queue-per-lane", "2"] });
+    const c = s2.client;
     try {
       await c.request({ type: "create_session", sessionId: "q" });
       await c.request({ type: "create_session", sessionId: "ctl" });
@@ -94,8 +98,7 @@ describe("lanes", () => {
       expect((await held).success).toBe(true);
       expect((await queued).success).toBe(true);
     } finally {
-      await c.close();
-      await s2.stop();
+      expect((await s2.stop()).code).toBe(0);
     }
   });
 });
@@ -124,7 +127,7 @@ describe("replay and idempotency", () => {
 
   it("collapses concurrent idempotency retries from two connections into one execution", async () => {
     const sid = await newSession();
-    const other = await CausewayClient.connect(server.url);
+    const other = await server.connect();
     try {
       await client.request({ type: "create_session", sessionId: `${sid}-ctl` });
       const hold = client.request({ type: "hold", id: `ih-${sid}`, sessionId: sid, key: `idem-${sid}` });
@@ -321,7 +324,7 @@ describe("state commands", () => {
 
   it("subscribers of a session receive its lifecycle and session events", async () => {
     const sid = await newSession();
-    const watcher = await CausewayClient.connect(server.url);
+    const watcher = await server.connect();
     try {
       const sw = await watcher.request({ type: "switch_session", sessionId: sid });
       expect(sw).toMatchObject({ success: true, data: { sessionInfo: { sessionId: sid, sessionVersion: 0 } } });
@@ -359,7 +362,8 @@ describe("bad input", () => {
       expect((r.error as string).length).toBeGreaterThan(5);
       const h = await client.request({ type: "health_check" });
       expect(h.success).toBe(true);
-      expect(client.readyState).toBe(1);
+      expect(client.usable()).toBe(true);
     });
   }
+});
 });
