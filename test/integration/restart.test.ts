@@ -55,3 +55,24 @@ describe("restart", () => {
     expect((await s.exited).code).toBe(0);
   });
 });
+
+describe("journal write failure (real process, --fault-fail-commit)", () => {
+  it("fails the affected command with journal_unavailable, keeps serving, and loses nothing acknowledged", async () => {
+    const db = join(tempDir(), "journal.db");
+    // commits: #1 create, #2 the first set, #3 the second set (injected failure)
+    const s = await spawnServer({ db, args: ["--fault-fail-commit", "3"] });
+    const c = await CausewayClient.connect(s.url);
+    await c.request({ type: "create_session", sessionId: "s" });
+    expect(await c.request({ type: "set", id: "a", sessionId: "s", path: "/a", value: 1 })).toMatchObject({ success: true, sessionVersion: 1 });
+    expect(await c.request({ type: "set", id: "b", sessionId: "s", path: "/b", value: 2 })).toMatchObject({ success: false, code: "journal_unavailable" });
+    expect(await c.request({ type: "get_state", sessionId: "s" })).toMatchObject({ success: true, sessionVersion: 1, data: { state: { a: 1 } } });
+    await c.close();
+    await s.stop("SIGKILL");
+    const s2 = await spawnServer({ db });
+    const c2 = await CausewayClient.connect(s2.url);
+    expect(await c2.request({ type: "set", id: "a", sessionId: "s", path: "/a", value: 1 })).toMatchObject({ replayed: true, sessionVersion: 1 });
+    expect(await c2.request({ type: "get_state", sessionId: "s" })).toMatchObject({ sessionVersion: 1, data: { state: { a: 1 } } });
+    await c2.close();
+    expect((await s2.stop()).code).toBe(0);
+  });
+});
