@@ -31,7 +31,8 @@ export function toBit(value: boolean | undefined | null): number | null {
 
 export const TERMINAL_SQL_LIST = "'succeeded','failed','timed_out','interrupted'";
 
-export interface CommandRow {
+/** Columns every command read shares. */
+interface CommandIdentityRow {
   command_id: string;
   lane: string;
   session_id: string | null;
@@ -40,58 +41,17 @@ export interface CommandRow {
   fingerprint: string | null;
   explicit_id: number;
   idempotency_key: string | null;
-  status: CommandStatus;
   accepted_seq: number;
   accepted_at: number;
+}
+
+export interface CommandRow extends CommandIdentityRow {
+  status: CommandStatus;
   finished_at: number | null;
   outcome: string | null;
 }
 
-export const COMMAND_COLUMNS =
-  "command_id, lane, session_id, type, actor, fingerprint, explicit_id, idempotency_key, status, accepted_seq, accepted_at, finished_at, outcome";
-
-export function rowToStoredCommand(row: CommandRow): StoredCommand {
-  const cmd: StoredCommand = {
-    commandId: row.command_id,
-    lane: row.lane,
-    sessionId: row.session_id,
-    type: row.type,
-    actor: row.actor,
-    fingerprint: row.fingerprint,
-    explicitId: row.explicit_id === 1,
-    idempotencyKey: row.idempotency_key,
-    status: row.status,
-    acceptedSeq: row.accepted_seq,
-    acceptedAt: row.accepted_at,
-  };
-  if (row.outcome !== null) cmd.outcome = JSON.parse(row.outcome) as Outcome;
-  if (row.finished_at !== null) cmd.finishedAt = row.finished_at;
-  return cmd;
-}
-
-export interface UnfinishedRow {
-  command_id: string;
-  lane: string;
-  session_id: string | null;
-  type: string;
-  actor: string;
-  fingerprint: string | null;
-  explicit_id: number;
-  idempotency_key: string | null;
-  idempotency_scope: string | null;
-  depends_on: string | null;
-  if_session_version: number | null;
-  params: string | null;
-  timeout_ms: number | null;
-  accepted_at: number;
-  accepted_seq: number;
-  status: "queued" | "running";
-}
-
-export const UNFINISHED_COLUMNS =
-  "command_id, lane, session_id, type, actor, fingerprint, explicit_id, idempotency_key, idempotency_scope, depends_on, if_session_version, params, timeout_ms, accepted_at, accepted_seq, status";
-
-export function rowToUnfinished(row: UnfinishedRow): UnfinishedCommand {
+function identity(row: CommandIdentityRow) {
   return {
     commandId: row.command_id,
     lane: row.lane,
@@ -101,13 +61,41 @@ export function rowToUnfinished(row: UnfinishedRow): UnfinishedCommand {
     fingerprint: row.fingerprint,
     explicitId: row.explicit_id === 1,
     idempotencyKey: row.idempotency_key,
+    acceptedSeq: row.accepted_seq,
+    acceptedAt: row.accepted_at,
+  };
+}
+
+export const COMMAND_COLUMNS =
+  "command_id, lane, session_id, type, actor, fingerprint, explicit_id, idempotency_key, status, accepted_seq, accepted_at, finished_at, outcome";
+
+export function rowToStoredCommand(row: CommandRow): StoredCommand {
+  const cmd: StoredCommand = { ...identity(row), status: row.status };
+  if (row.outcome !== null) cmd.outcome = JSON.parse(row.outcome) as Outcome;
+  if (row.finished_at !== null) cmd.finishedAt = row.finished_at;
+  return cmd;
+}
+
+export interface UnfinishedRow extends CommandIdentityRow {
+  idempotency_scope: string | null;
+  depends_on: string | null;
+  if_session_version: number | null;
+  params: string | null;
+  timeout_ms: number | null;
+  status: "queued" | "running";
+}
+
+export const UNFINISHED_COLUMNS =
+  "command_id, lane, session_id, type, actor, fingerprint, explicit_id, idempotency_key, idempotency_scope, depends_on, if_session_version, params, timeout_ms, accepted_at, accepted_seq, status";
+
+export function rowToUnfinished(row: UnfinishedRow): UnfinishedCommand {
+  return {
+    ...identity(row),
     idempotencyScope: row.idempotency_scope,
     dependsOn: fromJson<string[]>(row.depends_on),
     ifSessionVersion: row.if_session_version,
     params: fromJson(row.params),
     timeoutMs: row.timeout_ms,
-    acceptedAt: row.accepted_at,
-    acceptedSeq: row.accepted_seq,
     status: row.status,
   };
 }
