@@ -19,16 +19,18 @@ import type { CausewayConfig } from "../config/defaults.js";
 import type { CommandStatus, JournalRecord, SessionEffect, Store } from "../journal/types.js";
 import { CausewayError, type ErrorCode } from "../protocol/errors.js";
 import { fingerprint } from "../protocol/fingerprint.js";
-import { failure, responseFrame, success } from "../protocol/frames.js";
+import { failure, success } from "../protocol/frames.js";
 import { ENVELOPE_FIELDS, type CommandEnvelope, type Outcome } from "../protocol/types.js";
 import type { Connection } from "../transport/connection.js";
 import { Committer } from "./committer.js";
 import { buildContext, type RunRecord } from "./context.js";
 import { findCycle, resolveDependencies } from "./dependencies.js";
 import type { Job } from "./job.js";
-import { JobTable, type FinishedRef } from "./jobs.js";
+import { JobTable } from "./jobs.js";
 import { LaneSet, SERVER_LANE, sessionLane, type Lane } from "./lanes.js";
 import { Publisher } from "./publisher.js";
+import { journalUnavailable, Responder } from "./responder.js";
+import { Duplicates } from "./duplicates.js";
 import { acceptedRecord, finishedRecord, lifecycleEvent, phaseRecord } from "./records.js";
 import { classifyRecovery, type RecoverySummary } from "./recovery.js";
 import { SessionTable } from "./sessions.js";
@@ -52,7 +54,8 @@ export class Engine {
   readonly jobs: JobTable;
   committer!: Committer;
   recovery: RecoverySummary | null = null;
-  private readonly inflightByConn = new Map<Connection, number>();
+  readonly responder = new Responder(this.publisher);
+  private duplicates!: Duplicates;
   private shuttingDown = false;
   private drainWaiters: Array<() => void> = [];
   private readonly now: () => number;
@@ -82,6 +85,14 @@ export class Engine {
     this.sessions.load(recovered.sessions);
     this.committer = new Committer(this.store, recovered.lastSeq, recovered.laneSeqs);
     this.committer.onFailure((err) => this.onJournalFailure(err));
+    this.duplicates = new Duplicates({
+      committer: this.committer,
+      publisher: this.publisher,
+      responder: this.responder,
+      maxInFlightPerConnection: this.config.limits.maxInFlightPerConnection,
+      now: this.now,
+      newCommandId,
+    });
     const summary = classifyRecovery(recovered, {
       registry: this.registry,
       failUnstarted: this.config.failUnstartedOnRecovery,
@@ -144,12 +155,12 @@ export class Engine {
 
   disconnect(conn: Connection): void {
     this.publisher.remove(conn);
-    this.inflightByConn.delete(conn);
+    this.responder.forget(conn);
     for (const job of this.jobs.jobs()) if (job.conn === conn) job.conn = null;
   }
 
   inflight(conn: Connection): number {
-    return this.inflightByConn.get(conn) ?? 0;
+    return this.responder.inflight(conn);
   }
 
   // ---------------------------------------------------------------- admission
@@ -158,11 +169,11 @@ export class Engine {
   submit(conn: Connection, env: CommandEnvelope): void {
     const def = this.registry.get(env.type);
     if (!def) {
-      this.respondNow(conn, env.id, failure(env.type, "unknown_command", `unknown command type "${env.type}"`));
+      this.responder.refuse(conn, env.id, failure(env.type, "unknown_command", `unknown command type "${env.type}"`));
       return;
     }
     if (this.shuttingDown) {
-      this.respondNow(conn, env.id, failure(env.type, "shutting_down", "the server is shutting down and accepts no new commands"));
+      this.responder.refuse(conn, env.id, failure(env.type, "shutting_down", "the server is shutting down and accepts no new commands"));
       return;
     }
     const lane = def.scope === "session" ? sessionLane(env.sessionId as string) : SERVER_LANE;
@@ -171,30 +182,30 @@ export class Engine {
 
     if (env.id !== undefined) {
       const inflight = this.jobs.job(env.id);
-      if (inflight) return this.duplicateInFlight(conn, env, inflight, fp, "id");
+      if (inflight) return this.duplicates.inFlight(conn, env, inflight, fp, "id");
       const known = this.jobs.knownInStore(env.id);
       const done = known ? this.jobs.finished(env.id) : undefined;
-      if (done) return this.duplicateStored(conn, env, done, fp, "id");
+      if (done) return this.duplicates.stored(conn, env, done, fp, "id");
       if (known) {
-        this.respondNow(conn, env.id, failure(env.type, "journal_unavailable", `command ${env.id} is journaled but not in memory; retry shortly`));
+        this.responder.refuse(conn, env.id, failure(env.type, "journal_unavailable", `command ${env.id} is journaled but not in memory; retry shortly`));
         return;
       }
     }
     if (env.idempotencyKey !== undefined) {
       const inflight = this.jobs.jobByKey(lane, env.idempotencyKey);
-      if (inflight) return this.duplicateInFlight(conn, env, inflight, fp, "idempotencyKey");
+      if (inflight) return this.duplicates.inFlight(conn, env, inflight, fp, "idempotencyKey");
       const hit = this.store.getIdempotency(lane, env.idempotencyKey, now);
       const done = hit ? this.jobs.finished(hit.commandId) : undefined;
-      if (done) return this.duplicateStored(conn, env, done, fp, "idempotencyKey");
+      if (done) return this.duplicates.stored(conn, env, done, fp, "idempotencyKey");
     }
 
     const { limits } = this.config;
     if (this.inflight(conn) >= limits.maxInFlightPerConnection) {
-      this.respondNow(conn, env.id, failure(env.type, "busy", `this connection already has ${limits.maxInFlightPerConnection} commands in flight (maxInFlightPerConnection)`));
+      this.responder.refuse(conn, env.id, failure(env.type, "busy", `this connection already has ${limits.maxInFlightPerConnection} commands in flight (maxInFlightPerConnection)`));
       return;
     }
     if (this.lanes.queueLength(lane) >= limits.maxQueuePerLane) {
-      this.respondNow(conn, env.id, failure(env.type, "busy", `lane ${lane} already holds ${limits.maxQueuePerLane} commands (maxQueuePerLane); retry later`));
+      this.responder.refuse(conn, env.id, failure(env.type, "busy", `lane ${lane} already holds ${limits.maxQueuePerLane} commands (maxQueuePerLane); retry later`));
       return;
     }
     const dependsOn = env.dependsOn ?? [];
@@ -202,7 +213,7 @@ export class Engine {
       const laneObj = this.lanes.get(lane);
       const cycle = findCycle(env.id, lane, dependsOn, laneObj?.predecessorOf(null), this.jobs, (j) => this.lanes.get(j.lane)?.predecessorOf(j));
       if (cycle) {
-        this.respondNow(conn, env.id, failure(env.type, "dependency_cycle", `dependsOn would create a wait cycle: ${cycle.join(" → ")}`));
+        this.responder.refuse(conn, env.id, failure(env.type, "dependency_cycle", `dependsOn would create a wait cycle: ${cycle.join(" → ")}`));
         return;
       }
     }
@@ -231,7 +242,7 @@ export class Engine {
       replyId: env.id,
     });
     this.jobs.add(job);
-    this.inflightByConn.set(conn, this.inflight(conn) + 1);
+    this.responder.owe(conn);
     this.committer.append(acceptedRecord(job, now), {
       onCommit: (r) => {
         job.durableAccepted = true;
@@ -242,81 +253,6 @@ export class Engine {
     laneObj.queue.push(job);
     this.armDeadline(job);
     this.pump(laneObj);
-  }
-
-  private duplicateInFlight(conn: Connection, env: CommandEnvelope, original: Job, fp: string, by: "id" | "idempotencyKey"): void {
-    if (original.fingerprint !== fp) return this.conflict(conn, env, original.id, original.lane, by);
-    if (this.inflight(conn) >= this.config.limits.maxInFlightPerConnection) {
-      this.respondNow(conn, env.id, failure(env.type, "busy", "too many commands in flight on this connection"));
-      return;
-    }
-    this.inflightByConn.set(conn, this.inflight(conn) + 1);
-    original.attached.push({ conn, replyId: env.id, by });
-  }
-
-  private duplicateStored(conn: Connection, env: CommandEnvelope, done: FinishedRef, fp: string, by: "id" | "idempotencyKey"): void {
-    if (done.fingerprint !== fp) return this.conflict(conn, env, done.commandId, done.lane, by);
-    this.replay(conn, env.id, done, by);
-  }
-
-  /** Answer a duplicate from the stored outcome: a `replayed` row, then `command_finished` + response. */
-  private replay(conn: Connection | null, replyId: string | undefined, done: FinishedRef, by: "id" | "idempotencyKey"): void {
-    const outcome = done.stored.outcome!;
-    const commandId = replyId ?? newCommandId();
-    if (conn) this.inflightByConn.set(conn, this.inflight(conn) + 1);
-    this.committer.append(
-      {
-        lane: done.lane,
-        commandId,
-        sessionId: done.stored.sessionId,
-        phase: "replayed",
-        recordedAt: this.now(),
-        type: done.type,
-        actor: conn?.actor ?? "system",
-        fingerprint: done.fingerprint,
-        outcome,
-        detail: { replayOf: done.commandId, by },
-      },
-      {
-        onCommit: (r) => {
-          const ev = lifecycleEvent("command_finished", r, { type: done.type, sessionId: done.stored.sessionId, dependsOn: [], ifSessionVersion: undefined, idempotencyKey: done.stored.idempotencyKey }, commandId, outcome, true);
-          this.publisher.event(done.stored.sessionId, ev, [conn]);
-          this.respondTo(conn, replyId, outcome, true);
-        },
-        onFail: () => this.respondTo(conn, replyId, journalUnavailable(done.type), false),
-      },
-    );
-  }
-
-  private conflict(conn: Connection, env: CommandEnvelope, originalId: string, lane: string, by: "id" | "idempotencyKey"): void {
-    const what = by === "id" ? `id ${originalId}` : `idempotencyKey ${JSON.stringify(env.idempotencyKey)}`;
-    const outcome = failure(env.type, "replay_conflict", `${what} was already used for a different command (its fingerprint differs)`);
-    const commandId = env.id ?? newCommandId();
-    this.inflightByConn.set(conn, this.inflight(conn) + 1);
-    this.committer.append(
-      {
-        lane,
-        commandId,
-        sessionId: env.sessionId ?? null,
-        phase: "conflict",
-        recordedAt: this.now(),
-        type: env.type,
-        actor: conn.actor,
-        fingerprint: fingerprint(env),
-        outcome,
-        detail: { conflictWith: originalId, by },
-      },
-      {
-        onCommit: (r) => {
-          this.publisher.event(env.sessionId ?? null, {
-            type: "command_rejected",
-            data: { commandId, commandType: env.type, code: "replay_conflict", error: outcome.error, conflictWith: originalId, laneKey: r.lane, laneSequence: r.laneSeq, seq: r.seq, recordedAt: r.recordedAt },
-          }, [conn]);
-          this.respondTo(conn, env.id, outcome, false);
-        },
-        onFail: () => this.respondTo(conn, env.id, journalUnavailable(env.type), false),
-      },
-    );
   }
 
   // ---------------------------------------------------------------- lanes
@@ -466,16 +402,15 @@ export class Engine {
     }
     if (!job.responded) {
       job.responded = true;
-      this.respondTo(job.conn, job.replyId, job.outcome!, false);
+      this.responder.respond(job.conn, job.replyId, job.outcome!);
     }
     this.jobs.remove(job);
     const attached = job.attached.splice(0);
     if (attached.length > 0) {
       const ref = this.jobs.finished(job.id);
       for (const a of attached) {
-        this.release(a.conn);
-        if (ref) this.replay(a.conn, a.replyId, ref, a.by);
-        else this.respondTo(a.conn, a.replyId, journalUnavailable(job.type), false);
+        if (ref) this.duplicates.replay(a.conn, a.replyId, ref, a.by);
+        else this.responder.respond(a.conn, a.replyId, journalUnavailable(job.type));
       }
     }
     this.checkDrained();
@@ -507,9 +442,9 @@ export class Engine {
       const outcome = journalUnavailable(job.type);
       if (!job.responded) {
         job.responded = true;
-        this.respondTo(job.conn, job.replyId, outcome, false);
+        this.responder.respond(job.conn, job.replyId, outcome);
       }
-      for (const a of job.attached.splice(0)) this.respondTo(a.conn, a.replyId, outcome, false);
+      for (const a of job.attached.splice(0)) this.responder.respond(a.conn, a.replyId, outcome);
       if (!job.durableAccepted) continue;
       job.status = "finished";
       job.finalStatus = "failed";
@@ -525,24 +460,6 @@ export class Engine {
       });
     }
     this.checkDrained();
-  }
-
-  // ---------------------------------------------------------------- responses
-
-  private respondNow(conn: Connection, replyId: string | undefined, outcome: Outcome): void {
-    this.publisher.respond(conn, responseFrame(replyId, outcome));
-  }
-
-  private respondTo(conn: Connection | null, replyId: string | undefined, outcome: Outcome, replayed: boolean): void {
-    if (!conn) return;
-    this.release(conn);
-    this.publisher.respond(conn, responseFrame(replyId, outcome, replayed));
-  }
-
-  private release(conn: Connection): void {
-    const n = this.inflight(conn);
-    if (n <= 1) this.inflightByConn.delete(conn);
-    else this.inflightByConn.set(conn, n - 1);
   }
 
   // ---------------------------------------------------------------- helpers
@@ -611,10 +528,6 @@ export class Engine {
 
 export function newCommandId(): string {
   return `cmd_${randomUUID()}`;
-}
-
-function journalUnavailable(command: string): Outcome {
-  return failure(command, "journal_unavailable", "the journal could not commit this command; it was not completed. Retry once the server reports a healthy journal.");
 }
 
 function rebuildEnvelope(type: string, id: string, explicitId: boolean, sessionId: string | null, dependsOn: string[] | null, ifSessionVersion: number | null, idempotencyKey: string | null, params: unknown): CommandEnvelope {
