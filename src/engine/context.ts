@@ -16,6 +16,8 @@ export interface RunRecord {
   /** server scope: the staged session operation, if any */
   sessionOp(): SessionEffect | undefined;
   events: Array<{ sessionId: string; event: unknown }>;
+  /** the values ctx.now() / ctx.random() returned, journaled so re-execution sees the same ones */
+  recorded(): { clock?: number[]; random?: number[] } | undefined;
 }
 
 export interface ContextDeps {
@@ -30,6 +32,8 @@ export function buildContext(job: Job, deps: ContextDeps): RunRecord {
   let draft: unknown = entry ? structuredClone(entry.state) : undefined;
   let op: SessionEffect | undefined;
   const events: RunRecord["events"] = [];
+  const clock: number[] = [];
+  const randoms: number[] = [];
   const staged = (): never => {
     throw new CausewayError("invalid_command", "a command may create or delete at most one session");
   };
@@ -76,9 +80,21 @@ export function buildContext(job: Job, deps: ContextDeps): RunRecord {
     get log() {
       return (log ??= deps.log.child({ commandId: job.id, type: job.type }));
     },
-    now: deps.now,
-    random: Math.random,
+    now() {
+      const t = deps.now();
+      clock.push(t);
+      return t;
+    },
+    random() {
+      const r = Math.random();
+      randoms.push(r);
+      return r;
+    },
     sessions,
   };
-  return { ctx, draft: () => draft, sessionOp: () => op, events };
+  const recorded = (): { clock?: number[]; random?: number[] } | undefined => {
+    if (clock.length === 0 && randoms.length === 0) return undefined;
+    return { ...(clock.length ? { clock } : {}), ...(randoms.length ? { random: randoms } : {}) };
+  };
+  return { ctx, draft: () => draft, sessionOp: () => op, events, recorded };
 }

@@ -302,7 +302,7 @@ export class Engine {
     const pending = def.deterministic ? go() : this.committer.committed().then(go);
     pending.then(
       (data) => this.complete(job, run, data),
-      (err: unknown) => this.fail(job, err),
+      (err: unknown) => this.fail(job, err, run),
     );
   }
 
@@ -313,7 +313,7 @@ export class Engine {
     try {
       result = data === undefined ? undefined : JSON.parse(JSON.stringify(data));
     } catch (err) {
-      return this.fail(job, new CausewayError("handler_error", `handler returned a value that is not JSON: ${(err as Error).message}`));
+      return this.fail(job, new CausewayError("handler_error", `handler returned a value that is not JSON: ${(err as Error).message}`), run);
     }
     if (def.scope === "session") {
       const session = this.sessions.get(job.sessionId as string);
@@ -326,7 +326,7 @@ export class Engine {
         const draft = run.draft();
         state = draft === undefined ? null : JSON.parse(JSON.stringify(draft));
       } catch (err) {
-        return this.fail(job, new CausewayError("handler_error", `session state is not JSON: ${(err as Error).message}`));
+        return this.fail(job, new CausewayError("handler_error", `session state is not JSON: ${(err as Error).message}`), run);
       }
       const version = session.version + 1;
       return this.finish(job, "succeeded", success(job.type, result, version), { kind: "write", sessionId: job.sessionId as string, state, version }, run);
@@ -334,12 +334,12 @@ export class Engine {
     this.finish(job, "succeeded", success(job.type, result), run.sessionOp(), run);
   }
 
-  private fail(job: Job, err: unknown): void {
+  private fail(job: Job, err: unknown, run?: RunRecord): void {
     if (job.status !== "running") return;
     const code: ErrorCode = err instanceof CausewayError ? err.code : "handler_error";
     const message = err instanceof Error ? err.message : String(err);
     if (code === "handler_error") this.log.warn({ err, commandId: job.id, type: job.type }, "handler failed");
-    this.finish(job, "failed", failure(job.type, code, message, this.sessionVersionOutcome(job)));
+    this.finish(job, "failed", failure(job.type, code, message, this.sessionVersionOutcome(job)), undefined, run);
   }
 
   private armDeadline(job: Job): void {
@@ -372,7 +372,7 @@ export class Engine {
     const lane = this.lanes.get(job.lane);
     lane?.remove(job);
     const now = this.now();
-    this.committer.append(finishedRecord(job, now, now + this.config.idempotencyTtlMs), {
+    this.committer.append(finishedRecord(job, now, now + this.config.idempotencyTtlMs, run?.recorded()), {
       onCommit: (r) => this.published(job, r, run),
     });
     for (const dependent of job.dependents) {
@@ -394,7 +394,7 @@ export class Engine {
   private published(job: Job, record: JournalRecord, run?: RunRecord): void {
     if (job.effect) this.sessions.commit(job.effect, job.effectEntry);
     this.publishLifecycle("command_finished", job, record, job.outcome);
-    for (const e of run?.events ?? []) this.publisher.event(e.sessionId, { type: "event", sessionId: e.sessionId, event: e.event });
+    if (job.outcome?.success) for (const e of run?.events ?? []) this.publisher.event(e.sessionId, { type: "event", sessionId: e.sessionId, event: e.event });
     if (job.effect?.kind === "create") {
       this.publisher.broadcast({ type: "session_created", data: { sessionId: job.effect.sessionId, sessionInfo: { sessionId: job.effect.sessionId, sessionVersion: 0, createdAt: job.acceptedAt } } });
     } else if (job.effect?.kind === "delete") {

@@ -455,6 +455,15 @@ export class SqliteStore implements Store {
     };
   }
 
+  /**
+   * The open database connection, for read-only queries that live in their own modules (history,
+   * journal reads, retention). Writes of journal data go through commit() only.
+   */
+  database(): Database.Database {
+    if (!this.db) throw new Error(`journal ${this.path} is not open`);
+    return this.db;
+  }
+
   /** Read a PRAGMA of the writer connection (diagnostics and tests), e.g. readPragma("synchronous"). */
   readPragma(name: string): unknown {
     if (!/^[a-z_]+$/.test(name)) throw new Error(`invalid pragma name ${name}`);

@@ -171,6 +171,8 @@ export interface Store {
   /** The command holding an idempotency key in `scope`, if its entry has not expired at `now`. */
   getIdempotency(scope: string, key: string, now: number): IdempotencyHit | undefined;
   stats(): StoreStats;
+  /** The open SQLite connection, for read-only query modules (history, journal reads). */
+  database(): import("better-sqlite3").Database;
   close(): void;
 }
 

@@ -1,5 +1,5 @@
 /** Server-lane session commands: create_session, delete_session, list_sessions. */
-import { randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { defineCommand } from "../define.js";
 
 export const createSession = defineCommand<{ sessionId?: string; state?: unknown }>({
@@ -15,7 +15,8 @@ export const createSession = defineCommand<{ sessionId?: string; state?: unknown
     },
   },
   run(ctx, { sessionId, state }) {
-    const id = sessionId ?? `s_${randomBytes(12).toString("base64url")}`;
+    // a generated id is a function of the command id, so re-execution (audit) derives the same one
+    const id = sessionId ?? `s_${createHash("sha256").update(ctx.commandId).digest("base64url").slice(0, 16)}`;
     const info = ctx.sessions.create(id, state ?? {});
     return { sessionId: id, sessionInfo: info };
   },
