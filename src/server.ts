@@ -8,7 +8,7 @@ import { pathToFileURL } from "node:url";
 import type { Logger } from "pino";
 import { BUILTIN_COMMANDS } from "./commands/builtin/index.js";
 import { defineCommand, type CommandDefinition } from "./commands/define.js";
-import { registerObserveCommands, type ObserveServices } from "./commands/observe.js";
+import { registerImmediateCommands, type ImmediateServices } from "./commands/immediate.js";
 import { CommandRegistry } from "./commands/registry.js";
 import type { CausewayConfig } from "./config/defaults.js";
 import { Engine } from "./engine/engine.js";
@@ -64,7 +64,7 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
   const log = deps.logger;
   const registry = new CommandRegistry();
   for (const def of BUILTIN_COMMANDS) registry.register(def);
-  registerObserveCommands(registry);
+  registerImmediateCommands(registry);
   await loadCommandModules(config.commands, registry);
   const schemas = new SchemaSet(registry, config.limits);
 
@@ -82,7 +82,7 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
   if (summary.unfinished > 0) log.info({ recovery: summary }, "startup recovery journaled a verdict for every unfinished command");
 
   const transports = config.stdio ? ["stdio"] : ["websocket"];
-  const services: ObserveServices = { engine, config, serverVersion: SERVER_VERSION, transports };
+  const services: ImmediateServices = { engine, store, config, serverVersion: SERVER_VERSION, transports };
 
   const handler = createDispatcher({ engine, registry, schemas, services, log });
 

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import pino from "pino";
 import { BUILTIN_COMMANDS } from "../../dist/commands/builtin/index.js";
-import { registerObserveCommands } from "../../dist/commands/observe.js";
+import { registerImmediateCommands } from "../../dist/commands/immediate.js";
 import { CommandRegistry } from "../../dist/commands/registry.js";
 import { DEFAULT_CONFIG } from "../../dist/config/defaults.js";
 import { Engine } from "../../dist/engine/engine.js";
@@ -50,14 +50,14 @@ function makeServer(db, durability) {
   const config = { ...DEFAULT_CONFIG, db, durability, limits: { ...DEFAULT_CONFIG.limits, maxInFlightPerConnection: COMMANDS + 100, maxQueuePerLane: COMMANDS + 100 } };
   const registry = new CommandRegistry();
   for (const d of BUILTIN_COMMANDS) registry.register(d);
-  registerObserveCommands(registry);
+  registerImmediateCommands(registry);
   const store = new SqliteStore({ path: db, durability });
   const log = pino({ level: "silent" });
   const engine = new Engine({ config, store, registry, log });
   const t0 = process.hrtime.bigint();
   engine.start();
   const startMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  const handler = createDispatcher({ engine, registry, schemas: new SchemaSet(registry, config.limits), services: { engine, config, serverVersion: "bench", transports: [] }, log });
+  const handler = createDispatcher({ engine, registry, schemas: new SchemaSet(registry, config.limits), services: { engine, store, config, serverVersion: "bench", transports: [] }, log });
   return { engine, store, handler, startMs };
 }
 

@@ -1,27 +1,11 @@
-/**
- * Immediate commands: answered at once, outside lanes and the journal, with no lifecycle events.
- * They only read committed or connection-local facts, so they keep working while the journal is
- * unavailable (that is what operators need then).
- */
-import type { CausewayConfig } from "../config/defaults.js";
-import type { Engine } from "../engine/engine.js";
+/** Observability and subscription immediate commands: health, recovery summary, subscriptions. */
 import { failure, success } from "../protocol/frames.js";
-import { PROTOCOL_VERSION, type CommandEnvelope, type Outcome } from "../protocol/types.js";
-import type { Connection } from "../transport/connection.js";
-import type { CommandRegistry, ImmediateSpec } from "./registry.js";
-
-export interface ObserveServices {
-  engine: Engine;
-  config: CausewayConfig;
-  serverVersion: string;
-  transports: string[];
-}
-
-type Handler = (conn: Connection, env: CommandEnvelope, s: ObserveServices) => Outcome;
+import { PROTOCOL_VERSION } from "../protocol/types.js";
+import type { ImmediateCommand } from "./immediate.js";
 
 const MAX_SESSION_SUBSCRIPTIONS = 1024;
 
-const specs: Array<ImmediateSpec & { handle: Handler }> = [
+export const OBSERVE_COMMANDS: ImmediateCommand[] = [
   {
     type: "health_check",
     sessionId: "none",
@@ -104,15 +88,3 @@ const specs: Array<ImmediateSpec & { handle: Handler }> = [
     },
   },
 ];
-
-const handlers = new Map<string, Handler>(specs.map((s) => [s.type, s.handle]));
-
-export function registerObserveCommands(registry: CommandRegistry): void {
-  for (const { handle: _h, ...spec } of specs) registry.registerImmediate(spec);
-}
-
-export function runObserveCommand(conn: Connection, env: CommandEnvelope, s: ObserveServices): Outcome {
-  const h = handlers.get(env.type);
-  if (!h) return failure(env.type, "unknown_command", `unknown command type "${env.type}"`);
-  return h(conn, env, s);
-}

@@ -53,6 +53,8 @@ export class Committer {
     private readonly store: Store,
     lastSeq: number,
     laneSeqs: Array<{ lane: string; laneSeq: number }>,
+    /** applied to every record before it is buffered: redaction happens before persist */
+    private readonly transform: (record: NewRecord) => NewRecord = (r) => r,
   ) {
     this.nextSeq = lastSeq + 1;
     this.committedSeq = lastSeq;
@@ -74,7 +76,7 @@ export class Committer {
   append(record: NewRecord, pending: Pending = {}): JournalRecord {
     const laneSeq = (this.laneSeqs.get(record.lane) ?? 0) + 1;
     this.laneSeqs.set(record.lane, laneSeq);
-    const full = { ...record, seq: this.nextSeq++, laneSeq } as JournalRecord;
+    const full = { ...this.transform(record), seq: this.nextSeq++, laneSeq } as JournalRecord;
     this.buffer.push(full);
     this.pending.push(pending);
     this.schedule();

@@ -22,7 +22,7 @@ import { fingerprint } from "../protocol/fingerprint.js";
 import { failure, success } from "../protocol/frames.js";
 import { ENVELOPE_FIELDS, type CommandEnvelope, type Outcome } from "../protocol/types.js";
 import type { Connection } from "../transport/connection.js";
-import { Committer } from "./committer.js";
+import { Committer, type NewRecord } from "./committer.js";
 import { buildContext, type RunRecord } from "./context.js";
 import { findCycle, resolveDependencies } from "./dependencies.js";
 import type { Job } from "./job.js";
@@ -43,6 +43,8 @@ export interface EngineOptions {
   now?: () => number;
   /** LRU size for finished outcomes looked up from the store */
   outcomeCacheMax?: number;
+  /** redaction applied to every journal record before it is persisted (default: none) */
+  redact?: (record: NewRecord) => NewRecord;
 }
 
 const ENVELOPE = new Set<string>(ENVELOPE_FIELDS);
@@ -63,6 +65,7 @@ export class Engine {
   private readonly store: Store;
   private readonly registry: CommandRegistry;
   private readonly log: Logger;
+  private readonly redact: ((record: NewRecord) => NewRecord) | undefined;
   readonly startedAt: number;
 
   constructor(opts: EngineOptions) {
@@ -71,6 +74,7 @@ export class Engine {
     this.registry = opts.registry;
     this.log = opts.log;
     this.now = opts.now ?? Date.now;
+    this.redact = opts.redact;
     this.jobs = new JobTable(opts.store, opts.outcomeCacheMax ?? 10_000);
     this.startedAt = this.now();
   }
@@ -83,7 +87,7 @@ export class Engine {
       this.log.warn({ previousHolder: h }, `took over the journal lease of pid ${h.pid} on ${h.host}, which did not shut down cleanly`);
     }
     this.sessions.load(recovered.sessions);
-    this.committer = new Committer(this.store, recovered.lastSeq, recovered.laneSeqs);
+    this.committer = new Committer(this.store, recovered.lastSeq, recovered.laneSeqs, this.redact);
     this.committer.onFailure((err) => this.onJournalFailure(err));
     this.duplicates = new Duplicates({
       committer: this.committer,

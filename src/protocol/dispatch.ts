@@ -3,7 +3,7 @@
  * command or engine admission, oversize → payload_too_large, close → forget the connection.
  */
 import type { Logger } from "pino";
-import { runObserveCommand, type ObserveServices } from "../commands/observe.js";
+import { runImmediateCommand, type ImmediateServices } from "../commands/immediate.js";
 import type { CommandRegistry } from "../commands/registry.js";
 import type { Engine } from "../engine/engine.js";
 import type { Connection, ConnectionHandler } from "../transport/connection.js";
@@ -16,7 +16,7 @@ export interface DispatchDeps {
   engine: Engine;
   registry: CommandRegistry;
   schemas: SchemaSet;
-  services: ObserveServices;
+  services: ImmediateServices;
   log: Logger;
 }
 
@@ -37,7 +37,7 @@ export function createDispatcher(deps: DispatchDeps): ConnectionHandler {
       try {
         const d = decodeFrame(frame, limits, registry, schemas);
         if (!d.ok) return reply(conn, responseFrame(d.id, failure(d.command, d.code, d.error)));
-        if (registry.getImmediate(d.envelope.type)) return reply(conn, responseFrame(d.envelope.id, runObserveCommand(conn, d.envelope, services)));
+        if (registry.getImmediate(d.envelope.type)) return reply(conn, responseFrame(d.envelope.id, runImmediateCommand(conn, d.envelope, services)));
         engine.submit(conn, d.envelope);
       } catch (err) {
         // A bug must not take the process or the connection down; the client gets a coded failure.

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BUILTIN_COMMANDS } from "../../src/commands/builtin/index.js";
-import { registerObserveCommands } from "../../src/commands/observe.js";
+import { registerImmediateCommands } from "../../src/commands/immediate.js";
 import { CommandRegistry } from "../../src/commands/registry.js";
 import { DEFAULT_CONFIG, DEFAULT_LIMITS } from "../../src/config/defaults.js";
 import { ERROR_CODES } from "../../src/protocol/errors.js";
@@ -30,7 +30,7 @@ describe("PROTOCOL.md", () => {
   it("documents every command", () => {
     const registry = new CommandRegistry();
     for (const d of BUILTIN_COMMANDS) registry.register(d);
-    registerObserveCommands(registry);
+    registerImmediateCommands(registry);
     const types = [...registry.laneCommands().map((d) => d.type), ...registry.immediateCommands().map((s) => s.type)];
     for (const t of types) expect(protocol, t).toMatch(new RegExp("^\\| `" + t + "` \\|", "m"));
   });

@@ -1,0 +1,40 @@
+/**
+ * Immediate commands: answered at once, outside lanes and the journal, with no lifecycle events.
+ * They read committed or connection-local facts only, so they keep working while the journal is
+ * unavailable. Each group lives in its own module; this file is the one list of them.
+ */
+import type { CausewayConfig } from "../config/defaults.js";
+import type { Engine } from "../engine/engine.js";
+import type { Store } from "../journal/types.js";
+import { failure } from "../protocol/frames.js";
+import type { CommandEnvelope, Outcome } from "../protocol/types.js";
+import type { Connection } from "../transport/connection.js";
+import { AUDIT_COMMANDS } from "./audit.js";
+import { HISTORY_COMMANDS } from "./history.js";
+import { OBSERVE_COMMANDS } from "./observe.js";
+import type { CommandRegistry, ImmediateSpec } from "./registry.js";
+
+export interface ImmediateServices {
+  engine: Engine;
+  store: Store;
+  config: CausewayConfig;
+  serverVersion: string;
+  transports: string[];
+}
+
+export interface ImmediateCommand extends ImmediateSpec {
+  handle(conn: Connection, env: CommandEnvelope, services: ImmediateServices): Outcome;
+}
+
+const ALL: ImmediateCommand[] = [...OBSERVE_COMMANDS, ...HISTORY_COMMANDS, ...AUDIT_COMMANDS];
+const handlers = new Map(ALL.map((c) => [c.type, c]));
+
+export function registerImmediateCommands(registry: CommandRegistry): void {
+  for (const { handle: _h, ...spec } of ALL) registry.registerImmediate(spec);
+}
+
+export function runImmediateCommand(conn: Connection, env: CommandEnvelope, services: ImmediateServices): Outcome {
+  const c = handlers.get(env.type);
+  if (!c) return failure(env.type, "unknown_command", `unknown command type "${env.type}"`);
+  return c.handle(conn, env, services);
+}
