@@ -49,19 +49,29 @@ export const OBSERVE_COMMANDS: ImmediateCommand[] = [
   {
     type: "subscribe",
     sessionId: "optional",
-    params: { type: "object", properties: { scope: { enum: ["all", "session"] } } },
+    params: { type: "object", properties: { scope: { enum: ["all", "session"] }, fromSeq: { type: "integer", minimum: 0 } } },
     handle(conn, env, s) {
       const scope = (env.scope as string | undefined) ?? (env.sessionId !== undefined ? "session" : undefined);
-      if (scope === "all") {
-        s.engine.publisher.subscribeAll(conn);
-      } else if (scope === "session" && env.sessionId !== undefined) {
-        if (!s.engine.publisher.subscribeSession(conn, env.sessionId, MAX_SESSION_SUBSCRIPTIONS)) {
-          return failure(env.type, "limit_exceeded", `a connection may subscribe to at most ${MAX_SESSION_SUBSCRIPTIONS} sessions`);
-        }
-      } else {
+      const sessionId = env.sessionId;
+      if (scope !== "all" && !(scope === "session" && sessionId !== undefined)) {
         return failure(env.type, "invalid_command", 'subscribe needs {scope:"all"} or a sessionId');
       }
-      return success(env.type, { subscriptions: s.engine.publisher.subscriptions(conn) });
+      const publisher = s.engine.publisher;
+      if (scope === "session" && !publisher.canSubscribeSession(conn, sessionId!, MAX_SESSION_SUBSCRIPTIONS)) {
+        return failure(env.type, "limit_exceeded", `a connection may subscribe to at most ${MAX_SESSION_SUBSCRIPTIONS} sessions`);
+      }
+      const attach = (): void => {
+        if (scope === "all") publisher.subscribeAll(conn);
+        else publisher.subscribeSession(conn, sessionId!, MAX_SESSION_SUBSCRIPTIONS);
+      };
+      const fromSeq = env.fromSeq as number | undefined;
+      if (fromSeq === undefined) {
+        attach();
+        return success(env.type, { subscriptions: publisher.subscriptions(conn) });
+      }
+      // replay the journal after fromSeq, then go live (see src/engine/catchup.ts)
+      s.engine.catchUp.start(conn, scope === "all" ? { all: true } : { all: false, sessionId: sessionId! }, fromSeq, attach);
+      return success(env.type, { fromSeq, lastSeq: s.engine.committer.lastSeq(), replaying: true });
     },
   },
   {

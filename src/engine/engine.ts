@@ -31,6 +31,7 @@ import { LaneSet, SERVER_LANE, sessionLane, type Lane } from "./lanes.js";
 import { Publisher } from "./publisher.js";
 import { journalUnavailable, Responder } from "./responder.js";
 import { Duplicates } from "./duplicates.js";
+import { CatchUp } from "./catchup.js";
 import { acceptedRecord, finishedRecord, lifecycleEvent, phaseRecord } from "./records.js";
 import { classifyRecovery, type RecoverySummary } from "./recovery.js";
 import { SessionTable } from "./sessions.js";
@@ -55,6 +56,7 @@ export class Engine {
   readonly lanes = new LaneSet();
   readonly jobs: JobTable;
   committer!: Committer;
+  catchUp!: CatchUp;
   recovery: RecoverySummary | null = null;
   readonly responder = new Responder(this.publisher);
   private duplicates!: Duplicates;
@@ -89,6 +91,7 @@ export class Engine {
     this.sessions.load(recovered.sessions);
     this.committer = new Committer(this.store, recovered.lastSeq, recovered.laneSeqs, this.redact);
     this.committer.onFailure((err) => this.onJournalFailure(err));
+    this.catchUp = new CatchUp(this.store, this.committer, this.publisher, { pageSize: 500, highWaterBytes: Math.floor(this.config.limits.maxOutboundBytes / 2) });
     this.duplicates = new Duplicates({
       committer: this.committer,
       publisher: this.publisher,

@@ -9,7 +9,15 @@
 import { serialize } from "../protocol/frames.js";
 import type { Connection } from "../transport/connection.js";
 
+/** Which events a subscription covers: every event, or the events of one session. */
+export interface SubscriptionFilter {
+  all: boolean;
+  sessionId?: string;
+}
+
 export class Publisher {
+  /** connections catching up from the journal: matching live events are held back (they replay) */
+  private readonly suppressed = new Map<Connection, SubscriptionFilter>();
   private readonly connections = new Set<Connection>();
   private readonly all = new Set<Connection>();
   private readonly bySession = new Map<string, Set<Connection>>();
@@ -21,6 +29,7 @@ export class Publisher {
 
   remove(conn: Connection): void {
     this.connections.delete(conn);
+    this.suppressed.delete(conn);
     this.all.delete(conn);
     for (const sid of this.sessionsOf.get(conn) ?? []) this.unsubscribeSession(conn, sid);
     this.sessionsOf.delete(conn);
@@ -32,6 +41,11 @@ export class Publisher {
 
   subscribeAll(conn: Connection): void {
     this.all.add(conn);
+  }
+
+  canSubscribeSession(conn: Connection, sessionId: string, maxPerConnection: number): boolean {
+    const mine = this.sessionsOf.get(conn);
+    return !mine || mine.has(sessionId) || mine.size < maxPerConnection;
   }
 
   subscribeSession(conn: Connection, sessionId: string, maxPerConnection: number): boolean {
@@ -60,6 +74,14 @@ export class Publisher {
     return { all: this.all.has(conn), sessions: [...(this.sessionsOf.get(conn) ?? [])] };
   }
 
+  suppress(conn: Connection, filter: SubscriptionFilter): void {
+    this.suppressed.set(conn, filter);
+  }
+
+  unsuppress(conn: Connection): void {
+    this.suppressed.delete(conn);
+  }
+
   respond(conn: Connection | null, frame: object): void {
     if (conn && !conn.closed) conn.send(serialize(frame as never), "response");
   }
@@ -71,6 +93,8 @@ export class Publisher {
     const deliver = (c: Connection | null | undefined): void => {
       if (!c || c.closed || sent.has(c)) return;
       sent.add(c);
+      const held = this.suppressed.get(c);
+      if (held && (held.all || (sessionId !== null && held.sessionId === sessionId))) return;
       c.send(text, "event");
     };
     for (const c of extra) deliver(c);

@@ -81,3 +81,32 @@ export function lifecycleEvent(type: LifecyclePhase, record: JournalRecord, job:
   data.recordedAt = record.recordedAt;
   return { type, data };
 }
+
+export type CausalLookup = (commandId: string) => { dependsOn: string[]; ifSessionVersion: number | undefined; idempotencyKey: string | null } | undefined;
+
+/**
+ * The event a journal row was published as, rebuilt from the row (resumable subscriptions).
+ * Returns undefined for rows that were never published as events.
+ */
+export function eventFromRecord(r: JournalRecord, lookup: CausalLookup): LifecycleEvent | { type: string; data: Record<string, unknown> } | undefined {
+  const replayOf = typeof r.detail?.replayOf === "string" ? r.detail.replayOf : undefined;
+  const causal = lookup(replayOf ?? r.commandId) ?? { dependsOn: [], ifSessionVersion: undefined, idempotencyKey: null };
+  const job = { type: r.type, sessionId: r.sessionId, ...causal };
+  switch (r.phase) {
+    case "accepted":
+      return lifecycleEvent("command_accepted", r, job, r.commandId);
+    case "started":
+      return lifecycleEvent("command_started", r, job, r.commandId);
+    case "finished":
+      return lifecycleEvent("command_finished", r, job, r.commandId, r.outcome);
+    case "replayed":
+      return lifecycleEvent("command_finished", r, { ...job, dependsOn: [], ifSessionVersion: undefined }, r.commandId, r.outcome, true);
+    case "conflict":
+      return {
+        type: "command_rejected",
+        data: { commandId: r.commandId, commandType: r.type, code: "replay_conflict", error: r.outcome?.error, conflictWith: r.detail?.conflictWith, laneKey: r.lane, laneSequence: r.laneSeq, seq: r.seq, recordedAt: r.recordedAt },
+      };
+    case "requeued":
+      return { type: "command_requeued", data: { commandId: r.commandId, commandType: r.type, ...(r.sessionId !== null ? { sessionId: r.sessionId } : {}), reason: r.detail?.reason, laneKey: r.lane, laneSequence: r.laneSeq, seq: r.seq, recordedAt: r.recordedAt } };
+  }
+}
