@@ -15,6 +15,7 @@ export type ClientResponse = Omit<ResponseFrame, "data"> & { data?: any };
 
 interface Waiter {
   match: (f: Frame) => boolean;
+  exclusive?: boolean;
   resolve: (f: Frame) => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout;
@@ -35,8 +36,12 @@ export class CausewayClient {
       const frame = JSON.parse(text) as Frame;
       this.raw.push(text);
       this.frames.push(frame);
+      // a response answers ONE request: two requests sent with the same id (a retry) get the
+      // original response and the replay in turn; other waiters see every matching frame
+      let consumed = false;
       this.waiters = this.waiters.filter((w) => {
-        if (!w.match(frame)) return true;
+        if (!w.match(frame) || (w.exclusive && consumed)) return true;
+        if (w.exclusive) consumed = true;
         clearTimeout(w.timer);
         w.resolve(frame);
         return false;
@@ -83,7 +88,7 @@ export class CausewayClient {
   /** Send a command; resolves with the response carrying its id (an id is generated if missing). */
   request(cmd: Record<string, unknown>, timeoutMs?: number): Promise<ClientResponse> {
     const id = (cmd.id as string | undefined) ?? this.nextId();
-    const p = this.waitFor((f) => f.type === "response" && f.id === id, timeoutMs, this.frames.length);
+    const p = this.waitNext((f) => f.type === "response" && f.id === id, timeoutMs, true);
     this.sendRaw({ ...cmd, id });
     return p as unknown as Promise<ClientResponse>;
   }
@@ -95,14 +100,14 @@ export class CausewayClient {
   }
 
   /** Resolves with the next frame received from now on matching `match`. */
-  waitNext(match: (f: Frame) => boolean, timeoutMs?: number): Promise<Frame> {
+  waitNext(match: (f: Frame) => boolean, timeoutMs?: number, exclusive = false): Promise<Frame> {
     return new Promise((resolve, reject) => {
       const ms = timeoutMs ?? this.defaultTimeoutMs;
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w.timer !== timer);
         reject(new Error(`no matching frame within ${ms} ms`));
       }, ms);
-      this.waiters.push({ match, resolve, reject, timer });
+      this.waiters.push({ match, resolve, reject, timer, exclusive });
     });
   }
 
