@@ -1,0 +1,58 @@
+/**
+ * The background compactor: every `intervalMs`, plan a cut from the retention policy and remove
+ * that journal prefix in bounded batches (see retention.ts). One run at a time; errors are logged
+ * and retried on the next tick, never thrown into the server.
+ */
+import type { Logger } from "pino";
+import type { Store } from "./types.js";
+import { compact, planCut, retentionEnabled, type CompactionReport, type RetentionPolicy } from "./retention.js";
+
+export class Compactor {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<CompactionReport | null> | null = null;
+  lastReport: CompactionReport | null = null;
+  lastError: string | null = null;
+
+  constructor(
+    private readonly store: Store,
+    private readonly policy: RetentionPolicy,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  start(): void {
+    if (!retentionEnabled(this.policy) || this.timer) return;
+    this.timer = setInterval(() => void this.runOnce(), this.policy.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Run one compaction now (also used by tests and `causeway compact`). */
+  runOnce(): Promise<CompactionReport | null> {
+    if (this.running) return this.running;
+    this.running = (async () => {
+      try {
+        const db = this.store.database();
+        const cut = planCut(db, this.policy, this.now());
+        if (cut === 0) return null;
+        const report = await compact(db, cut, this.policy.batchRows, this.now);
+        this.lastReport = report;
+        this.lastError = null;
+        if (report.removedRows > 0) this.log.info({ compaction: report }, "journal compacted");
+        return report;
+      } catch (err) {
+        this.lastError = err instanceof Error ? err.message : String(err);
+        this.log.error({ err }, "journal compaction failed; will retry");
+        return null;
+      } finally {
+        this.running = null;
+      }
+    })();
+    return this.running;
+  }
+
+  stop(): Promise<unknown> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    return this.running ?? Promise.resolve();
+  }
+}

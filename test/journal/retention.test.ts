@@ -1,0 +1,111 @@
+/**
+ * Issue #4.7: retention and compaction never break replay of retained outcomes, live idempotency
+ * keys, in-flight commands, lane sequence continuity, or the state the audit starts from.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { buildCheckpoint, clampCut, compact, firstRetainedSeq, latestCheckpoint, planCut, DEFAULT_RETENTION, RETENTION_SCHEMA_SQL } from "../../src/journal/retention.js";
+import { barrierCommands } from "../helpers/barrier.js";
+import { startInProc, type InProc } from "../helpers/inproc.js";
+
+let server: InProc | undefined;
+afterEach(async () => {
+  await server?.stop();
+  server = undefined;
+});
+
+type Row = Record<string, any>;
+
+async function fill(count: number) {
+  const { commands, release } = barrierCommands();
+  const db = join(mkdtempSync(join(tmpdir(), "causeway-ret-")), "journal.db");
+  server = startInProc({ config: { db, durability: "off" }, commands });
+  const c = server.connect();
+  for (const s of ["a", "b", "c"]) await c.request({ type: "create_session", id: `create-${s}`, sessionId: s });
+  const pending: Array<Promise<Row>> = [];
+  for (let i = 0; i < count; i++) {
+    const sid = ["a", "b", "c"][i % 3]!;
+    const cmd: Row = { type: "set", id: `w${i}`, sessionId: sid, path: `/k${i % 7}`, value: i };
+    if (i % 50 === 0) cmd.idempotencyKey = `key-${i}`;
+    pending.push(c.request(cmd));
+    if (pending.length >= 256) await Promise.all(pending.splice(0));
+  }
+  await Promise.all(pending);
+  const sqlite = server.store.database();
+  if (!sqlite.prepare("SELECT 1 FROM sqlite_master WHERE name = 'checkpoints'").get()) sqlite.exec(RETENTION_SCHEMA_SQL); // TEMP until the migration lands
+  return { c, release, db: sqlite };
+}
+
+describe("compaction", () => {
+  it("removes a prefix, keeps live keys' outcomes and in-flight commands, and checkpoints state and lane heads", async () => {
+    const { c, release, db } = await fill(3_000);
+    // an in-flight command in the middle of history: its rows must survive
+    const held = c.request({ type: "hold", id: "held", sessionId: "c", key: "k" });
+    await c.waitFor((f) => f.type === "command_started" && f.data.commandId === "held");
+    for (let i = 3_000; i < 3_600; i++) await c.request({ type: "set", id: `w${i}`, sessionId: ["a", "b"][i % 2]!, path: "/late", value: i });
+
+    const before = {
+      sessions: db.prepare("SELECT session_id, state, version FROM sessions ORDER BY session_id").all(),
+      lanes: db.prepare("SELECT lane, last_lane_seq FROM lanes ORDER BY lane").all(),
+      lastSeq: (db.prepare("SELECT max(seq) AS s FROM journal").get() as Row).s as number,
+      heldAccepted: (db.prepare("SELECT accepted_seq FROM commands WHERE command_id = 'held'").get() as Row).accepted_seq as number,
+    };
+    const cut = planCut(db, { ...DEFAULT_RETENTION, maxCommands: 100 }, Date.now());
+    expect(cut).toBe(before.heldAccepted - 1); // clamped below the running command
+    const report = await compact(db, cut, 1_000, Date.now);
+    expect(report.batches).toBeGreaterThan(3);
+    expect(firstRetainedSeq(db)).toBe(cut + 1);
+    expect((db.prepare("SELECT min(seq) AS s FROM journal").get() as Row).s).toBe(cut + 1);
+
+    // lane heads and session state untouched; the checkpoint matches the journal as of the cut
+    expect(db.prepare("SELECT lane, last_lane_seq FROM lanes ORDER BY lane").all()).toEqual(before.lanes);
+    expect(db.prepare("SELECT session_id, state, version FROM sessions ORDER BY session_id").all()).toEqual(before.sessions);
+    const cp = latestCheckpoint(db)!;
+    expect(cp.seq).toBe(cut);
+    for (const [lane, laneSeq] of Object.entries(cp.lanes)) {
+      const next = db.prepare("SELECT min(lane_seq) AS s FROM journal WHERE lane = ?").get(lane) as Row;
+      if (next.s !== null) expect(next.s).toBe(laneSeq + 1);
+    }
+
+    // commands with live idempotency keys keep their outcome; others from before the cut are gone
+    expect(await c.request({ type: "set", id: "again-0", sessionId: "a", path: "/k0", value: 0, idempotencyKey: "key-0" })).toMatchObject({ replayed: true, sessionVersion: 1 });
+    expect(db.prepare("SELECT count(*) AS n FROM commands WHERE command_id = 'w1'").get()).toEqual({ n: 0 });
+    // retained commands replay by id
+    expect(await c.request({ type: "set", id: "w3599", sessionId: "b", path: "/late", value: 3599 })).toMatchObject({ replayed: true });
+
+    // the in-flight command finishes normally; lanes continue gap-free
+    release("k");
+    expect(await held).toMatchObject({ success: true });
+    const after = await c.request({ type: "set", id: "post", sessionId: "c", path: "/post", value: true });
+    expect(after.success).toBe(true);
+    const lane = db.prepare("SELECT lane_seq FROM journal WHERE lane = 'session:c' ORDER BY seq").all().map((r) => (r as Row).lane_seq as number);
+    for (let i = 1; i < lane.length; i++) expect(lane[i]).toBe(lane[i - 1]! + 1);
+
+    // a second compaction after the command finished can move the cut past it (keeping only the
+    // newest command: with 100 kept, the long-running command would still straddle the cut)
+    const cut2 = planCut(db, { ...DEFAULT_RETENTION, maxCommands: 1 }, Date.now());
+    expect(cut2).toBeGreaterThan(cut);
+    await compact(db, cut2, 1_000, Date.now);
+    const cp2 = latestCheckpoint(db)!;
+    // the checkpoint state of each session equals replaying effects up to the cut
+    const fresh = buildCheckpoint(db, cp2.seq, 0);
+    expect(fresh.sessions).toEqual(cp2.sessions);
+  });
+
+  it("refuses ad-hoc deletes outside compaction", async () => {
+    const { db } = await fill(10);
+    expect(() => db.prepare("DELETE FROM journal WHERE seq = 1").run()).toThrow(/append-only/);
+  });
+
+  it("never cuts into an unfinished command or splits one", async () => {
+    const { c, release, db } = await fill(30);
+    const held = c.request({ type: "hold", id: "h2", sessionId: "a", key: "k2" });
+    await c.waitFor((f) => f.type === "command_started" && f.data.commandId === "h2");
+    const acc = (db.prepare("SELECT accepted_seq FROM commands WHERE command_id = 'h2'").get() as Row).accepted_seq as number;
+    expect(clampCut(db, 1_000_000)).toBe(acc - 1);
+    release("k2");
+    await held;
+  });
+});
