@@ -32,6 +32,22 @@ export interface CausewayConfig {
   failUnstartedOnRecovery: boolean;
   /** grace period for draining in-flight commands on shutdown */
   shutdownGraceMs: number;
+  /**
+   * Redaction rules: command type (or "*") → rules. A rule is a JSON Pointer into the params
+   * ("/password"), "outcome:" + a pointer under /data or /error ("outcome:/data/token"), or a bare
+   * property name redacted at any depth ("apiKey"). See src/journal/redaction.ts.
+   */
+  redact: Record<string, string[]>;
+  /** retention: remove finished commands older than this (0: no age limit) */
+  retentionMaxAgeMs: number;
+  /** retention: keep at most this many commands (0: no count limit) */
+  retentionMaxCommands: number;
+  /** retention: keep the database under about this many bytes (0: no size limit) */
+  retentionMaxBytes: number;
+  /** retention: journal rows removed per compaction transaction */
+  retentionBatchRows: number;
+  /** retention: how often the background compactor runs */
+  retentionIntervalMs: number;
   /** test-only: make the Nth journal commit (1-based, counted from open) fail; 0 disables */
   faultFailCommit: number;
   /** test-only: how many consecutive commits fail once the fault triggers */
@@ -69,6 +85,12 @@ export const DEFAULT_CONFIG: CausewayConfig = {
   idempotencyTtlMs: 24 * 60 * 60 * 1000,
   failUnstartedOnRecovery: false,
   shutdownGraceMs: 10_000,
+  redact: {},
+  retentionMaxAgeMs: 0,
+  retentionMaxCommands: 0,
+  retentionMaxBytes: 0,
+  retentionBatchRows: 2_000,
+  retentionIntervalMs: 60_000,
   faultFailCommit: 0,
   faultFailCount: 1,
 };

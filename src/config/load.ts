@@ -1,6 +1,6 @@
 /**
  * Build the effective configuration. Precedence: flags > environment > JSON config file > defaults.
- * `limits` and `timeouts` merge key by key across the layers.
+ * `limits`, `timeouts` and `redact` (per command type) merge key by key across the layers.
  *
  * Env vars are `CAUSEWAY_` + UPPER_SNAKE of the setting (limits flattened: CAUSEWAY_MAX_FRAME_BYTES);
  * see CONFIG_OPTIONS. The config file may also be named by CAUSEWAY_CONFIG. Relative `db` and
@@ -11,6 +11,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { Ajv, type ErrorObject } from "ajv";
 import { DEFAULT_CONFIG, type CausewayConfig } from "./defaults.js";
 import { CONFIG_OPTIONS, configFileSchema, ENV_PREFIX, type ConfigOption, type SettingKey } from "./schema.js";
+import { parseRedactRules } from "../journal/redaction.js";
 import type { ServerLimits } from "../protocol/types.js";
 
 export { CONFIG_OPTIONS, type ConfigOption, type SettingKey } from "./schema.js";
@@ -115,6 +116,21 @@ function coerce(o: ConfigOption, raw: unknown, source: string): unknown {
       if (!items) throw new ConfigError(`${source}: expected a comma-separated list of strings`, source);
       return splitList(items);
     }
+    case "rules": {
+      let value: unknown = raw;
+      if (typeof raw === "string") {
+        try {
+          value = JSON.parse(raw);
+        } catch (err) {
+          throw new ConfigError(`${source}: invalid JSON (${(err as Error).message})`, source);
+        }
+      }
+      try {
+        return parseRedactRules(value);
+      } catch (err) {
+        throw new ConfigError(`${source}: ${(err as Error).message}`, source);
+      }
+    }
     case "map":
       throw new ConfigError(`${source}: cannot be set this way`, source);
   }
@@ -195,6 +211,7 @@ function fileLayer(file: string): Layer {
     if (o.type === "map") Object.assign(layer.timeouts, value);
     else if (o.name === "db") layer.values.set(o.name, relocate(value as string));
     else if (o.name === "commands") layer.values.set(o.name, (value as string[]).map(relocate));
+    else if (o.type === "rules") layer.values.set(o.name, coerce(o, value, `config file ${file}: ${o.name}`));
     else layer.values.set(o.name, value);
   }
   return layer;
@@ -211,7 +228,10 @@ export function loadConfig(options: LoadConfigOptions = {}): CausewayConfig {
   for (const o of CONFIG_OPTIONS) flat[o.name] = structuredClone(o.default);
   const timeouts: Record<string, number> = { ...DEFAULT_CONFIG.timeouts };
   for (const layer of layers) {
-    for (const [name, value] of layer.values) flat[name] = value;
+    for (const [name, value] of layer.values) {
+      // redaction rules merge per command type, like timeouts
+      flat[name] = OPTION_BY_NAME.get(name)?.type === "rules" ? { ...(flat[name] as object), ...(value as object) } : value;
+    }
     Object.assign(timeouts, layer.timeouts);
   }
 

@@ -7,15 +7,18 @@
  *   env:  `CAUSEWAY_` + UPPER_SNAKE(K)     e.g. maxFrameBytes → CAUSEWAY_MAX_FRAME_BYTES
  *   file: the same shape as CausewayConfig (limits nested under "limits")
  * The one exception is `timeouts` (a map): its flag is the repeatable `--timeout <type=ms>`, and its
- * env var CAUSEWAY_TIMEOUTS holds a comma list `type=ms,type=ms`.
+ * env var CAUSEWAY_TIMEOUTS holds a comma list `type=ms,type=ms`. `redact` (type "rules") takes JSON
+ * text in its flag `--redact <json>` and env var CAUSEWAY_REDACT.
  */
 import { DEFAULT_CONFIG, DEFAULT_LIMITS, type CausewayConfig } from "./defaults.js";
+import { redactRulesSchema } from "../journal/redaction.js";
 import type { ServerLimits } from "../protocol/types.js";
 
 /** a setting's name once `limits` is flattened into the top level */
 export type SettingKey = Exclude<keyof CausewayConfig, "limits"> | keyof ServerLimits;
 
-export type OptionType = "string" | "integer" | "boolean" | "enum" | "list" | "map";
+/** `rules`: the redaction rules (JSON: file object, env / flag JSON text) */
+export type OptionType = "string" | "integer" | "boolean" | "enum" | "list" | "map" | "rules";
 
 export interface ConfigOption {
   /** flat setting name (also the commander attribute name), e.g. `maxFrameBytes` */
@@ -42,6 +45,8 @@ export const LOG_LEVEL_CHOICES = ["fatal", "error", "warn", "info", "debug", "tr
 
 interface OptionMeta {
   description: string;
+  /** overrides the type derived from the default value */
+  type?: OptionType;
   arg?: string;
   choices?: readonly string[];
   minimum?: number;
@@ -66,6 +71,16 @@ const META: { [K in SettingKey]: OptionMeta } = {
   idempotencyTtlMs: { description: "how long a finished command's idempotency key stays live", arg: "<ms>", minimum: 0 },
   failUnstartedOnRecovery: { description: "on restart, fail accepted-but-never-started commands instead of re-queueing them" },
   shutdownGraceMs: { description: "drain time on SIGINT/SIGTERM/stdin EOF before giving up on in-flight commands", arg: "<ms>", minimum: 0 },
+  redact: {
+    description: 'redaction rules as JSON: command type (or "*") → ["/param/pointer", "outcome:/data/pointer", "bareKey"]; redacted values are journaled as "[REDACTED]"',
+    arg: "<json>",
+    type: "rules",
+  },
+  retentionMaxAgeMs: { description: "retention: compact away finished commands older than this (0: no age limit)", arg: "<ms>", minimum: 0 },
+  retentionMaxCommands: { description: "retention: keep at most this many commands (0: no count limit)", arg: "<n>", minimum: 0 },
+  retentionMaxBytes: { description: "retention: keep the database under about this many bytes (0: no size limit)", arg: "<bytes>", minimum: 0 },
+  retentionBatchRows: { description: "retention: journal rows removed per compaction transaction", arg: "<n>", minimum: 1 },
+  retentionIntervalMs: { description: "retention: how often the background compactor runs", arg: "<ms>", minimum: 1 },
   faultFailCommit: { description: "test only: make the Nth journal commit fail (0 disables)", arg: "<n>", minimum: 0 },
   faultFailCount: { description: "test only: how many consecutive commits fail once the fault triggers", arg: "<n>", minimum: 1 },
   maxFrameBytes: { description: "largest accepted frame / stdio line → payload_too_large", arg: "<bytes>", minimum: 1 },
@@ -91,6 +106,7 @@ export function upperSnakeCase(name: string): string {
 export const ENV_PREFIX = "CAUSEWAY_";
 
 function optionType(name: string, value: unknown, meta: OptionMeta): OptionType {
+  if (meta.type) return meta.type;
   if (meta.choices) return "enum";
   if (typeof value === "boolean") return "boolean";
   if (typeof value === "number") return "integer";
@@ -143,6 +159,8 @@ function optionSchema(o: ConfigOption): JsonSchema {
       return { type: "array", items: { type: "string", minLength: 1 } };
     case "map":
       return { type: "object", additionalProperties: { type: "integer", minimum: 1 } };
+    case "rules":
+      return redactRulesSchema();
     case "integer": {
       const s: JsonSchema = { type: "integer" };
       if (o.minimum !== undefined) s.minimum = o.minimum;

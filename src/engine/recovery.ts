@@ -5,9 +5,13 @@
  *   failUnstartedOnRecovery is set);
  * - started, not finished → `interrupted` ("server stopped while the command was running"), unless
  *   its handler is declared `retryable`, then it is re-queued and runs again;
- * - its command type is not registered on this server → `interrupted`, saying so.
+ * - its command type is not registered on this server → `interrupted`, saying so;
+ * - a command that would be re-queued but whose journaled params hold the redaction marker
+ *   (redaction.ts) → `interrupted`: its original params are gone, and running it with
+ *   "[REDACTED]" placeholders would do the wrong thing.
  */
 import type { CommandRegistry } from "../commands/registry.js";
+import { containsRedacted } from "../journal/redaction.js";
 import type { RecoveredState, UnfinishedCommand } from "../journal/types.js";
 
 export type VerdictKind = "requeue" | "interrupted" | "failed_unstarted" | "unregistered";
@@ -41,6 +45,7 @@ export interface RecoverySummary {
 
 export const REASON_RUNNING = "server stopped while the command was running";
 export const REASON_UNSTARTED = "server stopped before the command started; failed instead of re-queued (failUnstartedOnRecovery)";
+export const REASON_REDACTED = "server stopped before the command finished, and its journaled params are redacted; it cannot be re-run";
 
 export function classifyRecovery(
   recovered: RecoveredState,
@@ -62,6 +67,8 @@ export function classifyRecovery(
     } else {
       verdicts.push({ kind: "requeue", command: c, reason: "server stopped before the command started; re-queued in its lane order" });
     }
+    const last = verdicts[verdicts.length - 1]!;
+    if (last.kind === "requeue" && containsRedacted(c.params)) verdicts[verdicts.length - 1] = { kind: "interrupted", command: c, reason: REASON_REDACTED };
   }
   const bucket = (kind: VerdictKind): RecoveryBucket => {
     const all = verdicts.filter((v) => v.kind === kind).map((v) => v.command.commandId);

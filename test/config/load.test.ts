@@ -99,6 +99,7 @@ describe("loadConfig", () => {
       CAUSEWAY_IDEMPOTENCY_TTL_MS: "9",
       CAUSEWAY_FAIL_UNSTARTED_ON_RECOVERY: "1",
       CAUSEWAY_SHUTDOWN_GRACE_MS: "10",
+      CAUSEWAY_REDACT: '{"login":["/password","outcome:/data/token"],"*":["apiKey"]}',
       CAUSEWAY_FAULT_FAIL_COMMIT: "3",
       CAUSEWAY_FAULT_FAIL_COUNT: "2",
     };
@@ -123,6 +124,7 @@ describe("loadConfig", () => {
       idempotencyTtlMs: 9,
       failUnstartedOnRecovery: true,
       shutdownGraceMs: 10,
+      redact: { login: ["/password", "outcome:/data/token"], "*": ["apiKey"] },
       faultFailCommit: 3,
       faultFailCount: 2,
     });
@@ -139,6 +141,19 @@ describe("loadConfig", () => {
     expect(c.timeouts).toEqual({ a: 10, b: 20, c: 30 });
     expect(c.stdio).toBe(false);
     expect(c.failUnstartedOnRecovery).toBe(true);
+  });
+
+  it("takes redaction rules from the file, CAUSEWAY_REDACT and --redact, merged per command type, and validates them", () => {
+    const file = configFile({ redact: { login: ["/password"], set: ["/value"] } });
+    const c = loadConfig({ env: { CAUSEWAY_REDACT: '{"login":["/password","/otp"],"*":["apiKey"]}' }, flags: { redact: '{"*":["token"]}' }, configFile: file });
+    expect(c.redact).toEqual({ login: ["/password", "/otp"], set: ["/value"], "*": ["token"] });
+    expect(loadConfig({ env: {}, configFile: file }).redact).toEqual({ login: ["/password"], set: ["/value"] });
+    expect(configError(() => loadConfig({ configFile: configFile({ redact: { login: "/password" } }) })).message).toMatch(/redact\.login must be array/);
+    expect(configError(() => loadConfig({ configFile: configFile({ redact: { login: ["a/b"] } }) })).message).toMatch(/redact\.login\.0 must match pattern/);
+    expect(configError(() => loadConfig({ configFile: configFile({ redact: { login: ["outcome:/command"] } }) })).message).toMatch(/redact\.login\.0 must match pattern/);
+    expect(configError(() => loadConfig({ env: { CAUSEWAY_REDACT: "{nope" } })).message).toMatch(/^CAUSEWAY_REDACT: invalid JSON/);
+    expect(configError(() => loadConfig({ env: { CAUSEWAY_REDACT: '{"login":["/a~9"]}' } })).message).toMatch(/^CAUSEWAY_REDACT: login: rule "\/a~9" is not a valid JSON Pointer/);
+    expect(configError(() => loadConfig({ flags: { redact: '["/password"]' } })).message).toMatch(/^--redact: expected an object/);
   });
 
   it("resolves relative db and commands paths in a config file against the file's directory", () => {

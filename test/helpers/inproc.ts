@@ -10,6 +10,7 @@ import { CommandRegistry } from "../../src/commands/registry.js";
 import { DEFAULT_CONFIG, type CausewayConfig } from "../../src/config/defaults.js";
 import { Engine } from "../../src/engine/engine.js";
 import { SqliteStore } from "../../src/journal/sqlite-store.js";
+import { createRedactor } from "../../src/journal/redaction.js";
 import type { Store } from "../../src/journal/types.js";
 import { createDispatcher } from "../../src/protocol/dispatch.js";
 import { SchemaSet } from "../../src/protocol/schemas.js";
@@ -82,7 +83,7 @@ export function startInProc(opts: { config?: Partial<CausewayConfig>; store?: St
     opts.store ??
     new SqliteStore({ path: config.db, durability: config.durability, faultFailCommit: config.faultFailCommit, faultFailCount: config.faultFailCount });
   const log = pino({ level: "silent" });
-  const engine = new Engine({ config, store, registry, log });
+  const engine = new Engine({ config, store, registry, log, redact: createRedactor(config.redact) });
   engine.start();
   const handler = createDispatcher({ engine, registry, schemas: new SchemaSet(registry, config.limits), services: { engine, store, config, serverVersion: "test", transports: ["websocket"] }, log });
   return {

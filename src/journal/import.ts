@@ -1,0 +1,191 @@
+/**
+ * Import a causeway trace (export.ts) into an EMPTY journal.
+ *
+ * The records are re-committed through `Store.commit` in batches, so the materialized tables
+ * (commands, idempotency keys, sessions, lanes, …) are rebuilt by the same code path, with the same
+ * invariant checks, as when the server wrote them. The whole import is one transaction: it either
+ * lands completely or leaves the database empty.
+ *
+ * Numbering: the journal needs `seq` gap-free from 1 and `laneSeq` gap-free per lane. A filtered
+ * trace (one session, a time window) has gaps, so records are renumbered in trace order; a record
+ * whose seq or laneSeq changed keeps the original numbers in `detail.originalSeq` /
+ * `detail.originalLaneSeq` (an already renumbered record keeps its first original numbers). An
+ * unfiltered trace of a whole journal is already gap-free and is imported unchanged.
+ *
+ * A trace must be self-contained: every `started` / `finished` needs its command's `accepted`
+ * record, every session write needs the session's creation. A trace cut by a time window usually
+ * is not, and is refused with the record that broke the rule.
+ */
+import { JournalWriteError, type JournalPhase, type JournalRecord, type Store } from "./types.js";
+import { TRACE_FORMAT, TRACE_VERSION, type TraceHeader } from "./export.js";
+
+export class ImportError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ImportError";
+  }
+}
+
+export interface ImportOptions {
+  /** records per Store.commit (default 500) */
+  batchSize?: number;
+  /** a name for the trace in error messages (default "trace") */
+  source?: string;
+}
+
+export interface ImportReport {
+  header: TraceHeader;
+  records: number;
+  /** records whose seq / laneSeq were renumbered */
+  renumbered: number;
+  commands: number;
+  sessions: number;
+  /** admitted commands without a terminal outcome in the trace (a server started on the db recovers them) */
+  unfinished: number;
+  lastSeq: number;
+}
+
+const PHASES = new Set<JournalPhase>(["accepted", "started", "finished", "replayed", "conflict", "requeued"]);
+
+/**
+ * Import `lines` (a trace, header first; empty lines ignored) into the open, empty `store`.
+ * Throws ImportError (bad trace, non-empty database, or a record the store refused, naming its
+ * line). On failure nothing was imported; close the store (its in-memory counters are stale).
+ */
+export async function importTrace(lines: Iterable<string> | AsyncIterable<string>, store: Store, opts: ImportOptions = {}): Promise<ImportReport> {
+  const source = opts.source ?? "trace";
+  const batchSize = Math.max(1, opts.batchSize ?? 500);
+  const db = store.database();
+  assertEmpty(db, store);
+
+  let header: TraceHeader | undefined;
+  let lineNo = 0;
+  let seq = 0;
+  let lastOriginalSeq = 0;
+  let renumbered = 0;
+  const laneSeqs = new Map<string, number>();
+  let batch: JournalRecord[] = [];
+  let batchLines: number[] = [];
+
+  const flush = (): void => {
+    if (batch.length === 0) return;
+    try {
+      store.commit(batch);
+    } catch (err) {
+      if (!(err instanceof JournalWriteError)) throw err;
+      const m = /record #(\d+)/.exec(err.message);
+      const at = m ? batchLines[Number(m[1])] : undefined;
+      throw new ImportError(
+        `${source}${at !== undefined ? ` line ${at}` : ""}: cannot be imported: ${err.message}` +
+          " (a trace must be self-contained: a time-windowed export usually is not)",
+      );
+    }
+    batch = [];
+    batchLines = [];
+  };
+
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    for await (const raw of lines) {
+      lineNo++;
+      const line = raw.trim();
+      if (line.length === 0) continue;
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch (err) {
+        throw new ImportError(`${source} line ${lineNo}: invalid JSON (${(err as Error).message})`);
+      }
+      if (!header) {
+        header = checkHeader(value, `${source} line ${lineNo}`);
+        continue;
+      }
+      const r = checkRecord(value, `${source} line ${lineNo}`);
+      if (r.seq <= lastOriginalSeq) throw new ImportError(`${source} line ${lineNo}: seq ${r.seq} is not above the previous record's seq ${lastOriginalSeq}`);
+      lastOriginalSeq = r.seq;
+      const newSeq = ++seq;
+      const newLaneSeq = (laneSeqs.get(r.lane) ?? 0) + 1;
+      laneSeqs.set(r.lane, newLaneSeq);
+      if (newSeq !== r.seq || newLaneSeq !== r.laneSeq) {
+        renumbered++;
+        const detail = r.detail ?? {};
+        r.detail = { ...detail, originalSeq: detail.originalSeq ?? r.seq, originalLaneSeq: detail.originalLaneSeq ?? r.laneSeq };
+        r.seq = newSeq;
+        r.laneSeq = newLaneSeq;
+      }
+      batch.push(r);
+      batchLines.push(lineNo);
+      if (batch.length >= batchSize) flush();
+    }
+    if (!header) throw new ImportError(`${source}: empty (no trace header)`);
+    flush();
+    db.exec("COMMIT");
+  } catch (err) {
+    if (db.inTransaction) db.exec("ROLLBACK");
+    throw err;
+  }
+
+  const count = (sql: string): number => (db.prepare(sql).get() as { n: number }).n;
+  return {
+    header,
+    records: seq,
+    renumbered,
+    commands: count("SELECT count(*) AS n FROM commands"),
+    sessions: count("SELECT count(*) AS n FROM sessions WHERE deleted_at IS NULL"),
+    unfinished: count("SELECT count(*) AS n FROM commands WHERE status IN ('queued','running')"),
+    lastSeq: seq,
+  };
+}
+
+function assertEmpty(db: import("better-sqlite3").Database, store: Store): void {
+  const n = (table: string): number => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+  const journal = n("journal");
+  const commands = n("commands");
+  const sessions = n("sessions");
+  if (journal + commands + sessions > 0) {
+    const where = store.stats().path ?? ":memory:";
+    throw new ImportError(
+      `database ${where} is not empty (${journal} journal rows, ${commands} commands, ${sessions} sessions); import only into a new, empty database`,
+    );
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function checkHeader(value: unknown, where: string): TraceHeader {
+  if (!isObject(value) || value.format !== TRACE_FORMAT) {
+    throw new ImportError(`${where}: not a causeway trace (the first line must be a header with "format":"${TRACE_FORMAT}")`);
+  }
+  if (value.version !== TRACE_VERSION) {
+    throw new ImportError(`${where}: trace format version ${JSON.stringify(value.version)} is not supported (this causeway reads version ${TRACE_VERSION})`);
+  }
+  return value as unknown as TraceHeader;
+}
+
+function checkRecord(value: unknown, where: string): JournalRecord {
+  const bad = (what: string): never => {
+    throw new ImportError(`${where}: not a journal record: ${what}`);
+  };
+  if (!isObject(value)) return bad("expected a JSON object");
+  const int = (k: string): void => {
+    if (!Number.isSafeInteger(value[k]) || (value[k] as number) < 1) bad(`${k} must be an integer >= 1`);
+  };
+  const str = (k: string): void => {
+    if (typeof value[k] !== "string" || (value[k] as string).length === 0) bad(`${k} must be a non-empty string`);
+  };
+  int("seq");
+  int("laneSeq");
+  str("lane");
+  str("commandId");
+  str("type");
+  if (typeof value.actor !== "string") bad("actor must be a string");
+  if (!PHASES.has(value.phase as JournalPhase)) bad(`unknown phase ${JSON.stringify(value.phase)}`);
+  if (!Number.isSafeInteger(value.recordedAt)) bad("recordedAt must be an integer (epoch ms)");
+  if (value.sessionId !== null && value.sessionId !== undefined && typeof value.sessionId !== "string") bad("sessionId must be a string or null");
+  if (value.fingerprint !== null && value.fingerprint !== undefined && typeof value.fingerprint !== "string") bad("fingerprint must be a string or null");
+  if (value.detail !== undefined && value.detail !== null && !isObject(value.detail)) bad("detail must be an object or null");
+  if (value.sessionId === undefined) value.sessionId = null;
+  return value as unknown as JournalRecord;
+}
