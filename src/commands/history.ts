@@ -1,4 +1,93 @@
-/** History commands (issue #4): get_command_history, get_command. */
+/**
+ * History commands (issue #4): get_command_history, get_command. Immediate: they read committed
+ * journal tables on the writer connection (src/journal/queries.ts holds the SQL) and never write.
+ */
+import {
+  HISTORY_STATUSES,
+  HistoryCursorError,
+  getCommandDetail,
+  queryHistory,
+  type HistoryOrder,
+  type HistoryStatus,
+} from "../journal/queries.js";
+import { failure, success } from "../protocol/frames.js";
+import type { Outcome } from "../protocol/types.js";
 import type { ImmediateCommand } from "./immediate.js";
 
-export const HISTORY_COMMANDS: ImmediateCommand[] = [];
+/** Page size when the request has no `limit` (capped by limits.historyPageMax). */
+export const DEFAULT_HISTORY_LIMIT = 100;
+
+const text = { type: "string", minLength: 1, maxLength: 1024 };
+const epochMs = { type: "integer", minimum: 0 };
+
+function readFailure(command: string, err: unknown): Outcome {
+  const msg = err instanceof Error ? err.message : String(err);
+  return failure(command, "journal_unavailable", `the journal could not be read: ${msg}`);
+}
+
+export const HISTORY_COMMANDS: ImmediateCommand[] = [
+  {
+    type: "get_command_history",
+    sessionId: "none",
+    params: {
+      type: "object",
+      properties: {
+        sessionIdFilter: text,
+        commandId: text,
+        fromTimestamp: epochMs,
+        toTimestamp: epochMs,
+        limit: { type: "integer", minimum: 1 },
+        commandType: text,
+        status: { enum: [...HISTORY_STATUSES] },
+        actor: text,
+        laneKey: text,
+        order: { enum: ["newest", "oldest"] },
+        cursor: { type: "string", minLength: 1, maxLength: 512 },
+      },
+    },
+    handle(_conn, env, s) {
+      const max = s.config.limits.historyPageMax;
+      const limit = (env.limit as number | undefined) ?? Math.min(DEFAULT_HISTORY_LIMIT, max);
+      if (limit > max) return failure(env.type, "invalid_command", `limit must be at most ${max} (historyPageMax)`);
+      try {
+        const page = queryHistory(s.store.database(), {
+          sessionId: env.sessionIdFilter as string | undefined,
+          commandId: env.commandId as string | undefined,
+          fromTimestamp: env.fromTimestamp as number | undefined,
+          toTimestamp: env.toTimestamp as number | undefined,
+          type: env.commandType as string | undefined,
+          status: env.status as HistoryStatus | undefined,
+          actor: env.actor as string | undefined,
+          laneKey: env.laneKey as string | undefined,
+          order: env.order as HistoryOrder | undefined,
+          cursor: env.cursor as string | undefined,
+          limit,
+        });
+        return success(env.type, page);
+      } catch (err) {
+        if (err instanceof HistoryCursorError) return failure(env.type, "invalid_command", err.message);
+        return readFailure(env.type, err);
+      }
+    },
+  },
+  {
+    type: "get_command",
+    sessionId: "none",
+    params: {
+      type: "object",
+      properties: { commandId: text },
+      required: ["commandId"],
+    },
+    handle(_conn, env, s) {
+      const commandId = env.commandId as string;
+      try {
+        const detail = getCommandDetail(s.store.database(), commandId, { maxRows: s.config.limits.historyPageMax });
+        if (!detail) return success(env.type, { found: false, commandId });
+        // governance (#5) will list approvals / rejections here; nothing is recorded yet
+        return success(env.type, { found: true, ...detail, governance: [] });
+      } catch (err) {
+        return readFailure(env.type, err);
+      }
+    },
+  },
+];

@@ -96,6 +96,11 @@ interface Statements {
   upsertLane: Database.Statement;
   getCommand: Database.Statement;
   getIdempotency: Database.Statement;
+  /** schema v3+: one row per (command, dependency); null on older schemas (migrateTo) */
+  insertDependency: Database.Statement | null;
+  /** schema v3+: the latest accepted time so far, and a command accepted before it */
+  maxAcceptedAt: Database.Statement | null;
+  insertClockRegression: Database.Statement | null;
 }
 
 interface BatchResult {
@@ -125,6 +130,8 @@ export class SqliteStore implements Store {
   private lease: Lease | null = null;
 
   private lastSeq = 0;
+  /** within one batch: max(commands.accepted_at) so far (undefined: not read yet) */
+  private batchMaxAcceptedAt: number | null | undefined;
   private readonly laneHeads = new Map<string, number>();
   private schemaVersion = 0;
   private commitCalls = 0;
@@ -168,7 +175,7 @@ export class SqliteStore implements Store {
       this.schemaVersion = runMigrations(db, this.path, this.migrateTo);
 
       this.db = db;
-      this.st = prepareStatements(db);
+      this.st = prepareStatements(db, this.schemaVersion);
       this.txn = db.transaction((records: JournalRecord[], commitNo: number) => this.applyBatch(records, commitNo));
 
       const recovered = this.recover(db);
@@ -253,6 +260,7 @@ export class SqliteStore implements Store {
     const lanes = new Map<string, LaneUpdate>();
     let seq = this.lastSeq;
     let i = 0;
+    this.batchMaxAcceptedAt = undefined;
     try {
       for (; i < records.length; i++) {
         const r = records[i]!;
@@ -343,6 +351,14 @@ export class SqliteStore implements Store {
   }
 
   private applyAccepted(st: Statements, r: JournalRecord, dependsJson: string | null, paramsJson: string | null): void {
+    // history (schema v3): clock_regressions lists every command accepted at an earlier time than
+    // a command before it (max(accepted_at) is read once per batch, before this row exists)
+    if (st.maxAcceptedAt && st.insertClockRegression) {
+      if (this.batchMaxAcceptedAt === undefined) this.batchMaxAcceptedAt = (st.maxAcceptedAt.get() as { m: number | null }).m;
+      const max = this.batchMaxAcceptedAt;
+      if (max !== null && r.recordedAt < max) st.insertClockRegression.run(r.seq, r.recordedAt, max);
+      this.batchMaxAcceptedAt = max === null ? r.recordedAt : Math.max(max, r.recordedAt);
+    }
     st.insertCommand.run(
       r.commandId,
       r.lane,
@@ -360,6 +376,9 @@ export class SqliteStore implements Store {
       r.seq,
       r.recordedAt,
     );
+    // history (schema v3): "who depends on X" is an index lookup on command_dependencies
+    const deps = r.dependsOn;
+    if (deps && st.insertDependency) for (const d of deps) st.insertDependency.run(r.commandId, d, r.seq);
     const key = r.idempotencyKey ?? null;
     if (key !== null) {
       const scope = r.idempotencyScope ?? null;
@@ -498,7 +517,7 @@ function encodeEffect(e: SessionEffect, stateJson: string | null): string {
   return `{"kind":${JSON.stringify(e.kind)},"sessionId":${JSON.stringify(e.sessionId)},"state":${stateJson ?? "null"},"version":${JSON.stringify(e.version)}}`;
 }
 
-function prepareStatements(db: Database.Database): Statements {
+function prepareStatements(db: Database.Database, schemaVersion: number): Statements {
   return {
     insertJournal: db.prepare(
       `INSERT INTO journal (seq, lane, lane_seq, command_id, session_id, phase, recorded_at, type, actor,
@@ -561,5 +580,14 @@ function prepareStatements(db: Database.Database): Statements {
     getIdempotency: db.prepare(
       "SELECT command_id, fingerprint FROM idempotency WHERE scope = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?)",
     ),
+    insertDependency:
+      schemaVersion >= 3
+        ? db.prepare("INSERT OR IGNORE INTO command_dependencies (command_id, depends_on, accepted_seq) VALUES (?, ?, ?)")
+        : null,
+    maxAcceptedAt: schemaVersion >= 3 ? db.prepare("SELECT max(accepted_at) AS m FROM commands") : null,
+    insertClockRegression:
+      schemaVersion >= 3
+        ? db.prepare("INSERT OR REPLACE INTO clock_regressions (accepted_seq, accepted_at, previous_max) VALUES (?, ?, ?)")
+        : null,
   };
 }

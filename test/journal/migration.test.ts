@@ -3,6 +3,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from "../../src/journal/migrations.js";
+import { queryHistory } from "../../src/journal/queries.js";
 import { SqliteStore } from "../../src/journal/sqlite-store.js";
 import { StoreOpenError } from "../../src/journal/types.js";
 import { RecordBuilder, tempDir } from "./helpers.js";
@@ -32,10 +33,10 @@ function snapshot(db: Database.Database) {
 describe("migrations", () => {
   it("are numbered 1..N without gaps", () => {
     expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
-    expect(LATEST_SCHEMA_VERSION).toBe(2);
+    expect(LATEST_SCHEMA_VERSION).toBe(4);
   });
 
-  it("migrates the v1 fixture to v2 without changing any outcome, key, session or lane", () => {
+  it("migrates the v1 fixture to v3 without changing any outcome, key, session or lane", () => {
     const v1Copy = join(tmp.dir, "v1-reference.db");
     const target = join(tmp.dir, "causeway.db");
     copyFileSync(FIXTURE, v1Copy);
@@ -59,8 +60,8 @@ describe("migrations", () => {
     const store = new SqliteStore({ path: target, durability: "full" });
     const recovered = store.open();
     try {
-      expect(recovered.schemaVersion).toBe(2);
-      expect(store.stats().schemaVersion).toBe(2);
+      expect(recovered.schemaVersion).toBe(LATEST_SCHEMA_VERSION);
+      expect(store.stats().schemaVersion).toBe(LATEST_SCHEMA_VERSION);
       expect(recovered.lastSeq).toBe((before.journal.at(-1) as any).seq);
       expect(recovered.sessions.map((s) => [s.sessionId, s.version, s.state])).toEqual(
         before.sessions
@@ -106,8 +107,8 @@ describe("migrations", () => {
 
     const after = new Database(target, { readonly: true });
     try {
-      expect(after.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get()).toEqual({ value: "2" });
-      expect(after.pragma("user_version", { simple: true })).toBe(2);
+      expect(after.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get()).toEqual({ value: String(LATEST_SCHEMA_VERSION) });
+      expect(after.pragma("user_version", { simple: true })).toBe(LATEST_SCHEMA_VERSION);
       const objects = (after.prepare("SELECT type, name FROM sqlite_master").all() as Array<{ type: string; name: string }>).map(
         (o) => `${o.type}:${o.name}`,
       );
@@ -120,6 +121,15 @@ describe("migrations", () => {
         "view:v_lane_heads",
         "view:v_live_idempotency_keys",
         "view:v_session_versions",
+        "index:commands_accepted",
+        "index:commands_accepted_at",
+        "index:commands_type",
+        "index:commands_status",
+        "index:commands_actor",
+        "index:commands_lane",
+        "table:command_dependencies",
+        "table:clock_regressions",
+        "index:journal_replay_of",
       ]) {
         expect(objects).toContain(o);
       }
@@ -134,6 +144,13 @@ describe("migrations", () => {
       expect(unchanged(now.commands)).toEqual(unchanged(before.commands));
       expect(unchanged(now.idempotency)).toEqual(unchanged(before.idempotency));
       expect(unchanged(now.sessions)).toEqual(unchanged(before.sessions));
+
+      // v3 backfilled command_dependencies from every depends_on of the fixture
+      const deps = after
+        .prepare("SELECT c.command_id, d.value AS depends_on, c.accepted_seq FROM commands c, json_each(c.depends_on) d ORDER BY 2, 3")
+        .all();
+      expect(deps.length).toBeGreaterThanOrEqual(2);
+      expect(after.prepare("SELECT command_id, depends_on, accepted_seq FROM command_dependencies ORDER BY depends_on, accepted_seq").all()).toEqual(deps);
 
       // the audit views answer over the migrated data
       const outcomes = after.prepare("SELECT * FROM v_command_outcomes WHERE status = 'failed'").all() as any[];
@@ -159,6 +176,45 @@ describe("migrations", () => {
     }
   });
 
+  it("migrates a v2 journal to v3: backfills command_dependencies and clock_regressions; history reads it", () => {
+    const path = join(tmp.dir, "v2.db");
+    const v2 = new SqliteStore({ path, durability: "off", migrateTo: 2 });
+    expect(v2.open().schemaVersion).toBe(2);
+    const rb = new RecordBuilder();
+    const t0 = Date.UTC(2026, 0, 1);
+    const accepted = (id: string, at: number, dependsOn: string[] | null = null) =>
+      rb.record("accepted", id, "s", { recordedAt: at, explicitId: true, params: { n: id }, dependsOn, timeoutMs: 1000 });
+    // c3's accepted time steps back below c2's (a wall-clock adjustment)
+    v2.commit([accepted("c1", t0), accepted("c2", t0 + 100, ["c1"]), accepted("c3", t0 + 50, ["c1", "c2"]), accepted("c4", t0 + 200, ["c3"])]);
+    v2.close();
+
+    const v3 = new SqliteStore({ path, durability: "off" });
+    const recovered = v3.open();
+    try {
+      expect(recovered.schemaVersion).toBe(LATEST_SCHEMA_VERSION);
+      const db = v3.database();
+      expect(db.prepare("SELECT depends_on, command_id FROM command_dependencies ORDER BY depends_on, accepted_seq").all()).toEqual([
+        { depends_on: "c1", command_id: "c2" },
+        { depends_on: "c1", command_id: "c3" },
+        { depends_on: "c2", command_id: "c3" },
+        { depends_on: "c3", command_id: "c4" },
+      ]);
+      expect(db.prepare("SELECT accepted_seq, accepted_at, previous_max FROM clock_regressions").all()).toEqual([
+        { accepted_seq: 3, accepted_at: t0 + 50, previous_max: t0 + 100 },
+      ]);
+      // new admissions are materialized by the store (c5's accepted time is below c4's)
+      const b2 = new RecordBuilder({ seq: recovered.lastSeq, lanes: recovered.laneSeqs });
+      v3.commit([b2.record("accepted", "c5", "s", { recordedAt: t0 + 10, explicitId: true, params: {}, dependsOn: ["c1"], timeoutMs: 1000 })]);
+      expect(db.prepare("SELECT command_id FROM command_dependencies WHERE depends_on = 'c1' ORDER BY accepted_seq").pluck().all()).toEqual(["c2", "c3", "c5"]);
+      expect(db.prepare("SELECT accepted_seq FROM clock_regressions ORDER BY 1").pluck().all()).toEqual([3, 5]);
+      // a time window that the step-backs make non-monotone is still answered exactly
+      const page = queryHistory(db, { fromTimestamp: t0 + 40, toTimestamp: t0 + 120, order: "oldest", limit: 10 });
+      expect(page.items.map((i) => i.commandId)).toEqual(["c2", "c3"]);
+    } finally {
+      v3.close();
+    }
+  });
+
   it("opening an already migrated database is a no-op", () => {
     const path = join(tmp.dir, "twice.db");
     copyFileSync(FIXTURE, path);
@@ -166,7 +222,7 @@ describe("migrations", () => {
     a.open();
     a.close();
     const b = new SqliteStore({ path, durability: "normal" });
-    expect(b.open().schemaVersion).toBe(2);
+    expect(b.open().schemaVersion).toBe(LATEST_SCHEMA_VERSION);
     b.close();
   });
 
@@ -190,7 +246,7 @@ describe("migrations", () => {
     expect(err).toBeInstanceOf(StoreOpenError);
     expect((err as StoreOpenError).code).toBe("schema_too_new");
     expect((err as Error).message).toBe(
-      `database ${path} has schema version 99, this causeway supports up to 2; upgrade causeway`,
+      `database ${path} has schema version 99, this causeway supports up to ${LATEST_SCHEMA_VERSION}; upgrade causeway`,
     );
     const check = new Database(path, { readonly: true });
     expect(check.prepare("SELECT count(*) AS n FROM lease").get()).toEqual({ n: 0 });

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { LATEST_SCHEMA_VERSION } from "../../src/journal/migrations.js";
 import { SqliteStore } from "../../src/journal/sqlite-store.js";
 import { openStore } from "../../src/journal/open.js";
 import { JournalWriteError, type JournalRecord, type SessionEffect } from "../../src/journal/types.js";
@@ -40,8 +41,8 @@ describe("SqliteStore basics", () => {
     const m = memStore();
     expect(m.kind).toBe("memory");
     const r = m.open();
-    expect(r).toMatchObject({ sessions: [], laneSeqs: [], lastSeq: 0, unfinished: [], schemaVersion: 2 });
-    expect(m.stats()).toMatchObject({ kind: "memory", path: null, schemaVersion: 2 });
+    expect(r).toMatchObject({ sessions: [], laneSeqs: [], lastSeq: 0, unfinished: [], schemaVersion: LATEST_SCHEMA_VERSION });
+    expect(m.stats()).toMatchObject({ kind: "memory", path: null, schemaVersion: LATEST_SCHEMA_VERSION });
 
     const f = fileStore("nested/dir/causeway.db");
     expect(f.kind).toBe("sqlite");
