@@ -10,6 +10,8 @@ import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { CONFIG_OPTIONS, ConfigError, loadConfig, type ConfigFlags, type ConfigOption } from "../config/load.js";
 import { createLogger, type Logger } from "../observability/logger.js";
+import { registerExportCommands } from "./export.js";
+import { registerAuditCommand } from "./audit.js";
 
 const VERSION: string = (() => {
   try {
@@ -121,6 +123,8 @@ function buildProgram(): Command {
     )
     .action(serve);
   for (const o of CONFIG_OPTIONS) for (const opt of configOption(o)) cmd.addOption(opt);
+  registerExportCommands(program);
+  registerAuditCommand(program);
   return program;
 }
 

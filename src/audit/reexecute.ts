@@ -1,0 +1,464 @@
+/**
+ * Deterministic re-execution: run a finished command's handler again, in journal order, against
+ * the audit's session table, with the recorded params and the recorded ctx.now() / ctx.random()
+ * values, and compare what it produces with what the journal recorded.
+ *
+ * Rules (PROTOCOL.md, "Replay audit"):
+ * - only handlers declared `deterministic: true` and registered in the audit's registry run; others
+ *   are skipped and counted (`non_deterministic`, `unregistered`);
+ * - an outcome the engine decided without the handler is not re-run: a precondition failure of a
+ *   command that never started (dependency_*, session_not_found, version_conflict, timeout,
+ *   interrupted, journal_unavailable); `version_conflict` and `session_not_found` are reproduced
+ *   from the session table (cheap), the others are counted. A started command that ended in
+ *   timeout / interrupted / journal_unavailable (or session_not_found, for a session command) is
+ *   counted too: that outcome came from the engine, not from the handler;
+ * - a command that did run must have met its preconditions: the session existed and was at
+ *   ifSessionVersion;
+ * - compared: command, success, code, data, sessionVersion, the session effect (kind, session,
+ *   version, state as JSON), and how many recorded clock / random values the handler consumed;
+ * - a server-lane handler ran at some moment between its started and finished rows; when the
+ *   table as of the finished row does not reproduce its outcome, every earlier point back to the
+ *   started row is tried (list_sessions sees other lanes' versions). A session's createdAt may be
+ *   either the create command's acceptedAt (what the engine hands out in memory) or the finished
+ *   row's recorded_at (what it reloads after a restart): both are accepted; and the engine lists
+ *   sessions in its in-memory order (creation order, reset to id order by a restart, which the
+ *   journal does not record), so in that fallback arrays are compared without regard to order.
+ */
+import type { CommandDefinition } from "../commands/define.js";
+import type { CommandRegistry } from "../commands/registry.js";
+import type { JournalRecord, SessionEffect } from "../journal/types.js";
+import { containsRedacted, REDACTED } from "../journal/redaction.js";
+import { ERROR_CODES, type ErrorCode } from "../protocol/errors.js";
+import { failure, success } from "../protocol/frames.js";
+import type { Outcome } from "../protocol/types.js";
+import { jsonText, type Findings } from "./findings.js";
+import { buildReexecContext, OutOfScopeError, RecordedValuesExhausted, type SessionsView } from "./reexecute-context.js";
+import type { AuditSessions } from "./sessions.js";
+
+/** Outcomes decided by the engine before the handler ran. */
+const PRECONDITION_CODES = new Set<string>([
+  "journal_unavailable",
+  "interrupted",
+  "timeout",
+  "dependency_unknown",
+  "dependency_failed",
+  "dependency_timeout",
+  "version_conflict",
+  "session_not_found",
+]);
+
+/**
+ * An outcome the engine gave a command whose handler was already running: its deadline
+ * (timedOut), restart recovery (detail.recovery), a journal repair (detail.repair), or a session
+ * deleted under a session command. (A handler may throw these codes itself; then it is re-run.)
+ */
+function engineOutcomeWhileRunning(f: JournalRecord): boolean {
+  const o = f.outcome!;
+  if (o.code === "timeout") return o.timedOut === true;
+  if (o.code === "interrupted") return f.detail?.recovery !== undefined;
+  if (o.code === "journal_unavailable") return f.detail?.repair !== undefined;
+  return o.code === "session_not_found" && f.lane !== "server";
+}
+
+export type MaybePromise<T> = T | Promise<T>;
+
+export function chain<T, U>(value: MaybePromise<T>, next: (v: T) => MaybePromise<U>): MaybePromise<U> {
+  return value instanceof Promise ? value.then(next) : next(value);
+}
+
+export interface ReexecSubject {
+  accepted: JournalRecord;
+  finished: JournalRecord;
+  /** a started row since the last accepted / requeued row */
+  running: boolean;
+  /** server-lane commands: undo-log mark taken at the started row (-1: none) */
+  serverMark: number;
+}
+
+interface Produced {
+  outcome: Outcome;
+  effect: SessionEffect | undefined;
+  consumed: { clock: number; random: number };
+  limitAssumed: boolean;
+}
+
+type Attempt = { kind: "produced"; p: Produced } | { kind: "skip"; reason: string } | { kind: "error"; message: string };
+
+export interface ReexecutorOptions {
+  registry: CommandRegistry;
+  sessions: AuditSessions;
+  findings: Findings;
+  /** "sync": a handler returning a promise is skipped (in-process audit); "async": awaited (CLI) */
+  mode: "sync" | "async";
+  maxSessions: number;
+}
+
+export class Reexecutor {
+  private readonly registry: CommandRegistry;
+  private readonly sessions: AuditSessions;
+  private readonly findings: Findings;
+
+  constructor(private readonly opts: ReexecutorOptions) {
+    this.registry = opts.registry;
+    this.sessions = opts.sessions;
+    this.findings = opts.findings;
+  }
+
+  /** Check one finished command. Reports into findings; never touches the session table for good. */
+  check(s: ReexecSubject): MaybePromise<void> {
+    const f = s.finished;
+    const o = f.outcome;
+    if (!o) return;
+    const def = this.registry.get(f.type);
+    const code = o.success ? undefined : o.code;
+    if (code !== undefined && !s.running && PRECONDITION_CODES.has(code)) return this.reproducePrecondition(s, code, def);
+    if (code !== undefined && s.running && engineOutcomeWhileRunning(f)) {
+      return this.findings.skip(`engine_outcome:${code}`);
+    }
+    if (!def) return this.findings.skip("unregistered");
+    if (!def.deterministic) return this.findings.skip("non_deterministic");
+    // "[REDACTED]" placeholders are not the params the handler saw
+    if (containsRedacted(s.accepted.params)) return this.findings.skip("redacted_params");
+    if (!s.running) return this.findings.skip("not_started");
+    if (def.scope === "session") {
+      const sid = s.accepted.sessionId ?? "";
+      const sess = this.sessions.get(sid, f.seq);
+      if (!sess || sess.live === null || (sess.live && (sess.version === null || !sess.stateKnown))) return this.findings.skip("no_baseline");
+      if (!sess.live) return this.mismatch(s, `${f.type} ran although session ${sid} does not exist at this point of the journal`, { sessionExists: false });
+      const want = s.accepted.ifSessionVersion;
+      if (want !== undefined && want !== null && want !== sess.version) {
+        return this.mismatch(s, `${f.type} ran although ifSessionVersion ${want} differs from the session version ${sess.version}`, { ifSessionVersion: want, sessionVersion: sess.version });
+      }
+    }
+    return this.rerun(s, def);
+  }
+
+  private reproducePrecondition(s: ReexecSubject, code: string, def: CommandDefinition | undefined): void {
+    const sid = s.accepted.sessionId;
+    const sessionScope = def ? def.scope === "session" : s.finished.lane !== "server";
+    if ((code !== "version_conflict" && code !== "session_not_found") || !sessionScope || sid === null || sid === undefined) {
+      return this.findings.skip(`precondition:${code}`);
+    }
+    const sess = this.sessions.get(sid, s.finished.seq);
+    if (!sess || sess.live === null || (code === "version_conflict" && sess.live && sess.version === null)) {
+      if (!sess && this.sessions.universeKnown) {
+        // a session the journal never created: session_not_found is right, version_conflict is not
+        if (code === "session_not_found") return this.reproduced();
+        return this.mismatch(s, `version_conflict recorded, but session ${sid} does not exist (expected session_not_found)`, { sessionExists: false });
+      }
+      return this.findings.skip("precondition_unverifiable");
+    }
+    const o = s.finished.outcome!;
+    if (code === "session_not_found") {
+      if (!sess.live) return this.reproduced();
+      return this.mismatch(s, `session_not_found recorded, but session ${sid} exists (version ${String(sess.version)})`, { sessionExists: true, sessionVersion: sess.version });
+    }
+    if (!sess.live) return this.mismatch(s, `version_conflict recorded, but session ${sid} does not exist (expected session_not_found)`, { sessionExists: false });
+    const want = s.accepted.ifSessionVersion;
+    const conflict = want !== undefined && want !== null && want !== sess.version;
+    if (conflict && o.sessionVersion === sess.version) return this.reproduced();
+    return this.mismatch(s, conflict ? `version_conflict reports sessionVersion ${String(o.sessionVersion)}, the session is at ${String(sess.version)}` : `version_conflict recorded, but the session is at ifSessionVersion ${String(want)}`, {
+      ifSessionVersion: want ?? null,
+      sessionVersion: sess.version,
+      recordedSessionVersion: o.sessionVersion ?? null,
+    });
+  }
+
+  private reproduced(): void {
+    this.findings.reexecution.preconditionsReproduced++;
+    this.findings.check("deterministic_reexecution");
+  }
+
+  private rerun(s: ReexecSubject, def: CommandDefinition): MaybePromise<void> {
+    this.findings.reexecution.reexecuted++;
+    const serverScope = def.scope === "server";
+    return chain(this.attempt(s, def), (first) => {
+      if (first.kind === "skip") return this.skipRun(first.reason);
+      // the session count was unknown (window), so maxSessions could not be checked
+      if (first.kind === "produced" && first.p.limitAssumed && s.finished.outcome?.code === "limit_exceeded") return this.skipRun("unknown_input");
+      let firstDiff = first.kind === "produced" ? this.compare(s, first.p, false) : null;
+      if (first.kind === "produced" && firstDiff !== null && serverScope) firstDiff = this.compare(s, first.p, true) ?? null;
+      if (first.kind === "produced" && firstDiff === null) return this.matched();
+      const mark = s.serverMark;
+      const changes = serverScope ? this.sessions.changesSince(mark) : 0;
+      if (changes === 0) return this.report(s, first, firstDiff);
+      // try the table as it was at each earlier point back to the started row
+      const tryAt = (k: number): MaybePromise<void> => {
+        if (k < 0) return this.report(s, first, firstDiff);
+        this.sessions.rewindTo(mark, k);
+        return chain(this.attempt(s, def), (a) => {
+            this.sessions.fastForward(mark, k);
+            if (a.kind === "produced" && (this.compare(s, a.p, false) === null || this.compare(s, a.p, true) === null)) return this.matched();
+            return tryAt(k - 1);
+        });
+      };
+      return tryAt(changes - 1);
+    });
+  }
+
+  private skipRun(reason: string): void {
+    this.findings.reexecution.reexecuted--;
+    this.findings.skip(reason);
+  }
+
+  private matched(): void {
+    this.findings.reexecution.matched++;
+    this.findings.check("deterministic_reexecution");
+  }
+
+  private report(s: ReexecSubject, a: Attempt, diff: Record<string, unknown> | null): void {
+    this.findings.reexecution.mismatched++;
+    if (a.kind === "error") return this.violation(s, `re-execution of ${s.finished.type} failed: ${a.message}`, { error: a.message });
+    const p = (a as { kind: "produced"; p: Produced }).p;
+    const fields = Object.keys(diff ?? {});
+    this.violation(s, `re-executing ${s.finished.type} does not reproduce the recorded ${fields.join(", ")}`, {
+      differences: diff,
+      recorded: { outcome: s.finished.outcome, effect: s.finished.effect ?? null },
+      reexecuted: { outcome: p.outcome, effect: p.effect ?? null },
+    });
+  }
+
+  private mismatch(s: ReexecSubject, message: string, evidence: Record<string, unknown>): void {
+    this.findings.reexecution.mismatched++;
+    this.violation(s, message, { ...evidence, recorded: { outcome: s.finished.outcome } });
+  }
+
+  private violation(s: ReexecSubject, message: string, evidence: Record<string, unknown>): void {
+    this.findings.check("deterministic_reexecution");
+    const v = { invariant: "deterministic_reexecution" as const, seq: s.finished.seq, commandId: s.finished.commandId, message, evidence: { type: s.finished.type, acceptedSeq: s.accepted.seq, params: s.accepted.params, ...evidence } };
+    this.findings.violation(s.accepted.sessionId ? { ...v, sessionId: s.accepted.sessionId } : v);
+  }
+
+  // ---------------------------------------------------------------- running the handler
+
+  private attempt(s: ReexecSubject, def: CommandDefinition): MaybePromise<Attempt> {
+    const a = s.accepted;
+    const detail = s.finished.detail ?? {};
+    const sid = def.scope === "session" ? (a.sessionId ?? null) : null;
+    const sess = sid !== null ? this.sessions.get(sid, s.finished.seq) : undefined;
+    let abort: AbortController | undefined;
+    const run = buildReexecContext({
+      commandId: a.commandId,
+      type: a.type,
+      scope: def.scope,
+      sessionId: sid,
+      actor: a.actor,
+      acceptedAt: a.recordedAt,
+      state: sess?.state,
+      sessionVersion: sess?.version ?? null,
+      clock: numbers(detail.clock),
+      random: numbers(detail.random),
+      sessions: this.view(s.finished.seq),
+      maxSessions: this.opts.maxSessions,
+      signal: () => (abort ??= new AbortController()).signal,
+    });
+    const finish = (data: unknown): Attempt => this.produced(s, def, run, data);
+    const fail = (err: unknown): Attempt => this.failed(s, def, run, err);
+    let ret: unknown;
+    try {
+      ret = def.run(run.ctx, structuredClone(a.params ?? {}) as Record<string, unknown>);
+    } catch (err) {
+      return fail(err);
+    }
+    if (!(ret instanceof Promise)) return finish(ret);
+    if (this.opts.mode === "sync") {
+      ret.catch(() => {});
+      abort?.abort();
+      return { kind: "skip", reason: "async_handler" };
+    }
+    const ms = Math.max(1_000, a.timeoutMs ?? 30_000);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        abort?.abort();
+        reject(new RecordedValuesExhausted(`the handler did not settle within ${ms} ms`));
+      }, ms);
+      timer.unref();
+    });
+    return Promise.race([ret, timeout]).then(
+      (data) => (clearTimeout(timer), finish(data)),
+      (err: unknown) => (clearTimeout(timer), fail(err)),
+    );
+  }
+
+  private produced(s: ReexecSubject, def: CommandDefinition, run: ReturnType<typeof buildReexecContext>, data: unknown): Attempt {
+    let result: unknown;
+    try {
+      result = data === undefined ? undefined : JSON.parse(JSON.stringify(data));
+    } catch (err) {
+      return this.failed(s, def, run, coded("handler_error", `handler returned a value that is not JSON: ${(err as Error).message}`));
+    }
+    const type = s.accepted.type;
+    const base = { consumed: run.consumed(), limitAssumed: run.limitAssumed() };
+    if (def.scope === "session") {
+      const sid = s.accepted.sessionId ?? "";
+      const sess = this.sessions.get(sid, s.finished.seq)!;
+      const version = sess.version ?? 0;
+      if (def.effect === "read") return { kind: "produced", p: { ...base, outcome: success(type, result, version), effect: undefined } };
+      let state: unknown;
+      try {
+        const draft = run.draft();
+        state = draft === undefined ? null : JSON.parse(JSON.stringify(draft));
+      } catch (err) {
+        return this.failed(s, def, run, coded("handler_error", `session state is not JSON: ${(err as Error).message}`));
+      }
+      return { kind: "produced", p: { ...base, outcome: success(type, result, version + 1), effect: { kind: "write", sessionId: sid, state, version: version + 1 } } };
+    }
+    return { kind: "produced", p: { ...base, outcome: success(type, result), effect: run.sessionOp() } };
+  }
+
+  private failed(s: ReexecSubject, def: CommandDefinition, run: ReturnType<typeof buildReexecContext>, err: unknown): Attempt {
+    if (err instanceof OutOfScopeError) return { kind: "skip", reason: "unknown_input" };
+    if (err instanceof RecordedValuesExhausted) return { kind: "error", message: err.message };
+    const code = errorCode(err) ?? "handler_error";
+    const message = err instanceof Error ? err.message : String(err);
+    const extra: Partial<Outcome> = {};
+    if (def.scope === "session") {
+      const sess = this.sessions.get(s.accepted.sessionId ?? "", s.finished.seq);
+      if (sess?.live && sess.version !== null) extra.sessionVersion = sess.version;
+    }
+    return { kind: "produced", p: { outcome: failure(s.accepted.type, code, message, extra), effect: undefined, consumed: run.consumed(), limitAssumed: run.limitAssumed() } };
+  }
+
+  /** Differences between the recorded and the re-executed result (null: none). */
+  private compare(s: ReexecSubject, p: Produced, aliasCreatedAt: boolean): Record<string, unknown> | null {
+    const o = s.finished.outcome!;
+    const diff: Record<string, unknown> = {};
+    const same = this.equality(aliasCreatedAt, containsRedacted(o.data));
+    if (o.command !== p.outcome.command) diff.command = { recorded: o.command, reexecuted: p.outcome.command };
+    if (o.success !== p.outcome.success) diff.success = { recorded: o.success, reexecuted: p.outcome.success };
+    if (o.code !== p.outcome.code) diff.code = { recorded: o.code ?? null, reexecuted: p.outcome.code ?? null };
+    if (!same(o.data, p.outcome.data)) diff.data = { recorded: o.data ?? null, reexecuted: p.outcome.data ?? null };
+    if (o.sessionVersion !== p.outcome.sessionVersion) diff.sessionVersion = { recorded: o.sessionVersion ?? null, reexecuted: p.outcome.sessionVersion ?? null };
+    const re = s.finished.effect;
+    const pe = p.effect;
+    if (re === undefined || pe === undefined) {
+      if (re !== pe) diff.effect = { recorded: re ?? null, reexecuted: pe ?? null };
+    } else if (re.kind !== pe.kind || re.sessionId !== pe.sessionId || (re.kind !== "delete" && pe.kind !== "delete" && re.version !== pe.version)) {
+      diff.effect = { recorded: re, reexecuted: pe };
+    } else if (re.kind !== "delete" && pe.kind !== "delete" && jsonText(re.state) !== jsonText(pe.state)) {
+      diff.state = { recorded: re.state, reexecuted: pe.state };
+    }
+    const clock = numbers(s.finished.detail?.clock).length;
+    const random = numbers(s.finished.detail?.random).length;
+    if (p.outcome.success && (p.consumed.clock !== clock || p.consumed.random !== random)) {
+      diff.recordedValues = { recorded: { clock, random }, consumed: p.consumed };
+    }
+    return Object.keys(diff).length === 0 ? null : diff;
+  }
+
+  /**
+   * Equality of recorded and re-executed values: JSON text, or (fallbacks) a deep comparison where
+   * a session's two createdAt conventions count as the same number and a recorded "[REDACTED]"
+   * (redaction.ts: outcome data is redacted before persist) matches any value.
+   */
+  private equality(aliasCreatedAt: boolean, redacted: boolean): (recorded: unknown, reexecuted: unknown) => boolean {
+    if (!aliasCreatedAt && !redacted) return (a, b) => jsonText(a) === jsonText(b);
+    const alias = new Map<number, Set<number>>();
+    const link = (x: number, y: number): void => {
+      let set = alias.get(x);
+      if (!set) alias.set(x, (set = new Set()));
+      set.add(y);
+    };
+    if (aliasCreatedAt) {
+      for (const [, rec] of this.sessions.entries()) {
+        if (rec.createdAt !== null && rec.createdAtCtx !== null && rec.createdAt !== rec.createdAtCtx) {
+          link(rec.createdAt, rec.createdAtCtx);
+          link(rec.createdAtCtx, rec.createdAt);
+        }
+      }
+    }
+    const eq = (a: unknown, b: unknown): boolean => {
+      if (redacted && a === REDACTED) return true;
+      if (typeof a === "number" && typeof b === "number") return a === b || (alias.get(a)?.has(b) ?? false);
+      if (a === null || b === null || typeof a !== "object" || typeof b !== "object") return a === b;
+      if (Array.isArray(a) !== Array.isArray(b)) return false;
+      if (aliasCreatedAt && Array.isArray(a) && Array.isArray(b)) {
+        // the engine lists sessions in its in-memory order, which a restart resets (sorted by id)
+        if (a.length !== b.length) return false;
+        const sa = [...a].sort(byKey);
+        const sb = [...b].sort(byKey);
+        return sa.every((x, i) => eq(x, sb[i]));
+      }
+      const ka = Object.keys(a);
+      const kb = Object.keys(b);
+      if (ka.length !== kb.length) return false;
+      for (let i = 0; i < ka.length; i++) {
+        if (ka[i] !== kb[i]) return false;
+        if (!eq((a as Record<string, unknown>)[ka[i]!], (b as Record<string, unknown>)[kb[i]!])) return false;
+      }
+      return true;
+    };
+    return (a, b) => (a === undefined || b === undefined ? a === b : eq(JSON.parse(JSON.stringify(a)) as unknown, JSON.parse(JSON.stringify(b)) as unknown));
+  }
+
+  /** What ctx.sessions sees: the audit table, refusing facts it does not have. */
+  private view(atSeq: number): SessionsView {
+    const sessions = this.sessions;
+    const unknown = (what: string): never => {
+      throw new OutOfScopeError(`${what} is not known to this audit (window, session filter or compacted prefix)`);
+    };
+    const live = (): Array<[string, NonNullable<ReturnType<AuditSessions["peek"]>>]> => {
+      if (!sessions.universeKnown) unknown("the set of sessions");
+      const out: Array<[string, NonNullable<ReturnType<AuditSessions["peek"]>>]> = [];
+      for (const [id, rec] of sessions.entries()) {
+        if (rec.live === null) unknown(`session ${id}`);
+        if (rec.live) out.push([id, rec]);
+      }
+      return out;
+    };
+    return {
+      exists(id) {
+        const rec = sessions.get(id, atSeq);
+        if (!rec) return false;
+        if (rec.live === null) unknown(`session ${id}`);
+        return rec.live === true;
+      },
+      list() {
+        return live().map(([id, rec]) => {
+          if (rec.version === null || rec.createdAtCtx === null) unknown(`the version of session ${id}`);
+          return { sessionId: id, sessionVersion: rec.version!, createdAt: rec.createdAtCtx! };
+        });
+      },
+      count() {
+        return live().length;
+      },
+      atLimit(max) {
+        if (!sessions.universeKnown) return null;
+        let n = 0;
+        for (const [, rec] of sessions.entries()) if (rec.live) n++;
+        return n >= max;
+      },
+    };
+  }
+}
+
+function sortKey(x: unknown): string {
+  if (x !== null && typeof x === "object" && typeof (x as { sessionId?: unknown }).sessionId === "string") return (x as { sessionId: string }).sessionId;
+  return JSON.stringify(x) ?? "";
+}
+
+function byKey(x: unknown, y: unknown): number {
+  const a = sortKey(x);
+  const b = sortKey(y);
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function numbers(v: unknown): number[] {
+  return Array.isArray(v) ? v.filter((x): x is number => typeof x === "number") : [];
+}
+
+const CODES = new Set<string>(ERROR_CODES);
+
+function errorCode(err: unknown): ErrorCode | undefined {
+  // duck-typed: a command module may load its own copy of CausewayError (the package entry)
+  if (err instanceof Error && err.name === "CausewayError") {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === "string" && CODES.has(code)) return code as ErrorCode;
+  }
+  return undefined;
+}
+
+function coded(code: ErrorCode, message: string): Error {
+  return Object.assign(new Error(message), { name: "CausewayError", code });
+}
