@@ -13,6 +13,9 @@ import { CommandRegistry } from "./commands/registry.js";
 import type { CausewayConfig } from "./config/defaults.js";
 import { Engine } from "./engine/engine.js";
 import { SqliteStore } from "./journal/sqlite-store.js";
+import { createRedactor } from "./journal/redaction.js";
+import { Compactor } from "./journal/compactor.js";
+import { retentionPolicy } from "./journal/retention.js";
 import type { Store } from "./journal/types.js";
 import { createDispatcher } from "./protocol/dispatch.js";
 import { SchemaSet } from "./protocol/schemas.js";
@@ -71,7 +74,7 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
   const store =
     deps.store ??
     new SqliteStore({ path: config.db, durability: config.durability, faultFailCommit: config.faultFailCommit, faultFailCount: config.faultFailCount });
-  const engine = new Engine({ config, store, registry, log });
+  const engine = new Engine({ config, store, registry, log, redact: createRedactor(config.redact) });
   let summary;
   try {
     summary = engine.start();
@@ -92,7 +95,11 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
   let wsAddress: RunningServer["wsAddress"] = null;
   let stopping: Promise<void> | null = null;
 
+  const compactor = new Compactor(store, retentionPolicy(config), log);
+  compactor.start();
+
   const finalize = async (): Promise<void> => {
+    await compactor.stop();
     await closeTransport();
     store.close();
     resolveClosed();

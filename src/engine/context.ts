@@ -39,7 +39,7 @@ export function buildContext(job: Job, deps: ContextDeps): RunRecord {
   };
   const sessions: SessionsApi = {
     exists: (id) => deps.sessions.has(id),
-    list: () => deps.sessions.list().map((s) => ({ sessionId: s.sessionId, sessionVersion: s.version, createdAt: s.createdAt })),
+    list: () => deps.sessions.list().sort((a, b) => (a.sessionId < b.sessionId ? -1 : a.sessionId > b.sessionId ? 1 : 0)).map((s) => ({ sessionId: s.sessionId, sessionVersion: s.version, createdAt: s.createdAt })),
     count: () => deps.sessions.size(),
     create(id, state) {
       if (job.def?.scope !== "server") throw new Error("ctx.sessions is only available to server-scope commands");

@@ -276,6 +276,10 @@ export class Engine {
   }
 
   private startHead(lane: Lane, job: Job): void {
+    if (this.now() >= job.acceptedAt + job.timeoutMs) {
+      // its deadline passed while it waited (event-loop lag, or a restart): it must never start
+      return this.finish(job, "timed_out", failure(job.type, "timeout", `command timed out after ${job.timeoutMs} ms before it started; it will never run`, { ...this.sessionVersionOutcome(job), timedOut: true }));
+    }
     const verdict = resolveDependencies(job, this.jobs);
     if (verdict.kind === "fail") return this.finish(job, "failed", failure(job.type, verdict.code, verdict.error, this.sessionVersionOutcome(job)));
     if (verdict.kind === "wait") {

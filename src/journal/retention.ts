@@ -186,3 +186,14 @@ BEGIN
   SELECT RAISE(ABORT, 'journal is append-only: rows are only removed by compaction');
 END;
 `;
+
+/** The policy from the flat config settings (0 disables a limit). */
+export function retentionPolicy(c: { retentionMaxAgeMs: number; retentionMaxCommands: number; retentionMaxBytes: number; retentionBatchRows: number; retentionIntervalMs: number }): RetentionPolicy {
+  return {
+    maxAgeMs: c.retentionMaxAgeMs > 0 ? c.retentionMaxAgeMs : null,
+    maxCommands: c.retentionMaxCommands > 0 ? c.retentionMaxCommands : null,
+    maxBytes: c.retentionMaxBytes > 0 ? c.retentionMaxBytes : null,
+    batchRows: c.retentionBatchRows,
+    intervalMs: c.retentionIntervalMs,
+  };
+}

@@ -36,7 +36,7 @@ function crashedJournal(): string {
   const row = (r: Omit<JournalRecord, "seq" | "laneSeq" | "recordedAt" | "actor" | "fingerprint"> & { fingerprint?: string }): JournalRecord => {
     const ls = (laneSeq.get(r.lane) ?? 0) + 1;
     laneSeq.set(r.lane, ls);
-    return { recordedAt: 1_000 + seq, actor: "local", fingerprint: `fp-${r.commandId}`, ...r, seq: ++seq, laneSeq: ls } as JournalRecord;
+    return { recordedAt: Date.now() + seq, actor: "local", fingerprint: `fp-${r.commandId}`, ...r, seq: ++seq, laneSeq: ls } as JournalRecord;
   };
   const lane = "session:s";
   store.commit([
@@ -126,5 +126,30 @@ describe("startup recovery", () => {
     const again = await boot(db);
     expect(again.unfinished).toBe(0);
     expect(journalRows(db)).toEqual(before);
+  });
+});
+
+describe("startup recovery and deadlines", () => {
+  it("a re-queued command whose deadline passed while the server was down times out and never starts", async () => {
+    const db = join(mkdtempSync(join(tmpdir(), "causeway-rec3-")), "journal.db");
+    const store = new SqliteStore({ path: db, durability: "full" });
+    store.open();
+    const old = Date.now() - 60_000;
+    const base = { actor: "local", explicitId: true } as const;
+    store.commit([
+      { ...base, seq: 1, lane: "server", laneSeq: 1, commandId: "create", sessionId: null, phase: "accepted", recordedAt: old, type: "create_session", fingerprint: "x", params: { sessionId: "s" }, timeoutMs: 30_000 },
+      { ...base, seq: 2, lane: "server", laneSeq: 2, commandId: "create", sessionId: null, phase: "finished", recordedAt: old, type: "create_session", fingerprint: "x", status: "succeeded", outcome: { command: "create_session", success: true }, effect: { kind: "create", sessionId: "s", state: {}, version: 0 } },
+      { ...base, seq: 3, lane: "session:s", laneSeq: 1, commandId: "stale", sessionId: "s", phase: "accepted", recordedAt: old, type: "set", fingerprint: fingerprint({ type: "set", sessionId: "s", path: "/a", value: 1 }), params: { path: "/a", value: 1 }, timeoutMs: 1_000 },
+    ]);
+    store.close();
+    const server = startInProc({ config: { db } });
+    const c = server.connect();
+    const r = await c.request({ type: "set", id: "stale", sessionId: "s", path: "/a", value: 1 });
+    expect(r).toMatchObject({ replayed: true, code: "timeout", timedOut: true });
+    const read = await c.request({ type: "get_state", sessionId: "s" });
+    expect(read).toMatchObject({ sessionVersion: 0, data: { state: {} } });
+    const phases = new Database(db, { readonly: true }).prepare("SELECT phase FROM journal WHERE command_id = 'stale' ORDER BY seq").all() as Array<{ phase: string }>;
+    expect(phases.map((p) => p.phase)).toEqual(["accepted", "requeued", "finished", "replayed"]);
+    await server.stop();
   });
 });

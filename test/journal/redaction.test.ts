@@ -204,7 +204,7 @@ describe("engine with redaction", () => {
     const row = (r: Omit<JournalRecord, "seq" | "laneSeq" | "recordedAt" | "actor">): JournalRecord => {
       const ls = (lanes.get(r.lane) ?? 0) + 1;
       lanes.set(r.lane, ls);
-      return { recordedAt: 1_000 + seq, actor: "local", ...r, seq: ++seq, laneSeq: ls } as JournalRecord;
+      return { recordedAt: Date.now() + seq, actor: "local", ...r, seq: ++seq, laneSeq: ls } as JournalRecord;
     };
     const createOutcome = { command: "create_session", success: true, data: { sessionId: "s" } };
     store.commit([

@@ -6,7 +6,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { buildCheckpoint, clampCut, compact, firstRetainedSeq, latestCheckpoint, planCut, DEFAULT_RETENTION, RETENTION_SCHEMA_SQL } from "../../src/journal/retention.js";
+import { buildCheckpoint, clampCut, compact, firstRetainedSeq, latestCheckpoint, planCut, DEFAULT_RETENTION } from "../../src/journal/retention.js";
 import { barrierCommands } from "../helpers/barrier.js";
 import { startInProc, type InProc } from "../helpers/inproc.js";
 
@@ -33,9 +33,7 @@ async function fill(count: number) {
     if (pending.length >= 256) await Promise.all(pending.splice(0));
   }
   await Promise.all(pending);
-  const sqlite = server.store.database();
-  if (!sqlite.prepare("SELECT 1 FROM sqlite_master WHERE name = 'checkpoints'").get()) sqlite.exec(RETENTION_SCHEMA_SQL); // TEMP until the migration lands
-  return { c, release, db: sqlite };
+  return { c, release, db: server.store.database() };
 }
 
 describe("compaction", () => {
