@@ -1,6 +1,7 @@
 /** Observability and subscription immediate commands: health, recovery summary, subscriptions. */
 import { failure, success } from "../protocol/frames.js";
 import { PROTOCOL_VERSION } from "../protocol/types.js";
+import { firstRetainedSeq } from "../journal/retention.js";
 import type { ImmediateCommand } from "./immediate.js";
 
 const MAX_SESSION_SUBSCRIPTIONS = 1024;
@@ -68,6 +69,10 @@ export const OBSERVE_COMMANDS: ImmediateCommand[] = [
       if (fromSeq === undefined) {
         attach();
         return success(env.type, { subscriptions: publisher.subscriptions(conn) });
+      }
+      const first = firstRetainedSeq(s.store.database());
+      if (fromSeq < first - 1) {
+        return failure(env.type, "history_compacted", `events up to seq ${first - 1} were removed by retention; resume from seq ${first - 1} or later (get_command_history still answers for retained commands)`);
       }
       // replay the journal after fromSeq, then go live (see src/engine/catchup.ts)
       s.engine.catchUp.start(conn, scope === "all" ? { all: true } : { all: false, sessionId: sessionId! }, fromSeq, attach);

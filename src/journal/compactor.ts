@@ -29,25 +29,30 @@ export class Compactor {
   /** Run one compaction now (also used by tests and `causeway compact`). */
   runOnce(): Promise<CompactionReport | null> {
     if (this.running) return this.running;
-    this.running = (async () => {
-      try {
-        const db = this.store.database();
-        const cut = planCut(db, this.policy, this.now());
-        if (cut === 0) return null;
-        const report = await compact(db, cut, this.policy.batchRows, this.now);
-        this.lastReport = report;
-        this.lastError = null;
-        if (report.removedRows > 0) this.log.info({ compaction: report }, "journal compacted");
-        return report;
-      } catch (err) {
-        this.lastError = err instanceof Error ? err.message : String(err);
-        this.log.error({ err }, "journal compaction failed; will retry");
-        return null;
-      } finally {
-        this.running = null;
-      }
-    })();
-    return this.running;
+    const run = this.compactNow();
+    this.running = run;
+    // cleared only after the assignment above (the body may finish synchronously)
+    void run.finally(() => {
+      if (this.running === run) this.running = null;
+    });
+    return run;
+  }
+
+  private async compactNow(): Promise<CompactionReport | null> {
+    try {
+      const db = this.store.database();
+      const cut = planCut(db, this.policy, this.now());
+      if (cut === 0) return null;
+      const report = await compact(db, cut, this.policy.batchRows, this.now);
+      this.lastReport = report;
+      this.lastError = null;
+      if (report.removedRows > 0) this.log.info({ compaction: report }, "journal compacted");
+      return report;
+    } catch (err) {
+      this.lastError = err instanceof Error ? err.message : String(err);
+      this.log.error({ err }, "journal compaction failed; will retry");
+      return null;
+    }
   }
 
   stop(): Promise<unknown> {

@@ -23,6 +23,7 @@ export const ERROR_CODES = [
   "interrupted",
   "journal_unavailable",
   "forbidden",
+  "history_compacted",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
