@@ -7,32 +7,12 @@
 import type Database from "better-sqlite3";
 import { toJson } from "../journal/codec.js";
 import type { JournalRecord } from "../journal/types.js";
+import type { CommandsTableRow } from "../journal/codec.js";
 import type { Findings } from "./findings.js";
 import type { KeyEntry } from "./keys.js";
 import type { AuditSessions } from "./sessions.js";
 
-interface CommandsRow {
-  command_id: string;
-  lane: string;
-  session_id: string | null;
-  type: string;
-  actor: string;
-  fingerprint: string | null;
-  explicit_id: number;
-  idempotency_key: string | null;
-  idempotency_scope: string | null;
-  depends_on: string | null;
-  if_session_version: number | null;
-  params: string | null;
-  timeout_ms: number | null;
-  status: string;
-  accepted_seq: number;
-  accepted_at: number;
-  started_at: number | null;
-  finished_seq: number | null;
-  finished_at: number | null;
-  outcome: string | null;
-}
+type CommandsRow = CommandsTableRow;
 
 interface SessionsRow {
   session_id: string;

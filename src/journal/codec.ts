@@ -66,6 +66,20 @@ function identity(row: CommandIdentityRow) {
   };
 }
 
+/** Every column of the `commands` table (migration 1), as better-sqlite3 returns it. */
+export interface CommandsTableRow extends CommandIdentityRow {
+  idempotency_scope: string | null;
+  depends_on: string | null;
+  if_session_version: number | null;
+  params: string | null;
+  timeout_ms: number | null;
+  status: CommandStatus;
+  started_at: number | null;
+  finished_seq: number | null;
+  finished_at: number | null;
+  outcome: string | null;
+}
+
 export const COMMAND_COLUMNS =
   "command_id, lane, session_id, type, actor, fingerprint, explicit_id, idempotency_key, status, accepted_seq, accepted_at, finished_at, outcome";
 

@@ -19,6 +19,7 @@
  *
  * Prepared statements are cached per connection (WeakMap keyed by the Database).
  */
+import type { CommandsTableRow } from "./codec.js";
 import { createHash } from "node:crypto";
 import type Database from "better-sqlite3";
 import type { Outcome } from "../protocol/types.js";
@@ -425,27 +426,7 @@ export function queryHistory(db: Database.Database, q: HistoryRequest): HistoryP
 // ---------------------------------------------------------------------------------------------
 // command detail
 
-interface DetailRow {
-  command_id: string;
-  lane: string;
-  session_id: string | null;
-  type: string;
-  actor: string;
-  fingerprint: string | null;
-  explicit_id: number;
-  idempotency_key: string | null;
-  depends_on: string | null;
-  if_session_version: number | null;
-  params: string | null;
-  timeout_ms: number | null;
-  status: CommandStatus;
-  accepted_seq: number;
-  accepted_at: number;
-  started_at: number | null;
-  finished_seq: number | null;
-  finished_at: number | null;
-  outcome: string | null;
-}
+type DetailRow = Omit<CommandsTableRow, "idempotency_scope">;
 
 interface TraceRow {
   seq: number;
