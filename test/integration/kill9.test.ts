@@ -9,7 +9,8 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { CausewayClient } from "../../src/client/index.js";
-import { spawnServer, tempDir } from "../helpers/spawn.js";
+import { spawnSync } from "node:child_process";
+import { CLI, ROOT, TEST_COMMANDS, spawnServer, tempDir } from "../helpers/spawn.js";
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -157,6 +158,10 @@ describe("kill -9 at a seeded moment", () => {
       }
       const rowsBefore = (sql.prepare("SELECT count(*) AS n FROM journal").get() as { n: number }).n;
       sql.close();
+
+      // the offline audit finds the journal the kill left (after recovery) clean
+      const audit = spawnSync(process.execPath, [CLI, "audit", "--db", db, "--commands", TEST_COMMANDS, "--json"], { cwd: ROOT, encoding: "utf8" });
+      expect(audit.status, audit.stdout.slice(0, 2000) + audit.stderr).toBe(0);
 
       // a second restart changes nothing
       const third = await spawnServer({ db });

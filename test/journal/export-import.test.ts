@@ -3,6 +3,7 @@
  * The fixtures (fixtures/traces/*.jsonl, scripts/make-trace-fixtures.mjs) come from a real run.
  */
 import { createHash } from "node:crypto";
+import { queryHistory } from "../../src/journal/queries.js";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -86,6 +87,16 @@ describe("trace fixtures: import into an empty journal, export again", () => {
       const second = await importInto(again);
       expect([...exportTrace(second.store.database())].slice(1)).toEqual(again.slice(1));
       second.store.close();
+
+      // history queries on the imported journal return the trace's commands, in admission order,
+      // with their recorded status and outcome fields
+      const accepted = recs.filter((r) => r.phase === "accepted");
+      const page = queryHistory(store.database(), { order: "oldest", limit: 500 });
+      expect(page.items.map((i) => i.commandId)).toEqual(accepted.map((r) => r.commandId));
+      for (const item of page.items) {
+        const fin = recs.find((r) => r.phase === "finished" && r.commandId === item.commandId);
+        if (fin) expect(item).toMatchObject({ status: fin.status, success: fin.outcome!.success });
+      }
 
       // the imported journal answers the same outcomes…
       const finished = recs.filter((r) => r.phase === "finished");

@@ -92,6 +92,21 @@ describe("compaction", () => {
     expect(fresh.sessions).toEqual(cp2.sessions);
   });
 
+  it("plans the cut by age and by size too", async () => {
+    const { db } = await fill(600);
+    const lastSeq = (db.prepare("SELECT max(seq) AS s FROM journal").get() as Row).s as number;
+    // by age: everything recorded before "now + 1 h" is older than 1 ms → the whole journal
+    expect(planCut(db, { ...DEFAULT_RETENTION, maxAgeMs: 1 }, Date.now() + 3_600_000)).toBe(lastSeq);
+    // nothing is old enough yet
+    expect(planCut(db, { ...DEFAULT_RETENTION, maxAgeMs: 3_600_000 }, Date.now())).toBe(0);
+    // by size: a budget below the current size asks for a prefix, above it for nothing
+    const bytes = (db.pragma("page_count", { simple: true }) as number) * (db.pragma("page_size", { simple: true }) as number);
+    const half = planCut(db, { ...DEFAULT_RETENTION, maxBytes: Math.floor(bytes / 2) }, Date.now());
+    expect(half).toBeGreaterThan(0);
+    expect(half).toBeLessThan(lastSeq);
+    expect(planCut(db, { ...DEFAULT_RETENTION, maxBytes: bytes * 4 }, Date.now())).toBe(0);
+  });
+
   it("refuses ad-hoc deletes outside compaction", async () => {
     const { db } = await fill(10);
     expect(() => db.prepare("DELETE FROM journal WHERE seq = 1").run()).toThrow(/append-only/);
