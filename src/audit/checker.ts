@@ -16,23 +16,12 @@ import type { Findings } from "./findings.js";
 import { KeyClaims } from "./keys.js";
 import { Materialized } from "./materialized.js";
 import { PriorFacts } from "./prior.js";
-import { chain, Reexecutor, type MaybePromise } from "./reexecute.js";
+import { chain, PRECONDITION_CODES, Reexecutor, type MaybePromise } from "./reexecute.js";
 import { ReplayChecks } from "./replays.js";
 import { SessionVersions } from "./session-versions.js";
 import { AuditSessions } from "./sessions.js";
 import type { AuditCheckpoint } from "./source.js";
 
-/** Failure codes the engine gives a command without running its handler. */
-const PRECONDITION_CODES = new Set<string>([
-  "journal_unavailable",
-  "interrupted",
-  "timeout",
-  "dependency_unknown",
-  "dependency_failed",
-  "dependency_timeout",
-  "version_conflict",
-  "session_not_found",
-]);
 
 const UNFINISHED_IDS_MAX = 100;
 

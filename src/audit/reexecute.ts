@@ -35,8 +35,8 @@ import { jsonText, type Findings } from "./findings.js";
 import { buildReexecContext, OutOfScopeError, RecordedValuesExhausted, type SessionsView } from "./reexecute-context.js";
 import type { AuditSessions } from "./sessions.js";
 
-/** Outcomes decided by the engine before the handler ran. */
-const PRECONDITION_CODES = new Set<string>([
+/** Failure codes the engine gives a command without running its handler. */
+export const PRECONDITION_CODES = new Set<string>([
   "journal_unavailable",
   "interrupted",
   "timeout",
