@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { isPidAlive } from "../../src/journal/lease.js";
 import { SqliteStore } from "../../src/journal/sqlite-store.js";
 import { StoreOpenError } from "../../src/journal/types.js";
@@ -128,21 +128,29 @@ describe("single-writer lease", () => {
     expect(store(path).open().staleLeaseTakenOver).toMatchObject({ pid: process.pid });
   });
 
-  it("the heartbeat refreshes heartbeat_at, and a lost lease makes commits fail", async () => {
-    const path = join(tmp.dir, "hb.db");
-    const s = store(path, { leaseHeartbeatMs: 20 });
-    s.open();
-    const raw = new Database(path);
-    const first = (raw.prepare("SELECT heartbeat_at AS h FROM lease").get() as { h: number }).h;
-    await new Promise((r) => setTimeout(r, 120));
-    const later = (raw.prepare("SELECT heartbeat_at AS h FROM lease").get() as { h: number }).h;
-    expect(later).toBeGreaterThan(first);
-    // someone steals the lease behind our back
-    raw.prepare("UPDATE lease SET token = 'thief'").run();
-    await new Promise((r) => setTimeout(r, 80));
-    const b = new RecordBuilder();
-    expect(() => s.commit([b.record("accepted", "c1", null)])).toThrow(/lease/);
-    raw.close();
+  it("the heartbeat refreshes heartbeat_at, and a lost lease makes commits fail", () => {
+    // the heartbeat's interval timer and clock are driven by the test: no waiting on wall time
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    try {
+      let now = 1_000_000;
+      const path = join(tmp.dir, "hb.db");
+      const s = store(path, { leaseHeartbeatMs: 20, now: () => now });
+      s.open();
+      const raw = new Database(path);
+      const first = (raw.prepare("SELECT heartbeat_at AS h FROM lease").get() as { h: number }).h;
+      now += 50;
+      vi.advanceTimersByTime(20);
+      const later = (raw.prepare("SELECT heartbeat_at AS h FROM lease").get() as { h: number }).h;
+      expect(later).toBeGreaterThan(first);
+      // someone steals the lease behind our back; the next heartbeat notices
+      raw.prepare("UPDATE lease SET token = 'thief'").run();
+      vi.advanceTimersByTime(20);
+      const b = new RecordBuilder();
+      expect(() => s.commit([b.record("accepted", "c1", null)])).toThrow(/lease/);
+      raw.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it(":memory: stores take no lease", () => {
