@@ -9,6 +9,7 @@
  * batch reuses the numbers the failed one never made durable.
  */
 import type { JournalRecord, Store } from "../journal/types.js";
+import { NOOP_OBSERVER, type EngineObserver } from "./observer.js";
 
 export type NewRecord = Omit<JournalRecord, "seq" | "laneSeq">;
 
@@ -55,6 +56,7 @@ export class Committer {
     laneSeqs: Array<{ lane: string; laneSeq: number }>,
     /** applied to every record before it is buffered: redaction happens before persist */
     private readonly transform: (record: NewRecord) => NewRecord = (r) => r,
+    private readonly observer: EngineObserver = NOOP_OBSERVER,
   ) {
     this.nextSeq = lastSeq + 1;
     this.committedSeq = lastSeq;
@@ -120,9 +122,11 @@ export class Committer {
     this.buffer = [];
     this.pending = [];
     this.waiters = [];
+    const t0 = performance.now();
     try {
       this.store.commit(batch);
     } catch (err) {
+      this.observer.commit(batch.length, performance.now() - t0, false);
       this.stats.failures++;
       this.stats.degraded = true;
       this.stats.lastError = err instanceof Error ? err.message : String(err);
@@ -139,6 +143,7 @@ export class Committer {
       this.notifyIdle();
       return false;
     }
+    this.observer.commit(batch.length, performance.now() - t0, true);
     this.backoffMs = 0;
     this.stats.degraded = false;
     this.stats.batches++;

@@ -11,6 +11,7 @@ import { fingerprint } from "../protocol/fingerprint.js";
 import type { CommandEnvelope } from "../protocol/types.js";
 import type { Connection } from "../transport/connection.js";
 import type { Committer } from "./committer.js";
+import type { EngineObserver } from "./observer.js";
 import type { Job } from "./job.js";
 import type { FinishedRef } from "./jobs.js";
 import type { Publisher } from "./publisher.js";
@@ -26,6 +27,7 @@ export interface DuplicateDeps {
   maxInFlightPerConnection: number;
   now(): number;
   newCommandId(): string;
+  observer: EngineObserver;
 }
 
 export class Duplicates {
@@ -39,11 +41,13 @@ export class Duplicates {
     }
     this.d.responder.owe(conn);
     original.attached.push({ conn, replyId: env.id, by });
+    this.d.observer.duplicate("attach", original.type);
   }
 
   stored(conn: Connection, env: CommandEnvelope, done: FinishedRef, fp: string, by: MatchedBy): void {
     if (done.fingerprint !== fp) return this.conflict(conn, env, done.commandId, done.lane, by);
     this.d.responder.owe(conn);
+    this.d.observer.duplicate("replay", done.type);
     this.replay(conn, env.id, done, by);
   }
 
@@ -96,6 +100,7 @@ export class Duplicates {
       },
       {
         onCommit: (r) => {
+          this.d.observer.duplicate("conflict", env.type);
           const data = { commandId, commandType: env.type, code: "replay_conflict", error: outcome.error, conflictWith: originalId, laneKey: r.lane, laneSequence: r.laneSeq, seq: r.seq, recordedAt: r.recordedAt };
           this.d.publisher.event(env.sessionId ?? null, { type: "command_rejected", data }, [conn]);
           this.d.responder.respond(conn, env.id, outcome);

@@ -35,6 +35,7 @@ import { CatchUp } from "./catchup.js";
 import { acceptedRecord, finishedRecord, lifecycleEvent, phaseRecord } from "./records.js";
 import { classifyRecovery, type RecoverySummary } from "./recovery.js";
 import { SessionTable } from "./sessions.js";
+import { NOOP_OBSERVER, type EngineObserver } from "./observer.js";
 
 export interface EngineOptions {
   config: CausewayConfig;
@@ -46,6 +47,8 @@ export interface EngineOptions {
   outcomeCacheMax?: number;
   /** redaction applied to every journal record before it is persisted (default: none) */
   redact?: (record: NewRecord) => NewRecord;
+  /** told about committed facts (metrics); default: nothing */
+  observer?: EngineObserver;
 }
 
 const ENVELOPE = new Set<string>(ENVELOPE_FIELDS);
@@ -68,6 +71,7 @@ export class Engine {
   private readonly registry: CommandRegistry;
   private readonly log: Logger;
   private readonly redact: ((record: NewRecord) => NewRecord) | undefined;
+  readonly observer: EngineObserver;
   readonly startedAt: number;
 
   constructor(opts: EngineOptions) {
@@ -77,6 +81,7 @@ export class Engine {
     this.log = opts.log;
     this.now = opts.now ?? Date.now;
     this.redact = opts.redact;
+    this.observer = opts.observer ?? NOOP_OBSERVER;
     this.jobs = new JobTable(opts.store, opts.outcomeCacheMax ?? 10_000);
     this.startedAt = this.now();
   }
@@ -89,7 +94,7 @@ export class Engine {
       this.log.warn({ previousHolder: h }, `took over the journal lease of pid ${h.pid} on ${h.host}, which did not shut down cleanly`);
     }
     this.sessions.load(recovered.sessions);
-    this.committer = new Committer(this.store, recovered.lastSeq, recovered.laneSeqs, this.redact);
+    this.committer = new Committer(this.store, recovered.lastSeq, recovered.laneSeqs, this.redact, this.observer);
     this.committer.onFailure((err) => this.onJournalFailure(err));
     this.catchUp = new CatchUp(this.store, this.committer, this.publisher, { pageSize: 500, highWaterBytes: Math.floor(this.config.limits.maxOutboundBytes / 2) });
     this.duplicates = new Duplicates({
@@ -99,6 +104,7 @@ export class Engine {
       maxInFlightPerConnection: this.config.limits.maxInFlightPerConnection,
       now: this.now,
       newCommandId,
+      observer: this.observer,
     });
     const summary = classifyRecovery(recovered, {
       registry: this.registry,
@@ -253,6 +259,7 @@ export class Engine {
     this.committer.append(acceptedRecord(job, now), {
       onCommit: (r) => {
         job.durableAccepted = true;
+        this.observer.accepted(job.type, job.lane);
         this.publishLifecycle("command_accepted", job, r);
       },
     });
@@ -304,9 +311,13 @@ export class Engine {
     }
     job.status = "running";
     job.started = true;
+    job.startedAt = this.now();
     lane.active = job;
-    this.committer.append(phaseRecord(job, "started", this.now()), {
-      onCommit: (r) => this.publishLifecycle("command_started", job, r),
+    this.committer.append(phaseRecord(job, "started", job.startedAt), {
+      onCommit: (r) => {
+        this.observer.started(job.type, job.lane, r.recordedAt - job.acceptedAt);
+        this.publishLifecycle("command_started", job, r);
+      },
     });
     const run = buildContext(job, { sessions: this.sessions, log: this.log, maxSessions: this.config.limits.maxSessions, now: this.now });
     const go = (): Promise<unknown> => Promise.resolve().then(() => def.run(run.ctx, job.params));
@@ -405,6 +416,7 @@ export class Engine {
   private published(job: Job, record: JournalRecord, run?: RunRecord): void {
     if (job.effect) this.sessions.commit(job.effect, job.effectEntry);
     this.publishLifecycle("command_finished", job, record, job.outcome);
+    this.observer.finished({ type: job.type, lane: job.lane, status: job.finalStatus!, code: job.outcome?.success ? null : (job.outcome?.code ?? null), acceptedAt: job.acceptedAt, startedAt: job.startedAt ?? null, finishedAt: record.recordedAt });
     if (job.outcome?.success) for (const e of run?.events ?? []) this.publisher.event(e.sessionId, { type: "event", sessionId: e.sessionId, event: e.event });
     if (job.effect?.kind === "create") {
       this.publisher.broadcast({ type: "session_created", data: { sessionId: job.effect.sessionId, sessionInfo: { sessionId: job.effect.sessionId, sessionVersion: 0, createdAt: job.acceptedAt } } });

@@ -50,6 +50,8 @@ export interface Job {
   durableAccepted: boolean;
   /** a `started` row has been appended */
   started: boolean;
+  /** when the handler started (this process); undefined if it never started here */
+  startedAt?: number;
   outcome?: Outcome;
   finalStatus?: CommandStatus;
   effect?: SessionEffect;
