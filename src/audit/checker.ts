@@ -10,12 +10,13 @@
  */
 import type Database from "better-sqlite3";
 import type { CommandRegistry } from "../commands/registry.js";
-import type { JournalRecord } from "../journal/types.js";
+import type { CommandStatus, JournalRecord } from "../journal/types.js";
 import type { Outcome } from "../protocol/types.js";
 import type { Findings } from "./findings.js";
 import { KeyClaims } from "./keys.js";
 import { Materialized } from "./materialized.js";
 import { PriorFacts } from "./prior.js";
+import { canTransition } from "../governance/transitions.js";
 import { chain, PRECONDITION_CODES, Reexecutor, type MaybePromise } from "./reexecute.js";
 import { ReplayChecks } from "./replays.js";
 import { SessionVersions } from "./session-versions.js";
@@ -28,6 +29,11 @@ const UNFINISHED_IDS_MAX = 100;
 interface OpenCommand {
   accepted: JournalRecord;
   status: "queued" | "running";
+  /** schema v5: the status and revision the rows so far give it (transition table, CAS) */
+  store: CommandStatus;
+  revision: number;
+  /** when it last joined its lane queue (accepted, approved, released): its deadline's base */
+  queuedAt: number;
   startedAt: number | null;
   startedSeq: number | null;
   /** undo-log mark taken when a server-lane command started */
@@ -121,6 +127,12 @@ export class Auditor {
         return this.onRequeued(r);
       case "finished":
         return this.onFinished(r);
+      case "pending":
+      case "approval":
+      case "approved":
+      case "released":
+      case "renewed":
+        return this.onGovernance(r);
       case "replayed":
         return this.replays.replayed(r);
       case "conflict":
@@ -197,14 +209,43 @@ export class Auditor {
       return;
     }
     this.findings.check("lifecycle_order");
-    this.open.set(id, { accepted: r, status: "queued", startedAt: null, startedSeq: null, serverMark: -1, marked: false });
+    this.open.set(id, { accepted: r, status: "queued", store: "queued", revision: 0, queuedAt: r.recordedAt, startedAt: null, startedSeq: null, serverMark: -1, marked: false });
     this.admitted++;
     if (this.fromBaseline) this.keys.claim(r);
+  }
+
+  /**
+   * Schema v5 rows carry the command's new status and revision: the edge must be in the transition
+   * table and the revision one more than the last (rows of older journals carry neither).
+   */
+  private checkTransition(r: JournalRecord, cmd: OpenCommand): void {
+    if (typeof r.revision !== "number" || !r.status) return;
+    const legal = canTransition(cmd.store, r.status) && r.revision === cmd.revision + 1;
+    if (legal) this.findings.check("lifecycle_order");
+    else this.findings.expect(false, "lifecycle_order", () => ({
+      seq: r.seq,
+      commandId: r.commandId,
+      message: canTransition(cmd.store, r.status!)
+        ? `${r.commandId}: ${r.phase} row has revision ${r.revision}, expected ${cmd.revision + 1}`
+        : `${r.commandId}: ${cmd.store} → ${r.status} (${r.phase}) is not in the transition table`,
+      evidence: { from: cmd.store, to: r.status, revision: r.revision, previousRevision: cmd.revision },
+    }));
+    cmd.store = r.status;
+    cmd.revision = r.revision;
+  }
+
+  /** pending / approval / approved / released / renewed: governance transitions outside the lane. */
+  private onGovernance(r: JournalRecord): void {
+    const cmd = this.lifecycleTarget(r);
+    if (!cmd) return;
+    this.checkTransition(r, cmd);
+    if (r.phase === "approved" || r.phase === "released") cmd.queuedAt = r.recordedAt;
   }
 
   private onStarted(r: JournalRecord): void {
     const cmd = this.lifecycleTarget(r);
     if (!cmd) return;
+    this.checkTransition(r, cmd);
     if (cmd.status === "queued") this.findings.check("lifecycle_order");
     else this.findings.expect(false, "lifecycle_order", () => ({
       seq: r.seq,
@@ -214,7 +255,7 @@ export class Auditor {
     }));
     const a = cmd.accepted;
     if (typeof a.timeoutMs === "number") {
-      const deadline = a.recordedAt + a.timeoutMs;
+      const deadline = cmd.queuedAt + a.timeoutMs;
       if (r.recordedAt <= deadline) this.findings.check("timeout_never_started");
       else this.findings.expect(false, "timeout_never_started", () => ({
         seq: r.seq,
@@ -259,6 +300,7 @@ export class Auditor {
   private onRequeued(r: JournalRecord): void {
     const cmd = this.lifecycleTarget(r);
     if (!cmd) return;
+    this.checkTransition(r, cmd);
     cmd.status = "queued";
     cmd.startedAt = null;
     cmd.startedSeq = null;
@@ -327,6 +369,7 @@ export class Auditor {
       return;
     }
     const cmd = known.cmd;
+    this.checkTransition(r, cmd);
     if (o) {
       const handlerOutcome = o.success || !PRECONDITION_CODES.has(o.code ?? "");
       if (handlerOutcome) {
@@ -395,7 +438,8 @@ export class Auditor {
     let found: OpenCommand | undefined;
     let finished: JournalRecord | undefined;
     for (const h of history) {
-      if (h.phase === "accepted" && !found) found = { accepted: h, status: "queued", startedAt: null, startedSeq: null, serverMark: -1, marked: false };
+      if (found && typeof h.revision === "number" && h.status) Object.assign(found, { store: h.status, revision: h.revision, ...(h.phase === "approved" || h.phase === "released" ? { queuedAt: h.recordedAt } : {}) });
+      if (h.phase === "accepted" && !found) found = { accepted: h, status: "queued", store: "queued", revision: 0, queuedAt: h.recordedAt, startedAt: null, startedSeq: null, serverMark: -1, marked: false };
       else if (found && h.phase === "started") Object.assign(found, { status: "running", startedAt: h.recordedAt, startedSeq: h.seq });
       else if (found && h.phase === "requeued") Object.assign(found, { status: "queued", startedAt: null, startedSeq: null });
       else if (h.phase === "finished" && !finished) finished = h;
@@ -454,6 +498,7 @@ function expectedStatus(o: Outcome, detail: Record<string, unknown> | null | und
   if (o.success) return "succeeded";
   if (o.code === "timeout" && o.timedOut) return "timed_out";
   if (o.code === "interrupted" && detail?.recovery !== undefined) return "interrupted";
+  if (o.code === "rejected" || o.code === "cancelled" || o.code === "expired" || o.code === "superseded") return o.code;
   return "failed";
 }
 

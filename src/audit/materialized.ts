@@ -27,6 +27,8 @@ interface SessionsRow {
 export interface CommandFacts {
   accepted: JournalRecord;
   status: "queued" | "running";
+  /** schema v5: the status the transition rows give it (pending, approved, …) */
+  store?: string;
   startedAt: number | null;
 }
 
@@ -84,7 +86,7 @@ export class Materialized {
         q.accepted_seq === a.seq &&
         q.accepted_at === a.recordedAt &&
         q.started_at === c.startedAt &&
-        q.status === (finished ? finished.status : c.status) &&
+        q.status === (finished ? finished.status : (c.store ?? c.status)) &&
         q.finished_seq === (finished ? finished.seq : null) &&
         q.finished_at === (finished ? finished.recordedAt : null) &&
         q.outcome_ok === 1
@@ -118,7 +120,7 @@ export class Materialized {
       if_session_version: a.ifSessionVersion ?? null,
       params: toJson(a.params),
       timeout_ms: a.timeoutMs ?? null,
-      status: finished ? (finished.status ?? null) : c.status,
+      status: finished ? (finished.status ?? null) : (c.store ?? c.status),
       accepted_seq: a.seq,
       accepted_at: a.recordedAt,
       started_at: c.startedAt,

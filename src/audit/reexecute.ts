@@ -45,6 +45,11 @@ export const PRECONDITION_CODES = new Set<string>([
   "dependency_timeout",
   "version_conflict",
   "session_not_found",
+  // governance: decided without running
+  "rejected",
+  "cancelled",
+  "expired",
+  "superseded",
 ]);
 
 /**
@@ -149,12 +154,14 @@ export class Reexecutor {
       return this.findings.skip("precondition_unverifiable");
     }
     const o = s.finished.outcome!;
+    // a stale governed command (onStale reject) is refused against the version its approvals named
+    const stale = s.finished.detail?.stale as { expectedVersion?: number } | undefined;
     if (code === "session_not_found") {
       if (!sess.live) return this.reproduced();
       return this.mismatch(s, `session_not_found recorded, but session ${sid} exists (version ${String(sess.version)})`, { sessionExists: true, sessionVersion: sess.version });
     }
     if (!sess.live) return this.mismatch(s, `version_conflict recorded, but session ${sid} does not exist (expected session_not_found)`, { sessionExists: false });
-    const want = s.accepted.ifSessionVersion;
+    const want = stale?.expectedVersion ?? s.accepted.ifSessionVersion;
     const conflict = want !== undefined && want !== null && want !== sess.version;
     if (conflict && o.sessionVersion === sess.version) return this.reproduced();
     return this.mismatch(s, conflict ? `version_conflict reports sessionVersion ${String(o.sessionVersion)}, the session is at ${String(sess.version)}` : `version_conflict recorded, but the session is at ifSessionVersion ${String(want)}`, {

@@ -41,6 +41,9 @@ export const HISTORY_COMMANDS: ImmediateCommand[] = [
         status: { enum: [...HISTORY_STATUSES] },
         actor: text,
         laneKey: text,
+        pendingReason: { enum: ["approval", "schedule"] },
+        approver: text,
+        tag: text,
         order: { enum: ["newest", "oldest"] },
         cursor: { type: "string", minLength: 1, maxLength: 512 },
       },
@@ -59,6 +62,9 @@ export const HISTORY_COMMANDS: ImmediateCommand[] = [
           status: env.status as HistoryStatus | undefined,
           actor: env.actor as string | undefined,
           laneKey: env.laneKey as string | undefined,
+          pendingReason: env.pendingReason as string | undefined,
+          approver: env.approver as string | undefined,
+          tag: env.tag as string | undefined,
           order: env.order as HistoryOrder | undefined,
           cursor: env.cursor as string | undefined,
           limit,
@@ -83,8 +89,10 @@ export const HISTORY_COMMANDS: ImmediateCommand[] = [
       try {
         const detail = getCommandDetail(s.store.database(), commandId, { maxRows: s.config.limits.historyPageMax });
         if (!detail) return success(env.type, { found: false, commandId });
-        // governance (#5) will list approvals / rejections here; nothing is recorded yet
-        return success(env.type, { found: true, ...detail, governance: [] });
+        // in flight: what the engine holds now (a dependency wait is pending without a journal row)
+        const job = s.engine.jobs.job(commandId);
+        const live = job && job.status !== "finished" ? { status: job.status === "waiting" ? "pending" : job.status, ...(job.status === "waiting" ? { pendingReason: "dependency", waitingOn: job.waitingOn } : {}), ...(job.pendingReason ? { pendingReason: job.pendingReason } : {}), revision: job.revision } : undefined;
+        return success(env.type, { found: true, ...detail, ...(live ? { live } : {}) });
       } catch (err) {
         return readFailure(env.type, err);
       }

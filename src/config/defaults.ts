@@ -11,6 +11,16 @@ export interface CausewayConfig {
   port: number;
   path: string;
   stdio: boolean;
+  /** bearer tokens file (issue 5); null: no authentication, WebSocket open on loopback only */
+  tokensFile: string | null;
+  /** allow a non-loopback host without a tokens file (open to anyone who can reach it) */
+  insecure: boolean;
+  /** actor of stdio connections, and of every WebSocket connection when no tokens file is set */
+  localActor: string;
+  /** roles of that local actor */
+  localRoles: string[];
+  /** governance policy file (issue 5); null: open policy (nothing needs approval, nothing is denied) */
+  policyFile: string | null;
   /** SQLite journal file, or ":memory:" for the in-memory store */
   db: string;
   durability: Durability;
@@ -59,6 +69,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxJsonDepth: 64,
   maxIdLength: 256,
   maxDependsOn: 32,
+  maxTags: 16,
+  maxPending: 10_000,
   maxQueuePerLane: 1024,
   maxInFlightPerConnection: 1024,
   maxSessions: 100_000,
@@ -72,6 +84,11 @@ export const DEFAULT_CONFIG: CausewayConfig = {
   port: 3141,
   path: "/",
   stdio: false,
+  tokensFile: null,
+  insecure: false,
+  localActor: "local",
+  localRoles: ["admin"],
+  policyFile: null,
   db: "data/causeway.db",
   durability: "full",
   commands: [],

@@ -3,14 +3,14 @@
  * `limits`, `timeouts` and `redact` (per command type) merge key by key across the layers.
  *
  * Env vars are `CAUSEWAY_` + UPPER_SNAKE of the setting (limits flattened: CAUSEWAY_MAX_FRAME_BYTES);
- * see CONFIG_OPTIONS. The config file may also be named by CAUSEWAY_CONFIG. Relative `db` and
- * `commands` paths in a config file are resolved against the file's directory.
+ * see CONFIG_OPTIONS. The config file may also be named by CAUSEWAY_CONFIG. Relative `db`,
+ * `commands` and `tokensFile` paths in a config file are resolved against the file's directory.
  */
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { Ajv, type ErrorObject } from "ajv";
 import { DEFAULT_CONFIG, type CausewayConfig } from "./defaults.js";
-import { CONFIG_OPTIONS, configFileSchema, ENV_PREFIX, type ConfigOption, type SettingKey } from "./schema.js";
+import { CONFIG_OPTIONS, configFileSchema, ENV_PREFIX, kebabCase, type ConfigOption, type SettingKey } from "./schema.js";
 import { parseRedactRules } from "../journal/redaction.js";
 import type { ServerLimits } from "../protocol/types.js";
 
@@ -38,6 +38,8 @@ export type ConfigFlags = {
   [K in keyof FlatConfig]?: FlatConfig[K] | string | string[] | undefined;
 } & {
   timeout?: string | string[] | undefined;
+  /** `--tokens <file>`, the flag of tokensFile */
+  tokens?: string | undefined;
 };
 
 export interface LoadConfigOptions {
@@ -48,6 +50,13 @@ export interface LoadConfigOptions {
 }
 
 const OPTION_BY_NAME = new Map<string, ConfigOption>(CONFIG_OPTIONS.map((o) => [o.name, o]));
+/** commander's attribute name for a flag that does not follow the naming rule (`--tokens` → tokens) */
+const OPTION_BY_FLAG_ATTRIBUTE = new Map<string, ConfigOption>(
+  CONFIG_OPTIONS.filter((o) => o.type !== "map" && o.flag !== `--${kebabCase(o.name)}`).map((o) => [
+    o.flag.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()),
+    o,
+  ]),
+);
 
 /** one source's settings, already validated */
 interface Layer {
@@ -155,7 +164,7 @@ function flagLayer(flags: ConfigFlags): Layer {
       parseTimeoutEntries(Array.isArray(raw) ? (raw as string[]) : splitList([String(raw)]), "--timeout", layer.timeouts);
       continue;
     }
-    const o = OPTION_BY_NAME.get(name);
+    const o = OPTION_BY_NAME.get(name) ?? OPTION_BY_FLAG_ATTRIBUTE.get(name);
     if (!o) throw new ConfigError(`unknown option ${JSON.stringify(name)}`, name);
     if (o.type === "map") {
       if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new ConfigError(`${o.flag}: expected a map of type → ms`, o.flag);
@@ -209,7 +218,7 @@ function fileLayer(file: string): Layer {
     const value = o.limit ? (obj.limits as Record<string, unknown> | undefined)?.[o.name] : obj[o.name];
     if (value === undefined) continue;
     if (o.type === "map") Object.assign(layer.timeouts, value);
-    else if (o.name === "db") layer.values.set(o.name, relocate(value as string));
+    else if (o.name === "db" || (o.name === "tokensFile" && value !== null)) layer.values.set(o.name, relocate(value as string));
     else if (o.name === "commands") layer.values.set(o.name, (value as string[]).map(relocate));
     else if (o.type === "rules") layer.values.set(o.name, coerce(o, value, `config file ${file}: ${o.name}`));
     else layer.values.set(o.name, value);

@@ -6,8 +6,9 @@
  *   flag: `--` + kebab-case(K)            e.g. maxFrameBytes → --max-frame-bytes
  *   env:  `CAUSEWAY_` + UPPER_SNAKE(K)     e.g. maxFrameBytes → CAUSEWAY_MAX_FRAME_BYTES
  *   file: the same shape as CausewayConfig (limits nested under "limits")
- * The one exception is `timeouts` (a map): its flag is the repeatable `--timeout <type=ms>`, and its
- * env var CAUSEWAY_TIMEOUTS holds a comma list `type=ms,type=ms`. `redact` (type "rules") takes JSON
+ * The exceptions: `timeouts` (a map): its flag is the repeatable `--timeout <type=ms>`, and its
+ * env var CAUSEWAY_TIMEOUTS holds a comma list `type=ms,type=ms`; `tokensFile`: its flag is
+ * `--tokens <file>` (env CAUSEWAY_TOKENS_FILE), and it may be null in the file. `redact` (type "rules") takes JSON
  * text in its flag `--redact <json>` and env var CAUSEWAY_REDACT.
  */
 import { DEFAULT_CONFIG, DEFAULT_LIMITS, type CausewayConfig } from "./defaults.js";
@@ -48,6 +49,8 @@ interface OptionMeta {
   /** overrides the type derived from the default value */
   type?: OptionType;
   arg?: string;
+  /** overrides the flag derived from the name (kebab-case) */
+  flag?: string;
   choices?: readonly string[];
   minimum?: number;
   maximum?: number;
@@ -59,6 +62,16 @@ const META: { [K in SettingKey]: OptionMeta } = {
   port: { description: "WebSocket port (0 picks a free port)", arg: "<port>", minimum: 0, maximum: 65535 },
   path: { description: "WebSocket URL path", arg: "<path>" },
   stdio: { description: "serve JSON lines on stdin/stdout instead of WebSocket" },
+  tokensFile: {
+    description: "bearer tokens file (JSON: sha256 digest → actor, roles; see causeway hash-token); WebSocket clients must send Authorization: Bearer <token>",
+    arg: "<file>",
+    flag: "--tokens",
+    type: "string",
+  },
+  insecure: { description: "allow a non-loopback --host without a tokens file (no authentication: every client is the local actor)" },
+  localActor: { description: "actor of stdio connections, and of every WebSocket connection when no tokens file is set", arg: "<actor>" },
+  localRoles: { description: "roles of the local actor (repeatable or comma-separated)", arg: "<roles...>" },
+  policyFile: { description: "governance policy file (JSON; see PROTOCOL.md Policies): role gates, deny rules, approvals", arg: "<file>", type: "string" },
   db: { description: 'SQLite journal file (":memory:" for no persistence)', arg: "<path>" },
   durability: { description: "journal fsync policy", arg: "<mode>", choices: DURABILITY_CHOICES },
   commands: { description: "user command modules (ESM paths; repeatable or comma-separated)", arg: "<paths...>" },
@@ -87,6 +100,8 @@ const META: { [K in SettingKey]: OptionMeta } = {
   maxJsonDepth: { description: "JSON nesting depth limit → invalid_command", arg: "<n>", minimum: 1 },
   maxIdLength: { description: "longest id, idempotencyKey, sessionId, dependsOn entry → invalid_command", arg: "<n>", minimum: 1 },
   maxDependsOn: { description: "most dependsOn entries → invalid_command", arg: "<n>", minimum: 0 },
+  maxTags: { description: "most envelope tags per command → invalid_command", arg: "<n>", minimum: 0 },
+  maxPending: { description: "most commands pending approval or schedule at once → busy", arg: "<n>", minimum: 1 },
   maxQueuePerLane: { description: "commands queued in one lane → busy", arg: "<n>", minimum: 1 },
   maxInFlightPerConnection: { description: "commands one connection may have in flight → busy", arg: "<n>", minimum: 1 },
   maxSessions: { description: "sessions → limit_exceeded", arg: "<n>", minimum: 1 },
@@ -123,7 +138,7 @@ function buildOption(name: SettingKey, limit: boolean, value: unknown): ConfigOp
     name,
     key: limit ? `limits.${name}` : name,
     limit,
-    flag: name === "timeouts" ? "--timeout" : `--${kebabCase(name)}`,
+    flag: meta.flag ?? (name === "timeouts" ? "--timeout" : `--${kebabCase(name)}`),
     arg: type === "boolean" ? "" : (meta.arg ?? "<value>"),
     env: ENV_PREFIX + upperSnakeCase(name),
     default: Array.isArray(value) ? [...value] : value !== null && typeof value === "object" ? { ...value } : value,
@@ -174,7 +189,8 @@ function optionSchema(o: ConfigOption): JsonSchema {
 export function configFileSchema(): JsonSchema {
   const top: Record<string, JsonSchema> = { $schema: { type: "string" } };
   const limits: Record<string, JsonSchema> = {};
-  for (const o of CONFIG_OPTIONS) (o.limit ? limits : top)[o.name] = optionSchema(o);
+  // a setting whose default is null (tokensFile) may also be null in the file
+  for (const o of CONFIG_OPTIONS) (o.limit ? limits : top)[o.name] = o.default === null ? { anyOf: [optionSchema(o), { type: "null" }] } : optionSchema(o);
   top.limits = { type: "object", properties: limits, additionalProperties: false };
   return { type: "object", properties: top, additionalProperties: false };
 }

@@ -17,6 +17,9 @@ import type { CommandDefinition } from "../commands/define.js";
 import type { CommandRegistry } from "../commands/registry.js";
 import type { CausewayConfig } from "../config/defaults.js";
 import type { CommandStatus, JournalRecord, SessionEffect, Store } from "../journal/types.js";
+import { assertTransition } from "../governance/transitions.js";
+import { Policy } from "../governance/policy.js";
+import { Governor } from "./governor.js";
 import { CausewayError, type ErrorCode } from "../protocol/errors.js";
 import { fingerprint } from "../protocol/fingerprint.js";
 import { failure, success } from "../protocol/frames.js";
@@ -49,6 +52,8 @@ export interface EngineOptions {
   redact?: (record: NewRecord) => NewRecord;
   /** told about committed facts (metrics); default: nothing */
   observer?: EngineObserver;
+  /** the governance policy (default: open — nothing needs approval, nothing is denied) */
+  policy?: Policy;
 }
 
 const ENVELOPE = new Set<string>(ENVELOPE_FIELDS);
@@ -72,6 +77,7 @@ export class Engine {
   private readonly log: Logger;
   private readonly redact: ((record: NewRecord) => NewRecord) | undefined;
   readonly observer: EngineObserver;
+  readonly governor: Governor;
   readonly startedAt: number;
 
   constructor(opts: EngineOptions) {
@@ -84,6 +90,7 @@ export class Engine {
     this.observer = opts.observer ?? NOOP_OBSERVER;
     this.jobs = new JobTable(opts.store, opts.outcomeCacheMax ?? 10_000);
     this.startedAt = this.now();
+    this.governor = new Governor(this.governorHost(), opts.policy ?? Policy.open(), opts.store, opts.log, this.now, opts.config.limits.maxPending);
   }
 
   /** Open the store, rebuild state, journal a verdict for every unfinished command. */
@@ -130,16 +137,26 @@ export class Engine {
         dependsOn: u.dependsOn ?? [],
         ifSessionVersion: u.ifSessionVersion ?? undefined,
         actor: u.actor,
+        roles: [],
         timeoutMs: u.timeoutMs ?? this.config.defaultTimeoutMs,
         acceptedAt: u.acceptedAt,
+        queuedAt: u.queuedAt ?? u.acceptedAt,
+        tags: u.tags,
+        notBefore: u.notBefore,
         conn: null,
         replyId: undefined,
       });
       job.durableAccepted = true;
       job.started = u.status === "running";
+      job.storeStatus = job.durableStatus = u.status;
+      job.revision = job.durableRevision = u.revision;
+      if (u.governance) job.governance = u.governance;
       this.jobs.add(job);
-      if (verdict.kind === "requeue") {
-        this.committer.append(phaseRecord(job, "requeued", this.now(), { reason: verdict.reason }));
+      if (verdict.kind === "pending") {
+        this.governor.restore(job, u.pendingReason ?? "approval");
+      } else if (verdict.kind === "requeue") {
+        const to = job.governance && (u.status === "approved" || u.status === "running") ? "approved" : "queued";
+        this.transition(job, to, phaseRecord(job, "requeued", this.now(), { reason: verdict.reason }));
         this.lanes.getOrCreate(job.lane).queue.push(job);
         this.armDeadline(job);
       } else {
@@ -147,11 +164,11 @@ export class Engine {
         job.finalStatus = "interrupted";
         job.outcome = failure(job.type, "interrupted", verdict.reason, this.sessionVersionOutcome(job));
         this.jobs.settle(job);
-        this.committer.append(finishedRecord(job, this.now(), this.now() + this.config.idempotencyTtlMs, { recovery: verdict.kind }), {
-          onCommit: (r) => this.published(job, r),
-        });
+        this.transition(job, "interrupted", finishedRecord(job, this.now(), this.now() + this.config.idempotencyTtlMs, { recovery: verdict.kind }), (r) => this.published(job, r));
       }
     }
+    // startup sweep: expire / release what came due while the server was down (each on its own)
+    this.governor.sweep();
     if (!this.committer.flushNow()) {
       throw Object.assign(new Error(`could not journal the startup recovery verdicts: ${this.committer.stats.lastError}`), { code: "journal_unavailable" });
     }
@@ -231,6 +248,12 @@ export class Engine {
       }
     }
 
+    const admission = this.governor.admit(conn, env, def.scope === "session" ? (env.sessionId as string) : null);
+    if (!admission.ok) {
+      this.responder.refuse(conn, env.id, admission.outcome);
+      return;
+    }
+
     const params: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(env)) if (!ENVELOPE.has(k)) params[k] = v;
     if (def.scope === "server" && env.sessionId !== undefined) params.sessionId = env.sessionId;
@@ -249,8 +272,12 @@ export class Engine {
       dependsOn,
       ifSessionVersion: env.ifSessionVersion,
       actor: conn.actor,
+      roles: conn.roles,
       timeoutMs: this.timeoutFor(def, env),
       acceptedAt: now,
+      queuedAt: now,
+      tags: env.tags ?? [],
+      notBefore: env.notBefore ?? null,
       conn,
       replyId: env.id,
     });
@@ -263,10 +290,39 @@ export class Engine {
         this.publishLifecycle("command_accepted", job, r);
       },
     });
-    const laneObj = this.lanes.getOrCreate(lane);
+    if (this.governor.afterAccept(job, admission)) return; // pending: outside its lane until released
+    this.enqueue(job, now);
+  }
+
+  /** Put an admitted (or just released / approved) command at the tail of its lane queue. */
+  private enqueue(job: Job, at: number): void {
+    job.status = "queued";
+    job.queuedAt = at;
+    const laneObj = this.lanes.getOrCreate(job.lane);
     laneObj.queue.push(job);
     this.armDeadline(job);
     this.pump(laneObj);
+  }
+
+  /**
+   * THE way the engine changes a command's status: the edge must be in the transition table, the
+   * revision goes up by one, and the row's CAS (`revision = n - 1`) is re-checked by the store.
+   */
+  private transition(job: Job, to: CommandStatus, record: NewRecord, onCommit?: (r: JournalRecord) => void): void {
+    assertTransition(job.id, job.storeStatus, to);
+    job.revision += 1;
+    job.storeStatus = to;
+    const revision = job.revision;
+    this.committer.append(
+      { ...record, status: to, revision },
+      {
+        onCommit: (r) => {
+          job.durableStatus = to;
+          job.durableRevision = revision;
+          onCommit?.(r);
+        },
+      },
+    );
   }
 
   // ---------------------------------------------------------------- lanes
@@ -283,7 +339,7 @@ export class Engine {
   }
 
   private startHead(lane: Lane, job: Job): void {
-    if (this.now() >= job.acceptedAt + job.timeoutMs) {
+    if (this.now() >= job.queuedAt + job.timeoutMs) {
       // its deadline passed while it waited (event-loop lag, or a restart): it must never start
       return this.finish(job, "timed_out", failure(job.type, "timeout", `command timed out after ${job.timeoutMs} ms before it started; it will never run`, { ...this.sessionVersionOutcome(job), timedOut: true }));
     }
@@ -302,8 +358,17 @@ export class Engine {
     }
     const def = job.def as CommandDefinition;
     const session = job.sessionId !== null ? this.sessions.get(job.sessionId) : undefined;
+    let revalidated: Record<string, unknown> | undefined;
     if (def.scope === "session") {
       if (!session) return this.finish(job, "failed", failure(job.type, "session_not_found", `session ${job.sessionId} does not exist`));
+      const stale = this.governor.checkStale(job, session.version);
+      if (stale.kind === "reject") return this.finish(job, "failed", failure(job.type, "version_conflict", stale.error, { sessionVersion: session.version }), undefined, undefined, stale.detail);
+      if (stale.kind === "renewed") {
+        lane.remove(job);
+        lane.active = null;
+        return;
+      }
+      if (stale.kind === "revalidate") revalidated = stale.detail;
       if (job.ifSessionVersion !== undefined && session.version !== job.ifSessionVersion) {
         return this.finish(job, "failed", failure(job.type, "version_conflict", `session ${job.sessionId} is at version ${session.version}, not ${job.ifSessionVersion}`, { sessionVersion: session.version }));
       }
@@ -313,11 +378,10 @@ export class Engine {
     job.started = true;
     job.startedAt = this.now();
     lane.active = job;
-    this.committer.append(phaseRecord(job, "started", job.startedAt), {
-      onCommit: (r) => {
-        this.observer.started(job.type, job.lane, r.recordedAt - job.acceptedAt);
-        this.publishLifecycle("command_started", job, r);
-      },
+    // the claim: queued|approved → running, a CAS on the revision; a later cancel finds it running
+    this.transition(job, "running", phaseRecord(job, "started", job.startedAt, revalidated), (r) => {
+      this.observer.started(job.type, job.lane, r.recordedAt - job.queuedAt);
+      this.publishLifecycle("command_started", job, r);
     });
     const run = buildContext(job, { sessions: this.sessions, log: this.log, maxSessions: this.config.limits.maxSessions, now: this.now });
     const go = (): Promise<unknown> => Promise.resolve().then(() => def.run(run.ctx, job.params));
@@ -365,7 +429,7 @@ export class Engine {
   }
 
   private armDeadline(job: Job): void {
-    const elapsed = Math.max(0, this.now() - job.acceptedAt);
+    const elapsed = Math.max(0, this.now() - job.queuedAt);
     const ms = Math.max(0, job.timeoutMs - elapsed);
     job.deadlineTimer = setTimeout(() => {
       if (job.status === "finished") return;
@@ -377,10 +441,13 @@ export class Engine {
   }
 
   /** The one place a job gets its terminal outcome. Runs inside the lane, before it moves on. */
-  private finish(job: Job, status: CommandStatus, outcome: Outcome, effect?: SessionEffect, run?: RunRecord): void {
+  private finish(job: Job, status: CommandStatus, outcome: Outcome, effect?: SessionEffect, run?: RunRecord, detail?: Record<string, unknown>): void {
     if (job.status === "finished") return;
     clearTimeout(job.deadlineTimer);
     clearTimeout(job.waitTimer);
+    clearTimeout(job.pendingTimer);
+    job.pendingReason = undefined;
+    this.governor.forget(job);
     if (job.waitingOn !== undefined) this.jobs.job(job.waitingOn)?.dependents.delete(job);
     job.waitingOn = undefined;
     job.status = "finished";
@@ -394,9 +461,9 @@ export class Engine {
     const lane = this.lanes.get(job.lane);
     lane?.remove(job);
     const now = this.now();
-    this.committer.append(finishedRecord(job, now, now + this.config.idempotencyTtlMs, run?.recorded()), {
-      onCommit: (r) => this.published(job, r, run),
-    });
+    const recorded = run?.recorded();
+    const extra = recorded || detail ? { ...(recorded ?? {}), ...(detail ?? {}) } : undefined;
+    this.transition(job, status, finishedRecord(job, now, now + this.config.idempotencyTtlMs, extra), (r) => this.published(job, r, run));
     for (const dependent of job.dependents) {
       if (dependent.status !== "waiting" || dependent.waitingOn !== job.id) continue;
       clearTimeout(dependent.waitTimer);
@@ -416,7 +483,7 @@ export class Engine {
   private published(job: Job, record: JournalRecord, run?: RunRecord): void {
     if (job.effect) this.sessions.commit(job.effect, job.effectEntry);
     this.publishLifecycle("command_finished", job, record, job.outcome);
-    this.observer.finished({ type: job.type, lane: job.lane, status: job.finalStatus!, code: job.outcome?.success ? null : (job.outcome?.code ?? null), acceptedAt: job.acceptedAt, startedAt: job.startedAt ?? null, finishedAt: record.recordedAt });
+    this.observer.finished({ commandId: job.id, type: job.type, lane: job.lane, status: job.finalStatus!, code: job.outcome?.success ? null : (job.outcome?.code ?? null), acceptedAt: job.acceptedAt, startedAt: job.startedAt ?? null, finishedAt: record.recordedAt });
     if (job.outcome?.success) for (const e of run?.events ?? []) this.publisher.event(e.sessionId, { type: "event", sessionId: e.sessionId, event: e.event });
     if (job.effect?.kind === "create") {
       this.publisher.broadcast({ type: "session_created", data: { sessionId: job.effect.sessionId, sessionInfo: { sessionId: job.effect.sessionId, sessionVersion: 0, createdAt: job.acceptedAt } } });
@@ -460,6 +527,7 @@ export class Engine {
     for (const job of jobs) {
       clearTimeout(job.deadlineTimer);
       clearTimeout(job.waitTimer);
+      clearTimeout(job.pendingTimer);
       job.abort.abort(new CausewayError("journal_unavailable", "journal unavailable"));
       job.dependents.clear();
       const outcome = journalUnavailable(job.type);
@@ -477,10 +545,11 @@ export class Engine {
       this.jobs.add(job);
       this.jobs.settle(job);
       const now = this.now();
+      // nothing of the failed batch exists: the repair row starts from the last committed status
+      job.storeStatus = job.durableStatus;
+      job.revision = job.durableRevision;
       // the key is released at once (expires now) so a retry with it can execute
-      this.committer.append(finishedRecord(job, now, now, { repair: "journal_unavailable" }), {
-        onCommit: (r) => this.published(job, r),
-      });
+      this.transition(job, "failed", finishedRecord(job, now, now, { repair: "journal_unavailable" }), (r) => this.published(job, r));
     }
     this.checkDrained();
   }
@@ -499,8 +568,23 @@ export class Engine {
     return Math.min(ms, this.config.limits.maxTimeoutMs);
   }
 
-  private makeJob(init: Omit<Job, "status" | "durableAccepted" | "started" | "responded" | "abort" | "dependents" | "attached">): Job {
-    return { ...init, status: "queued", durableAccepted: false, started: false, responded: false, abort: new AbortController(), dependents: new Set(), attached: [] };
+  private makeJob(init: Omit<Job, "status" | "durableAccepted" | "started" | "responded" | "abort" | "dependents" | "attached" | "storeStatus" | "revision" | "durableStatus" | "durableRevision">): Job {
+    return { ...init, status: "queued", durableAccepted: false, started: false, responded: false, abort: new AbortController(), dependents: new Set(), attached: [], storeStatus: "queued", revision: 0, durableStatus: "queued", durableRevision: 0 };
+  }
+
+  /** What the governor may do to jobs: the same transition / finish / enqueue the engine uses. */
+  private governorHost(): import("./governor.js").GovernorHost {
+    return {
+      jobs: this.jobs,
+      sessions: this.sessions,
+      publisher: this.publisher,
+      responder: this.responder,
+      transition: (job, to, record, onCommit) => this.transition(job, to, record, onCommit),
+      finish: (job, status, outcome, detail) => this.finish(job, status, outcome, undefined, undefined, detail),
+      enqueue: (job, at) => this.enqueue(job, at),
+      committed: () => this.committer.committed(),
+      shuttingDown: () => this.shuttingDown,
+    };
   }
 
   // ---------------------------------------------------------------- lifecycle of the server
@@ -525,13 +609,18 @@ export class Engine {
     });
   }
 
+  /** Pending commands (approval, schedule) do not hold up a drain: they are durable and resume on restart. */
+  private busyJobs(): number {
+    return this.jobs.size - this.governor.pendingCount();
+  }
+
   private isDrained(): boolean {
-    return this.jobs.size === 0 && !this.committer.hasPending();
+    return this.busyJobs() === 0 && !this.committer.hasPending();
   }
 
   private checkDrained(): void {
     if (this.drainWaiters.length === 0) return;
-    if (this.jobs.size !== 0) return;
+    if (this.busyJobs() !== 0) return;
     void this.committer.idle().then(() => {
       if (!this.isDrained()) return;
       const waiters = this.drainWaiters.splice(0);
@@ -539,11 +628,13 @@ export class Engine {
     });
   }
 
+
   /** Stop timers of whatever is still in flight (after a drain timeout); recovery handles it on restart. */
   abandon(): void {
     for (const job of this.jobs.jobs()) {
       clearTimeout(job.deadlineTimer);
       clearTimeout(job.waitTimer);
+      clearTimeout(job.pendingTimer);
       job.abort.abort(new CausewayError("shutting_down", "server stopped"));
     }
   }

@@ -3,11 +3,13 @@
  * its terminal outcome has been committed and published.
  */
 import type { CommandDefinition } from "../commands/define.js";
-import type { CommandStatus, SessionEffect } from "../journal/types.js";
+import type { CommandStatus, GovernanceState, PendingReason, SessionEffect } from "../journal/types.js";
 import type { CommandEnvelope, Outcome } from "../protocol/types.js";
 import type { Connection } from "../transport/connection.js";
 
 export type JobStatus =
+  /** outside every lane: waiting for approval or for its `notBefore` (governance) */
+  | "pending"
   /** in its lane queue, not at the head */
   | "queued"
   /** at the lane head, waiting for a dependency in another lane */
@@ -69,6 +71,25 @@ export interface Job {
   readonly attached: Attachment[];
   /** session generation observed when the handler started (detects delete/recreate) */
   generation?: number;
+  /** the command's status as last appended to the journal (the transition table's "from") */
+  storeStatus: CommandStatus;
+  /** revision of the last appended status change (accepted = 0) */
+  revision: number;
+  /** status and revision as last committed (a failed batch falls back to these) */
+  durableStatus: CommandStatus;
+  durableRevision: number;
+  /** when it (last) joined its lane queue; its deadline is queuedAt + timeoutMs */
+  queuedAt: number;
+  readonly tags: readonly string[];
+  readonly notBefore: number | null;
+  /** set while status is "pending" */
+  pendingReason?: PendingReason;
+  /** set for commands a policy rule requires approval for */
+  governance?: GovernanceState;
+  /** expiry (approval) or release (schedule) timer while pending */
+  pendingTimer?: NodeJS.Timeout;
+  /** the requester's roles (cancel / supersede permission checks use the actor) */
+  readonly roles: readonly string[];
 }
 
 export function isTerminal(job: Job): boolean {

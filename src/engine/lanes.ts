@@ -10,6 +10,22 @@ export function sessionLane(sessionId: string): string {
   return `session:${sessionId}`;
 }
 
+/** What `get_lanes` reports for one lane. */
+export interface LaneInfo {
+  laneKey: string;
+  /** queued + running commands */
+  depth: number;
+  /** commands not running: waiting for their turn, or (at the head) for a dependency */
+  queued: number;
+  head: { commandId: string; type: string; status: string; acceptedAt: number; waitingOn?: string } | null;
+  /** epoch ms when the head's handler started, or null if the head is not running */
+  runningSince: number | null;
+  /** age of the oldest command that is not running, or null if there is none */
+  oldestQueuedAgeMs: number | null;
+  /** the first commands that are not running, in lane order */
+  queue: Array<{ commandId: string; type: string; acceptedAt: number; status: string }>;
+}
+
 export class Lane {
   readonly queue: Job[] = [];
   /** the head job has been taken up (waiting on a dependency or running) */
@@ -30,6 +46,23 @@ export class Lane {
     if (job === null) return this.queue[this.queue.length - 1];
     const i = this.queue.indexOf(job);
     return i > 0 ? this.queue[i - 1] : undefined;
+  }
+
+  /** A read-only view for operators (`get_lanes`); `queuedLimit` bounds the listed queue. */
+  inspect(now: number, queuedLimit: number): LaneInfo {
+    const head = this.queue[0];
+    const running = head !== undefined && this.active === head && head.status === "running";
+    const waiting = this.queue.filter((j) => j !== head || !running);
+    const oldest = waiting.reduce<number | null>((min, j) => (min === null || j.acceptedAt < min ? j.acceptedAt : min), null);
+    return {
+      laneKey: this.key,
+      depth: this.queue.length,
+      queued: waiting.length,
+      head: head === undefined ? null : { commandId: head.id, type: head.type, status: head.status, acceptedAt: head.acceptedAt, ...(head.waitingOn !== undefined ? { waitingOn: head.waitingOn } : {}) },
+      runningSince: running ? (head.startedAt ?? null) : null,
+      oldestQueuedAgeMs: oldest === null ? null : Math.max(0, now - oldest),
+      queue: waiting.slice(0, queuedLimit).map((j) => ({ commandId: j.id, type: j.type, acceptedAt: j.acceptedAt, status: j.status })),
+    };
   }
 
   remove(job: Job): void {

@@ -6,6 +6,8 @@
 import type { CommandStatus } from "../journal/types.js";
 
 export interface FinishedFact {
+  /** the command's id (for the per-command finish log line) */
+  commandId?: string;
   type: string;
   lane: string;
   status: CommandStatus;

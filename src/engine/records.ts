@@ -24,10 +24,22 @@ export function acceptedRecord(job: Job, now: number): NewRecord {
     ifSessionVersion: job.ifSessionVersion ?? null,
     params: job.params,
     timeoutMs: job.timeoutMs,
+    detail: acceptedDetail(job),
   };
 }
 
-export function phaseRecord(job: Job, phase: "started" | "requeued", now: number, detail?: Record<string, unknown>): NewRecord {
+/** governance envelope fields, kept in the accepted row's detail (schema v5 materializes them) */
+function acceptedDetail(job: Job): Record<string, unknown> | null {
+  const d: Record<string, unknown> = {};
+  if (job.tags.length > 0) d.tags = [...job.tags];
+  if (job.notBefore !== null) d.notBefore = job.notBefore;
+  if (typeof job.envelope.supersedes === "string") d.supersedes = job.envelope.supersedes;
+  return Object.keys(d).length > 0 ? d : null;
+}
+
+export type PhaseRecordPhase = "started" | "requeued" | "pending" | "approval" | "approved" | "released" | "renewed";
+
+export function phaseRecord(job: Job, phase: PhaseRecordPhase, now: number, detail?: Record<string, unknown>, actor?: string): NewRecord {
   return {
     lane: job.lane,
     commandId: job.id,
@@ -35,10 +47,42 @@ export function phaseRecord(job: Job, phase: "started" | "requeued", now: number
     phase,
     recordedAt: now,
     type: job.type,
-    actor: job.actor,
+    actor: actor ?? job.actor,
     fingerprint: job.fingerprint,
     detail: detail ?? null,
   };
+}
+
+/**
+ * The governance event a committed row is published as:
+ *  - pending  → `command_pending {commandId, reason, requirements, expiresAt, revision}`
+ *  - approval → `command_approval {commandId, approver, step, approvals, revision}`
+ *  - approved → `command_approved {commandId, revision}`
+ *  - released → `command_released {commandId, revision}`
+ *  - renewed  → `command_pending` again (approvals cleared, reason approval)
+ */
+export function governanceEvent(r: JournalRecord): { type: string; data: Record<string, unknown> } | undefined {
+  const d = r.detail ?? {};
+  const base: Record<string, unknown> = { commandId: r.commandId, commandType: r.type };
+  if (r.sessionId !== null) base.sessionId = r.sessionId;
+  const tail = { status: r.status, revision: r.revision, laneKey: r.lane, laneSequence: r.laneSeq, seq: r.seq, recordedAt: r.recordedAt };
+  const gov = d.governance as { steps?: unknown; step?: number; approvals?: unknown[]; expiresAt?: number; policyVersion?: string; onStale?: string; allowRequester?: boolean } | undefined;
+  const requirements = gov ? { steps: gov.steps, step: gov.step, approvals: gov.approvals?.length ?? 0, allowRequester: gov.allowRequester, onStale: gov.onStale, policyVersion: gov.policyVersion } : null;
+  switch (r.phase) {
+    case "pending":
+    case "renewed":
+      return { type: "command_pending", data: { ...base, reason: d.reason ?? "approval", requirements, expiresAt: gov?.expiresAt ?? null, notBefore: d.notBefore ?? null, ...tail } };
+    case "approval": {
+      const dec = d.decision as { actor?: string; step?: number; comment?: string } | undefined;
+      return { type: "command_approval", data: { ...base, approver: dec?.actor ?? r.actor, step: dec?.step, comment: dec?.comment, approvals: gov?.approvals?.length ?? 0, requirements, ...tail } };
+    }
+    case "approved":
+      return { type: "command_approved", data: { ...base, ...tail } };
+    case "released":
+      return { type: "command_released", data: { ...base, ...tail } };
+    default:
+      return undefined;
+  }
 }
 
 export function finishedRecord(job: Job, now: number, idempotencyExpiresAt: number | null, detail?: Record<string, unknown>): NewRecord {
@@ -106,6 +150,12 @@ export function eventFromRecord(r: JournalRecord, lookup: CausalLookup): Lifecyc
         type: "command_rejected",
         data: { commandId: r.commandId, commandType: r.type, code: "replay_conflict", error: r.outcome?.error, conflictWith: r.detail?.conflictWith, laneKey: r.lane, laneSequence: r.laneSeq, seq: r.seq, recordedAt: r.recordedAt },
       };
+    case "pending":
+    case "approval":
+    case "approved":
+    case "released":
+    case "renewed":
+      return governanceEvent(r);
     case "requeued":
       return { type: "command_requeued", data: { commandId: r.commandId, commandType: r.type, ...(r.sessionId !== null ? { sessionId: r.sessionId } : {}), reason: r.detail?.reason, laneKey: r.lane, laneSequence: r.laneSeq, seq: r.seq, recordedAt: r.recordedAt } };
   }

@@ -14,7 +14,7 @@ import type { CommandRegistry } from "../commands/registry.js";
 import { containsRedacted } from "../journal/redaction.js";
 import type { RecoveredState, UnfinishedCommand } from "../journal/types.js";
 
-export type VerdictKind = "requeue" | "interrupted" | "failed_unstarted" | "unregistered";
+export type VerdictKind = "requeue" | "interrupted" | "failed_unstarted" | "unregistered" | "pending";
 
 export interface Verdict {
   kind: VerdictKind;
@@ -41,6 +41,8 @@ export interface RecoverySummary {
   interrupted: RecoveryBucket;
   failedUnstarted: RecoveryBucket;
   unregistered: RecoveryBucket;
+  /** governed or scheduled commands that stay pending across the restart */
+  pending: RecoveryBucket;
 }
 
 export const REASON_RUNNING = "server stopped while the command was running";
@@ -56,6 +58,9 @@ export function classifyRecovery(
     const def = opts.registry.get(c.type);
     if (!def) {
       verdicts.push({ kind: "unregistered", command: c, reason: `command type "${c.type}" is not registered on this server; it cannot be resumed` });
+    } else if (c.status === "pending") {
+      verdicts.push({ kind: "pending", command: c, reason: `still pending (${c.pendingReason ?? "approval"}); its timers are re-armed` });
+      continue;
     } else if (c.status === "running") {
       verdicts.push(
         def.retryable
@@ -86,6 +91,7 @@ export function classifyRecovery(
       interrupted: bucket("interrupted"),
       failedUnstarted: bucket("failed_unstarted"),
       unregistered: bucket("unregistered"),
+      pending: bucket("pending"),
     },
   };
 }

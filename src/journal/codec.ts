@@ -5,9 +5,12 @@
 import type { Outcome } from "../protocol/types.js";
 import type {
   CommandStatus,
+  GovernanceState,
+  PendingReason,
   RecoveredSession,
   StoredCommand,
   UnfinishedCommand,
+  UnfinishedStatus,
 } from "./types.js";
 
 /** JSON text for a column, or SQL NULL for undefined / null. */
@@ -29,7 +32,7 @@ export function toBit(value: boolean | undefined | null): number | null {
   return value === undefined || value === null ? null : value ? 1 : 0;
 }
 
-export const TERMINAL_SQL_LIST = "'succeeded','failed','timed_out','interrupted'";
+export const TERMINAL_SQL_LIST = "'succeeded','failed','timed_out','interrupted','rejected','cancelled','expired','superseded'";
 
 /** Columns every command read shares. */
 interface CommandIdentityRow {
@@ -49,6 +52,8 @@ export interface CommandRow extends CommandIdentityRow {
   status: CommandStatus;
   finished_at: number | null;
   outcome: string | null;
+  /** schema v5 */
+  revision?: number;
 }
 
 function identity(row: CommandIdentityRow) {
@@ -87,6 +92,7 @@ export function rowToStoredCommand(row: CommandRow): StoredCommand {
   const cmd: StoredCommand = { ...identity(row), status: row.status };
   if (row.outcome !== null) cmd.outcome = JSON.parse(row.outcome) as Outcome;
   if (row.finished_at !== null) cmd.finishedAt = row.finished_at;
+  if (row.revision !== undefined) cmd.revision = row.revision;
   return cmd;
 }
 
@@ -96,11 +102,23 @@ export interface UnfinishedRow extends CommandIdentityRow {
   if_session_version: number | null;
   params: string | null;
   timeout_ms: number | null;
-  status: "queued" | "running";
+  status: UnfinishedStatus;
+  /** schema v5 columns (absent on older schemas) */
+  revision?: number;
+  pending_reason?: PendingReason | null;
+  governance?: string | null;
+  tags?: string | null;
+  not_before?: number | null;
+  queued_at?: number | null;
 }
 
-export const UNFINISHED_COLUMNS =
+const UNFINISHED_BASE =
   "command_id, lane, session_id, type, actor, fingerprint, explicit_id, idempotency_key, idempotency_scope, depends_on, if_session_version, params, timeout_ms, accepted_at, accepted_seq, status";
+
+/** The columns recovery reads; governance columns exist from schema v5 on. */
+export function unfinishedColumns(schemaVersion: number): string {
+  return schemaVersion >= 5 ? `${UNFINISHED_BASE}, revision, pending_reason, governance, tags, not_before, queued_at` : UNFINISHED_BASE;
+}
 
 export function rowToUnfinished(row: UnfinishedRow): UnfinishedCommand {
   return {
@@ -111,6 +129,12 @@ export function rowToUnfinished(row: UnfinishedRow): UnfinishedCommand {
     params: fromJson(row.params),
     timeoutMs: row.timeout_ms,
     status: row.status,
+    revision: row.revision ?? 0,
+    pendingReason: row.pending_reason ?? null,
+    governance: fromJson<GovernanceState>(row.governance ?? null),
+    tags: fromJson<string[]>(row.tags ?? null) ?? [],
+    notBefore: row.not_before ?? null,
+    queuedAt: row.queued_at ?? null,
   };
 }
 

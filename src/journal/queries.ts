@@ -24,9 +24,10 @@ import { createHash } from "node:crypto";
 import type Database from "better-sqlite3";
 import type { Outcome } from "../protocol/types.js";
 import { fromJson } from "./codec.js";
+import { UNFINISHED_SQL_LIST } from "./migrations.js";
 import type { CommandStatus, JournalPhase } from "./types.js";
 
-/** Status values accepted by the history filter. `pending` and `cancelled` are reserved for governance (#5) and match nothing yet. */
+/** Status values accepted by the history filter (every command status). */
 export const HISTORY_STATUSES = [
   "succeeded",
   "failed",
@@ -35,7 +36,11 @@ export const HISTORY_STATUSES = [
   "queued",
   "running",
   "pending",
+  "approved",
+  "rejected",
   "cancelled",
+  "expired",
+  "superseded",
 ] as const;
 export type HistoryStatus = (typeof HISTORY_STATUSES)[number];
 
@@ -53,6 +58,12 @@ export interface HistoryFilters {
   status?: HistoryStatus;
   actor?: string;
   laneKey?: string;
+  /** governance: status pending for this reason (approval | schedule) */
+  pendingReason?: string;
+  /** governance: commands this actor approved */
+  approver?: string;
+  /** governance: commands carrying this envelope tag */
+  tag?: string;
 }
 
 export interface HistoryRequest extends HistoryFilters {
@@ -139,7 +150,32 @@ export interface DependentInfo {
   status: CommandStatus;
 }
 
+export interface Decision {
+  kind: string;
+  actor: string;
+  at: number;
+  revision: number;
+  step?: number;
+  comment?: string;
+  seq: number;
+}
+
+/** get_command's governance block (schema v5). */
+export interface GovernanceDetail {
+  revision: number;
+  pendingReason: string | null;
+  expiresAt: number | null;
+  notBefore: number | null;
+  tags: string[];
+  policyVersion: string | null;
+  /** requirements and approvals so far (governed commands), else null */
+  state: Record<string, unknown> | null;
+  /** every decision, oldest first: approve, approved, reject, cancel, expire, supersede, renew */
+  decisions: Decision[];
+}
+
 export interface CommandDetail {
+  governance: GovernanceDetail;
   command: CommandDetailCommand;
   trace: TraceEntry[];
   traceTruncated?: true;
@@ -169,9 +205,19 @@ const EQUALITY: ReadonlyArray<{ key: keyof HistoryFilters; column: string; index
  * The two status indexes are partial: a query may use one only if its WHERE clause repeats the
  * index's condition, so the status filter carries it.
  */
-const UNFINISHED_CONDITION = "status IN ('queued','running')";
-const FINISHED_CONDITION = "status NOT IN ('queued','running')";
-const isUnfinished = (s: HistoryStatus | undefined): boolean => s === "queued" || s === "running";
+const UNFINISHED_CONDITION = `status IN (${UNFINISHED_SQL_LIST})`;
+const FINISHED_CONDITION = `status NOT IN (${UNFINISHED_SQL_LIST})`;
+const isUnfinished = (s: HistoryStatus | undefined): boolean => s === "queued" || s === "running" || s === "pending" || s === "approved";
+
+/**
+ * Governance filters (schema v5) narrow the rows of the lead index: a tag or approver is an
+ * indexed EXISTS probe per candidate row (command_tags, decisions), pending reason a column test.
+ */
+const GOVERNANCE_CONDITIONS: ReadonlyArray<{ key: "pendingReason" | "approver" | "tag"; sql: string }> = [
+  { key: "pendingReason", sql: "pending_reason = @pendingReason" },
+  { key: "approver", sql: "EXISTS (SELECT 1 FROM decisions d WHERE d.actor = @approver AND d.kind = 'approve' AND d.command_id = commands.command_id)" },
+  { key: "tag", sql: "EXISTS (SELECT 1 FROM command_tags t WHERE t.tag = @tag AND t.accepted_seq = commands.accepted_seq)" },
+];
 
 export interface HistorySql {
   sql: string;
@@ -193,6 +239,7 @@ export function buildHistorySql(filters: HistoryFilters, order: HistoryOrder): H
     where.push(isUnfinished(filters.status) ? UNFINISHED_CONDITION : FINISHED_CONDITION);
     if (index === "commands_status" && isUnfinished(filters.status)) index = "commands_unfinished";
   }
+  for (const g of GOVERNANCE_CONDITIONS) if (filters[g.key] !== undefined) where.push(g.sql);
   where.push("accepted_seq > @after", "accepted_seq < @before");
   if (filters.fromTimestamp !== undefined) where.push("accepted_at >= @from");
   if (filters.toTimestamp !== undefined) where.push("accepted_at <= @to");
@@ -235,6 +282,28 @@ export const DETAIL_SQL = {
     "WHERE d.depends_on = ? ORDER BY d.accepted_seq LIMIT ?",
 } as const;
 
+const GOVERNANCE_SQL = {
+  command: "SELECT revision, pending_reason, expires_at, not_before, tags, policy_version, governance FROM commands WHERE command_id = ?",
+  decisions: "SELECT seq, kind, actor, at, revision, step, comment FROM decisions WHERE command_id = ? ORDER BY seq LIMIT 1000",
+} as const;
+
+function governanceOf(db: Database.Database, commandId: string): GovernanceDetail {
+  const g = stmt(db, GOVERNANCE_SQL.command).get(commandId) as
+    | { revision: number; pending_reason: string | null; expires_at: number | null; not_before: number | null; tags: string | null; policy_version: string | null; governance: string | null }
+    | undefined;
+  const rows = stmt(db, GOVERNANCE_SQL.decisions).all(commandId) as Array<{ seq: number; kind: string; actor: string; at: number; revision: number; step: number | null; comment: string | null }>;
+  return {
+    revision: g?.revision ?? 0,
+    pendingReason: g?.pending_reason ?? null,
+    expiresAt: g?.expires_at ?? null,
+    notBefore: g?.not_before ?? null,
+    tags: fromJson<string[]>(g?.tags ?? null) ?? [],
+    policyVersion: g?.policy_version ?? null,
+    state: fromJson<Record<string, unknown>>(g?.governance ?? null),
+    decisions: rows.map((d) => ({ seq: d.seq, kind: d.kind, actor: d.actor, at: d.at, revision: d.revision, ...(d.step !== null ? { step: d.step } : {}), ...(d.comment !== null ? { comment: d.comment } : {}) })),
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // statement cache
 
@@ -275,6 +344,7 @@ export function filterHash(f: HistoryFilters): string {
     f.status ?? null,
     f.actor ?? null,
     f.laneKey ?? null,
+    ...(f.pendingReason !== undefined || f.approver !== undefined || f.tag !== undefined ? [f.pendingReason ?? null, f.approver ?? null, f.tag ?? null] : []),
   ]);
   return createHash("sha256").update(canonical).digest("base64url").slice(0, 16);
 }
@@ -382,7 +452,7 @@ function rowToItem(r: ItemRow): HistoryItem {
 
 function filtersOf(q: HistoryRequest): HistoryFilters {
   const f: HistoryFilters = {};
-  for (const k of ["sessionId", "commandId", "fromTimestamp", "toTimestamp", "type", "status", "actor", "laneKey"] as const) {
+  for (const k of ["sessionId", "commandId", "fromTimestamp", "toTimestamp", "type", "status", "actor", "laneKey", "pendingReason", "approver", "tag"] as const) {
     if (q[k] !== undefined) (f as Record<string, unknown>)[k] = q[k];
   }
   return f;
@@ -413,6 +483,7 @@ export function queryHistory(db: Database.Database, q: HistoryRequest): HistoryP
   const { sql } = buildHistorySql(filters, order);
   const params: Record<string, unknown> = { after, before, limit: q.limit + 1 };
   for (const f of EQUALITY) if (filters[f.key] !== undefined) params[f.key] = filters[f.key];
+  for (const g of GOVERNANCE_CONDITIONS) if (filters[g.key] !== undefined) params[g.key] = filters[g.key];
   if (filters.fromTimestamp !== undefined) params.from = filters.fromTimestamp;
   if (filters.toTimestamp !== undefined) params.to = filters.toTimestamp;
   const rows = stmt(db, sql).all(params) as ItemRow[];
@@ -498,7 +569,7 @@ export function getCommandDetail(db: Database.Database, commandId: string, opts:
   const depRows = stmt(db, DETAIL_SQL.dependents).all(commandId, opts.maxRows + 1) as Array<{ command_id: string; status: CommandStatus }>;
   const dependents = depRows.slice(0, opts.maxRows).map((d) => ({ commandId: d.command_id, status: d.status }));
 
-  const detail: CommandDetail = { command, trace, dependencies, dependents };
+  const detail: CommandDetail = { command, trace, dependencies, dependents, governance: governanceOf(db, commandId) };
   if (traceRows.length > opts.maxRows) detail.traceTruncated = true;
   if (depRows.length > opts.maxRows) detail.dependentsTruncated = true;
   return detail;

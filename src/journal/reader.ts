@@ -30,6 +30,8 @@ export interface JournalRow {
   effect: string | null;
   idempotency_expires_at: number | null;
   detail: string | null;
+  /** schema v5 (absent before) */
+  revision?: number | null;
 }
 
 export function rowToRecord(row: JournalRow): JournalRecord {
@@ -57,6 +59,7 @@ export function rowToRecord(row: JournalRow): JournalRecord {
   if (row.effect !== null) r.effect = fromJson<SessionEffect>(row.effect)!;
   if (row.idempotency_expires_at !== null) r.idempotencyExpiresAt = row.idempotency_expires_at;
   if (row.detail !== null) r.detail = fromJson<Record<string, unknown>>(row.detail);
+  if (row.revision !== undefined && row.revision !== null) r.revision = row.revision;
   return r;
 }
 

@@ -19,7 +19,7 @@ import Database from "better-sqlite3";
 import type { Durability } from "../config/defaults.js";
 import {
   COMMAND_COLUMNS,
-  UNFINISHED_COLUMNS,
+  unfinishedColumns,
   rowToSession,
   rowToStoredCommand,
   rowToUnfinished,
@@ -32,10 +32,12 @@ import {
 } from "./codec.js";
 import { FaultInjector, InjectedJournalFault } from "./fault.js";
 import { DEFAULT_LEASE_HEARTBEAT_MS, Lease } from "./lease.js";
-import { LATEST_SCHEMA_VERSION, assertSchemaNotTooNew, runMigrations } from "./migrations.js";
+import { LATEST_SCHEMA_VERSION, UNFINISHED_SQL_LIST, assertSchemaNotTooNew, runMigrations } from "./migrations.js";
+import { TransitionStatements } from "./transition-sql.js";
 import {
   JournalWriteError,
   TERMINAL_STATUSES,
+  TRANSITION_PHASES,
   type CommandStatus,
   type IdempotencyHit,
   type JournalRecord,
@@ -70,6 +72,7 @@ export interface SqliteStoreOptions {
 
 const SYNCHRONOUS: Record<Durability, string> = { full: "FULL", normal: "NORMAL", off: "OFF" };
 const TERMINAL = new Set<string>(TERMINAL_STATUSES);
+const TRANSITION_SET = new Set<string>(TRANSITION_PHASES);
 
 /** An invariant violated by a batch; always rolls the transaction back. */
 class InvariantViolation extends Error {
@@ -127,6 +130,8 @@ export class SqliteStore implements Store {
   private db: Database.Database | null = null;
   private st: Statements | null = null;
   private txn: Database.Transaction<(records: JournalRecord[], commitNo: number) => BatchResult> | null = null;
+  /** schema v5+: the transition table compiled into compare-and-swap UPDATEs */
+  private tx5: TransitionStatements | null = null;
   private lease: Lease | null = null;
 
   private lastSeq = 0;
@@ -176,6 +181,7 @@ export class SqliteStore implements Store {
 
       this.db = db;
       this.st = prepareStatements(db, this.schemaVersion);
+      this.tx5 = this.schemaVersion >= 5 ? new TransitionStatements(db) : null;
       this.txn = db.transaction((records: JournalRecord[], commitNo: number) => this.applyBatch(records, commitNo));
 
       const recovered = this.recover(db);
@@ -188,6 +194,7 @@ export class SqliteStore implements Store {
       lease?.release();
       this.db = null;
       this.st = null;
+      this.tx5 = null;
       this.txn = null;
       if (db.open) db.close();
       throw err;
@@ -213,7 +220,9 @@ export class SqliteStore implements Store {
     const unfinished = (
       db
         .prepare(
-          `SELECT ${UNFINISHED_COLUMNS} FROM commands WHERE status IN ('queued','running') ORDER BY accepted_seq`,
+          this.schemaVersion >= 5
+            ? `SELECT ${unfinishedColumns(5)} FROM commands WHERE status IN (${UNFINISHED_SQL_LIST}) ORDER BY accepted_seq`
+            : `SELECT ${unfinishedColumns(this.schemaVersion)} FROM commands WHERE status IN ('queued','running') ORDER BY accepted_seq`,
         )
         .all() as UnfinishedRow[]
     ).map(rowToUnfinished);
@@ -263,7 +272,10 @@ export class SqliteStore implements Store {
     this.batchMaxAcceptedAt = undefined;
     try {
       for (; i < records.length; i++) {
-        const r = records[i]!;
+        const orig = records[i]!;
+        // rows written before schema 5 (imported traces) carry no revision: they materialize as the
+        // next one, and the journal keeps the row exactly as it came
+        const r = this.tx5 && TRANSITION_SET.has(orig.phase) && typeof orig.revision !== "number" ? this.tx5.legacyRow(orig) : orig;
         if (r.seq !== seq + 1) {
           throw new InvariantViolation(`seq must be gap-free: got ${r.seq}, expected ${seq + 1}`);
         }
@@ -281,7 +293,7 @@ export class SqliteStore implements Store {
         const effect = r.effect;
         const stateJson = effect && effect.kind !== "delete" ? toJsonNotNull(effect.state) : null;
         const effectJson = effect ? encodeEffect(effect, stateJson) : null;
-        st.insertJournal.run(
+        const journalArgs = [
           r.seq,
           r.lane,
           r.laneSeq,
@@ -299,13 +311,23 @@ export class SqliteStore implements Store {
           r.ifSessionVersion ?? null,
           paramsJson,
           r.timeoutMs ?? null,
-          r.status ?? null,
+          orig.status ?? null,
           outcomeJson,
           effectJson,
           r.idempotencyExpiresAt ?? null,
           toJson(r.detail),
-        );
-        switch (r.phase) {
+        ];
+        if (this.tx5) journalArgs.push(orig.revision ?? null);
+        st.insertJournal.run(...journalArgs);
+        if (this.tx5 && TRANSITION_SET.has(r.phase)) {
+          // schema v5: every status change is a compare-and-swap through the transition table
+          if (r.phase === "finished") this.applyFinished(st, r, outcomeJson, stateJson);
+          else {
+            const refused = this.tx5.apply(r);
+            if (refused) throw new InvariantViolation(`${r.phase}: ${refused}`);
+          }
+          this.tx5.recordDecision(r);
+        } else switch (r.phase) {
           case "accepted":
             this.applyAccepted(st, r, dependsJson, paramsJson);
             break;
@@ -327,6 +349,12 @@ export class SqliteStore implements Store {
           case "replayed":
           case "conflict":
             break;
+          case "pending":
+          case "approval":
+          case "approved":
+          case "released":
+          case "renewed":
+            throw new InvariantViolation(`phase ${r.phase} needs journal schema 5 (this journal is at ${this.schemaVersion})`);
           default:
             throw new InvariantViolation(`unknown journal phase ${String((r as JournalRecord).phase)}`);
         }
@@ -359,7 +387,7 @@ export class SqliteStore implements Store {
       if (max !== null && r.recordedAt < max) st.insertClockRegression.run(r.seq, r.recordedAt, max);
       this.batchMaxAcceptedAt = max === null ? r.recordedAt : Math.max(max, r.recordedAt);
     }
-    st.insertCommand.run(
+    const commandArgs: unknown[] = [
       r.commandId,
       r.lane,
       r.sessionId ?? null,
@@ -375,7 +403,16 @@ export class SqliteStore implements Store {
       r.timeoutMs ?? null,
       r.seq,
       r.recordedAt,
-    );
+    ];
+    if (this.tx5) {
+      const tags = Array.isArray(r.detail?.tags) ? (r.detail.tags as string[]) : null;
+      const notBefore = typeof r.detail?.notBefore === "number" ? r.detail.notBefore : null;
+      commandArgs.push(tags && tags.length > 0 ? JSON.stringify(tags) : null, notBefore, r.recordedAt);
+      st.insertCommand.run(...commandArgs);
+      if (tags) for (const t of tags) this.tx5.insertTag(t, r.seq, r.commandId);
+    } else {
+      st.insertCommand.run(...commandArgs);
+    }
     // history (schema v3): "who depends on X" is an index lookup on command_dependencies
     const deps = r.dependsOn;
     if (deps && st.insertDependency) for (const d of deps) st.insertDependency.run(r.commandId, d, r.seq);
@@ -397,7 +434,13 @@ export class SqliteStore implements Store {
     }
     if (outcomeJson === null) throw new InvariantViolation("finished record without an outcome");
     const expiresAt = r.idempotencyExpiresAt;
-    if (typeof expiresAt === "number") {
+    if (this.tx5) {
+      const row = this.tx5.finish(r, status, outcomeJson);
+      if (!row) throw new InvariantViolation(`finished: ${this.tx5.describeRefusal(r.commandId, status, r.revision)}`);
+      if (typeof expiresAt === "number" && row.idempotency_key !== null && row.idempotency_scope !== null) {
+        st.expireIdempotency.run(expiresAt, row.idempotency_scope, row.idempotency_key, r.commandId);
+      }
+    } else if (typeof expiresAt === "number") {
       // the command's key entry (if it has one) starts expiring; RETURNING finds the key
       const row = st.finishCommandReturningKey.get(status, outcomeJson, r.seq, r.recordedAt, r.commandId) as
         | { idempotency_scope: string | null; idempotency_key: string | null }
@@ -520,16 +563,26 @@ function encodeEffect(e: SessionEffect, stateJson: string | null): string {
 function prepareStatements(db: Database.Database, schemaVersion: number): Statements {
   return {
     insertJournal: db.prepare(
-      `INSERT INTO journal (seq, lane, lane_seq, command_id, session_id, phase, recorded_at, type, actor,
-         fingerprint, explicit_id, idempotency_key, idempotency_scope, depends_on, if_session_version,
-         params, timeout_ms, status, outcome, effect, idempotency_expires_at, detail)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      schemaVersion >= 5
+        ? `INSERT INTO journal (seq, lane, lane_seq, command_id, session_id, phase, recorded_at, type, actor,
+             fingerprint, explicit_id, idempotency_key, idempotency_scope, depends_on, if_session_version,
+             params, timeout_ms, status, outcome, effect, idempotency_expires_at, detail, revision)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+        : `INSERT INTO journal (seq, lane, lane_seq, command_id, session_id, phase, recorded_at, type, actor,
+             fingerprint, explicit_id, idempotency_key, idempotency_scope, depends_on, if_session_version,
+             params, timeout_ms, status, outcome, effect, idempotency_expires_at, detail)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     insertCommand: db.prepare(
-      `INSERT INTO commands (command_id, lane, session_id, type, actor, fingerprint, explicit_id,
-         idempotency_key, idempotency_scope, depends_on, if_session_version, params, timeout_ms,
-         status, accepted_seq, accepted_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
+      schemaVersion >= 5
+        ? `INSERT INTO commands (command_id, lane, session_id, type, actor, fingerprint, explicit_id,
+             idempotency_key, idempotency_scope, depends_on, if_session_version, params, timeout_ms,
+             status, accepted_seq, accepted_at, tags, not_before, queued_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)`
+        : `INSERT INTO commands (command_id, lane, session_id, type, actor, fingerprint, explicit_id,
+             idempotency_key, idempotency_scope, depends_on, if_session_version, params, timeout_ms,
+             status, accepted_seq, accepted_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
     ),
     // (re)claim a key: insert, or replace an entry that has expired at the accept time
     claimIdempotency: db.prepare(
@@ -576,7 +629,7 @@ function prepareStatements(db: Database.Database, schemaVersion: number): Statem
       `INSERT INTO lanes (lane, last_lane_seq, updated_at) VALUES (?, ?, ?)
        ON CONFLICT (lane) DO UPDATE SET last_lane_seq = excluded.last_lane_seq, updated_at = excluded.updated_at`,
     ),
-    getCommand: db.prepare(`SELECT ${COMMAND_COLUMNS} FROM commands WHERE command_id = ?`),
+    getCommand: db.prepare(`SELECT ${COMMAND_COLUMNS}${schemaVersion >= 5 ? ", revision" : ""} FROM commands WHERE command_id = ?`),
     getIdempotency: db.prepare(
       "SELECT command_id, fingerprint FROM idempotency WHERE scope = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?)",
     ),

@@ -22,7 +22,20 @@ export type JournalPhase =
   /** a duplicate id / key with a different fingerprint was refused (no effect on status) */
   | "conflict"
   /** restart recovery re-queued an accepted (or retryable started) command; status `queued` */
-  | "requeued";
+  | "requeued"
+  /** schema v5, governance: the command waits outside its lane (reason approval | schedule); status `pending` */
+  | "pending"
+  /** an approval vote was recorded; status stays `pending` (or becomes `approved` with the next row) */
+  | "approval"
+  /** the last required approval: status `approved`, the command joins its lane queue */
+  | "approved"
+  /** a scheduled command reached its `notBefore`: status `queued` */
+  | "released"
+  /** approved against an old session version with onStale "renew": back to `pending`, approvals cleared */
+  | "renewed";
+
+/** Phases that change a command's status (each one edge of governance/transitions.ts). */
+export const TRANSITION_PHASES: readonly JournalPhase[] = ["started", "requeued", "finished", "pending", "approval", "approved", "released", "renewed"];
 
 export type CommandStatus =
   | "queued"
@@ -30,9 +43,53 @@ export type CommandStatus =
   | "succeeded"
   | "failed"
   | "timed_out"
-  | "interrupted";
+  | "interrupted"
+  /** governance (schema v5) */
+  | "pending"
+  | "approved"
+  | "rejected"
+  | "cancelled"
+  | "expired"
+  | "superseded";
 
-export const TERMINAL_STATUSES: readonly CommandStatus[] = ["succeeded", "failed", "timed_out", "interrupted"];
+export const TERMINAL_STATUSES: readonly CommandStatus[] = ["succeeded", "failed", "timed_out", "interrupted", "rejected", "cancelled", "expired", "superseded"];
+export const UNFINISHED_STATUSES: readonly CommandStatus[] = ["queued", "running", "pending", "approved"];
+export type UnfinishedStatus = "queued" | "running" | "pending" | "approved";
+export type PendingReason = "approval" | "schedule" | "dependency";
+
+/** One approval stage of a governed command. */
+export interface ApprovalStep {
+  name: string;
+  approvals: number;
+  approverRoles: string[];
+}
+
+/** One recorded approval vote. */
+export interface ApprovalVote {
+  actor: string;
+  at: number;
+  step: number;
+  comment?: string;
+  revision: number;
+}
+
+/** What governs a command that needs approval; persisted with every governance transition. */
+export interface GovernanceState {
+  policyVersion: string;
+  rules: string[];
+  steps: ApprovalStep[];
+  /** index of the open step */
+  step: number;
+  approvals: ApprovalVote[];
+  allowRequester: boolean;
+  expiresInMs: number;
+  /** epoch ms the current approval round expires */
+  expiresAt: number;
+  onStale: "reject" | "renew" | "revalidate";
+  /** the session version the approvals were given against (null for server-lane commands) */
+  expectedVersion: number | null;
+  renewals: number;
+}
 
 /** What a successful command did to session state. Applied to the sessions table atomically. */
 export type SessionEffect =
@@ -72,6 +129,8 @@ export interface JournalRecord {
   idempotencyExpiresAt?: number | null;
   /** free-form explanation: recovery reason, replay source, conflict reason */
   detail?: Record<string, unknown> | null;
+  /** schema v5: the command's revision after this row (status-changing rows; accepted = 0) */
+  revision?: number | null;
 }
 
 export interface StoredCommand {
@@ -89,6 +148,8 @@ export interface StoredCommand {
   /** present once terminal */
   outcome?: Outcome;
   finishedAt?: number;
+  /** schema v5 */
+  revision?: number;
 }
 
 export interface UnfinishedCommand {
@@ -107,7 +168,15 @@ export interface UnfinishedCommand {
   timeoutMs: number | null;
   acceptedAt: number;
   acceptedSeq: number;
-  status: "queued" | "running";
+  status: UnfinishedStatus;
+  /** schema v5 (0 on older journals) */
+  revision: number;
+  pendingReason: PendingReason | null;
+  governance: GovernanceState | null;
+  tags: string[];
+  notBefore: number | null;
+  /** when it (last) joined its lane queue: accepted, released or approved */
+  queuedAt: number | null;
 }
 
 export interface RecoveredSession {

@@ -37,7 +37,19 @@ export function createDispatcher(deps: DispatchDeps): ConnectionHandler {
       try {
         const d = decodeFrame(frame, limits, registry, schemas);
         if (!d.ok) return reply(conn, responseFrame(d.id, failure(d.command, d.code, d.error)));
-        if (registry.getImmediate(d.envelope.type)) return reply(conn, responseFrame(d.envelope.id, runImmediateCommand(conn, d.envelope, services)));
+        if (registry.getImmediate(d.envelope.type)) {
+          const id = d.envelope.id;
+          const out = runImmediateCommand(conn, d.envelope, services);
+          if (!(out instanceof Promise)) return reply(conn, responseFrame(id, out));
+          out.then(
+            (o) => reply(conn, responseFrame(id, o)),
+            (err: unknown) => {
+              log.error({ err }, "unexpected error in an immediate command");
+              reply(conn, responseFrame(id, failure(d.envelope.type, "handler_error", "internal error while handling the command")));
+            },
+          );
+          return;
+        }
         engine.submit(conn, d.envelope);
       } catch (err) {
         // A bug must not take the process or the connection down; the client gets a coded failure.

@@ -24,6 +24,13 @@ export const ERROR_CODES = [
   "journal_unavailable",
   "forbidden",
   "history_compacted",
+  "transition_conflict",
+  "command_not_found",
+  "supersede_mismatch",
+  "rejected",
+  "cancelled",
+  "expired",
+  "superseded",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

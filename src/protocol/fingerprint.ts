@@ -10,7 +10,7 @@ import type { CommandEnvelope } from "./types.js";
 export const FINGERPRINT_VERSION = "v1";
 
 // canonicalize is CommonJS (module.exports = fn); its typings declare an ESM default export.
-const canonicalize = ((canonicalizeModule as unknown as { default?: unknown }).default ?? canonicalizeModule) as (input: unknown) => string | undefined;
+export const canonicalize = ((canonicalizeModule as unknown as { default?: unknown }).default ?? canonicalizeModule) as (input: unknown) => string | undefined;
 
 const EXCLUDED = new Set(["id", "idempotencyKey", "timeoutMs"]);
 

@@ -22,6 +22,9 @@ export function envelopeProperties(limits: ServerLimits): Record<string, unknown
     dependsOn: { type: "array", items: id, maxItems: limits.maxDependsOn, uniqueItems: true },
     ifSessionVersion: { type: "integer", minimum: 0 },
     timeoutMs: { type: "integer", minimum: 1, maximum: limits.maxTimeoutMs },
+    tags: { type: "array", items: { type: "string", minLength: 1, maxLength: 128 }, maxItems: limits.maxTags, uniqueItems: true },
+    notBefore: { type: "integer", minimum: 0 },
+    supersedes: id,
   };
 }
 

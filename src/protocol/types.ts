@@ -18,6 +18,9 @@ export const ENVELOPE_FIELDS = [
   "ifSessionVersion",
   "idempotencyKey",
   "timeoutMs",
+  "tags",
+  "notBefore",
+  "supersedes",
 ] as const;
 
 export interface CommandEnvelope {
@@ -29,6 +32,12 @@ export interface CommandEnvelope {
   idempotencyKey?: string;
   /** Client-requested timeout; capped by limits.maxTimeoutMs. Not part of the fingerprint. */
   timeoutMs?: number;
+  /** governance: labels policy rules match on (e.g. "risk:high") */
+  tags?: string[];
+  /** governance: do not run before this epoch ms (the command is pending with reason "schedule") */
+  notBefore?: number;
+  /** governance: replace this pending command of the same session and type */
+  supersedes?: string;
   [param: string]: unknown;
 }
 
@@ -87,6 +96,10 @@ export interface ServerLimits {
   maxJsonDepth: number;
   maxIdLength: number;
   maxDependsOn: number;
+  /** most envelope `tags` per command */
+  maxTags: number;
+  /** most commands pending approval or schedule at once */
+  maxPending: number;
   maxQueuePerLane: number;
   maxInFlightPerConnection: number;
   maxSessions: number;

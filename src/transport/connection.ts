@@ -9,7 +9,10 @@ export type FrameKind = "response" | "event";
 export interface Connection {
   readonly id: string;
   readonly transport: TransportKind;
-  /** Authenticated actor (issue 5); `local` for stdio and open loopback WebSocket. */
+  /**
+   * Authenticated actor (issue 5): the bearer token's actor (tokens file), or the configured
+   * `localActor` (default `local`) for stdio and open loopback WebSocket.
+   */
   readonly actor: string;
   readonly roles: readonly string[];
   /**

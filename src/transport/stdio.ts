@@ -7,6 +7,7 @@
  */
 import type { Readable, Writable } from "node:stream";
 import type { Logger } from "../observability/logger.js";
+import type { Identity } from "../governance/identity.js";
 import type { Connection, ConnectionHandler, FrameKind } from "./connection.js";
 import { LineSplitter } from "./line-splitter.js";
 
@@ -21,6 +22,8 @@ export interface StdioTransportOptions {
   logger: Logger;
   /** input reached EOF (or failed): no more frames will arrive */
   onEnd: () => void;
+  /** who the connection acts as (config localActor / localRoles); default `local`, no roles */
+  identity?: Identity;
 }
 
 export interface StdioTransport {
@@ -102,8 +105,8 @@ export function createStdioTransport(options: StdioTransportOptions): StdioTrans
   const connection: Connection = {
     id: "stdio",
     transport: "stdio",
-    actor: "local",
-    roles: [],
+    actor: options.identity?.actor ?? "local",
+    roles: [...(options.identity?.roles ?? [])],
     get closed(): boolean {
       return closed || outputBroken;
     },

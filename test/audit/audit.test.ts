@@ -246,7 +246,7 @@ describe("a corrupted copy is reported under the invariant it breaks", () => {
         const laneSeq = (db.prepare("SELECT max(lane_seq) AS s FROM journal WHERE lane = ?").get(f.lane) as { s: number }).s + 1;
         db.prepare(
           `INSERT INTO journal SELECT ?, lane, ?, command_id, session_id, phase, recorded_at, type, actor, fingerprint, explicit_id, idempotency_key, idempotency_scope,
-             depends_on, if_session_version, params, timeout_ms, status, outcome, NULL, idempotency_expires_at, detail FROM journal WHERE seq = ?`,
+             depends_on, if_session_version, params, timeout_ms, status, outcome, NULL, idempotency_expires_at, detail, revision FROM journal WHERE seq = ?`,
         ).run(last.s + 1, laneSeq, f.seq);
         db.prepare("UPDATE lanes SET last_lane_seq = ?, updated_at = ? WHERE lane = ?").run(laneSeq, f.recorded_at, f.lane);
       },

@@ -75,7 +75,8 @@ describe("loadConfig", () => {
     for (const o of CONFIG_OPTIONS) {
       const snake = o.name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
       expect(o.env).toBe(`CAUSEWAY_${snake}`);
-      expect(o.flag).toBe(o.name === "timeouts" ? "--timeout" : `--${o.name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+      const exception: Record<string, string> = { timeouts: "--timeout", tokensFile: "--tokens" };
+      expect(o.flag).toBe(exception[o.name] ?? `--${o.name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
       expect(o.description.length).toBeGreaterThan(5);
     }
     expect(CONFIG_OPTIONS.find((o) => o.name === "maxFrameBytes")).toMatchObject({ flag: "--max-frame-bytes", env: "CAUSEWAY_MAX_FRAME_BYTES", default: 1048576, key: "limits.maxFrameBytes" });
@@ -87,6 +88,11 @@ describe("loadConfig", () => {
       CAUSEWAY_PORT: "0",
       CAUSEWAY_PATH: "/p",
       CAUSEWAY_STDIO: "true",
+      CAUSEWAY_TOKENS_FILE: "/etc/causeway/tokens.json",
+      CAUSEWAY_INSECURE: "yes",
+      CAUSEWAY_LOCAL_ACTOR: "ops",
+      CAUSEWAY_LOCAL_ROLES: "admin, approver",
+      CAUSEWAY_POLICY_FILE: "/etc/causeway/policy.json",
       CAUSEWAY_DB: ":memory:",
       CAUSEWAY_DURABILITY: "off",
       CAUSEWAY_COMMANDS: "a.mjs, b.mjs,,c.mjs",
@@ -117,6 +123,11 @@ describe("loadConfig", () => {
       port: 0,
       path: "/p",
       stdio: true,
+      tokensFile: "/etc/causeway/tokens.json",
+      insecure: true,
+      localActor: "ops",
+      localRoles: ["admin", "approver"],
+      policyFile: "/etc/causeway/policy.json",
       db: ":memory:",
       durability: "off",
       commands: ["a.mjs", "b.mjs", "c.mjs"],
@@ -172,6 +183,23 @@ describe("loadConfig", () => {
     expect(c.db).toBe(join(dir, "journal.db"));
     expect(c.commands).toEqual([join(dir, "cmds.mjs"), "/abs/x.mjs"]);
     expect(loadConfig({ env: {}, configFile: configFile({ db: ":memory:" }) }).db).toBe(":memory:");
+  });
+
+  it("sets the identity options (issue 5): --tokens, --insecure, --local-actor, --local-roles; tokensFile relative to the config file", () => {
+    expect(CONFIG_OPTIONS.find((o) => o.name === "tokensFile")).toMatchObject({ flag: "--tokens", arg: "<file>", env: "CAUSEWAY_TOKENS_FILE", default: null, type: "string" });
+    expect(DEFAULT_CONFIG).toMatchObject({ tokensFile: null, insecure: false, localActor: "local", localRoles: ["admin"] });
+    // commander hands --tokens over as `tokens`
+    const c = loadConfig({ flags: { tokens: "t.json", insecure: true, localActor: "ci", localRoles: ["a,b", "c"] }, env: { CAUSEWAY_TOKENS_FILE: "env.json" } });
+    expect(c).toMatchObject({ tokensFile: "t.json", insecure: true, localActor: "ci", localRoles: ["a", "b", "c"] });
+    expect(loadConfig({ flags: { tokensFile: "prog.json" } }).tokensFile).toBe("prog.json");
+    expect(loadConfig({ env: { CAUSEWAY_LOCAL_ROLES: "" } }).localRoles).toEqual([]);
+    const file = configFile({ tokensFile: "secrets/tokens.json", localActor: "svc", localRoles: [] });
+    expect(loadConfig({ env: {}, configFile: file })).toMatchObject({ tokensFile: join(dir, "secrets/tokens.json"), localActor: "svc", localRoles: [] });
+    expect(loadConfig({ env: {}, configFile: configFile({ tokensFile: null }) }).tokensFile).toBeNull();
+    expect(configError(() => loadConfig({ flags: { tokens: "" } })).message).toBe("--tokens: expected a non-empty string");
+    expect(configError(() => loadConfig({ env: { CAUSEWAY_INSECURE: "maybe" } })).message).toMatch(/^CAUSEWAY_INSECURE: expected a boolean/);
+    expect(configError(() => loadConfig({ configFile: configFile({ tokensFile: 5 }) })).message).toMatch(/tokensFile must be string/);
+    expect(configError(() => loadConfig({ configFile: configFile({ localRoles: "admin" }) })).message).toMatch(/localRoles must be array/);
   });
 
   it("rejects invalid config files with a message naming the key", () => {

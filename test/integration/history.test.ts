@@ -200,7 +200,8 @@ describe("get_command", () => {
     expect(d.trace[0].recordedAt).toBe(d.command.acceptedAt);
     expect(d.dependencies).toEqual([{ commandId: sid("dep-a"), status: "succeeded", outcome: expect.objectContaining({ success: true, command: "set" }) }]);
     expect(d.dependents).toEqual([{ commandId: sid("dep-c"), status: "succeeded" }]);
-    expect(d.governance).toEqual([]);
+    // an ungoverned command: accepted (0), started (1), finished (2); no decisions
+    expect(d.governance).toEqual({ revision: 2, pendingReason: null, expiresAt: null, notBefore: null, tags: [], policyVersion: null, state: null, decisions: [] });
 
     const a = (await client.request({ type: "get_command", commandId: sid("dep-a") })).data as Data;
     expect(a.dependents).toEqual([{ commandId: sid("dep-b"), status: "succeeded" }]);

@@ -5,6 +5,7 @@
  * and paging through every page must return each matching command exactly once, in order, while
  * new commands are committed between pages.
  */
+import { UNFINISHED_SQL_LIST } from "../../src/journal/migrations.js";
 import { join } from "node:path";
 import type Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -167,7 +168,7 @@ describe(`history over ${COMMANDS.toLocaleString("en-US")} commands`, () => {
     expectIndexed(plan(DETAIL_SQL.trace, [{ id: "x", limit: 10 }]), "get_command: trace");
     expectIndexed(plan(DETAIL_SQL.dependents, ["x", 10]), "get_command: dependents");
     // restart recovery still reads only the unfinished-commands partial index
-    expect(plan("SELECT command_id FROM commands WHERE status IN ('queued','running') ORDER BY accepted_seq", []).join(" ")).toContain(
+    expect(plan(`SELECT command_id FROM commands WHERE status IN (${UNFINISHED_SQL_LIST}) ORDER BY accepted_seq`, []).join(" ")).toContain(
       "commands_unfinished",
     );
   });

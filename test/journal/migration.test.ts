@@ -33,7 +33,7 @@ function snapshot(db: Database.Database) {
 describe("migrations", () => {
   it("are numbered 1..N without gaps", () => {
     expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
-    expect(LATEST_SCHEMA_VERSION).toBe(4);
+    expect(LATEST_SCHEMA_VERSION).toBe(5);
   });
 
   it("migrates the v1 fixture to v3 without changing any outcome, key, session or lane", () => {
@@ -134,10 +134,15 @@ describe("migrations", () => {
         expect(objects).toContain(o);
       }
       const idx = after.prepare("SELECT sql FROM sqlite_master WHERE name = 'commands_unfinished'").get() as { sql: string };
-      expect(idx.sql).toMatch(/WHERE status IN \('queued','running'\)/);
+      // v5 widened the partial index to the governance statuses
+      expect(idx.sql).toMatch(/WHERE status IN \('queued','running','pending','approved'\)/);
 
       // only the two new journal rows and their materialization differ from v1
       const now = snapshot(after);
+      // v5 added columns (journal.revision; commands.revision, pending_reason, …): compare the v1 ones
+      const v1Columns = (rows: any[], like: any[]) => rows.map((r) => Object.fromEntries(Object.keys(like[0] ?? r).map((k) => [k, r[k]])));
+      now.journal = v1Columns(now.journal, before.journal);
+      now.commands = v1Columns(now.commands, before.commands);
       expect(now.journal.slice(0, before.journal.length)).toEqual(before.journal);
       expect(now.journal).toHaveLength(before.journal.length + 2);
       const unchanged = (rows: any[]) => rows.filter((r) => r.command_id !== "alpha-pending" && r.session_id !== "alpha");

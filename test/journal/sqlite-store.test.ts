@@ -1,3 +1,4 @@
+import { UNFINISHED_SQL_LIST } from "../../src/journal/migrations.js";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -196,6 +197,13 @@ describe("commit: round trip of every phase", () => {
       acceptedAt: expect.any(Number),
       acceptedSeq: 5,
       status: "running",
+      // schema v5: accepted (0), started (1)
+      revision: 1,
+      pendingReason: null,
+      governance: null,
+      tags: [],
+      notBefore: null,
+      queuedAt: expect.any(Number),
     });
     expect(r.unfinished[1]).toMatchObject({ idempotencyKey: "kk", idempotencyScope: "session:b" });
     // the next commit continues the numbering
@@ -211,7 +219,7 @@ describe("commit: round trip of every phase", () => {
     const db = openRaw(join(tmp.dir, "plan.db"));
     const plan = (sql: string) =>
       (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>).map((r) => r.detail).join("; ");
-    expect(plan("SELECT * FROM commands WHERE status IN ('queued','running') ORDER BY accepted_seq")).toContain(
+    expect(plan(`SELECT * FROM commands WHERE status IN (${UNFINISHED_SQL_LIST}) ORDER BY accepted_seq`)).toContain(
       "commands_unfinished",
     );
     expect(plan("SELECT coalesce(max(seq), 0) FROM journal")).not.toMatch(/SCAN journal$/);
@@ -493,7 +501,7 @@ describe("more invariants", () => {
       b.record("accepted", "w", "s"),
       b.record("started", "w", "s"),
     ]);
-    tryBatch([b.record("started", "w", "s")], /command w is not queued \(status running\)/);
+    tryBatch([b.record("started", "w", "s")], /command w is running at revision 1: running → running/);
     tryBatch(
       [b.record("finished", "w", "s", { status: "succeeded", outcome: ok("t"), effect: { kind: "write", sessionId: "s", state: {}, version: 1 } })],
       /session s is at version 1, not below 1/,
