@@ -1,6 +1,7 @@
 /**
  * The composition root: the one place that wires store, registry, engine, protocol and transports.
  */
+import { Policy } from "./governance/policy.js";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
@@ -17,14 +18,20 @@ import { createRedactor } from "./journal/redaction.js";
 import { Compactor } from "./journal/compactor.js";
 import { retentionPolicy } from "./journal/retention.js";
 import type { Store } from "./journal/types.js";
+import { localIdentity } from "./governance/identity.js";
+import { prepareWebSocketAuth } from "./governance/setup.js";
 import { createDispatcher } from "./protocol/dispatch.js";
 import { SchemaSet } from "./protocol/schemas.js";
 import { createStdioTransport } from "./transport/stdio.js";
 import { createWebSocketTransport } from "./transport/websocket.js";
+import { createHttpRoutes } from "./transport/http-routes.js";
+import { engineSources, Metrics } from "./observability/metrics.js";
+import { combineObservers, commandLogObserver, observeConnections } from "./observability/logging.js";
 
 export interface RunningServer {
   wsAddress: { host: string; port: number } | null;
   engine: Engine;
+  metrics: Metrics;
   shutdown(reason: string): Promise<void>;
   closed: Promise<void>;
 }
@@ -35,6 +42,8 @@ export interface ServerDeps {
   stdout?: Writable;
   /** tests: use this store instead of opening config.db */
   store?: Store;
+  /** commands awaiting approval (governance); feeds the `pending` gauge, health_check, get_lanes (default: 0) */
+  pendingCount?: () => number;
 }
 
 export const SERVER_VERSION: string = (() => {
@@ -65,6 +74,8 @@ function isDefinition(v: unknown): v is CommandDefinition {
 
 export async function startServer(config: CausewayConfig, deps: ServerDeps): Promise<RunningServer> {
   const log = deps.logger;
+  // identities (issue 5): the bind rule and the tokens file, checked before anything is opened
+  const wsAuth = config.stdio ? undefined : prepareWebSocketAuth(config, log);
   const registry = new CommandRegistry();
   for (const def of BUILTIN_COMMANDS) registry.register(def);
   registerImmediateCommands(registry);
@@ -74,7 +85,11 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
   const store =
     deps.store ??
     new SqliteStore({ path: config.db, durability: config.durability, faultFailCommit: config.faultFailCommit, faultFailCount: config.faultFailCount });
-  const engine = new Engine({ config, store, registry, log, redact: createRedactor(config.redact) });
+  const metrics = new Metrics();
+  const observer = combineObservers(metrics, commandLogObserver(log));
+  const policy = config.policyFile ? Policy.load(config.policyFile) : Policy.open();
+  if (config.policyFile) log.info({ policyFile: config.policyFile, policyVersion: policy.version, rules: policy.file.rules?.length ?? 0 }, "governance policy loaded");
+  const engine = new Engine({ config, store, registry, log, redact: createRedactor(config.redact), observer, policy });
   let summary;
   try {
     summary = engine.start();
@@ -85,15 +100,18 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
   if (summary.unfinished > 0) log.info({ recovery: summary }, "startup recovery journaled a verdict for every unfinished command");
 
   const transports = config.stdio ? ["stdio"] : ["websocket"];
-  const services: ImmediateServices = { engine, store, config, serverVersion: SERVER_VERSION, transports };
+  const pendingCount = deps.pendingCount ?? ((): number => engine.governor.pendingCount());
+  metrics.bind(engineSources(engine, pendingCount));
+  const services: ImmediateServices = { engine, store, config, serverVersion: SERVER_VERSION, transports, metrics, pending: pendingCount };
 
-  const handler = createDispatcher({ engine, registry, schemas, services, log });
+  const handler = observeConnections(createDispatcher({ engine, registry, schemas, services, log }), log, metrics);
 
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
   let closeTransport: () => Promise<void> | void = () => {};
   let wsAddress: RunningServer["wsAddress"] = null;
   let stopping: Promise<void> | null = null;
+  let storeClosed = false;
 
   const compactor = new Compactor(store, retentionPolicy(config), log);
   compactor.start();
@@ -102,6 +120,7 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
     await compactor.stop();
     await closeTransport();
     store.close();
+    storeClosed = true;
     resolveClosed();
   };
 
@@ -128,6 +147,7 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
       maxOutboundBytes: config.limits.maxOutboundBytes,
       handler,
       logger: log,
+      identity: localIdentity(config),
       onEnd: () => {
         // stdin EOF: no new commands can arrive; finish what is in flight, then exit.
         if (stopping) return;
@@ -151,10 +171,23 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
       maxOutboundBytes: config.limits.maxOutboundBytes,
       handler,
       logger: log,
+      auth: wsAuth,
+      httpRoutes: createHttpRoutes({
+        metrics: () => metrics.exposition(),
+        readiness: () => {
+          const checks = {
+            journalOpen: !storeClosed,
+            recoveryDone: engine.recovery !== null,
+            journalHealthy: !engine.committer.stats.degraded,
+            acceptingCommands: !engine.isShuttingDown(),
+          };
+          return { ready: Object.values(checks).every(Boolean), checks };
+        },
+      }),
     });
     wsAddress = t.address;
     closeTransport = () => t.close();
   }
 
-  return { wsAddress, engine, shutdown, closed };
+  return { wsAddress, engine, metrics, shutdown, closed };
 }

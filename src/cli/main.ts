@@ -12,6 +12,9 @@ import { CONFIG_OPTIONS, ConfigError, loadConfig, type ConfigFlags, type ConfigO
 import { createLogger, type Logger } from "../observability/logger.js";
 import { registerExportCommands } from "./export.js";
 import { registerAuditCommand } from "./audit.js";
+import { registerOpsCommands } from "./ops.js";
+import { logRedactionPaths } from "../observability/logging.js";
+import { registerHashTokenCommand } from "./hash-token.js";
 
 const VERSION: string = (() => {
   try {
@@ -23,6 +26,7 @@ const VERSION: string = (() => {
 })();
 
 function formatDefault(o: ConfigOption): string {
+  if (o.default === null) return "none";
   if (Array.isArray(o.default)) return o.default.length === 0 ? "none" : o.default.join(",");
   if (o.default !== null && typeof o.default === "object") return Object.keys(o.default).length === 0 ? "none" : JSON.stringify(o.default);
   return String(o.default);
@@ -55,7 +59,8 @@ function startupFailure(err: unknown, logger: Logger | null): never {
   const message = err instanceof Error ? err.message : String(err);
   if (logger && !(err instanceof ConfigError)) logger.debug({ err }, "startup failed");
   process.stderr.write(`causeway: ${message}\n`);
-  process.exit(1);
+  // BindRefusedError (src/governance/bind.ts) exits 2; every other startup failure 1
+  process.exit(err instanceof Error && (err as { exitCode?: unknown }).exitCode === 2 ? 2 : 1);
 }
 
 async function serve(opts: Record<string, unknown>): Promise<void> {
@@ -64,7 +69,7 @@ async function serve(opts: Record<string, unknown>): Promise<void> {
   try {
     const { config: configFile, ...flags } = opts;
     const config = loadConfig({ flags: flags as ConfigFlags, env: process.env, configFile: configFile as string | undefined });
-    logger = createLogger(config.logLevel);
+    logger = createLogger(config.logLevel, { redactPaths: logRedactionPaths(config.redact) });
     const { startServer } = await import("../server.js");
     server = await startServer(config, { logger });
     if (server.wsAddress) logger.info(`listening on ws://${server.wsAddress.host}:${server.wsAddress.port}${config.path}`);
@@ -125,6 +130,8 @@ function buildProgram(): Command {
   for (const o of CONFIG_OPTIONS) for (const opt of configOption(o)) cmd.addOption(opt);
   registerExportCommands(program);
   registerAuditCommand(program);
+  registerOpsCommands(program);
+  registerHashTokenCommand(program);
   return program;
 }
 

@@ -10,7 +10,9 @@ import { failure } from "../protocol/frames.js";
 import type { CommandEnvelope, Outcome } from "../protocol/types.js";
 import type { Connection } from "../transport/connection.js";
 import { AUDIT_COMMANDS } from "./audit.js";
+import { GOVERNANCE_COMMANDS } from "./governance.js";
 import { HISTORY_COMMANDS } from "./history.js";
+import { METRICS_COMMANDS } from "./metrics.js";
 import { OBSERVE_COMMANDS } from "./observe.js";
 import type { CommandRegistry, ImmediateSpec } from "./registry.js";
 
@@ -20,20 +22,25 @@ export interface ImmediateServices {
   config: CausewayConfig;
   serverVersion: string;
   transports: string[];
+  /** Prometheus + get_metrics figures (absent in bare test setups) */
+  metrics?: import("../observability/metrics.js").Metrics;
+  /** commands awaiting approval (governance); absent = 0 */
+  pending?: () => number;
 }
 
 export interface ImmediateCommand extends ImmediateSpec {
-  handle(conn: Connection, env: CommandEnvelope, services: ImmediateServices): Outcome;
+  /** governance decisions answer once their transition row committed (a promise) */
+  handle(conn: Connection, env: CommandEnvelope, services: ImmediateServices): Outcome | Promise<Outcome>;
 }
 
-const ALL: ImmediateCommand[] = [...OBSERVE_COMMANDS, ...HISTORY_COMMANDS, ...AUDIT_COMMANDS];
+const ALL: ImmediateCommand[] = [...OBSERVE_COMMANDS, ...HISTORY_COMMANDS, ...AUDIT_COMMANDS, ...METRICS_COMMANDS, ...GOVERNANCE_COMMANDS];
 const handlers = new Map(ALL.map((c) => [c.type, c]));
 
 export function registerImmediateCommands(registry: CommandRegistry): void {
   for (const { handle: _h, ...spec } of ALL) registry.registerImmediate(spec);
 }
 
-export function runImmediateCommand(conn: Connection, env: CommandEnvelope, services: ImmediateServices): Outcome {
+export function runImmediateCommand(conn: Connection, env: CommandEnvelope, services: ImmediateServices): Outcome | Promise<Outcome> {
   const c = handlers.get(env.type);
   if (!c) return failure(env.type, "unknown_command", `unknown command type "${env.type}"`);
   return c.handle(conn, env, services);

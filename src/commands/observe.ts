@@ -6,6 +6,18 @@ import type { ImmediateCommand } from "./immediate.js";
 
 const MAX_SESSION_SUBSCRIPTIONS = 1024;
 
+/** Commands in lanes: `queued` (not running) and `running` (lane heads whose handler runs). */
+function laneCounts(engine: import("../engine/engine.js").Engine): { queued: number; running: number } {
+  let queued = 0;
+  let running = 0;
+  for (const l of engine.lanes.all()) {
+    const r = l.active !== null && l.active.status === "running" ? 1 : 0;
+    running += r;
+    queued += l.length - r;
+  }
+  return { queued, running };
+}
+
 export const OBSERVE_COMMANDS: ImmediateCommand[] = [
   {
     type: "health_check",
@@ -25,6 +37,8 @@ export const OBSERVE_COMMANDS: ImmediateCommand[] = [
         sessions: s.engine.sessions.size(),
         lanes: s.engine.lanes.all().length,
         inFlight: s.engine.jobs.size,
+        ...laneCounts(s.engine),
+        pending: s.pending?.() ?? 0,
         connections: s.engine.publisher.count(),
         journal: {
           store: s.config.db === ":memory:" ? "memory" : "sqlite",

@@ -9,11 +9,15 @@
  *   `events_dropped` frame follows once it falls back under the bound; responses are never dropped;
  *   above 4 × maxOutboundBytes the socket is closed with 1008 "slow consumer".
  * - `GET /healthz` answers 200 `{"ok":true}`; any other plain HTTP request gets 426.
+ * - Authentication (`auth`, issue 5): with a tokens file, `Authorization: Bearer <token>` is checked
+ *   at upgrade; a failure completes the handshake and closes with 1008 "unauthorized" (no frame is
+ *   sent) and logs an `auth_failed` audit line. The connection's actor/roles come from the token.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { WebSocket, WebSocketServer, type RawData } from "ws";
 import type { Logger } from "../observability/logger.js";
+import { AUTH_CLOSE_CODE, AUTH_CLOSE_REASON, authenticateRequest, type WebSocketAuth } from "../governance/auth.js";
 import type { Connection, ConnectionHandler, FrameKind } from "./connection.js";
 
 export interface WebSocketTransportOptions {
@@ -30,6 +34,13 @@ export interface WebSocketTransportOptions {
   maxOutboundBytes: number;
   handler: ConnectionHandler;
   logger: Logger;
+  /**
+   * Authentication at upgrade (src/governance/auth.ts). Absent: open, every connection is
+   * `local` with no roles. A failed check completes the handshake, then closes with 1008.
+   */
+  auth?: WebSocketAuth;
+  /** extra plain-HTTP routes (/metrics, /readyz: src/transport/http-routes.ts); true = handled */
+  httpRoutes?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 export interface WebSocketTransport {
@@ -50,8 +61,6 @@ const CLOSE_TIMEOUT_MS = 2_000;
 
 class WsConnection implements Connection {
   readonly transport = "websocket" as const;
-  readonly actor = "local";
-  readonly roles: readonly string[] = [];
   /** answered the last ping */
   alive = true;
   private closing = false;
@@ -64,6 +73,8 @@ class WsConnection implements Connection {
     readonly ws: WebSocket,
     private readonly maxOutboundBytes: number,
     private readonly log: Logger,
+    readonly actor: string,
+    readonly roles: readonly string[],
   ) {}
 
   get closed(): boolean {
@@ -172,13 +183,33 @@ export async function createWebSocketTransport(options: WebSocketTransportOption
   let nextId = 0;
   let closing: Promise<void> | null = null;
 
-  const server: Server = createServer(httpHandler);
+  const server: Server = createServer((req, res) => {
+    if (options.httpRoutes?.(req, res)) return;
+    httpHandler(req, res);
+  });
   const wss = new WebSocketServer({ server, path: options.path, maxPayload: options.maxPayload });
 
   wss.on("error", (err) => log.error({ err }, "websocket server error"));
 
+  const auth: WebSocketAuth = options.auth ?? { tokens: null, local: { actor: "local", roles: [] } };
+
   wss.on("connection", (ws, req) => {
-    const conn = new WsConnection(`ws-${++nextId}`, ws, maxOutboundBytes, log);
+    const connectionId = `ws-${++nextId}`;
+    const remoteAddress = req.socket.remoteAddress;
+    const authn = authenticateRequest(req.headers, auth);
+    if (!authn.ok) {
+      // never log the presented token; the client gets no frame, only the close
+      log.warn({ audit: "auth_failed", remoteAddress, reason: authn.reason, connectionId }, "WebSocket authentication failed");
+      ws.on("error", (err) => log.debug({ err, conn: connectionId }, "websocket error (unauthenticated)"));
+      const kill = setTimeout(() => ws.terminate(), CLOSE_TIMEOUT_MS);
+      kill.unref();
+      ws.once("close", () => clearTimeout(kill));
+      ws.close(AUTH_CLOSE_CODE, AUTH_CLOSE_REASON);
+      return;
+    }
+    const { actor, roles } = authn.identity;
+    if (auth.tokens) log.info({ audit: "auth_ok", actor, connectionId, remoteAddress }, "WebSocket client authenticated");
+    const conn = new WsConnection(connectionId, ws, maxOutboundBytes, log, actor, roles);
     live.set(ws, conn);
     log.debug({ conn: conn.id, remote: req.socket.remoteAddress }, "connection open");
 

@@ -1,0 +1,62 @@
+/**
+ * Operator commands (issue #8): `get_metrics` (the figures `/metrics` exposes, as JSON) and
+ * `get_lanes` (every active lane: depth, head, running-since, age of the oldest queued command).
+ * Immediate: they read in-memory figures only, so they answer while the journal is unavailable.
+ */
+import { failure, success } from "../protocol/frames.js";
+import type { ImmediateCommand } from "./immediate.js";
+
+/** `get_lanes` page size when the request has no `limit` */
+export const DEFAULT_LANES_LIMIT = 100;
+/** largest `get_lanes` `limit` */
+export const MAX_LANES_LIMIT = 1000;
+/** `get_lanes` queued commands listed per lane when the request has no `queuedLimit` */
+export const DEFAULT_QUEUED_LIMIT = 5;
+/** largest `get_lanes` `queuedLimit` */
+export const MAX_QUEUED_LIMIT = 100;
+
+export const METRICS_COMMANDS: ImmediateCommand[] = [
+  {
+    type: "get_metrics",
+    sessionId: "none",
+    params: { type: "object", properties: {} },
+    handle(_conn, env, s) {
+      if (!s.metrics) return failure(env.type, "invalid_command", "metrics are not enabled in this server");
+      return success(env.type, s.metrics.snapshot());
+    },
+  },
+  {
+    type: "get_lanes",
+    sessionId: "none",
+    params: {
+      type: "object",
+      properties: {
+        limit: { type: "integer", minimum: 1, maximum: MAX_LANES_LIMIT },
+        queuedLimit: { type: "integer", minimum: 0, maximum: MAX_QUEUED_LIMIT },
+        laneKey: { type: "string", minLength: 1, maxLength: 1024 },
+      },
+    },
+    handle(_conn, env, s) {
+      const limit = (env.limit as number | undefined) ?? DEFAULT_LANES_LIMIT;
+      const queuedLimit = (env.queuedLimit as number | undefined) ?? DEFAULT_QUEUED_LIMIT;
+      const only = env.laneKey as string | undefined;
+      const now = Date.now();
+      const all = s.engine.lanes
+        .all()
+        .filter((l) => l.length > 0 && (only === undefined || l.key === only))
+        .map((l) => l.inspect(now, queuedLimit));
+      // deepest first, then the longest-waiting: what an operator looks for first
+      all.sort((a, b) => b.depth - a.depth || (b.oldestQueuedAgeMs ?? -1) - (a.oldestQueuedAgeMs ?? -1) || (a.laneKey < b.laneKey ? -1 : 1));
+      const lanes = all.slice(0, limit);
+      return success(env.type, {
+        lanes,
+        count: lanes.length,
+        total: all.length,
+        truncated: all.length > lanes.length,
+        inFlight: s.engine.jobs.size,
+        pending: s.pending?.() ?? 0,
+        at: now,
+      });
+    },
+  },
+];
