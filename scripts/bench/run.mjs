@@ -1,173 +1,212 @@
 #!/usr/bin/env node
-// causeway benchmark: `npm run bench`. Figures are medians of several runs, reported next to a
-// raw SQLite baseline taken in the same run (these machines are noisy: compare ratios).
+// causeway benchmark harness (issue #7): `npm run bench` (full, ≈15 min) or `npm run bench -- --quick`
+// (< 2 min). Every scenario starts its own `causeway serve` process; the load runs here. Baselines
+// (raw ws echo, pipe echo, raw better-sqlite3 inserts, raw journal scan) are measured in the same run
+// and every figure is reported with its ratio to one of them.
 //
-//   BENCH_COMMANDS=20000 BENCH_RUNS=3 BENCH_WINDOW=512 npm run bench
-// The causeway figure: SESSIONS sessions, one in-process connection keeping WINDOW `set` commands
-// in flight (no transport), through the full dispatcher → engine → journal path.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import Database from "better-sqlite3";
-import pino from "pino";
-import { BUILTIN_COMMANDS } from "../../dist/commands/builtin/index.js";
-import { registerImmediateCommands } from "../../dist/commands/immediate.js";
-import { CommandRegistry } from "../../dist/commands/registry.js";
-import { DEFAULT_CONFIG } from "../../dist/config/defaults.js";
-import { Engine } from "../../dist/engine/engine.js";
-import { SqliteStore } from "../../dist/journal/sqlite-store.js";
-import { createDispatcher } from "../../dist/protocol/dispatch.js";
-import { SchemaSet } from "../../dist/protocol/schemas.js";
+//   npm run bench -- --quick                  all scenarios, small sizes (50k-command journal)
+//   npm run bench -- --only s1,s6             a subset (baselines always run; names: s1 … s8)
+//   BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=bench/profiles" npm run bench -- --quick --only s1
+//                                             extra node flags for the server processes (profiling)
+//   node scripts/bench/profile-summary.mjs bench/profiles/<file>.cpuprofile
+//
+// Writes bench/results/<date>.json and bench/results/<date>.md (bench/results/ is git-ignored) and
+// caches generated journals in bench/cache/ (git-ignored).
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { fileURLToPath } from "node:url";
+import { pipeEcho, rawSqlite, wsEcho } from "./lib/baselines.mjs";
+import { s1Throughput, s2Latency, s3Stdio, s4ManyConnections, s5Restart, s6History, s7Rss, s8Audit } from "./lib/scenarios.mjs";
+import { fmt, median } from "./lib/stats.mjs";
 
-const COMMANDS = Number(process.env.BENCH_COMMANDS ?? 20_000);
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const SESSIONS = 16;
-const WINDOW = Number(process.env.BENCH_WINDOW ?? 512);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const tmp = () => mkdtempSync(join(tmpdir(), "causeway-bench-"));
+const argv = process.argv.slice(2);
+const quick = argv.includes("--quick");
+const onlyArg = argv.find((a) => a.startsWith("--only"));
+const only = onlyArg ? new Set((onlyArg.includes("=") ? onlyArg.split("=")[1] : argv[argv.indexOf(onlyArg) + 1]).split(",")) : null;
+const want = (s) => !only || only.has(s);
 
-function rawSqlite(sync, batch) {
-  const dir = tmp();
-  const db = new Database(join(dir, "raw.db"));
-  db.pragma("journal_mode = WAL");
-  db.pragma(`synchronous = ${sync}`);
-  db.exec("CREATE TABLE t (seq INTEGER PRIMARY KEY, lane TEXT, body TEXT)");
-  const ins = db.prepare("INSERT INTO t (seq, lane, body) VALUES (?, ?, ?)");
-  const body = JSON.stringify({ type: "set", path: "/k", value: 1, pad: "x".repeat(120) });
-  const rows = COMMANDS * 3;
-  const tx = db.transaction((from, n) => {
-    for (let i = 0; i < n; i++) ins.run(from + i, "session:s", body);
-  });
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < rows; i += batch) tx(i + 1, Math.min(batch, rows - i));
-  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
-  return rows / secs;
-}
-
-function makeServer(db, durability) {
-  const config = { ...DEFAULT_CONFIG, db, durability, limits: { ...DEFAULT_CONFIG.limits, maxInFlightPerConnection: COMMANDS + 100, maxQueuePerLane: COMMANDS + 100 } };
-  const registry = new CommandRegistry();
-  for (const d of BUILTIN_COMMANDS) registry.register(d);
-  registerImmediateCommands(registry);
-  const store = new SqliteStore({ path: db, durability });
-  const log = pino({ level: "silent" });
-  const engine = new Engine({ config, store, registry, log });
-  const t0 = process.hrtime.bigint();
-  engine.start();
-  const startMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  const handler = createDispatcher({ engine, registry, schemas: new SchemaSet(registry, config.limits), services: { engine, store, config, serverVersion: "bench", transports: [] }, log });
-  return { engine, store, handler, startMs };
-}
-
-// A fake connection that keeps `window` commands in flight, like a pipelining client.
-function connection(handler, window = 512) {
-  let outstanding = 0;
-  let next = 0;
-  let frames = [];
-  let done;
-  const conn = {
-    id: "bench",
-    transport: "stdio",
-    actor: "bench",
-    roles: [],
-    closed: false,
-    send(_frame, kind) {
-      if (kind !== "response") return true;
-      outstanding--;
-      if (next < frames.length) pump();
-      else if (outstanding === 0 && done) done();
-      return true;
-    },
-    bufferedBytes: () => 0,
-    close() {},
-  };
-  const pump = () => {
-    while (outstanding < window && next < frames.length) {
-      outstanding++;
-      handler.onFrame(conn, frames[next++]);
+const P = quick
+  ? {
+      mode: "quick",
+      runs: 1,
+      echo: { messages: 40_000, window: 256, rttSamples: 1_000, openLoopRates: [5_000], openLoopMs: 2_000 },
+      sqlite: { 1: 2_000, 64: 40_000, 256: 100_000, maxMs: 1_000 },
+      s1: { commands: 10_000, warmup: 1_000 },
+      s2: { rates: [1_000, 5_000, 10_000], durationMs: 1_000, warmup: 1_000 },
+      s3: { commands: 10_000, warmup: 1_000 },
+      s4: { clients: 500, perClient: 1, durationMs: 2_000 },
+      s5: { journals: [50_000], runs: 3 },
+      s6: { n: 50_000, iterations: 500 },
+      s7: { commands: 10_000, historyN: 50_000 },
+      s8: { n: 50_000 },
     }
-  };
-  handler.onOpen(conn);
-  return {
-    run(list) {
-      frames = list;
-      next = 0;
-      return new Promise((resolve) => {
-        done = resolve;
-        pump();
-      });
-    },
-  };
-}
+  : {
+      mode: "full",
+      runs: 3,
+      echo: { messages: 200_000, window: 256, rttSamples: 5_000, openLoopRates: [1_000, 5_000, 10_000], openLoopMs: 3_000 },
+      sqlite: { 1: 5_000, 64: 200_000, 256: 500_000, maxMs: 5_000 },
+      s1: { commands: 30_000, warmup: 3_000 },
+      s2: { rates: [1_000, 5_000, 10_000], durationMs: 5_000, warmup: 3_000 },
+      s3: { commands: 30_000, warmup: 3_000 },
+      s4: { clients: 500, perClient: 1, durationMs: 10_000 },
+      s5: { journals: [100_000, 1_000_000], runs: 3 },
+      s6: { n: 1_000_000, iterations: 2_000 },
+      s7: { commands: 50_000, historyN: 1_000_000 },
+      s8: { n: 1_000_000 },
+    };
+const WINDOW = 256;
 
-async function causeway(durability) {
-  const dir = tmp();
-  const { engine, store, handler } = makeServer(join(dir, "bench.db"), durability);
-  const c = connection(handler, WINDOW);
-  await c.run(Array.from({ length: SESSIONS }, (_, i) => JSON.stringify({ type: "create_session", sessionId: `s${i}` })));
-  const frames = Array.from({ length: COMMANDS }, (_, i) => JSON.stringify({ type: "set", id: `c${i}`, sessionId: `s${i % SESSIONS}`, path: "/k", value: i }));
-  const t0 = process.hrtime.bigint();
-  await c.run(frames);
-  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  engine.beginShutdown();
-  await engine.drain(10_000);
-  store.close();
-  rmSync(dir, { recursive: true, force: true });
-  return COMMANDS / secs;
-}
-
-async function startup(history) {
-  const dir = tmp();
-  const db = join(dir, "history.db");
-  {
-    const { engine, store, handler } = makeServer(db, "off");
-    const c = connection(handler);
-    await c.run(Array.from({ length: SESSIONS }, (_, i) => JSON.stringify({ type: "create_session", sessionId: `s${i}` })));
-    for (let done = 0; done < history; done += 10_000) {
-      const n = Math.min(10_000, history - done);
-      await c.run(Array.from({ length: n }, (_, i) => JSON.stringify({ type: "set", id: `h${done + i}`, sessionId: `s${i % SESSIONS}`, path: "/k", value: i })));
-    }
-    engine.beginShutdown();
-    await engine.drain(10_000);
-    store.close();
-  }
-  const times = [];
-  for (let r = 0; r < RUNS; r++) {
-    const { store, startMs } = makeServer(db, "full");
-    times.push(startMs);
-    store.close();
-  }
-  rmSync(dir, { recursive: true, force: true });
-  return median(times);
-}
-
-const results = { date: new Date().toISOString(), node: process.version, commands: COMMANDS, runs: RUNS, sessions: SESSIONS, window: WINDOW };
-const table = [];
-const raw1 = median(Array.from({ length: RUNS }, () => rawSqlite("FULL", 1)));
-const raw256 = median(Array.from({ length: RUNS }, () => rawSqlite("FULL", 256)));
-table.push(["raw SQLite insert, FULL, 1 row/txn (rows/s)", raw1]);
-table.push(["raw SQLite insert, FULL, 256 rows/txn (rows/s)", raw256]);
-results.rawRowsPerSecFull1 = raw1;
-results.rawRowsPerSecFull256 = raw256;
-for (const mode of ["full", "normal", "off"]) {
+const tStart = performance.now();
+const log = (msg) => process.stderr.write(`[${((performance.now() - tStart) / 1000).toFixed(0).padStart(4)} s] ${msg}\n`);
+const runs = async (n, f) => {
   const xs = [];
-  for (let r = 0; r < RUNS; r++) xs.push(await causeway(mode));
-  const m = median(xs);
-  results[`durableCommandsPerSec_${mode}`] = m;
-  table.push([`causeway set commands/s, durability=${mode} (3 journal rows each)`, m]);
-}
-for (const history of [10_000, 100_000]) {
-  const ms = await startup(history);
-  results[`startupMs_${history}`] = ms;
-  table.push([`startup (open + recovery) with ${history} commands of history (ms)`, ms]);
-}
-results.startupRatio100kTo10k = results.startupMs_100000 / results.startupMs_10000;
-table.push(["startup ratio 100k / 10k history", results.startupRatio100kTo10k]);
-results.fullVsRawRowsRatio = (results.durableCommandsPerSec_full * 3) / raw256;
-table.push(["durability=full journal rows/s ÷ raw 256-row baseline", results.fullVsRawRowsRatio]);
+  for (let i = 0; i < n; i++) xs.push(await f(i));
+  return xs;
+};
 
-for (const [name, v] of table) console.log(`${name.padEnd(72)} ${v >= 100 ? Math.round(v).toLocaleString("en-US") : v.toFixed(2)}`);
-mkdirSync(new URL("../../bench/results/", import.meta.url), { recursive: true });
-writeFileSync(new URL(`../../bench/results/${results.date.slice(0, 19).replace(/:/g, "-")}.json`, import.meta.url), JSON.stringify(results, null, 2));
+const out = {
+  date: new Date().toISOString(),
+  mode: P.mode,
+  node: process.version,
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model,
+  memGb: Math.round(totalmem() / 2 ** 30),
+  nodeArgs: process.env.BENCH_NODE_ARGS ?? "",
+  params: P,
+  baselines: {},
+  scenarios: {},
+};
+
+// ---------------------------------------------------------------- baselines
+log(`mode ${P.mode}; baselines: ws echo, pipe echo, raw SQLite`);
+out.baselines.wsEcho = await wsEcho(P.echo);
+log(`  ws echo ${fmt(out.baselines.wsEcho.msgsPerSec)} msgs/s, RTT p50 ${fmt(out.baselines.wsEcho.rttMs.p50)} ms`);
+out.baselines.pipeEcho = await pipeEcho({ messages: P.echo.messages, window: WINDOW });
+out.baselines.sqlite = {};
+for (const batch of [1, 64, 256]) {
+  out.baselines.sqlite[batch] = median((await runs(P.runs, () => rawSqlite({ batch, rows: P.sqlite[batch], maxMs: P.sqlite.maxMs }))).map((r) => r.rowsPerSec));
+}
+log(`  raw SQLite FULL rows/s: ${Object.entries(out.baselines.sqlite).map(([b, v]) => `${b}/txn ${fmt(v)}`).join(", ")}`);
+const echo = out.baselines.wsEcho.msgsPerSec;
+
+// ---------------------------------------------------------------- scenarios
+const S = out.scenarios;
+if (want("s1")) {
+  S.s1 = {};
+  for (const durability of ["full", "normal"]) {
+    log(`s1: durable set throughput, one WebSocket, 64 sessions, ${WINDOW} in flight, durability ${durability}`);
+    const rs = await runs(P.runs, () => s1Throughput({ durability, commands: P.s1.commands, window: WINDOW, warmup: P.s1.warmup }));
+    const m = median(rs.map((r) => r.commandsPerSec));
+    S.s1[durability] = { commandsPerSec: m, runs: rs, ratioToWsEcho: m / echo, journalRowsPerSec: m * 3, p99Ms: median(rs.map((r) => r.latencyMs.p99)) };
+    log(`  ${fmt(m)} commands/s (${fmt(m / echo, 3)} × ws echo), ${fmt(median(rs.map((r) => r.rowsPerCommit)))} journal rows per commit`);
+  }
+}
+if (want("s2")) {
+  log(`s2: open-loop latency at ${P.s2.rates.join(", ")} commands/s`);
+  S.s2 = await s2Latency(P.s2);
+  for (const [rate, r] of Object.entries(S.s2)) log(`  ${rate}/s: p50 ${fmt(r.latencyMs.p50)} p99 ${fmt(r.latencyMs.p99)} p99.9 ${fmt(r.latencyMs.p999)} ms (achieved ${fmt(r.achievedPerSec)}/s, ${r.failed} failed)`);
+}
+if (want("s3")) {
+  log("s3: stdio throughput");
+  const rs = await runs(P.runs, () => s3Stdio({ commands: P.s3.commands, window: WINDOW, warmup: P.s3.warmup }));
+  const m = median(rs.map((r) => r.commandsPerSec));
+  S.s3 = { commandsPerSec: m, runs: rs, ratioToPipeEcho: m / out.baselines.pipeEcho.msgsPerSec, ratioToWsEcho: m / echo };
+  log(`  ${fmt(m)} commands/s`);
+}
+if (want("s4")) {
+  log(`s4: ${P.s4.clients} WebSocket clients, each on its own session`);
+  S.s4 = await s4ManyConnections(P.s4);
+  S.s4.ratioToWsEcho = S.s4.commandsPerSec / echo;
+  log(`  ${fmt(S.s4.commandsPerSec)} commands/s, p99 ${fmt(S.s4.latencyMs.p99)} ms, setup ${fmt(S.s4.setupMs)} ms`);
+}
+if (want("s5")) {
+  S.s5 = {};
+  for (const n of P.s5.journals) {
+    log(`s5: restart (after kill -9) on a ${n.toLocaleString("en-US")}-command journal`);
+    S.s5[n] = await s5Restart({ n, runs: P.s5.runs, log });
+    log(`  ready in ${fmt(S.s5[n].readyMs)} ms (empty journal ${fmt(S.s5[n].emptyJournal.readyMs)} ms)`);
+  }
+}
+if (want("s6")) {
+  log(`s6: history queries on a ${P.s6.n.toLocaleString("en-US")}-command journal`);
+  S.s6 = await s6History({ ...P.s6, log });
+  for (const [q, r] of Object.entries(S.s6.queries)) log(`  ${q}: p50 ${fmt(r.p50)} p99 ${fmt(r.p99)} ms`);
+}
+if (want("s7")) {
+  log(`s7: RSS while ${P.s7.commands.toLocaleString("en-US")} commands go through a server, on an empty journal and on a ${P.s7.historyN.toLocaleString("en-US")}-command one`);
+  S.s7 = await s7Rss({ ...P.s7, window: WINDOW, log });
+}
+if (want("s8")) {
+  log(`s8: offline audit of a ${P.s8.n.toLocaleString("en-US")}-command journal`);
+  S.s8 = s8Audit({ ...P.s8, log });
+  log(`  ${fmt(S.s8.secs)} s (raw scan ${fmt(S.s8.rawScanSecs)} s), peak RSS ${fmt(S.s8.peakRssMb)} MB, ok=${S.s8.ok}`);
+}
+out.totalSeconds = (performance.now() - tStart) / 1000;
+
+// ---------------------------------------------------------------- table
+const rows = [];
+const row = (scenario, metric, value, unit, target, met, baseline) => rows.push({ scenario, metric, value, unit, target, met, baseline });
+const bl = out.baselines;
+row("baseline", "ws echo, one loopback connection, 256 in flight", bl.wsEcho.msgsPerSec, "msgs/s");
+row("baseline", "ws echo RTT p50 / p99 (one in flight)", `${fmt(bl.wsEcho.rttMs.p50)} / ${fmt(bl.wsEcho.rttMs.p99)}`, "ms");
+for (const [rate, r] of Object.entries(bl.wsEcho.openLoop)) row("baseline", `ws echo open loop ${rate}/s p50 / p99 / p99.9`, `${fmt(r.latencyMs.p50)} / ${fmt(r.latencyMs.p99)} / ${fmt(r.latencyMs.p999)}`, "ms");
+row("baseline", "pipe echo (child process), 256 in flight", bl.pipeEcho.msgsPerSec, "msgs/s");
+for (const [b, v] of Object.entries(bl.sqlite)) row("baseline", `better-sqlite3 insert, WAL, FULL, ${b} rows/txn`, v, "rows/s");
+if (S.s1) {
+  const f = S.s1.full;
+  row("1 durable set, 1 ws, 64 sessions, 256 in flight", "durability full", f.commandsPerSec, "cmds/s", "≥ 40,000 and ≥ 0.25 × echo", f.commandsPerSec >= 40_000 && f.ratioToWsEcho >= 0.25, `${fmt(f.ratioToWsEcho, 3)} × ws echo`);
+  row("1 durable set, 1 ws, 64 sessions, 256 in flight", "durability normal", S.s1.normal.commandsPerSec, "cmds/s", "", undefined, `${fmt(S.s1.normal.ratioToWsEcho, 3)} × ws echo`);
+}
+if (S.s2) {
+  for (const [rate, r] of Object.entries(S.s2)) {
+    const e = bl.wsEcho.openLoop[rate];
+    const is5k = Number(rate) === 5_000;
+    row("2 open-loop latency, durability full", `${rate}/s p50 / p99 / p99.9 (achieved ${fmt(r.achievedPerSec)}/s)`, `${fmt(r.latencyMs.p50)} / ${fmt(r.latencyMs.p99)} / ${fmt(r.latencyMs.p999)}`, "ms", is5k ? "p99 ≤ 2 ms" : "", is5k ? r.latencyMs.p99 <= 2 : undefined, e ? `p99 ${fmt(r.latencyMs.p99 / e.latencyMs.p99, 1)} × echo p99 at ${rate}/s` : "");
+  }
+}
+if (S.s3) row("3 stdio pipe, 256 in flight", "durability full", S.s3.commandsPerSec, "cmds/s", "", undefined, `${fmt(S.s3.ratioToPipeEcho, 3)} × pipe echo`);
+if (S.s4) row("4 500 ws clients, own session each, 1 in flight each", `p50 / p99 ${fmt(S.s4.latencyMs.p50)} / ${fmt(S.s4.latencyMs.p99)} ms`, S.s4.commandsPerSec, "cmds/s", "", undefined, `${fmt(S.s4.ratioToWsEcho, 3)} × ws echo`);
+if (S.s5) {
+  for (const [n, r] of Object.entries(S.s5)) {
+    const target = Number(n) === 1_000_000 ? "≤ 2,000 ms" : "";
+    row("5 restart after kill -9 (spawn → listening)", `${Number(n).toLocaleString("en-US")} commands`, r.readyMs, "ms", target, target ? r.readyMs <= 2000 : undefined, `${fmt(r.ratioToEmpty, 2)} × empty journal (${fmt(r.emptyJournal.readyMs)} ms)`);
+  }
+}
+if (S.s6) {
+  for (const [q, r] of Object.entries(S.s6.queries)) {
+    row(`6 history, ${S.s6.commands.toLocaleString("en-US")}-command journal`, `${q} p50 / p99`, `${fmt(r.p50)} / ${fmt(r.p99)}`, "ms", "p99 ≤ 5 ms", r.p99 <= 5, `p50 ${fmt(r.p50 / bl.wsEcho.rttMs.p50, 1)} × echo RTT`);
+  }
+}
+if (S.s7) {
+  const h = S.s7.historyCommands.toLocaleString("en-US");
+  row("7 peak RSS, empty journal", `${S.s7.commands.toLocaleString("en-US")} commands; growth after 20%: ${fmt(S.s7.fresh.growthFrom20PctMb)} MB`, S.s7.fresh.peakRssMb, "MB", "≤ 150 MB, flat", S.s7.fresh.peakRssMb <= 150 && S.s7.fresh.growthFrom20PctMb < 10, `${fmt(S.s7.fresh.peakRssMb / S.s7.idleRssMb, 2)} × idle server (${fmt(S.s7.idleRssMb)} MB)`);
+  row(`7 peak RSS, ${h}-command journal`, `same load; growth after 20%: ${fmt(S.s7.history.growthFrom20PctMb)} MB`, S.s7.history.peakRssMb, "MB", "≤ 150 MB, = empty", S.s7.history.peakRssMb <= 150, `${fmt(S.s7.historyMinusFreshMb, 1)} MB vs empty journal`);
+}
+if (S.s8) {
+  row(`8 offline audit, ${S.s8.commands.toLocaleString("en-US")} commands`, `${S.s8.rows.toLocaleString("en-US")} rows, peak RSS ${fmt(S.s8.peakRssMb)} MB, ok=${S.s8.ok}`, S.s8.secs, "s", S.s8.commands === 1_000_000 ? "≤ 10 s" : "(≤ 10 s at 1M)", S.s8.commands === 1_000_000 ? S.s8.secs <= 10 : S.s8.secs <= 1, `${fmt(S.s8.ratioToRawScan, 1)} × raw row scan (${fmt(S.s8.rawScanSecs)} s)`);
+}
+out.table = rows;
+
+const metCell = (m) => (m === undefined ? "" : m ? "met" : "**gap**");
+const md = [
+  `# causeway bench, ${out.date.slice(0, 10)} (${P.mode})`,
+  "",
+  `Node ${out.node}, ${out.cpus} × ${out.cpuModel}, ${out.memGb} GB; total ${fmt(out.totalSeconds)} s.${quick ? " Quick mode: smaller sizes (50k-command journal instead of 1M for s5/s6/s7/s8, 10k commands for s7), one run per figure." : ` Medians of ${P.runs} runs where repeated.`}`,
+  "",
+  "| scenario | metric | value | unit | target | met | vs baseline (same run) |",
+  "|---|---|---:|---|---|---|---|",
+  ...rows.map((r) => `| ${r.scenario} | ${r.metric} | ${typeof r.value === "number" ? fmt(r.value) : r.value} | ${r.unit} | ${r.target ?? ""} | ${metCell(r.met)} | ${r.baseline ?? ""} |`),
+  "",
+].join("\n");
+
+const w = (s, n) => (s.length > n ? s.slice(0, n - 1) + "…" : s.padEnd(n));
+console.log("");
+console.log(`${w("scenario", 48)} ${w("metric", 52)} ${"value".padStart(22)} ${w("unit", 7)} ${w("target", 26)} ${w("met", 5)} vs baseline`);
+for (const r of rows) console.log(`${w(r.scenario, 48)} ${w(r.metric, 52)} ${(typeof r.value === "number" ? fmt(r.value) : r.value).padStart(22)} ${w(r.unit, 7)} ${w(r.target ?? "", 26)} ${w(r.met === undefined ? "" : r.met ? "met" : "GAP", 5)} ${r.baseline ?? ""}`);
+
+const dir = fileURLToPath(new URL("../../bench/results/", import.meta.url));
+mkdirSync(dir, { recursive: true });
+const stamp = out.date.slice(0, 19).replace(/:/g, "-");
+writeFileSync(`${dir}${stamp}${quick ? "-quick" : ""}.json`, JSON.stringify(out, null, 2));
+writeFileSync(`${dir}${stamp}${quick ? "-quick" : ""}.md`, md);
+console.log(`\nwrote bench/results/${stamp}${quick ? "-quick" : ""}.json and .md (${fmt(out.totalSeconds)} s)`);
