@@ -5,7 +5,7 @@
  */
 import type { Logger } from "pino";
 import { createContext, type ContextRun } from "../commands/context.js";
-import type { Job } from "./job.js";
+import { signalOf, type Job } from "./job.js";
 import type { SessionTable } from "./sessions.js";
 
 export interface RunRecord extends ContextRun {
@@ -46,7 +46,7 @@ export function buildContext(job: Job, deps: ContextDeps): RunRecord {
       atLimit: (max) => deps.sessions.size() >= max,
     },
     maxSessions: deps.maxSessions,
-    signal: () => job.abort.signal,
+    signal: () => signalOf(job),
     log: () => (log ??= deps.log.child({ commandId: job.id, type: job.type })),
     now() {
       const t = deps.now();

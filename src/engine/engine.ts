@@ -28,7 +28,7 @@ import type { Connection } from "../transport/connection.js";
 import { Committer, type NewRecord } from "./committer.js";
 import { buildContext, type RunRecord } from "./context.js";
 import { findCycle, resolveDependencies } from "./dependencies.js";
-import type { Job } from "./job.js";
+import { abortJob, type Job } from "./job.js";
 import { JobTable } from "./jobs.js";
 import { LaneSet, SERVER_LANE, sessionLane, type Lane } from "./lanes.js";
 import { Publisher } from "./publisher.js";
@@ -434,7 +434,7 @@ export class Engine {
     job.deadlineTimer = setTimeout(() => {
       if (job.status === "finished") return;
       const wasRunning = job.status === "running";
-      job.abort.abort(new CausewayError("timeout", "command timed out"));
+      abortJob(job, new CausewayError("timeout", "command timed out"));
       const when = wasRunning ? "while running; its changes were discarded" : "before it started; it will never run";
       this.finish(job, "timed_out", failure(job.type, "timeout", `command timed out after ${job.timeoutMs} ms ${when}`, { ...this.sessionVersionOutcome(job), timedOut: true }));
     }, ms);
@@ -528,7 +528,7 @@ export class Engine {
       clearTimeout(job.deadlineTimer);
       clearTimeout(job.waitTimer);
       clearTimeout(job.pendingTimer);
-      job.abort.abort(new CausewayError("journal_unavailable", "journal unavailable"));
+      abortJob(job, new CausewayError("journal_unavailable", "journal unavailable"));
       job.dependents.clear();
       const outcome = journalUnavailable(job.type);
       if (!job.responded) {
@@ -568,8 +568,8 @@ export class Engine {
     return Math.min(ms, this.config.limits.maxTimeoutMs);
   }
 
-  private makeJob(init: Omit<Job, "status" | "durableAccepted" | "started" | "responded" | "abort" | "dependents" | "attached" | "storeStatus" | "revision" | "durableStatus" | "durableRevision">): Job {
-    return { ...init, status: "queued", durableAccepted: false, started: false, responded: false, abort: new AbortController(), dependents: new Set(), attached: [], storeStatus: "queued", revision: 0, durableStatus: "queued", durableRevision: 0 };
+  private makeJob(init: Omit<Job, "status" | "durableAccepted" | "started" | "responded" | "dependents" | "attached" | "storeStatus" | "revision" | "durableStatus" | "durableRevision">): Job {
+    return { ...init, status: "queued", durableAccepted: false, started: false, responded: false, dependents: new Set(), attached: [], storeStatus: "queued", revision: 0, durableStatus: "queued", durableRevision: 0 };
   }
 
   /** What the governor may do to jobs: the same transition / finish / enqueue the engine uses. */
@@ -635,7 +635,7 @@ export class Engine {
       clearTimeout(job.deadlineTimer);
       clearTimeout(job.waitTimer);
       clearTimeout(job.pendingTimer);
-      job.abort.abort(new CausewayError("shutting_down", "server stopped"));
+      abortJob(job, new CausewayError("shutting_down", "server stopped"));
     }
   }
 }
