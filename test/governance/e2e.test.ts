@@ -134,6 +134,30 @@ describe("governed commands over WebSocket", () => {
     expect(await response).toMatchObject({ success: true, sessionVersion: 2 });
   });
 
+  it("onStale revalidate runs an approval given against an old version on the latest state, and records that", async () => {
+    const sid = await session();
+    const { pending, response } = await sendPending(alice, { type: "set", sessionId: sid, path: "/checked", value: true, tags: ["revalidate"], id: uid("reval") });
+    const id = (pending.data as { commandId: string }).commandId;
+    await send(alice, { type: "set", sessionId: sid, path: "/moved", value: 1 });
+    await send(bob, { type: "approve_command", commandId: id });
+    expect(await response).toMatchObject({ success: true, sessionVersion: 2 });
+    expect((await send(alice, { type: "get_state", sessionId: sid })).data.state).toEqual({ moved: 1, checked: true });
+    const trace = (await send(alice, { type: "get_command", commandId: id })).data.trace as Array<{ phase: string; detail?: Record<string, unknown> }>;
+    expect(trace.find((t) => t.phase === "started")?.detail).toMatchObject({ revalidated: true, stale: { expectedVersion: 0, sessionVersion: 1, onStale: "revalidate" } });
+  });
+
+  it("history filters by tag, pending reason and status", async () => {
+    const sid = await session();
+    const { pending } = await sendPending(bob, { type: "set", sessionId: sid, path: "/t", value: 1, tags: ["risk:high", "team:x"], id: uid("tagged") });
+    const id = (pending.data as { commandId: string }).commandId;
+    const ids = async (q: Record<string, unknown>): Promise<string[]> => (await send(dave, { type: "get_command_history", ...q })).data.items.map((i: { commandId: string }) => i.commandId);
+    expect(await ids({ tag: "team:x" })).toEqual([id]);
+    expect(await ids({ status: "pending", pendingReason: "approval", sessionIdFilter: sid })).toEqual([id]);
+    expect(await ids({ tag: "team:x", status: "succeeded" })).toEqual([]);
+    await send(bob, { type: "cancel_command", commandId: id });
+    expect(await ids({ tag: "team:x", status: "cancelled" })).toEqual([id]);
+  });
+
   it("an unapproved command expires on its timer", async () => {
     const sid = await session();
     const { pending, response } = await sendPending(bob, { type: "set", sessionId: sid, path: "/x", value: 1, tags: ["quick"], id: uid("quick") });
