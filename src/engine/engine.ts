@@ -339,7 +339,10 @@ export class Engine {
   }
 
   private startHead(lane: Lane, job: Job): void {
-    if (this.now() >= job.queuedAt + job.timeoutMs) {
+    // one clock reading decides the deadline AND stamps the started row: a command can never be
+    // recorded as starting after the deadline it was checked against
+    const now = this.now();
+    if (now >= job.queuedAt + job.timeoutMs) {
       // its deadline passed while it waited (event-loop lag, or a restart): it must never start
       return this.finish(job, "timed_out", failure(job.type, "timeout", `command timed out after ${job.timeoutMs} ms before it started; it will never run`, { ...this.sessionVersionOutcome(job), timedOut: true }));
     }
@@ -376,7 +379,7 @@ export class Engine {
     }
     job.status = "running";
     job.started = true;
-    job.startedAt = this.now();
+    job.startedAt = now;
     lane.active = job;
     // the claim: queued|approved → running, a CAS on the revision; a later cancel finds it running
     this.transition(job, "running", phaseRecord(job, "started", job.startedAt, revalidated), (r) => {
@@ -422,6 +425,13 @@ export class Engine {
 
   private fail(job: Job, err: unknown, run?: RunRecord): void {
     if (job.status !== "running") return;
+    if (job.def?.scope === "session") {
+      // like complete(): a session deleted (or re-created) while the handler ran wins over its error
+      const session = this.sessions.get(job.sessionId as string);
+      if (!session || session.generation !== job.generation) {
+        return this.finish(job, "failed", failure(job.type, "session_not_found", `session ${job.sessionId} was deleted while the command ran`));
+      }
+    }
     const code: ErrorCode = err instanceof CausewayError ? err.code : "handler_error";
     const message = err instanceof Error ? err.message : String(err);
     if (code === "handler_error") this.log.warn({ err, commandId: job.id, type: job.type }, "handler failed");
