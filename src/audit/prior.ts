@@ -82,7 +82,7 @@ export class PriorFacts {
       if (e.kind === "delete") return { known: true, live: false };
       if (e.kind === "create") {
         const acc = this.st.acceptedAt.get(row.command_id) as { at: number } | undefined;
-        return { known: true, live: true, state: e.state, version: e.version, createdAt: row.recorded_at, createdAtCtx: acc?.at ?? null };
+        return { known: true, live: true, state: e.state, version: e.version, createdAt: e.createdAt ?? row.recorded_at, createdAtCtx: acc?.at ?? null };
       }
       return { known: true, live: true, state: e.state, version: e.version, createdAt: null, createdAtCtx: null };
     }

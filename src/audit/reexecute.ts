@@ -18,9 +18,9 @@
  *   version, state as JSON), and how many recorded clock / random values the handler consumed;
  * - a server-lane handler ran at some moment between its started and finished rows; when the
  *   table as of the finished row does not reproduce its outcome, every earlier point back to the
- *   started row is tried (list_sessions sees other lanes' versions). A session's createdAt may be
- *   either the create command's acceptedAt (what the engine hands out in memory) or the finished
- *   row's recorded_at (what it reloads after a restart): both are accepted; and the engine lists
+ *   started row is tried (list_sessions sees other lanes' versions). A session's createdAt is
+ *   the create command's acceptedAt; journals written before the create effect carried it stored
+ *   the finished row's recorded_at after a restart, so both are accepted; and the engine lists
  *   sessions in its in-memory order (creation order, reset to id order by a restart, which the
  *   journal does not record), so in that fallback arrays are compared without regard to order.
  */

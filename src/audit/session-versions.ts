@@ -88,7 +88,7 @@ export class SessionVersions {
           version: tracked ? e.version : null,
           state: tracked ? e.state : undefined,
           stateKnown: tracked,
-          createdAt: r.recordedAt,
+          createdAt: e.createdAt ?? r.recordedAt,
           createdAtCtx: acceptedAt,
           // an untracked session's lane (session filter) is not read: its later writes are unseen
           updatedAt: tracked ? r.recordedAt : null,

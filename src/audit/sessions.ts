@@ -21,7 +21,7 @@ export interface SessionRec {
   readonly version: number | null;
   readonly state: unknown;
   readonly stateKnown: boolean;
-  /** sessions.created_at: recorded_at of the create's finished row */
+  /** sessions.created_at: the create effect's createdAt (its acceptedAt), or for older rows the finished row's recorded_at */
   readonly createdAt: number | null;
   /** the create command's acceptedAt: the createdAt the engine hands to handlers */
   readonly createdAtCtx: number | null;
@@ -64,8 +64,8 @@ export class AuditSessions {
         state: s.state,
         stateKnown: this.versionTracked(id),
         createdAt: s.createdAt,
-        // a checkpoint keeps the create row's recorded_at; the create command's acceptedAt (what a
-        // handler saw while the creating process ran) is gone with the compacted rows
+        // a checkpoint keeps the create effect's createdAt (older checkpoints: the create row's
+        // recorded_at); which of the two it is went with the compacted rows
         createdAtCtx: null,
         updatedAt: null,
         deletedAt: null,

@@ -70,7 +70,7 @@ export function createContext(input: ContextInput): ContextRun {
       const atLimit = input.sessions.atLimit(input.maxSessions);
       if (atLimit === null) input.onLimitUnknown?.();
       else if (atLimit) throw new CausewayError("limit_exceeded", `the server holds the maximum of ${input.maxSessions} sessions`);
-      op = { kind: "create", sessionId: id, state: state ?? {}, version: 0 };
+      op = { kind: "create", sessionId: id, state: state ?? {}, version: 0, createdAt: input.acceptedAt };
       return { sessionId: id, sessionVersion: 0, createdAt: input.acceptedAt };
     },
     delete(id) {

@@ -155,9 +155,9 @@ export function buildCheckpoint(db: Database.Database, seq: number, createdAt: n
     .prepare("SELECT session_id, effect, recorded_at FROM journal WHERE seq > ? AND seq <= ? AND phase = 'finished' AND effect IS NOT NULL ORDER BY seq")
     .all(from, seq) as Array<{ session_id: string | null; effect: string; recorded_at: number }>;
   for (const e of effects) {
-    const effect = JSON.parse(e.effect) as { kind: string; sessionId: string; state?: unknown; version?: number };
+    const effect = JSON.parse(e.effect) as { kind: string; sessionId: string; state?: unknown; version?: number; createdAt?: number };
     if (effect.kind === "delete") delete sessions[effect.sessionId];
-    else if (effect.kind === "create") sessions[effect.sessionId] = { state: effect.state, version: effect.version ?? 0, createdAt: e.recorded_at };
+    else if (effect.kind === "create") sessions[effect.sessionId] = { state: effect.state, version: effect.version ?? 0, createdAt: effect.createdAt ?? e.recorded_at };
     else {
       const prior = sessions[effect.sessionId];
       sessions[effect.sessionId] = { state: effect.state, version: effect.version ?? 0, createdAt: prior?.createdAt ?? e.recorded_at };

@@ -461,7 +461,7 @@ export class SqliteStore implements Store {
     if (!e) return;
     switch (e.kind) {
       case "create": {
-        const info = st.createSession.run(e.sessionId, stateJson, e.version, r.recordedAt, r.recordedAt);
+        const info = st.createSession.run(e.sessionId, stateJson, e.version, e.createdAt ?? r.recordedAt, r.recordedAt);
         if (info.changes !== 1) throw new InvariantViolation(`create: session ${e.sessionId} already exists`);
         break;
       }
@@ -557,7 +557,8 @@ export class SqliteStore implements Store {
 /** JSON of a session effect, embedding the already serialized state (JSON.stringify key order). */
 function encodeEffect(e: SessionEffect, stateJson: string | null): string {
   if (e.kind === "delete") return JSON.stringify(e);
-  return `{"kind":${JSON.stringify(e.kind)},"sessionId":${JSON.stringify(e.sessionId)},"state":${stateJson ?? "null"},"version":${JSON.stringify(e.version)}}`;
+  const created = e.kind === "create" && e.createdAt !== undefined ? `,"createdAt":${JSON.stringify(e.createdAt)}` : "";
+  return `{"kind":${JSON.stringify(e.kind)},"sessionId":${JSON.stringify(e.sessionId)},"state":${stateJson ?? "null"},"version":${JSON.stringify(e.version)}${created}}`;
 }
 
 function prepareStatements(db: Database.Database, schemaVersion: number): Statements {

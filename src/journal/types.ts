@@ -93,7 +93,8 @@ export interface GovernanceState {
 
 /** What a successful command did to session state. Applied to the sessions table atomically. */
 export type SessionEffect =
-  | { kind: "create"; sessionId: string; state: unknown; version: number }
+  /** createdAt: the create command's acceptedAt (absent in rows written before 2026-11; readers fall back to the row's recorded_at) */
+  | { kind: "create"; sessionId: string; state: unknown; version: number; createdAt?: number }
   | { kind: "write"; sessionId: string; state: unknown; version: number }
   | { kind: "delete"; sessionId: string };
 

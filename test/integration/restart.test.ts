@@ -12,7 +12,8 @@ describe("restart", () => {
     const db = join(tempDir(), "journal.db");
     const s1 = await spawnServer({ db });
     const c1 = await CausewayClient.connect(s1.url);
-    await c1.request({ type: "create_session", sessionId: "s" });
+    const created = await c1.request({ type: "create_session", sessionId: "s" });
+    const createdAt = (created.data as { sessionInfo: { createdAt: number } }).sessionInfo.createdAt;
     const first = await c1.request({ type: "set", sessionId: "s", path: "/a", value: 1, idempotencyKey: "pay-1" });
     await c1.request({ type: "set", sessionId: "s", path: "/b", value: 2 });
     await c1.close();
@@ -24,6 +25,8 @@ describe("restart", () => {
     expect(retry).toMatchObject({ replayed: true, success: true, sessionVersion: first.sessionVersion });
     const read = await c2.request({ type: "get_state", sessionId: "s" });
     expect(read).toMatchObject({ sessionVersion: 2, data: { state: { a: 1, b: 2 } } });
+    // createdAt is what create_session answered, before and after the restart
+    expect((await c2.request({ type: "list_sessions" })).data).toMatchObject({ sessions: [{ sessionId: "s", createdAt }] });
     // a stale version from before the restart cannot match again
     const stale = await c2.request({ type: "set", sessionId: "s", path: "/c", value: 3, ifSessionVersion: 0 });
     expect(stale).toMatchObject({ code: "version_conflict", sessionVersion: 2 });
