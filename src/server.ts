@@ -84,7 +84,7 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
 
   const store =
     deps.store ??
-    new SqliteStore({ path: config.db, durability: config.durability, faultFailCommit: config.faultFailCommit, faultFailCount: config.faultFailCount });
+    new SqliteStore({ path: config.db, durability: config.durability, faultFailCommit: config.faultFailCommit, faultFailCount: config.faultFailCount, faultKind: config.faultKind });
   const metrics = new Metrics();
   const observer = combineObservers(metrics, commandLogObserver(log));
   const policy = config.policyFile ? Policy.load(config.policyFile) : Policy.open();

@@ -62,6 +62,8 @@ export interface CausewayConfig {
   faultFailCommit: number;
   /** test-only: how many consecutive commits fail once the fault triggers */
   faultFailCount: number;
+  /** test-only: the SQLite error the failing commits raise: `ioerr` (SQLITE_IOERR) or `full` (SQLITE_FULL, disk full) */
+  faultKind: "ioerr" | "full";
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -110,4 +112,5 @@ export const DEFAULT_CONFIG: CausewayConfig = {
   retentionIntervalMs: 60_000,
   faultFailCommit: 0,
   faultFailCount: 1,
+  faultKind: "ioerr",
 };

@@ -42,6 +42,7 @@ export interface ConfigOption {
 }
 
 export const DURABILITY_CHOICES = ["full", "normal", "off"] as const;
+export const FAULT_KIND_CHOICES = ["ioerr", "full"] as const;
 export const LOG_LEVEL_CHOICES = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 interface OptionMeta {
@@ -96,6 +97,7 @@ const META: { [K in SettingKey]: OptionMeta } = {
   retentionIntervalMs: { description: "retention: how often the background compactor runs", arg: "<ms>", minimum: 1 },
   faultFailCommit: { description: "test only: make the Nth journal commit fail (0 disables)", arg: "<n>", minimum: 0 },
   faultFailCount: { description: "test only: how many consecutive commits fail once the fault triggers", arg: "<n>", minimum: 1 },
+  faultKind: { description: "test only: the SQLite error a failing commit raises (ioerr = SQLITE_IOERR, full = SQLITE_FULL)", arg: "<kind>", choices: FAULT_KIND_CHOICES },
   maxFrameBytes: { description: "largest accepted frame / stdio line → payload_too_large", arg: "<bytes>", minimum: 1 },
   maxJsonDepth: { description: "JSON nesting depth limit → invalid_command", arg: "<n>", minimum: 1 },
   maxIdLength: { description: "longest id, idempotencyKey, sessionId, dependsOn entry → invalid_command", arg: "<n>", minimum: 1 },

@@ -17,6 +17,8 @@ export interface OpenStoreOptions {
   faultFailCommit?: number;
   /** test-only fault injection: how many consecutive commits fail */
   faultFailCount?: number;
+  /** test-only fault injection: the SQLite error raised (SQLITE_IOERR or SQLITE_FULL) */
+  faultKind?: "ioerr" | "full";
   leaseHeartbeatMs?: number;
   now?: () => number;
 }
@@ -28,6 +30,7 @@ export function openStore(opts: OpenStoreOptions): Store {
     durability: opts.durability,
     faultFailCommit: opts.faultFailCommit ?? 0,
     faultFailCount: opts.faultFailCount ?? 1,
+    faultKind: opts.faultKind ?? "ioerr",
     ...(opts.leaseHeartbeatMs !== undefined ? { leaseHeartbeatMs: opts.leaseHeartbeatMs } : {}),
     ...(opts.now !== undefined ? { now: opts.now } : {}),
   });

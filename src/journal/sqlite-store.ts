@@ -30,7 +30,7 @@ import {
   type SessionRow,
   type UnfinishedRow,
 } from "./codec.js";
-import { FaultInjector, InjectedJournalFault } from "./fault.js";
+import { FaultInjector, type FaultKind } from "./fault.js";
 import { DEFAULT_LEASE_HEARTBEAT_MS, Lease } from "./lease.js";
 import { LATEST_SCHEMA_VERSION, UNFINISHED_SQL_LIST, assertSchemaNotTooNew, runMigrations } from "./migrations.js";
 import { TransitionStatements } from "./transition-sql.js";
@@ -57,6 +57,8 @@ export interface SqliteStoreOptions {
   faultFailCommit?: number;
   /** test-only: how many consecutive commits fail once the fault triggers (default 1) */
   faultFailCount?: number;
+  /** test-only: the SQLite error the failing commits raise (default ioerr) */
+  faultKind?: FaultKind;
   /** single-writer lease heartbeat interval (default 2000 ms) */
   leaseHeartbeatMs?: number;
   /** clock for lease timestamps (default Date.now) */
@@ -155,7 +157,7 @@ export class SqliteStore implements Store {
     this.now = opts.now ?? Date.now;
     this.migrateTo = opts.migrateTo ?? LATEST_SCHEMA_VERSION;
     this.busyTimeoutMs = opts.busyTimeoutMs ?? 250;
-    this.fault = new FaultInjector(opts.faultFailCommit ?? 0, opts.faultFailCount ?? 1);
+    this.fault = new FaultInjector(opts.faultFailCommit ?? 0, opts.faultFailCount ?? 1, opts.faultKind ?? "ioerr");
   }
 
   open(): RecoveredState {
@@ -251,7 +253,6 @@ export class SqliteStore implements Store {
       result = this.txn.immediate(records, commitNo);
     } catch (err) {
       this.commitFailures++;
-      if (err instanceof InjectedJournalFault) throw new JournalWriteError(err.message, err);
       if (err instanceof JournalWriteError) throw err;
       const msg = err instanceof Error ? err.message : String(err);
       throw new JournalWriteError(`journal commit failed: ${msg}`, err);

@@ -113,6 +113,7 @@ describe("loadConfig", () => {
       CAUSEWAY_RETENTION_INTERVAL_MS: "15",
       CAUSEWAY_FAULT_FAIL_COMMIT: "3",
       CAUSEWAY_FAULT_FAIL_COUNT: "2",
+      CAUSEWAY_FAULT_KIND: "full",
     };
     // the test lists every non-limit env var
     expect(Object.keys(env).sort()).toEqual(CONFIG_OPTIONS.filter((o) => !o.limit).map((o) => o.env).sort());
@@ -148,6 +149,7 @@ describe("loadConfig", () => {
       redact: { login: ["/password", "outcome:/data/token"], "*": ["apiKey"] },
       faultFailCommit: 3,
       faultFailCount: 2,
+      faultKind: "full",
     });
   });
 

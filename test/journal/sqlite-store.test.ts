@@ -343,9 +343,11 @@ describe("fault injection", () => {
       err = e;
     }
     expect(err).toBeInstanceOf(JournalWriteError);
-    expect((err as Error).message).toBe("injected journal fault (commit #2)");
+    expect((err as Error).message).toBe("journal commit failed: disk I/O error (injected fault, commit #2)");
     expect((err as JournalWriteError).code).toBe("journal_unavailable");
-    expect(() => s.commit(batch)).toThrow("injected journal fault (commit #3)");
+    // the cause is better-sqlite3's own error type with a real SQLite code
+    expect((err as JournalWriteError).cause).toMatchObject({ name: "SqliteError", code: "SQLITE_IOERR" });
+    expect(() => s.commit(batch)).toThrow("journal commit failed: disk I/O error (injected fault, commit #3)");
     const raw = openRaw(join(tmp.dir, "fault.db"));
     expect(raw.prepare("SELECT count(*) AS n FROM journal").get()).toEqual({ n: 1 });
     expect(raw.prepare("SELECT count(*) AS n FROM sessions").get()).toEqual({ n: 0 });
@@ -357,6 +359,22 @@ describe("fault injection", () => {
     expect(raw.prepare("SELECT count(*) AS n FROM journal").get()).toEqual({ n: 3 });
     raw.close();
     expect(s.stats()).toMatchObject({ commits: 2, commitFailures: 2 });
+  });
+
+  it("faultKind full raises SQLITE_FULL (disk full)", () => {
+    const s = fileStore("fault-full.db", { faultFailCommit: 1, faultKind: "full" });
+    s.open();
+    const b = new RecordBuilder();
+    let err: unknown;
+    try {
+      s.commit([b.record("accepted", "c1", null)]);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(JournalWriteError);
+    expect((err as JournalWriteError).cause).toMatchObject({ name: "SqliteError", code: "SQLITE_FULL" });
+    expect((err as Error).message).toMatch(/database or disk is full/);
+    expect(s.getCommand("c1")).toBeUndefined();
   });
 });
 
