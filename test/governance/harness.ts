@@ -62,16 +62,19 @@ export async function startGoverned(opts: { dir?: string; policy?: string } = {}
 }
 
 /** The response frame of `cmd` as a plain object. */
-export async function send(c: CausewayClient, cmd: Record<string, unknown>): Promise<Frame> {
-  return (await c.request(cmd)) as unknown as Frame;
+/** a response frame whose data the tests read field by field (assertions check the shapes) */
+export type Reply = Omit<Frame, "data"> & { data?: any };
+
+export async function send(c: CausewayClient, cmd: Record<string, unknown>): Promise<Reply> {
+  return (await c.request(cmd)) as unknown as Reply;
 }
 
 /** Send a command whose response comes only when it is terminal; resolves once it is pending. */
-export async function sendPending(c: CausewayClient, cmd: Record<string, unknown> & { id: string }): Promise<{ pending: Frame; response: Promise<Frame> }> {
-  const response = c.request(cmd, 60_000) as unknown as Promise<Frame>;
+export async function sendPending(c: CausewayClient, cmd: Record<string, unknown> & { id: string }): Promise<{ pending: Reply; response: Promise<Reply> }> {
+  const response = c.request(cmd, 60_000) as unknown as Promise<Reply>;
   response.catch(() => {}); // a test may drop the connection (restart) and never await it
   const pending = await c.waitFor((f) => f.type === "command_pending" && (f.data as { commandId?: string }).commandId === cmd.id);
-  return { pending, response };
+  return { pending: pending as Reply, response };
 }
 
 export interface JournalTransition {
