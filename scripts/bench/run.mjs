@@ -18,11 +18,22 @@ import { fileURLToPath } from "node:url";
 import { pipeEcho, rawSqlite, wsEcho } from "./lib/baselines.mjs";
 import { s1Throughput, s2Latency, s3Stdio, s4ManyConnections, s5Restart, s6History, s7Rss, s8Audit } from "./lib/scenarios.mjs";
 import { fmt, median } from "./lib/stats.mjs";
+import { Command, InvalidArgumentError } from "commander";
 
-const argv = process.argv.slice(2);
-const quick = argv.includes("--quick");
-const onlyArg = argv.find((a) => a.startsWith("--only"));
-const only = onlyArg ? new Set((onlyArg.includes("=") ? onlyArg.split("=")[1] : argv[argv.indexOf(onlyArg) + 1]).split(",")) : null;
+const SCENARIOS = ["s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8"];
+const opts = new Command("npm run bench --")
+  .description("causeway benchmarks: a real server per scenario, baselines measured in the same run")
+  .option("--quick", "small sizes (50k-command journal), one run per figure")
+  .option("--only <list>", `a comma-separated subset of ${SCENARIOS.join(",")} (baselines always run)`, (v) => {
+    const names = v.split(",").map((x) => x.trim()).filter(Boolean);
+    const bad = names.filter((n) => !SCENARIOS.includes(n));
+    if (bad.length > 0 || names.length === 0) throw new InvalidArgumentError(`unknown scenario ${bad.join(",") || "(none)"}; names: ${SCENARIOS.join(",")}`);
+    return new Set(names);
+  })
+  .parse()
+  .opts();
+const quick = opts.quick === true;
+const only = opts.only ?? null;
 const want = (s) => !only || only.has(s);
 
 const P = quick
