@@ -18,7 +18,7 @@ const FAULTS: Record<FaultKind, { code: string; message: string }> = {
 };
 
 /** The error an injected fault raises: a real SqliteError, marked as injected in its message. */
-export function injectedFault(kind: FaultKind, commitNumber: number): Database.SqliteError {
+export function injectedFault(kind: FaultKind, commitNumber: number): InstanceType<typeof Database.SqliteError> {
   const f = FAULTS[kind];
   return new Database.SqliteError(`${f.message} (injected fault, commit #${commitNumber})`, f.code);
 }
