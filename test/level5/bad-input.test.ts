@@ -1,0 +1,148 @@
+/**
+ * Issue #6 (Level 5) bad-input fuzzing: BAD_FRAMES (default 100,000) seeded bad frames over stdio
+ * (plus BAD_WS_FRAMES, default 5,000, over one WebSocket): malformed JSON, wrong types, huge
+ * strings, deep nesting, unknown fields and types, invalid UTF-8, boundary-length ids. Each frame
+ * gets exactly one failure response with the stable code its class must get; the server stays up;
+ * valid commands work afterwards; its memory stays within the stated bound.
+ *
+ * Replay: BAD_SEED=<seed> npx vitest run test/level5/bad-input.test.ts
+ *
+ * Memory bound (stated): after the run the server's RSS is at most MEM_BOUND_MB (default 128 MB)
+ * above its RSS after warm-up, and its peak RSS (VmHWM) stays under MEM_PEAK_MB (default 400 MB).
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ERROR_CODES } from "../../src/protocol/errors.js";
+import { badFrames, type BadFrame } from "../model/bad-input.js";
+import { Peer } from "../model/harness.js";
+import { spawnServer, spawnStdio, tempDir } from "../helpers/spawn.js";
+
+const seed = Number(process.env.BAD_SEED ?? Date.now() % 1_000_000);
+const COUNT = Number(process.env.BAD_FRAMES ?? 100_000);
+const WS_COUNT = Number(process.env.BAD_WS_FRAMES ?? 5_000);
+const LIMITS = { maxFrameBytes: 4096, maxJsonDepth: 64, maxIdLength: 256 };
+const MEM_BOUND_MB = Number(process.env.MEM_BOUND_MB ?? 128);
+const MEM_PEAK_MB = Number(process.env.MEM_PEAK_MB ?? 400);
+const REPLAY = `BAD_SEED=${seed} npx vitest run test/level5/bad-input.test.ts`;
+console.log(`bad-input seed ${seed} (replay: ${REPLAY})`);
+
+function memory(pid: number): { rssMb: number; peakMb: number } {
+  const s = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (k: string): number => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? 0);
+  return { rssMb: kb("VmRSS") / 1024, peakMb: kb("VmHWM") / 1024 };
+}
+
+type Frame = Record<string, any>;
+
+/** Match responses to frames: by id where the frame has a usable one, else in order. */
+function judge(frames: BadFrame[], responses: Frame[]): string[] {
+  const problems: string[] = [];
+  const byId = new Map<string, Frame[]>();
+  const anonymous: Frame[] = [];
+  for (const r of responses) {
+    if (r.type !== "response") continue;
+    if (typeof r.id === "string") byId.set(r.id, [...(byId.get(r.id) ?? []), r]);
+    else anonymous.push(r);
+  }
+  let a = 0;
+  const codes = new Set<string>(ERROR_CODES);
+  for (const [i, f] of frames.entries()) {
+    const r = f.id !== undefined ? byId.get(f.id)?.shift() : anonymous[a++];
+    const where = `frame #${i} (${f.kind}): ${f.bytes.toString("utf8").slice(0, 120)}`;
+    if (!r) problems.push(`${where}: no response`);
+    else if (r.success !== false || !codes.has(r.code) || !f.codes.includes(r.code)) problems.push(`${where}: got ${JSON.stringify(r).slice(0, 300)}, expected a failure with ${f.codes.join("|")}`);
+  }
+  if (a !== anonymous.length) problems.push(`${anonymous.length - a} responses without an id beyond the frames that had none`);
+  for (const [id, l] of byId) if (l.length > 0) problems.push(`${l.length} extra response(s) for id ${id.slice(0, 60)}`);
+  return problems;
+}
+
+const limitArgs = ["--max-frame-bytes", String(LIMITS.maxFrameBytes)];
+
+describe("bad-input fuzzing", () => {
+  it(`stdio: ${COUNT} bad frames each get their failure code; the server stays up and bounded`, async () => {
+    const frames = badFrames(seed, COUNT, LIMITS);
+    const server = spawnStdio({ db: join(tempDir("causeway-bad-"), "j.db"), commands: false, args: [...limitArgs, "--log-level", "warn"] });
+    try {
+      await server.waitFor((f) => f.type === "server_ready");
+      // warm-up, then the baseline
+      expect((await server.request({ type: "create_session", id: "warm", sessionId: "warm" })).success).toBe(true);
+      const before = memory(server.proc.pid!);
+      // frames split into chunks at random byte boundaries, LF or CRLF, with empty lines between
+      const stdin = server.proc.stdin!;
+      let chunk: Buffer[] = [];
+      let size = 0;
+      const flush = async (): Promise<void> => {
+        if (size === 0) return;
+        const buf = Buffer.concat(chunk);
+        chunk = [];
+        size = 0;
+        if (!stdin.write(buf)) await new Promise((r) => stdin.once("drain", r));
+      };
+      for (const [i, f] of frames.entries()) {
+        chunk.push(f.bytes, Buffer.from(i % 7 === 0 ? "\r\n" : i % 11 === 0 ? "\n\n" : "\n"));
+        size += f.bytes.length + 2;
+        if (size > 64 * 1024) await flush();
+      }
+      await flush();
+      // a valid command after the flood is answered after every bad frame was
+      const after = await server.request({ type: "set", id: "after-set", sessionId: "warm", path: "/ok", value: "✓" });
+      expect(after).toMatchObject({ success: true, sessionVersion: 1 });
+      const got = await server.request({ type: "get_state", id: "after-get", sessionId: "warm" });
+      expect(got.data).toEqual({ state: { ok: "✓" } });
+      // every admitted boundary-id command is answered too
+      const admitted = frames.filter((f) => f.kind === "id_max_len_no_session").map((f) => f.id!);
+      await Promise.all(admitted.map((id) => server.waitFor((f) => f.type === "response" && f.id === id, 60_000)));
+      const responses = server.frames.filter((f) => f.type === "response" && f.id !== "warm" && f.id !== "after-set" && f.id !== "after-get");
+      const problems = judge(frames, responses);
+      if (problems.length > 0) console.error(`bad-input: ${problems.length} problem(s); ${REPLAY}\n${problems.slice(0, 20).join("\n")}`);
+      expect(problems.slice(0, 20), REPLAY).toEqual([]);
+      const mem = memory(server.proc.pid!);
+      const kinds = new Map<string, number>();
+      for (const f of frames) kinds.set(f.kind, (kinds.get(f.kind) ?? 0) + 1);
+      console.log(
+        `bad-input stdio: ${frames.length} frames (${kinds.size} kinds), ${responses.length} responses; server RSS ${before.rssMb.toFixed(0)} MB → ${mem.rssMb.toFixed(0)} MB, peak ${mem.peakMb.toFixed(0)} MB`,
+      );
+      expect(mem.rssMb - before.rssMb, `RSS growth (bound ${MEM_BOUND_MB} MB); ${REPLAY}`).toBeLessThanOrEqual(MEM_BOUND_MB);
+      expect(mem.peakMb, `peak RSS (bound ${MEM_PEAK_MB} MB)`).toBeLessThanOrEqual(MEM_PEAK_MB);
+      server.end();
+      expect((await server.exited).code).toBe(0);
+    } finally {
+      if (server.proc.exitCode === null) server.proc.kill("SIGKILL");
+    }
+  }, 300_000);
+
+  it(`websocket: ${WS_COUNT} bad frames (text and binary) each get their failure code; oversize and invalid UTF-8 text close with a code`, async () => {
+    const frames = badFrames(seed + 1, WS_COUNT, LIMITS, `w${seed}`);
+    const server = await spawnServer({ db: join(tempDir("causeway-badws-"), "j.db"), commands: false, args: [...limitArgs, "--ws-max-payload-bytes", String(64 * 1024)] });
+    try {
+      const p = await Peer.connect(server.url);
+      // invalid UTF-8 goes in binary frames (in a text frame it closes the socket, below)
+      const utf8 = (b: Buffer): boolean => Buffer.from(b.toString("utf8"), "utf8").equals(b);
+      frames.forEach((f, i) => p.ws.send(f.bytes, { binary: i % 5 === 0 || !utf8(f.bytes) }));
+      const done = await p.request({ type: "list_sessions", id: "ws-after" }, 60_000);
+      expect(done.success).toBe(true);
+      const admitted = frames.filter((f) => f.kind === "id_max_len_no_session").map((f) => f.id!);
+      const pending = admitted.filter((id) => !p.frames.some((f) => f.type === "response" && f.id === id));
+      await Promise.all(pending.map((id) => p.next((f) => f.type === "response" && f.id === id, 60_000)));
+      const problems = judge(frames, p.frames.filter((f) => f.type === "response" && f.id !== "ws-after"));
+      expect(problems.slice(0, 20), REPLAY).toEqual([]);
+      expect(p.open).toBe(true);
+
+      // documented close: a frame above wsMaxPayloadBytes closes the socket with 1009
+      const big = await Peer.connect(server.url);
+      big.send("x".repeat(64 * 1024 + 1));
+      expect(await big.closed).toBe(1009);
+      // invalid UTF-8 in a *text* frame: RFC 6455 §8.1 closes the socket with 1007
+      const bad = await Peer.connect(server.url);
+      bad.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
+      expect(await bad.closed).toBe(1007);
+      // the server and the first connection are still fine
+      expect((await p.request({ type: "create_session", id: "ws-create", sessionId: "after" })).success).toBe(true);
+      await p.close();
+    } finally {
+      expect((await server.stop()).code).toBe(0);
+    }
+  }, 180_000);
+});

@@ -1,0 +1,190 @@
+/**
+ * One server process, many seeds: each seed is a fresh workload (its own ids and sessions) run
+ * over WebSocket; after it, the new journal rows go through the reference model and the
+ * invariant checkers, the observer's event stream is compared with the journal, and every
+ * response with the model's verdicts.
+ */
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { CLI, ROOT, TEST_COMMANDS, spawnServer, tempDir, type SpawnedServer } from "../helpers/spawn.js";
+import { generate, type GenOptions, type Workload } from "./generator.js";
+import { JournalReader, Peer, observer, runWorkload, type RunOptions } from "./harness.js";
+import { canon, equal } from "./json.js";
+import { checkClientOrder, checkEventsMatchJournal, JournalInvariants } from "./invariants.js";
+import { ReferenceModel, type ModelOptions } from "./model.js";
+import { checkResponses, type SendResult } from "./responses.js";
+import type { Row, Send, Violation } from "./types.js";
+
+export interface SeedReport {
+  seed: number;
+  sends: number;
+  rows: number;
+  violations: Violation[];
+  ms: number;
+}
+
+export interface CampaignOptions extends ModelOptions {
+  db?: string;
+  args?: string[];
+  env?: Record<string, string>;
+  /** load fixtures/commands/test-commands.mjs (the model then knows `emit`) */
+  fixtures?: boolean;
+}
+
+export class Campaign {
+  readonly model: ReferenceModel;
+  readonly invariants = new JournalInvariants();
+  reader!: JournalReader;
+  server!: SpawnedServer;
+  observer!: Peer;
+  lastSeq = 0;
+  readonly db: string;
+
+  private constructor(readonly opts: CampaignOptions) {
+    this.model = new ReferenceModel(opts);
+    this.db = opts.db ?? join(tempDir("causeway-l5-"), "journal.db");
+  }
+
+  static async start(opts: CampaignOptions = {}): Promise<Campaign> {
+    const c = new Campaign(opts);
+    await c.boot();
+    return c;
+  }
+
+  /** (Re)start the server on the campaign's journal (optionally with other flags). */
+  async boot(args = this.opts.args): Promise<void> {
+    this.server = await spawnServer({ db: this.db, commands: this.opts.fixtures === true, args, env: this.opts.env });
+    this.observer = await observer(this.server.url);
+    this.reader ??= new JournalReader(this.db);
+  }
+
+  get url(): string {
+    return this.server.url;
+  }
+
+  /** Ingest every journal row committed since the last call. */
+  sync(): Row[] {
+    const rows = this.reader.after(this.lastSeq);
+    if (rows.length > 0) this.lastSeq = rows[rows.length - 1]!.seq;
+    this.model.ingest(rows);
+    this.invariants.ingest(rows);
+    return rows;
+  }
+
+  /** Wait until the observer has the events of every published row up to `seq`. */
+  async observed(rows: Row[]): Promise<void> {
+    const published = rows.filter((r) => r.phase !== "requeued");
+    if (published.length === 0) return;
+    const max = published[published.length - 1]!.seq;
+    const has = (): boolean => this.observer.frames.some((f) => f.data?.seq === max);
+    if (!has()) await this.observer.next((f) => f.data?.seq === max, 10_000).catch(() => undefined);
+  }
+
+  async runSeed(seed: number, gen: GenOptions = {}, run: RunOptions = {}): Promise<SeedReport> {
+    const t0 = Date.now();
+    const wl = generate(seed, gen);
+    return this.check(wl, run, t0);
+  }
+
+  async check(wl: Workload, run: RunOptions, t0 = Date.now()): Promise<SeedReport & { results: SendResult[] }> {
+    const mv = this.model.violations.length;
+    const iv = this.invariants.violations.length;
+    const obsFrom = this.observer.frames.length;
+    this.model.addSends(wl.sends);
+    const res = await runWorkload(this.url, wl, run);
+    const rows = this.sync();
+    await this.observed(rows);
+    this.invariants.quiescent();
+    const violations: Violation[] = [
+      ...this.model.violations.slice(mv),
+      ...this.invariants.violations.slice(iv),
+      ...checkResponses(this.model, res.results, { ...this.opts, lossy: res.lossy, partial: run.partial }),
+      ...checkEventsMatchJournal(rows, this.observer.frames.slice(obsFrom)),
+      ...res.peers.flatMap((p, c) => checkClientOrder(c, p.frames)),
+      ...this.finalStates(wl),
+    ];
+    await Promise.all(res.peers.map((p) => p.close()));
+    return { seed: wl.seed, sends: wl.sends.length, rows: rows.length, violations, ms: Date.now() - t0, results: res.results };
+  }
+
+  /** The model's final state and version of each session equal the server's (sessions table). */
+  finalStates(wl: Workload): Violation[] {
+    const out: Violation[] = [];
+    const table = new Map(this.reader.sessions().map((s) => [s.sessionId, s]));
+    for (const sid of wl.sessions) {
+      const m = this.model.sessions.get(sid);
+      const t = table.get(sid);
+      const live = t && !t.deleted ? t : undefined;
+      if (!m && !live) continue;
+      if (!m || !live) out.push({ invariant: "final_state_drift", message: `session ${sid}: model ${m ? "exists" : "absent"}, server ${live ? "exists" : "absent"}` });
+      else if (m.version !== live.version || !equal(m.state, live.state)) {
+        out.push({ invariant: "final_state_drift", message: `session ${sid}: model v${m.version} ${canon(m.state)}, server v${live.version} ${canon(live.state)}` });
+      }
+    }
+    return out;
+  }
+
+  async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+    await this.observer?.close().catch(() => undefined);
+    await this.server.stop(signal);
+  }
+
+  close(): void {
+    this.reader?.close();
+  }
+}
+
+export function replayHint(seed: number, file = "test/level5/differential.test.ts", env = "FUZZ_SEED"): string {
+  return `replay: ${env}=${seed} npx vitest run ${file}` + (file.endsWith("differential.test.ts") ? `   (or: npm run fuzz -- --seed ${seed})` : "");
+}
+
+/**
+ * Every command a client saw finish (its own outcome, not a refusal before admission and not
+ * journal_unavailable) is re-sent with the same id: the answer must be a replay of exactly that
+ * outcome. Returns the retry workload and a checker for its results.
+ */
+export function unchangedCheck(results: SendResult[], model: ReferenceModel): { wl: Workload; verify(after: SendResult[]): Violation[] } {
+  const seen = new Map<string, { env: Send["env"]; outcome: Record<string, unknown> }>();
+  for (const { send, response } of results) {
+    const f = response?.frame;
+    if (!f || f.replayed || ["journal_unavailable", "dependency_cycle", "replay_conflict"].includes(f.code)) continue;
+    if (seen.has(send.env.id)) continue;
+    // the frame that was executed under this id (a client may also have sent another payload)
+    const env = model.originalSend(send.env.id)?.env;
+    if (!env) continue;
+    const { type: _t, id: _i, ...outcome } = f;
+    seen.set(send.env.id, { env, outcome });
+  }
+  const sends: Send[] = [...seen.values()].map((x, i) => ({ client: 0, index: i, env: x.env, racyDeps: true }));
+  const wl: Workload = { seed: -1, clients: 1, sessions: [], steps: [...sends.map((send) => ({ kind: "send" as const, send })), { kind: "barrier" }], sends };
+  return {
+    wl,
+    verify(after) {
+      const out: Violation[] = [];
+      for (const { send, response } of after) {
+        const before = seen.get(send.env.id)!;
+        const f = response?.frame;
+        const { type: _t, id: _i, replayed, ...outcome } = f ?? {};
+        if (!f || replayed !== true || !equal(outcome, before.outcome)) {
+          out.push({ invariant: "acknowledged_unchanged", commandId: send.env.id, message: `saw ${canon(before.outcome)}, a retry now answers ${f ? canon(f) : "nothing"}` });
+        }
+      }
+      return out;
+    },
+  };
+}
+
+/** Run `causeway audit --json` on a journal; its violations (empty when it exits 0). */
+export function audit(db: string, fixtures = false): Violation[] {
+  const res = spawnSync(process.execPath, [CLI, "audit", "--db", db, ...(fixtures ? ["--commands", TEST_COMMANDS] : []), "--json"], { cwd: ROOT, encoding: "utf8" });
+  if (res.status === 0) return [];
+  let detail = `${res.stdout.slice(0, 800)}${res.stderr.slice(0, 800)}`;
+  try {
+    const report = JSON.parse(res.stdout) as { violations?: Array<Record<string, any>> };
+    const rest = report.violations ?? [];
+    detail = rest.slice(0, 5).map((v) => JSON.stringify(v)).join("\n    ");
+  } catch {
+    // not JSON: keep the raw output
+  }
+  return [{ invariant: "audit", message: `causeway audit exit ${res.status}:\n    ${detail}` }];
+}

@@ -1,0 +1,192 @@
+/**
+ * Seeded workload generator for the differential checker: N clients, M sessions, phases of
+ * concurrent bursts. Everything is a pure function of the seed, so a printed seed replays the
+ * exact same frames (cross-lane timing is the server's, and the model takes it as given).
+ *
+ * Within a phase the clients' frames are interleaved in a seeded order and pipelined; a `sync`
+ * step waits for one client's outstanding responses, a `barrier` for everyone's. Dependencies are
+ * valid (an earlier id), unknown (never sent), failing (an earlier command that may fail),
+ * cross-lane, racy (another client's id of the same phase: unknown, waited for, or a cycle), or
+ * the command's own id (a cycle). Ids and idempotency keys are reused with the same and with a
+ * different payload; frames are sent twice verbatim.
+ */
+import type { CommandEnvelope } from "../../src/protocol/types.js";
+import { rng, type Rng } from "./rng.js";
+import type { Send } from "./types.js";
+
+export type Step = { kind: "send"; send: Send } | { kind: "sync"; client: number } | { kind: "barrier" };
+
+export interface Workload {
+  seed: number;
+  clients: number;
+  sessions: string[];
+  steps: Step[];
+  sends: Send[];
+}
+
+export interface GenOptions {
+  /** id / session prefix (default `f<seed>`) */
+  prefix?: string;
+  clients?: [number, number];
+  sessions?: [number, number];
+  phases?: [number, number];
+  perClient?: [number, number];
+  /** share of commands with a tiny timeoutMs, 1–4 ms (default 0.1) */
+  timeoutRate?: number;
+  /** delete / re-create sessions (default true) */
+  deletes?: boolean;
+  /** share of `side_effect` fixture commands (non-deterministic writes; needs the fixtures) */
+  sideEffectRate?: number;
+}
+
+const VALUES = [0, 1, 2, 3, "x", "é", "😀", "日本", true, null, { k: 1 }, [1, 2]];
+
+export function generate(seed: number, o: GenOptions = {}): Workload {
+  const r = rng(seed);
+  const P = o.prefix ?? `f${seed}`;
+  const nClients = r.int(...(o.clients ?? [2, 4]));
+  const sessions = Array.from({ length: r.int(...(o.sessions ?? [2, 3])) }, (_, i) => `${P}-s${i}`);
+  const steps: Step[] = [];
+  const sends: Send[] = [];
+  const index = Array(nClients).fill(0) as number[];
+  let n = 0;
+  const guess = new Map(sessions.map((s) => [s, 0]));
+  const keyed: Send[] = [];
+  let earlier: Send[] = []; // sends of earlier phases (admitted before anything of this phase)
+
+  const phaseOf = new Map<Send, number>();
+  let phaseNo = 0;
+  const emit = (client: number, env: CommandEnvelope & { id: string }, racyDeps = false): Send => {
+    const send: Send = { client, index: index[client]!++, env, racyDeps };
+    steps.push({ kind: "send", send });
+    sends.push(send);
+    phaseOf.set(send, phaseNo);
+    return send;
+  };
+  const value = (): unknown => structuredClone(r.pick(VALUES));
+
+  // phase 0: client 0 creates the sessions; the others already write to them (racing the creates)
+  for (const s of sessions) {
+    const env: CommandEnvelope & { id: string } = { type: "create_session", id: `${P}-create-${s}`, sessionId: s };
+    if (r.chance(0.3)) env.state = { a: 0, list: [] };
+    emit(0, env);
+    if (r.chance(0.15)) emit(0, { ...env }); // duplicate send
+  }
+  for (let c = 1; c < nClients; c++) if (r.chance(0.5)) emit(c, { type: "set", id: `${P}-early-${c}`, sessionId: r.pick(sessions), path: "/early", value: c });
+  steps.push({ kind: "barrier" });
+  earlier = [...sends];
+
+  const phases = r.int(...(o.phases ?? [2, 3]));
+  for (let ph = 0; ph < phases; ph++) {
+    phaseNo = ph + 1;
+    const thisPhase: Send[] = [];
+    const queues: Array<Array<() => void>> = [];
+    for (let c = 0; c < nClients; c++) {
+      const q: Array<() => void> = [];
+      const m = r.int(...(o.perClient ?? [4, 9]));
+      for (let i = 0; i < m; i++) q.push(() => build(c));
+      queues.push(q);
+    }
+    const build = (c: number): void => {
+      const own = thisPhase.filter((s) => s.client === c);
+      const others = thisPhase.filter((s) => s.client !== c);
+      const copySources = [...earlier, ...own];
+      const id = `${P}-c${c}-${n++}`;
+      const sid = r.pick(sessions);
+      const k = r();
+      // reuse an id or key, or send a frame twice
+      if (k < 0.08 && copySources.length > 0) {
+        const src = r.pick(copySources);
+        thisPhase.push(emit(c, structuredClone(src.env), src.racyDeps));
+        return;
+      }
+      if (k < 0.13 && copySources.length > 0) {
+        const src = r.pick(copySources);
+        thisPhase.push(emit(c, { type: "set", id: src.env.id, sessionId: sid, path: "/reused", value: n }));
+        return;
+      }
+      if (k < 0.2 && keyed.length > 0) {
+        const src = r.pick(keyed.filter((s) => copySources.includes(s)).concat(keyed.slice(0, 1)));
+        const env = structuredClone(src.env);
+        env.id = id;
+        if (r.chance(0.4) && env.type === "set") env.value = `other-${n}`; // same key, different payload
+        thisPhase.push(emit(c, env, src.racyDeps));
+        return;
+      }
+      let env: CommandEnvelope & { id: string };
+      if (k < 0.5) env = { type: "set", id, sessionId: sid, path: r.pick(["/a", "/b", "/n/x", "/list/-", "/a/deep", ""]), value: value() };
+      else if (k < 0.65) env = { type: "patch", id, sessionId: sid, ops: patchOps(r) };
+      else if (k < 0.8) env = { type: "get_state", id, sessionId: sid };
+      else if (k < 0.84) env = { type: "list_sessions", id };
+      else if (k < 0.87 && o.deletes !== false) env = { type: "delete_session", id, sessionId: sid };
+      else if (k < 0.9) env = { type: "create_session", id, sessionId: sid };
+      else env = { type: "set", id, sessionId: sid, path: "/c", value: n };
+      if (o.sideEffectRate && r.chance(o.sideEffectRate)) env = { type: "side_effect", id, sessionId: sid, n: r.int(1, 3) };
+      if (env.type === "set" && env.path === "") env.value = { a: n, list: [] };
+      if (env.sessionId !== undefined && (env.type === "set" || env.type === "patch" || env.type === "get_state") && r.chance(0.2)) {
+        const g = guess.get(sid)!;
+        env.ifSessionVersion = r.chance(0.6) ? g : Math.max(0, g + r.pick([-2, -1, 1]));
+      }
+      if (env.type === "set" || env.type === "patch" || env.type === "side_effect") guess.set(sid, guess.get(sid)! + 1);
+      if (r.chance(0.15)) {
+        env.idempotencyKey = `${P}-k${n}`;
+        keyed.push({ client: c, index: -1, env, racyDeps: false });
+      }
+      let racy = false;
+      if (r.chance(0.3)) {
+        const deps = new Set<string>();
+        for (let d = r.int(1, 3); d > 0; d--) {
+          const kind = r();
+          if (kind < 0.45 && copySources.length > 0) deps.add(r.pick(copySources).env.id);
+          else if (kind < 0.6) deps.add(`${P}-ghost-${r.int(0, 3)}`);
+          else if (kind < 0.85 && others.length > 0) {
+            deps.add(r.pick(others).env.id);
+            racy = true;
+          } else if (kind < 0.88) deps.add(id);
+          else if (copySources.length > 0) deps.add(r.pick(copySources).env.id);
+        }
+        if (deps.size > 0) env.dependsOn = [...deps];
+      }
+      if (r.chance(o.timeoutRate ?? 0.1)) env.timeoutMs = r.int(1, 4);
+      const send = emit(c, env, racy);
+      thisPhase.push(send);
+      if (env.idempotencyKey) keyed[keyed.length - 1] = send;
+    };
+    // seeded interleaving of the clients' queues, with occasional per-client syncs
+    for (;;) {
+      const live = queues.map((q, c) => (q.length > 0 ? c : -1)).filter((c) => c >= 0);
+      if (live.length === 0) break;
+      const c = r.pick(live);
+      queues[c]!.shift()!();
+      if (r.chance(0.06)) steps.push({ kind: "sync", client: c });
+    }
+    steps.push({ kind: "barrier" });
+    earlier = [...sends];
+  }
+  // A frame whose id another frame depends on without being certainly admitted after it (an
+  // earlier phase, another client of the same phase, an earlier frame of the same client) may
+  // close a wait-for cycle when it is admitted: dependency_cycle is then a legal answer to it.
+  for (const target of sends) {
+    if (target.racyDeps) continue;
+    const refs = sends.filter((x) => x !== target && (x.env.dependsOn ?? []).includes(target.env.id));
+    const after = (x: Send): boolean => phaseOf.get(x)! > phaseOf.get(target)! || (phaseOf.get(x) === phaseOf.get(target) && x.client === target.client && x.index > target.index);
+    if (refs.some((x) => !after(x))) target.racyDeps = true;
+  }
+  // final reads: the state and version of every session, and the session list
+  for (const s of sessions) emit(0, { type: "get_state", id: `${P}-final-${s}`, sessionId: s });
+  emit(0, { type: "list_sessions", id: `${P}-final-list` });
+  steps.push({ kind: "barrier" });
+  return { seed, clients: nClients, sessions, steps, sends };
+}
+
+function patchOps(r: Rng): Array<Record<string, unknown>> {
+  const ops: Array<Record<string, unknown>> = [];
+  for (let i = r.int(0, 3); i > 0; i--) {
+    const k = r();
+    if (k < 0.3) ops.push({ op: "test", path: r.pick(["/a", "/b", "/c"]), value: r.int(0, 3) });
+    else if (k < 0.55) ops.push({ op: "add", path: r.pick(["/a", "/c", "/list/-", "/n/y"]), value: r.int(0, 3) });
+    else if (k < 0.8) ops.push({ op: "replace", path: r.pick(["/a", "/b"]), value: r.int(0, 3) });
+    else ops.push({ op: "remove", path: r.pick(["/b", "/c"]) });
+  }
+  return ops;
+}
