@@ -50,7 +50,8 @@ afterAll(async () => {
 });
 
 describe("causeway send", () => {
-  it.skipIf(!hasJq)("reads JSON lines, prints responses as JSON lines in input order, and composes with jq", async () => {
+  // .ci/run installs jq and sets CI=true: there a missing jq fails this test instead of skipping it
+  it.skipIf(!hasJq && !process.env.CI)("reads JSON lines, prints responses as JSON lines in input order, and composes with jq", async () => {
     const input = [
       { type: "create_session", sessionId: "cli" },
       { type: "set", sessionId: "cli", path: "/a", value: 41 },
