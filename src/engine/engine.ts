@@ -579,7 +579,57 @@ export class Engine {
   }
 
   private makeJob(init: Omit<Job, "status" | "durableAccepted" | "started" | "responded" | "dependents" | "attached" | "storeStatus" | "revision" | "durableStatus" | "durableRevision">): Job {
-    return { ...init, status: "queued", durableAccepted: false, started: false, responded: false, dependents: new Set(), attached: [], storeStatus: "queued", revision: 0, durableStatus: "queued", durableRevision: 0 };
+    // every field, optional ones included, in one fixed order: all jobs share one hidden class, so
+    // the engine's property accesses stay monomorphic (fields added later in varying orders made
+    // them polymorphic)
+    return {
+      id: init.id,
+      explicitId: init.explicitId,
+      def: init.def,
+      type: init.type,
+      lane: init.lane,
+      sessionId: init.sessionId,
+      envelope: init.envelope,
+      params: init.params,
+      fingerprint: init.fingerprint,
+      idempotencyKey: init.idempotencyKey,
+      idempotencyScope: init.idempotencyScope,
+      dependsOn: init.dependsOn,
+      ifSessionVersion: init.ifSessionVersion,
+      actor: init.actor,
+      roles: init.roles,
+      timeoutMs: init.timeoutMs,
+      acceptedAt: init.acceptedAt,
+      queuedAt: init.queuedAt,
+      tags: init.tags,
+      notBefore: init.notBefore,
+      conn: init.conn,
+      replyId: init.replyId,
+      status: "queued",
+      durableAccepted: false,
+      started: false,
+      startedAt: undefined,
+      outcome: undefined,
+      finalStatus: undefined,
+      effect: undefined,
+      effectEntry: undefined,
+      responded: false,
+      controller: undefined,
+      abortReason: undefined,
+      deadlineTimer: undefined,
+      waitTimer: undefined,
+      waitingOn: undefined,
+      dependents: new Set(),
+      attached: [],
+      generation: undefined,
+      storeStatus: "queued",
+      revision: 0,
+      durableStatus: "queued",
+      durableRevision: 0,
+      pendingReason: undefined,
+      governance: undefined,
+      pendingTimer: undefined,
+    };
   }
 
   /** What the governor may do to jobs: the same transition / finish / enqueue the engine uses. */
