@@ -78,9 +78,13 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
   const wsAuth = config.stdio ? undefined : prepareWebSocketAuth(config, log);
   const registry = new CommandRegistry();
   for (const def of BUILTIN_COMMANDS) registry.register(def);
-  registerImmediateCommands(registry);
+  let services: ImmediateServices | undefined;
+  registerImmediateCommands(registry, () => {
+    if (!services) throw new Error("operator command ran before the server was wired");
+    return services;
+  });
   await loadCommandModules(config.commands, registry);
-  const schemas = new SchemaSet(registry, config.limits);
+  const schemas = new SchemaSet(registry, config.limits, { strict: config.strict });
 
   const store =
     deps.store ??
@@ -89,7 +93,7 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
   const observer = combineObservers(metrics, commandLogObserver(log));
   const policy = config.policyFile ? Policy.load(config.policyFile) : Policy.open();
   if (config.policyFile) log.info({ policyFile: config.policyFile, policyVersion: policy.version, rules: policy.file.rules?.length ?? 0 }, "governance policy loaded");
-  const engine = new Engine({ config, store, registry, log, redact: createRedactor(config.redact), observer, policy });
+  const engine = new Engine({ config, store, registry, log, redact: createRedactor(config.redact), observer, policy, authenticated: config.tokensFile !== null && !config.stdio });
   let summary;
   try {
     summary = engine.start();
@@ -102,7 +106,7 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
   const transports = config.stdio ? ["stdio"] : ["websocket"];
   const pendingCount = deps.pendingCount ?? ((): number => engine.governor.pendingCount());
   metrics.bind(engineSources(engine, pendingCount));
-  const services: ImmediateServices = { engine, store, config, serverVersion: SERVER_VERSION, transports, metrics, pending: pendingCount };
+  services = { engine, store, config, serverVersion: SERVER_VERSION, transports, metrics, pending: pendingCount };
 
   const handler = observeConnections(createDispatcher({ engine, registry, schemas, services, log }), log, metrics);
 

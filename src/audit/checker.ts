@@ -94,7 +94,8 @@ export class Auditor {
     const cpSessions = opts.checkpoint?.sessions ?? {};
     this.prior = new PriorFacts(opts.db, opts.baselineSeq, cpSessions);
     this.sessions = new AuditSessions({
-      universeKnown: this.fromBaseline,
+      // a session filter sees one session's lane: other sessions are created in their own lanes
+      universeKnown: this.fromBaseline && !this.filtered,
       onlySession: opts.sessionId,
       resolve: (id, at) => this.prior.sessionBefore(id, at),
       ...(this.fromBaseline ? { initial: cpSessions } : {}),

@@ -24,6 +24,7 @@
  *   sessions in its in-memory order (creation order, reset to id order by a restart, which the
  *   journal does not record), so in that fallback arrays are compared without regard to order.
  */
+import { targetSessionVersion } from "../commands/outcome.js";
 import type { CommandDefinition } from "../commands/define.js";
 import type { CommandRegistry } from "../commands/registry.js";
 import type { JournalRecord, SessionEffect } from "../journal/types.js";
@@ -63,6 +64,11 @@ function engineOutcomeWhileRunning(f: JournalRecord): boolean {
   if (o.code === "interrupted") return f.detail?.recovery !== undefined;
   if (o.code === "journal_unavailable") return f.detail?.repair !== undefined;
   return o.code === "session_not_found" && f.lane !== "server";
+}
+
+/** The engine checks this command's session (existence, ifSessionVersion) at the lane head. */
+function needsSession(def: CommandDefinition): boolean {
+  return def.scope === "session" || def.targetSession?.mustExist === true;
 }
 
 export type MaybePromise<T> = T | Promise<T>;
@@ -125,7 +131,7 @@ export class Reexecutor {
     // "[REDACTED]" placeholders are not the params the handler saw
     if (containsRedacted(s.accepted.params)) return this.findings.skip("redacted_params");
     if (!s.running) return this.findings.skip("not_started");
-    if (def.scope === "session") {
+    if (needsSession(def)) {
       const sid = s.accepted.sessionId ?? "";
       const sess = this.sessions.get(sid, f.seq);
       if (!sess || sess.live === null || (sess.live && (sess.version === null || !sess.stateKnown))) return this.findings.skip("no_baseline");
@@ -140,7 +146,7 @@ export class Reexecutor {
 
   private reproducePrecondition(s: ReexecSubject, code: string, def: CommandDefinition | undefined): void {
     const sid = s.accepted.sessionId;
-    const sessionScope = def ? def.scope === "session" : s.finished.lane !== "server";
+    const sessionScope = def ? needsSession(def) : s.finished.lane !== "server";
     if ((code !== "version_conflict" && code !== "session_not_found") || !sessionScope || sid === null || sid === undefined) {
       return this.findings.skip(`precondition:${code}`);
     }
@@ -311,7 +317,10 @@ export class Reexecutor {
       }
       return { kind: "produced", p: { ...base, outcome: success(type, result, version + 1), effect: { kind: "write", sessionId: sid, state, version: version + 1 } } };
     }
-    return { kind: "produced", p: { ...base, outcome: success(type, result), effect: run.sessionOp() } };
+    const op = run.sessionOp();
+    const target = def.targetSession ? (s.accepted.sessionId ?? null) : null;
+    const version = targetSessionVersion(target, op, (sid) => this.sessions.get(sid, s.finished.seq)?.version ?? undefined);
+    return { kind: "produced", p: { ...base, outcome: success(type, result, version), effect: op } };
   }
 
   private failed(s: ReexecSubject, def: CommandDefinition, run: ReturnType<typeof buildReexecContext>, err: unknown): Attempt {

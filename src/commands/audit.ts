@@ -38,7 +38,7 @@ export const AUDIT_COMMANDS: ImmediateCommand[] = [
         maxRows: { type: "integer", minimum: 1, maximum: AUDIT_MAX_ROWS },
       },
     },
-    handle(_conn, env, s) {
+    handle({ env }, s) {
       const fromSeq = (env.fromSeq as number | undefined) ?? 0;
       const maxRows = (env.maxRows as number | undefined) ?? AUDIT_DEFAULT_ROWS;
       let report;

@@ -6,6 +6,7 @@
 import type { Logger } from "pino";
 import type { SessionEffect } from "../journal/types.js";
 import { CausewayError } from "../protocol/errors.js";
+import { sessionExists, sessionNotFound } from "../protocol/messages.js";
 import type { CommandContext, CommandScope, SessionsApi } from "./define.js";
 
 export interface SessionInfo {
@@ -66,7 +67,7 @@ export function createContext(input: ContextInput): ContextRun {
     count: () => input.sessions.count(),
     create(id, state) {
       stage();
-      if (input.sessions.exists(id)) throw new CausewayError("session_exists", `session ${id} already exists`);
+      if (input.sessions.exists(id)) throw new CausewayError("session_exists", sessionExists(id));
       const atLimit = input.sessions.atLimit(input.maxSessions);
       if (atLimit === null) input.onLimitUnknown?.();
       else if (atLimit) throw new CausewayError("limit_exceeded", `the server holds the maximum of ${input.maxSessions} sessions`);
@@ -75,7 +76,7 @@ export function createContext(input: ContextInput): ContextRun {
     },
     delete(id) {
       stage();
-      if (!input.sessions.exists(id)) throw new CausewayError("session_not_found", `session ${id} does not exist`);
+      if (!input.sessions.exists(id)) throw new CausewayError("session_not_found", sessionNotFound(id));
       op = { kind: "delete", sessionId: id };
     },
   };

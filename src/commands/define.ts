@@ -56,6 +56,18 @@ export interface CommandContext {
   readonly sessions: SessionsApi;
 }
 
+/** Internal: the key under which operator commands find their submission on `ctx`. */
+export const SUBMISSION: unique symbol = Symbol("causeway.submission");
+
+/** Internal: what an operator command knows of the command that invoked it. */
+export interface Submission {
+  /** the submitting connection (a transport Connection); null after a restart re-queued it */
+  conn: unknown;
+  envelope: Record<string, unknown> & { type: string };
+  actor: string;
+  roles: readonly string[];
+}
+
 export interface CommandDefinition<P = any> {
   type: string;
   scope: CommandScope;
@@ -71,6 +83,27 @@ export interface CommandDefinition<P = any> {
   deterministic?: boolean;
   /** On restart, a command of this type that was running is run again instead of failing `interrupted`. */
   retryable?: boolean;
+  /**
+   * Server scope only: the one session this command acts on (create_session, delete_session). It
+   * then runs in that session's lane, FIFO with the session's own commands, and policies,
+   * `list_pending`, `supersedes` and lifecycle events see that session id. `of` gets the validated
+   * params and the command id (a generated session id must be a function of the command id, so
+   * re-execution derives the same one). `mustExist`: the session must exist when the command
+   * reaches its lane head (`session_not_found` otherwise). `ifSessionVersion`: the command takes
+   * an `ifSessionVersion` precondition, checked against that session (default false: refused at
+   * admission, as for every other server command).
+   */
+  targetSession?: { of(params: P, commandId: string): string; mustExist: boolean; ifSessionVersion?: boolean };
+  /**
+   * Internal (built-in operator commands only): the handler reads its submission (connection,
+   * envelope, actor, roles) from `ctx[SUBMISSION]`, and which envelope `sessionId` use the schema
+   * allows. Not part of the public definition API.
+   */
+  operator?: {
+    sessionId: "none" | "optional" | "required";
+    /** runs right after a successful response was sent (e.g. a subscription's journal replay) */
+    afterResponse?(submission: Submission): void;
+  };
   run(ctx: CommandContext, params: P): unknown | Promise<unknown>;
 }
 
@@ -81,6 +114,8 @@ export function defineCommand<P = any>(def: CommandDefinition<P>): CommandDefini
   if (def.scope !== "session" && def.scope !== "server") throw new TypeError(`command ${def.type}: scope must be "session" or "server"`);
   if (def.effect !== "read" && def.effect !== "write") throw new TypeError(`command ${def.type}: effect must be "read" or "write"`);
   if (typeof def.run !== "function") throw new TypeError(`command ${def.type}: run must be a function`);
+  if (def.targetSession !== undefined && (def.scope !== "server" || typeof def.targetSession.of !== "function"))
+    throw new TypeError(`command ${def.type}: targetSession needs scope "server" and an of(params, commandId) function`);
   if (def.timeoutMs !== undefined && !(Number.isInteger(def.timeoutMs) && def.timeoutMs > 0))
     throw new TypeError(`command ${def.type}: timeoutMs must be a positive integer`);
   return Object.freeze({ ...def });

@@ -19,24 +19,24 @@ export const GOVERNANCE_COMMANDS: ImmediateCommand[] = [
     type: "approve_command",
     sessionId: "none",
     params: { type: "object", properties: { commandId: id, comment: text, ifRevision: revision }, required: ["commandId"] },
-    handle(conn, env, s) {
-      return s.engine.governor.approve(conn, { commandId: env.commandId as string, comment: env.comment as string | undefined, ifRevision: env.ifRevision as number | undefined });
+    handle(call, s) {
+      return s.engine.governor.approve(call, { commandId: call.env.commandId as string, comment: call.env.comment as string | undefined, ifRevision: call.env.ifRevision as number | undefined });
     },
   },
   {
     type: "reject_command",
     sessionId: "none",
     params: { type: "object", properties: { commandId: id, reason: text, ifRevision: revision }, required: ["commandId", "reason"] },
-    handle(conn, env, s) {
-      return s.engine.governor.reject(conn, { commandId: env.commandId as string, reason: env.reason as string, ifRevision: env.ifRevision as number | undefined });
+    handle(call, s) {
+      return s.engine.governor.reject(call, { commandId: call.env.commandId as string, reason: call.env.reason as string, ifRevision: call.env.ifRevision as number | undefined });
     },
   },
   {
     type: "cancel_command",
     sessionId: "none",
     params: { type: "object", properties: { commandId: id, reason: text, ifRevision: revision }, required: ["commandId"] },
-    handle(conn, env, s) {
-      return s.engine.governor.cancel(conn, { commandId: env.commandId as string, reason: env.reason as string | undefined, ifRevision: env.ifRevision as number | undefined });
+    handle(call, s) {
+      return s.engine.governor.cancel(call, { commandId: call.env.commandId as string, reason: call.env.reason as string | undefined, ifRevision: call.env.ifRevision as number | undefined });
     },
   },
   {
@@ -51,7 +51,7 @@ export const GOVERNANCE_COMMANDS: ImmediateCommand[] = [
         limit: { type: "integer", minimum: 1 },
       },
     },
-    handle(_conn, env, s) {
+    handle({ env }, s) {
       const max = s.config.limits.historyPageMax;
       const limit = (env.limit as number | undefined) ?? Math.min(DEFAULT_PENDING_LIMIT, max);
       if (limit > max) return failure(env.type, "invalid_command", `limit must be at most ${max} (historyPageMax)`);

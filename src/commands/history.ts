@@ -48,7 +48,7 @@ export const HISTORY_COMMANDS: ImmediateCommand[] = [
         cursor: { type: "string", minLength: 1, maxLength: 512 },
       },
     },
-    handle(_conn, env, s) {
+    handle({ env }, s) {
       const max = s.config.limits.historyPageMax;
       const limit = (env.limit as number | undefined) ?? Math.min(DEFAULT_HISTORY_LIMIT, max);
       if (limit > max) return failure(env.type, "invalid_command", `limit must be at most ${max} (historyPageMax)`);
@@ -84,7 +84,7 @@ export const HISTORY_COMMANDS: ImmediateCommand[] = [
       properties: { commandId: text },
       required: ["commandId"],
     },
-    handle(_conn, env, s) {
+    handle({ env }, s) {
       const commandId = env.commandId as string;
       try {
         const detail = getCommandDetail(s.store.database(), commandId, { maxRows: s.config.limits.historyPageMax });

@@ -20,7 +20,7 @@ export const METRICS_COMMANDS: ImmediateCommand[] = [
     type: "get_metrics",
     sessionId: "none",
     params: { type: "object", properties: {} },
-    handle(_conn, env, s) {
+    handle({ env }, s) {
       if (!s.metrics) return failure(env.type, "invalid_command", "metrics are not enabled in this server");
       return success(env.type, s.metrics.snapshot());
     },
@@ -36,7 +36,7 @@ export const METRICS_COMMANDS: ImmediateCommand[] = [
         laneKey: { type: "string", minLength: 1, maxLength: 1024 },
       },
     },
-    handle(_conn, env, s) {
+    handle({ env }, s) {
       const limit = (env.limit as number | undefined) ?? DEFAULT_LANES_LIMIT;
       const queuedLimit = (env.queuedLimit as number | undefined) ?? DEFAULT_QUEUED_LIMIT;
       const only = env.laneKey as string | undefined;

@@ -1,7 +1,9 @@
 /** Observability and subscription immediate commands: health, recovery summary, subscriptions. */
 import { failure, success } from "../protocol/frames.js";
 import { PROTOCOL_VERSION } from "../protocol/types.js";
+import { sessionNotFound } from "../protocol/messages.js";
 import { firstRetainedSeq } from "../journal/retention.js";
+import { LIFECYCLE_SCOPES, type LifecycleScope } from "../engine/publisher.js";
 import type { ImmediateCommand } from "./immediate.js";
 
 const MAX_SESSION_SUBSCRIPTIONS = 1024;
@@ -18,12 +20,16 @@ function laneCounts(engine: import("../engine/engine.js").Engine): { queued: num
   return { queued, running };
 }
 
+function filterOf(scope: string | undefined, sessionId: string | undefined): { all: boolean; sessionId?: string } {
+  return scope === "all" ? { all: true } : { all: false, sessionId: sessionId! };
+}
+
 export const OBSERVE_COMMANDS: ImmediateCommand[] = [
   {
     type: "health_check",
     sessionId: "none",
     params: { type: "object", properties: {} },
-    handle(_conn, env, s) {
+    handle({ env }, s) {
       const c = s.engine.committer.stats;
       const issues: string[] = [];
       if (c.degraded) issues.push(`journal: last commit failed (${c.lastError})`);
@@ -57,21 +63,32 @@ export const OBSERVE_COMMANDS: ImmediateCommand[] = [
     type: "get_startup_recovery",
     sessionId: "none",
     params: { type: "object", properties: {} },
-    handle(_conn, env, s) {
+    handle({ env }, s) {
       return success(env.type, s.engine.recovery);
     },
   },
   {
     type: "subscribe",
     sessionId: "optional",
-    params: { type: "object", properties: { scope: { enum: ["all", "session"] }, fromSeq: { type: "integer", minimum: 0 } } },
-    handle(conn, env, s) {
+    params: {
+      type: "object",
+      properties: { scope: { enum: ["all", "session"] }, fromSeq: { type: "integer", minimum: 0 }, lifecycle: { enum: [...LIFECYCLE_SCOPES] } },
+    },
+    handle({ conn, env }, s) {
+      if (!conn) return success(env.type, { subscriptions: { all: false, sessions: [], lifecycle: "all" } });
       const scope = (env.scope as string | undefined) ?? (env.sessionId !== undefined ? "session" : undefined);
       const sessionId = env.sessionId;
-      if (scope !== "all" && !(scope === "session" && sessionId !== undefined)) {
-        return failure(env.type, "invalid_command", 'subscribe needs {scope:"all"} or a sessionId');
-      }
+      const lifecycle = env.lifecycle as LifecycleScope | undefined;
       const publisher = s.engine.publisher;
+      if (scope === undefined && lifecycle !== undefined && env.fromSeq === undefined) {
+        // only the lifecycle scope: which command facts this connection receives besides its subscriptions
+        publisher.setLifecycle(conn, lifecycle);
+        return success(env.type, { subscriptions: publisher.subscriptions(conn) });
+      }
+      if (scope !== "all" && !(scope === "session" && sessionId !== undefined)) {
+        return failure(env.type, "invalid_command", 'subscribe needs {scope:"all"}, a sessionId, or a lifecycle scope');
+      }
+      if (lifecycle !== undefined) publisher.setLifecycle(conn, lifecycle);
       if (scope === "session" && !publisher.canSubscribeSession(conn, sessionId!, MAX_SESSION_SUBSCRIPTIONS)) {
         return failure(env.type, "limit_exceeded", `a connection may subscribe to at most ${MAX_SESSION_SUBSCRIPTIONS} sessions`);
       }
@@ -88,16 +105,30 @@ export const OBSERVE_COMMANDS: ImmediateCommand[] = [
       if (fromSeq < first - 1) {
         return failure(env.type, "history_compacted", `events up to seq ${first - 1} were removed by retention; resume from seq ${first - 1} or later (get_command_history still answers for retained commands)`);
       }
-      // replay the journal after fromSeq, then go live (see src/engine/catchup.ts)
-      s.engine.catchUp.start(conn, scope === "all" ? { all: true } : { all: false, sessionId: sessionId! }, fromSeq, attach);
+      // hold live events back now; the journal replay after fromSeq starts once the response is
+      // out (afterResponse), then the subscription goes live (see src/engine/catchup.ts)
+      s.engine.catchUp.hold(conn, filterOf(scope, sessionId));
       return success(env.type, { fromSeq, lastSeq: s.engine.committer.lastSeq(), replaying: true });
+    },
+    afterResponse({ conn, env }, s) {
+      const fromSeq = env.fromSeq as number | undefined;
+      if (!conn || conn.closed || fromSeq === undefined) return;
+      const scope = (env.scope as string | undefined) ?? (env.sessionId !== undefined ? "session" : undefined);
+      const sessionId = env.sessionId;
+      const publisher = s.engine.publisher;
+      const attach = (): void => {
+        if (scope === "all") publisher.subscribeAll(conn);
+        else publisher.subscribeSession(conn, sessionId!, MAX_SESSION_SUBSCRIPTIONS);
+      };
+      s.engine.catchUp.start(conn, filterOf(scope, sessionId), fromSeq, attach);
     },
   },
   {
     type: "unsubscribe",
     sessionId: "optional",
     params: { type: "object", properties: {} },
-    handle(conn, env, s) {
+    handle({ conn, env }, s) {
+      if (!conn) return success(env.type, { subscriptions: { all: false, sessions: [], lifecycle: "all" } });
       s.engine.publisher.unsubscribe(conn, env.sessionId);
       return success(env.type, { subscriptions: s.engine.publisher.subscriptions(conn) });
     },
@@ -106,11 +137,12 @@ export const OBSERVE_COMMANDS: ImmediateCommand[] = [
     type: "switch_session",
     sessionId: "required",
     params: { type: "object", properties: {} },
-    handle(conn, env, s) {
+    handle({ conn, env }, s) {
       const sid = env.sessionId as string;
+      // it runs in the session's lane, after the engine checked that the session exists
       const session = s.engine.sessions.get(sid);
-      if (!session) return failure(env.type, "session_not_found", `session ${sid} does not exist`);
-      if (!s.engine.publisher.subscribeSession(conn, sid, MAX_SESSION_SUBSCRIPTIONS)) {
+      if (!session) return failure(env.type, "session_not_found", sessionNotFound(sid));
+      if (conn && !s.engine.publisher.subscribeSession(conn, sid, MAX_SESSION_SUBSCRIPTIONS)) {
         return failure(env.type, "limit_exceeded", `a connection may subscribe to at most ${MAX_SESSION_SUBSCRIPTIONS} sessions`);
       }
       return success(env.type, { sessionInfo: { sessionId: sid, sessionVersion: session.version, createdAt: session.createdAt } }, session.version);

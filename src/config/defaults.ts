@@ -26,9 +26,11 @@ export interface CausewayConfig {
   durability: Durability;
   /** user command modules (ESM paths) */
   commands: string[];
+  /** refuse unknown top-level command fields (default: ignore them, as pi-server does; they still count in the fingerprint) */
+  strict: boolean;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   limits: ServerLimits;
-  /** WebSocket hard ceiling (ws `maxPayload`); frames above it close the socket with 1009 */
+  /** WebSocket hard ceiling (ws `maxPayload`); frames above it close the socket with 1009 (frames between maxFrameBytes and it are answered payload_too_large) */
   wsMaxPayloadBytes: number;
   heartbeatIntervalMs: number;
   /** default timeout for command types that declare none */
@@ -67,7 +69,7 @@ export interface CausewayConfig {
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
-  maxFrameBytes: 1024 * 1024,
+  maxFrameBytes: 10 * 1024 * 1024,
   maxJsonDepth: 64,
   maxIdLength: 256,
   maxDependsOn: 32,
@@ -94,9 +96,10 @@ export const DEFAULT_CONFIG: CausewayConfig = {
   db: "data/causeway.db",
   durability: "full",
   commands: [],
+  strict: false,
   logLevel: "info",
   limits: DEFAULT_LIMITS,
-  wsMaxPayloadBytes: 4 * 1024 * 1024,
+  wsMaxPayloadBytes: 16 * 1024 * 1024,
   heartbeatIntervalMs: 30_000,
   defaultTimeoutMs: 30_000,
   timeouts: {},

@@ -76,6 +76,7 @@ const META: { [K in SettingKey]: OptionMeta } = {
   db: { description: 'SQLite journal file (":memory:" for no persistence)', arg: "<path>" },
   durability: { description: "journal fsync policy", arg: "<mode>", choices: DURABILITY_CHOICES },
   commands: { description: "user command modules (ESM paths; repeatable or comma-separated)", arg: "<paths...>" },
+  strict: { description: "refuse unknown top-level command fields with invalid_command (default: ignore them as pi-server does; they still count in the fingerprint)" },
   logLevel: { description: "log level (logs go to stderr)", arg: "<level>", choices: LOG_LEVEL_CHOICES },
   wsMaxPayloadBytes: { description: "WebSocket hard ceiling (ws maxPayload); larger frames close the socket with 1009", arg: "<bytes>", minimum: 1 },
   heartbeatIntervalMs: { description: "WebSocket ping interval; a peer that misses one ping is dropped (0 disables)", arg: "<ms>", minimum: 0 },

@@ -37,7 +37,15 @@ export class CatchUp {
     this.lookup = causalLookup(store);
   }
 
-  /** Begin replaying; `subscribe` is called once caught up, to attach the live subscription. */
+  /** Hold back live events matching `filter` for `conn` from now on: they will be replayed by `start`. */
+  hold(conn: Connection, filter: SubscriptionFilter): void {
+    this.publisher.suppress(conn, filter);
+  }
+
+  /**
+   * Begin replaying (after the subscribe response went out: the resumed stream starts with it);
+   * `subscribe` is called once caught up, to attach the live subscription.
+   */
   start(conn: Connection, filter: SubscriptionFilter, fromSeq: number, subscribe: () => void): void {
     this.publisher.suppress(conn, filter);
     let cursor = fromSeq;

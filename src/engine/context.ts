@@ -5,6 +5,7 @@
  */
 import type { Logger } from "pino";
 import { createContext, type ContextRun } from "../commands/context.js";
+import { SUBMISSION, type Submission } from "../commands/define.js";
 import { signalOf, type Job } from "./job.js";
 import type { SessionTable } from "./sessions.js";
 
@@ -60,6 +61,10 @@ export function buildContext(job: Job, deps: ContextDeps): RunRecord {
     },
     emit: (sessionId, event) => events.push({ sessionId, event: structuredClone(event) }),
   });
+  if (job.def?.operator) {
+    const submission: Submission = { conn: job.conn, envelope: job.envelope, actor: job.actor, roles: job.roles };
+    Object.defineProperty(run.ctx, SUBMISSION, { value: submission });
+  }
   const recorded = (): { clock?: number[]; random?: number[] } | undefined => {
     if (clock.length === 0 && randoms.length === 0) return undefined;
     return { ...(clock.length ? { clock } : {}), ...(randoms.length ? { random: randoms } : {}) };

@@ -11,6 +11,7 @@
  * - unfinished in another lane → wait for it (bounded by dependencyWaitMs → dependency_timeout).
  */
 import type { ErrorCode } from "../protocol/errors.js";
+import { dependencyFailed, dependencySameLane, dependencyUnknown } from "../protocol/messages.js";
 import type { Job } from "./job.js";
 import type { JobTable } from "./jobs.js";
 
@@ -24,23 +25,23 @@ export function resolveDependencies(job: Job, jobs: JobTable): DependencyVerdict
     const inflight = jobs.job(dep);
     if (inflight) {
       if (inflight.status === "finished") {
-        if (!inflight.outcome?.success) return failed(dep, inflight.outcome?.code);
+        if (!inflight.outcome?.success) return failed(dep, inflight.outcome?.error);
         continue;
       }
       if (inflight.lane === job.lane) {
-        return { kind: "fail", code: "dependency_failed", error: `dependency ${dep} is queued behind this command in lane ${job.lane} and can never finish first` };
+        return { kind: "fail", code: "dependency_failed", error: dependencySameLane(dep) };
       }
       return { kind: "wait", on: inflight };
     }
     const done = jobs.finished(dep);
-    if (!done) return { kind: "fail", code: "dependency_unknown", error: `dependency ${dep} is not a known command` };
-    if (!done.success) return failed(dep, done.stored.outcome?.code);
+    if (!done) return { kind: "fail", code: "dependency_unknown", error: dependencyUnknown(dep) };
+    if (!done.success) return failed(dep, done.stored.outcome?.error);
   }
   return { kind: "ready" };
 }
 
-function failed(dep: string, code: string | undefined): DependencyVerdict {
-  return { kind: "fail", code: "dependency_failed", error: `dependency ${dep} did not succeed${code ? ` (${code})` : ""}` };
+function failed(dep: string, error: string | undefined): DependencyVerdict {
+  return { kind: "fail", code: "dependency_failed", error: dependencyFailed(dep, error) };
 }
 
 /**

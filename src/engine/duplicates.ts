@@ -7,6 +7,7 @@
  * Replays and conflicts are their own journal rows: the original outcome is never touched.
  */
 import { failure } from "../protocol/frames.js";
+import { conflictingReuse } from "../protocol/messages.js";
 import { fingerprint } from "../protocol/fingerprint.js";
 import type { CommandEnvelope } from "../protocol/types.js";
 import type { Connection } from "../transport/connection.js";
@@ -34,7 +35,7 @@ export class Duplicates {
   constructor(private readonly d: DuplicateDeps) {}
 
   inFlight(conn: Connection, env: CommandEnvelope, original: Job, fp: string, by: MatchedBy): void {
-    if (original.fingerprint !== fp) return this.conflict(conn, env, original.id, original.lane, by);
+    if (original.fingerprint !== fp) return this.conflict(conn, env, original.id, original.type, original.lane, by);
     if (this.d.responder.inflight(conn) >= this.d.maxInFlightPerConnection) {
       this.d.responder.refuse(conn, env.id, failure(env.type, "busy", "too many commands in flight on this connection"));
       return;
@@ -45,7 +46,7 @@ export class Duplicates {
   }
 
   stored(conn: Connection, env: CommandEnvelope, done: FinishedRef, fp: string, by: MatchedBy): void {
-    if (done.fingerprint !== fp) return this.conflict(conn, env, done.commandId, done.lane, by);
+    if (done.fingerprint !== fp) return this.conflict(conn, env, done.commandId, done.type, done.lane, by);
     this.d.responder.owe(conn);
     this.d.observer.duplicate("replay", done.type);
     this.replay(conn, env.id, done, by);
@@ -72,7 +73,7 @@ export class Duplicates {
       {
         onCommit: (r) => {
           const ev = lifecycleEvent("command_finished", r, { type: done.type, sessionId, dependsOn: [], ifSessionVersion: undefined, idempotencyKey }, commandId, outcome, true);
-          this.d.publisher.event(sessionId, ev, [conn]);
+          this.d.publisher.command(sessionId, conn?.actor ?? "system", ev, conn);
           this.d.responder.respond(conn, replyId, outcome, true);
         },
         onFail: () => this.d.responder.respond(conn, replyId, journalUnavailable(done.type)),
@@ -80,9 +81,10 @@ export class Duplicates {
     );
   }
 
-  private conflict(conn: Connection, env: CommandEnvelope, originalId: string, lane: string, by: MatchedBy): void {
-    const what = by === "id" ? `id ${originalId}` : `idempotencyKey ${JSON.stringify(env.idempotencyKey)}`;
-    const outcome = failure(env.type, "replay_conflict", `${what} was already used for a different command (its fingerprint differs)`);
+  private conflict(conn: Connection, env: CommandEnvelope, originalId: string, originalType: string, lane: string, by: MatchedBy): void {
+    const value = by === "id" ? originalId : (env.idempotencyKey as string);
+    // pi-server's text (clients match on it); the fingerprint, not only the type, must match
+    const outcome = failure(env.type, "replay_conflict", conflictingReuse(by, value, originalType, env.type));
     const commandId = env.id ?? this.d.newCommandId();
     this.d.responder.owe(conn);
     this.d.committer.append(
@@ -102,7 +104,7 @@ export class Duplicates {
         onCommit: (r) => {
           this.d.observer.duplicate("conflict", env.type);
           const data = { commandId, commandType: env.type, code: "replay_conflict", error: outcome.error, conflictWith: originalId, laneKey: r.lane, laneSequence: r.laneSeq, seq: r.seq, recordedAt: r.recordedAt };
-          this.d.publisher.event(env.sessionId ?? null, { type: "command_rejected", data }, [conn]);
+          this.d.publisher.command(env.sessionId ?? null, conn.actor, { type: "command_rejected", data }, conn);
           this.d.responder.respond(conn, env.id, outcome);
         },
         onFail: () => this.d.responder.respond(conn, env.id, journalUnavailable(env.type)),

@@ -14,14 +14,16 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { CommandDefinition } from "../commands/define.js";
+import { targetSessionVersion } from "../commands/outcome.js";
 import type { CommandRegistry } from "../commands/registry.js";
 import type { CausewayConfig } from "../config/defaults.js";
 import type { CommandStatus, JournalRecord, SessionEffect, Store } from "../journal/types.js";
 import { assertTransition } from "../governance/transitions.js";
 import { Policy } from "../governance/policy.js";
 import { Governor } from "./governor.js";
-import { CausewayError, type ErrorCode } from "../protocol/errors.js";
+import { CausewayError, OutcomeError, type ErrorCode } from "../protocol/errors.js";
 import { fingerprint } from "../protocol/fingerprint.js";
+import { sessionNotFound, unknownCommandType, validationFailed, versionMismatch } from "../protocol/messages.js";
 import { failure, success } from "../protocol/frames.js";
 import { ENVELOPE_FIELDS, type CommandEnvelope, type Outcome } from "../protocol/types.js";
 import type { Connection } from "../transport/connection.js";
@@ -54,19 +56,21 @@ export interface EngineOptions {
   observer?: EngineObserver;
   /** the governance policy (default: open — nothing needs approval, nothing is denied) */
   policy?: Policy;
+  /** clients authenticate (tokens): command facts reach only connections whose actor may read them */
+  authenticated?: boolean;
 }
 
 const ENVELOPE = new Set<string>(ENVELOPE_FIELDS);
 
 export class Engine {
-  readonly publisher = new Publisher();
+  readonly publisher: Publisher;
   readonly sessions = new SessionTable();
   readonly lanes = new LaneSet();
   readonly jobs: JobTable;
   committer!: Committer;
   catchUp!: CatchUp;
   recovery: RecoverySummary | null = null;
-  readonly responder = new Responder(this.publisher);
+  readonly responder: Responder;
   private duplicates!: Duplicates;
   private shuttingDown = false;
   private drainWaiters: Array<() => void> = [];
@@ -90,7 +94,10 @@ export class Engine {
     this.observer = opts.observer ?? NOOP_OBSERVER;
     this.jobs = new JobTable(opts.store, opts.outcomeCacheMax ?? 10_000);
     this.startedAt = this.now();
-    this.governor = new Governor(this.governorHost(), opts.policy ?? Policy.open(), opts.store, opts.log, this.now, opts.config.limits.maxPending);
+    const policy = opts.policy ?? Policy.open();
+    this.publisher = new Publisher(opts.authenticated ? (conn, sessionId, actor) => policy.mayRead(conn, sessionId, actor) : null);
+    this.responder = new Responder(this.publisher);
+    this.governor = new Governor(this.governorHost(), policy, opts.store, opts.log, this.now, opts.config.limits.maxPending);
   }
 
   /** Open the store, rebuild state, journal a verdict for every unfinished command. */
@@ -199,16 +206,26 @@ export class Engine {
   submit(conn: Connection, env: CommandEnvelope): void {
     const def = this.registry.get(env.type);
     if (!def) {
-      this.responder.refuse(conn, env.id, failure(env.type, "unknown_command", `unknown command type "${env.type}"`));
+      this.responder.refuse(conn, env.id, failure(env.type, "unknown_command", unknownCommandType(env.type)));
       return;
     }
     if (this.shuttingDown) {
       this.responder.refuse(conn, env.id, failure(env.type, "shutting_down", "the server is shutting down and accepts no new commands"));
       return;
     }
-    const lane = def.scope === "session" ? sessionLane(env.sessionId as string) : SERVER_LANE;
     const fp = fingerprint(env);
     const now = this.now();
+    const id = env.id ?? newCommandId();
+    const params = paramsOf(env, def);
+    // the session a command acts on decides its lane; its idempotency keys are scoped by its kind
+    // (session commands per session, server commands server-wide: pi-server PROTOCOL §8.2)
+    const target = def.scope === "session" ? (env.sessionId as string) : def.targetSession?.of(params, id);
+    const lane = target !== undefined ? sessionLane(target) : SERVER_LANE;
+    const keyScope = def.scope === "session" ? lane : SERVER_LANE;
+    if (env.ifSessionVersion !== undefined && def.scope !== "session" && def.targetSession?.ifSessionVersion !== true) {
+      this.responder.refuse(conn, env.id, failure(env.type, "invalid_command", validationFailed("ifSessionVersion: Only supported for session-targeted commands")));
+      return;
+    }
 
     if (env.id !== undefined) {
       const inflight = this.jobs.job(env.id);
@@ -222,9 +239,9 @@ export class Engine {
       }
     }
     if (env.idempotencyKey !== undefined) {
-      const inflight = this.jobs.jobByKey(lane, env.idempotencyKey);
+      const inflight = this.jobs.jobByKey(keyScope, env.idempotencyKey);
       if (inflight) return this.duplicates.inFlight(conn, env, inflight, fp, "idempotencyKey");
-      const hit = this.store.getIdempotency(lane, env.idempotencyKey, now);
+      const hit = this.store.getIdempotency(keyScope, env.idempotencyKey, now);
       const done = hit ? this.jobs.finished(hit.commandId) : undefined;
       if (done) return this.duplicates.stored(conn, env, done, fp, "idempotencyKey");
     }
@@ -238,7 +255,8 @@ export class Engine {
       this.responder.refuse(conn, env.id, failure(env.type, "busy", `lane ${lane} already holds ${limits.maxQueuePerLane} commands (maxQueuePerLane); retry later`));
       return;
     }
-    const dependsOn = env.dependsOn ?? [];
+    // a repeated dependency counts once
+    const dependsOn = env.dependsOn === undefined ? [] : env.dependsOn.length > 1 ? [...new Set(env.dependsOn)] : env.dependsOn;
     if (env.id !== undefined) {
       const laneObj = this.lanes.get(lane);
       const cycle = findCycle(env.id, lane, dependsOn, laneObj?.predecessorOf(null), this.jobs, (j) => this.lanes.get(j.lane)?.predecessorOf(j));
@@ -248,27 +266,24 @@ export class Engine {
       }
     }
 
-    const admission = this.governor.admit(conn, env, def.scope === "session" ? (env.sessionId as string) : null);
+    const admission = this.governor.admit(conn, env, target ?? null);
     if (!admission.ok) {
       this.responder.refuse(conn, env.id, admission.outcome);
       return;
     }
 
-    const params: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(env)) if (!ENVELOPE.has(k)) params[k] = v;
-    if (def.scope === "server" && env.sessionId !== undefined) params.sessionId = env.sessionId;
     const job = this.makeJob({
-      id: env.id ?? newCommandId(),
+      id,
       explicitId: env.id !== undefined,
       def,
       type: def.type,
       lane,
-      sessionId: def.scope === "session" ? (env.sessionId as string) : null,
+      sessionId: target ?? null,
       envelope: env,
       params,
       fingerprint: fp,
       idempotencyKey: env.idempotencyKey ?? null,
-      idempotencyScope: env.idempotencyKey !== undefined ? lane : null,
+      idempotencyScope: env.idempotencyKey !== undefined ? keyScope : null,
       dependsOn,
       ifSessionVersion: env.ifSessionVersion,
       actor: conn.actor,
@@ -362,8 +377,11 @@ export class Engine {
     const def = job.def as CommandDefinition;
     const session = job.sessionId !== null ? this.sessions.get(job.sessionId) : undefined;
     let revalidated: Record<string, unknown> | undefined;
-    if (def.scope === "session") {
-      if (!session) return this.finish(job, "failed", failure(job.type, "session_not_found", `session ${job.sessionId} does not exist`));
+    if (def.scope === "session" || def.targetSession?.mustExist === true) {
+      if (!session) {
+        const why = job.ifSessionVersion !== undefined ? `${sessionNotFound(job.sessionId as string)} for ifSessionVersion=${job.ifSessionVersion}` : sessionNotFound(job.sessionId as string);
+        return this.finish(job, "failed", failure(job.type, "session_not_found", why));
+      }
       const stale = this.governor.checkStale(job, session.version);
       if (stale.kind === "reject") return this.finish(job, "failed", failure(job.type, "version_conflict", stale.error, { sessionVersion: session.version }), undefined, undefined, stale.detail);
       if (stale.kind === "renewed") {
@@ -373,7 +391,7 @@ export class Engine {
       }
       if (stale.kind === "revalidate") revalidated = stale.detail;
       if (job.ifSessionVersion !== undefined && session.version !== job.ifSessionVersion) {
-        return this.finish(job, "failed", failure(job.type, "version_conflict", `session ${job.sessionId} is at version ${session.version}, not ${job.ifSessionVersion}`, { sessionVersion: session.version }));
+        return this.finish(job, "failed", failure(job.type, "version_conflict", versionMismatch(job.ifSessionVersion, session.version), { sessionVersion: session.version }));
       }
       job.generation = session.generation;
     }
@@ -407,7 +425,7 @@ export class Engine {
     if (def.scope === "session") {
       const session = this.sessions.get(job.sessionId as string);
       if (!session || session.generation !== job.generation) {
-        return this.finish(job, "failed", failure(job.type, "session_not_found", `session ${job.sessionId} was deleted while the command ran`));
+        return this.finish(job, "failed", failure(job.type, "session_not_found", `${sessionNotFound(job.sessionId as string)}: it was deleted while the command ran`));
       }
       if (def.effect === "read") return this.finish(job, "succeeded", success(job.type, result, session.version), undefined, run);
       let state: unknown;
@@ -420,7 +438,11 @@ export class Engine {
       const version = session.version + 1;
       return this.finish(job, "succeeded", success(job.type, result, version), { kind: "write", sessionId: job.sessionId as string, state, version }, run);
     }
-    this.finish(job, "succeeded", success(job.type, result), run.sessionOp(), run);
+    // pi-server: a response names the version of the session its command targets (create: 0;
+    // delete: none, the session is gone)
+    const op = run.sessionOp();
+    const version = targetSessionVersion(job.sessionId, op, (sid) => this.sessions.get(sid)?.version);
+    this.finish(job, "succeeded", success(job.type, result, version), op, run);
   }
 
   private fail(job: Job, err: unknown, run?: RunRecord): void {
@@ -429,9 +451,10 @@ export class Engine {
       // like complete(): a session deleted (or re-created) while the handler ran wins over its error
       const session = this.sessions.get(job.sessionId as string);
       if (!session || session.generation !== job.generation) {
-        return this.finish(job, "failed", failure(job.type, "session_not_found", `session ${job.sessionId} was deleted while the command ran`));
+        return this.finish(job, "failed", failure(job.type, "session_not_found", `${sessionNotFound(job.sessionId as string)}: it was deleted while the command ran`));
       }
     }
+    if (err instanceof OutcomeError) return this.finish(job, "failed", { ...err.outcome, command: job.type, ...this.sessionVersionOutcome(job) }, undefined, run);
     const code: ErrorCode = err instanceof CausewayError ? err.code : "handler_error";
     const message = err instanceof Error ? err.message : String(err);
     if (code === "handler_error") this.log.warn({ err, commandId: job.id, type: job.type }, "handler failed");
@@ -498,11 +521,14 @@ export class Engine {
     if (job.effect?.kind === "create") {
       this.publisher.broadcast({ type: "session_created", data: { sessionId: job.effect.sessionId, sessionInfo: { sessionId: job.effect.sessionId, sessionVersion: 0, createdAt: job.acceptedAt } } });
     } else if (job.effect?.kind === "delete") {
+      this.publisher.dropSession(job.effect.sessionId);
       this.publisher.broadcast({ type: "session_deleted", data: { sessionId: job.effect.sessionId } });
     }
     if (!job.responded) {
       job.responded = true;
       this.responder.respond(job.conn, job.replyId, job.outcome!);
+      const after = job.def?.operator?.afterResponse;
+      if (after && job.outcome?.success) after({ conn: job.conn, envelope: job.envelope, actor: job.actor, roles: job.roles });
     }
     this.jobs.remove(job);
     const attached = job.attached.splice(0);
@@ -517,7 +543,7 @@ export class Engine {
   }
 
   private publishLifecycle(type: "command_accepted" | "command_started" | "command_finished", job: Job, record: JournalRecord, outcome?: Outcome): void {
-    this.publisher.event(job.sessionId, lifecycleEvent(type, record, job, job.id, outcome), [job.conn]);
+    this.publisher.command(job.sessionId, job.actor, lifecycleEvent(type, record, job, job.id, outcome), job.conn);
   }
 
   // ---------------------------------------------------------------- journal failure
@@ -698,6 +724,14 @@ export class Engine {
       abortJob(job, new CausewayError("shutting_down", "server stopped"));
     }
   }
+}
+
+/** The handler's params: every field that is not an envelope field (server commands keep `sessionId`). */
+function paramsOf(env: CommandEnvelope, def: CommandDefinition): Record<string, unknown> {
+  const params: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(env)) if (!ENVELOPE.has(k)) params[k] = v;
+  if (def.scope === "server" && env.sessionId !== undefined) params.sessionId = env.sessionId;
+  return params;
 }
 
 export function newCommandId(): string {

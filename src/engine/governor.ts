@@ -39,6 +39,12 @@ export interface GovernorHost {
   shuttingDown(): boolean;
 }
 
+/** Who decides: the actor and roles of the command that carries the decision. */
+export interface Decider {
+  actor: string;
+  roles: readonly string[];
+}
+
 export type Admission =
   | { ok: true; requirements: Requirements | null; supersedes: Job | null }
   | { ok: false; outcome: Outcome };
@@ -261,7 +267,7 @@ export class Governor {
 
   // ------------------------------------------------------------------ decisions
 
-  async approve(conn: Connection, p: { commandId: string; comment?: string; ifRevision?: number }): Promise<Outcome> {
+  async approve(conn: Decider, p: { commandId: string; comment?: string; ifRevision?: number }): Promise<Outcome> {
     const found = this.target("approve_command", p.commandId, p.ifRevision);
     if ("outcome" in found) return found.outcome;
     const job = found.job;
@@ -284,7 +290,7 @@ export class Governor {
     return this.afterCommit(success("approve_command", data));
   }
 
-  async reject(conn: Connection, p: { commandId: string; reason: string; ifRevision?: number }): Promise<Outcome> {
+  async reject(conn: Decider, p: { commandId: string; reason: string; ifRevision?: number }): Promise<Outcome> {
     const found = this.target("reject_command", p.commandId, p.ifRevision);
     if ("outcome" in found) return found.outcome;
     const job = found.job;
@@ -297,7 +303,7 @@ export class Governor {
     return this.afterCommit(success("reject_command", { commandId: job.id, status: job.storeStatus, revision: job.revision }));
   }
 
-  async cancel(conn: Connection, p: { commandId: string; reason?: string; ifRevision?: number }): Promise<Outcome> {
+  async cancel(conn: Decider, p: { commandId: string; reason?: string; ifRevision?: number }): Promise<Outcome> {
     const found = this.target("cancel_command", p.commandId, p.ifRevision);
     if ("outcome" in found) return found.outcome;
     const job = found.job;
@@ -371,7 +377,7 @@ export class Governor {
 
   private publish(job: Job, r: JournalRecord): void {
     const ev = governanceEvent(r);
-    if (ev) this.host.publisher.event(job.sessionId, ev, [job.conn]);
+    if (ev) this.host.publisher.command(job.sessionId, job.actor, ev, job.conn);
   }
 }
 

@@ -1,10 +1,15 @@
 /**
  * Who receives what. Only called with committed facts (the engine publishes from commit callbacks).
  * - a response goes to the connection that sent the command;
- * - a lifecycle event goes to the submitting connection, to connections subscribed to the
- *   command's session (`switch_session` / `subscribe {sessionId}`), and to `subscribe {scope:"all"}`;
+ * - a command fact (lifecycle, governance, replay, conflict, requeue event) goes to its submitter,
+ *   to explicit subscribers (`switch_session`, `subscribe {sessionId}`, `subscribe {scope:"all"}`),
+ *   and to every connection whose lifecycle scope covers it: `all` (the default, as pi-server
+ *   broadcasts lifecycle events), `own` (commands of the connection's actor) or `none`. With
+ *   authentication, a connection only ever receives facts it may see (`visible`): its actor's own
+ *   commands, and commands of sessions its actor may read;
  * - a session event (`ctx.emit`) goes to the session's subscribers and to "all" subscribers;
  * - server notices (session_created, server_shutdown, ...) go to every connection.
+ * Every frame is serialized once, whatever the number of recipients.
  */
 import { serialize } from "../protocol/frames.js";
 import type { Connection } from "../transport/connection.js";
@@ -15,6 +20,14 @@ export interface SubscriptionFilter {
   sessionId?: string;
 }
 
+/** Which command facts a connection receives besides its explicit subscriptions. */
+export type LifecycleScope = "all" | "own" | "none";
+
+export const LIFECYCLE_SCOPES: readonly LifecycleScope[] = ["all", "own", "none"];
+
+/** May `conn` see a fact about a command of `actor` in `sessionId` (null: the server lane)? */
+export type Visibility = (conn: Connection, sessionId: string | null, actor: string) => boolean;
+
 export class Publisher {
   /** connections catching up from the journal: matching live events are held back (they replay) */
   private readonly suppressed = new Map<Connection, SubscriptionFilter>();
@@ -22,6 +35,11 @@ export class Publisher {
   private readonly all = new Set<Connection>();
   private readonly bySession = new Map<string, Set<Connection>>();
   private readonly sessionsOf = new Map<Connection, Set<string>>();
+  /** connections whose lifecycle scope is not the default `all` */
+  private readonly scopes = new Map<Connection, LifecycleScope>();
+
+  /** `visible`: null when every client is the same local actor (no authentication) */
+  constructor(private readonly visible: Visibility | null = null) {}
 
   add(conn: Connection): void {
     this.connections.add(conn);
@@ -29,6 +47,7 @@ export class Publisher {
 
   remove(conn: Connection): void {
     this.connections.delete(conn);
+    this.scopes.delete(conn);
     this.suppressed.delete(conn);
     this.all.delete(conn);
     for (const sid of this.sessionsOf.get(conn) ?? []) this.unsubscribeSession(conn, sid);
@@ -70,8 +89,25 @@ export class Publisher {
     this.sessionsOf.get(conn)?.delete(sessionId);
   }
 
-  subscriptions(conn: Connection): { all: boolean; sessions: string[] } {
-    return { all: this.all.has(conn), sessions: [...(this.sessionsOf.get(conn) ?? [])] };
+  subscriptions(conn: Connection): { all: boolean; sessions: string[]; lifecycle: LifecycleScope } {
+    return { all: this.all.has(conn), sessions: [...(this.sessionsOf.get(conn) ?? [])], lifecycle: this.lifecycleOf(conn) };
+  }
+
+  setLifecycle(conn: Connection, scope: LifecycleScope): void {
+    if (scope === "all") this.scopes.delete(conn);
+    else this.scopes.set(conn, scope);
+  }
+
+  lifecycleOf(conn: Connection): LifecycleScope {
+    return this.scopes.get(conn) ?? "all";
+  }
+
+  /** A session is gone: no connection stays subscribed to it. */
+  dropSession(sessionId: string): void {
+    const set = this.bySession.get(sessionId);
+    if (!set) return;
+    for (const c of set) this.sessionsOf.get(c)?.delete(sessionId);
+    this.bySession.delete(sessionId);
   }
 
   suppress(conn: Connection, filter: SubscriptionFilter): void {
@@ -100,6 +136,26 @@ export class Publisher {
     for (const c of extra) deliver(c);
     if (sessionId !== null) for (const c of this.bySession.get(sessionId) ?? []) deliver(c);
     for (const c of this.all) deliver(c);
+  }
+
+  /**
+   * A command fact (see the header): `actor` and `sessionId` are the command's, `submitter` its
+   * connection (null after a restart).
+   */
+  command(sessionId: string | null, actor: string, frame: object, submitter: Connection | null): void {
+    let text: string | undefined;
+    const subscribers = sessionId !== null ? this.bySession.get(sessionId) : undefined;
+    for (const c of this.connections) {
+      if (c.closed) continue;
+      const scope = this.scopes.get(c) ?? "all";
+      const own = c === submitter ? scope !== "none" : scope === "own" && c.actor === actor;
+      const wanted = own || scope === "all" || this.all.has(c) || subscribers?.has(c) === true;
+      if (!wanted) continue;
+      if (this.visible !== null && c !== submitter && !this.visible(c, sessionId, actor)) continue;
+      const held = this.suppressed.get(c);
+      if (held && (held.all || (sessionId !== null && held.sessionId === sessionId))) continue;
+      c.send((text ??= serialize(frame as never)), "event");
+    }
   }
 
   broadcast(frame: object): void {

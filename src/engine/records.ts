@@ -108,7 +108,7 @@ export function finishedRecord(job: Job, now: number, idempotencyExpiresAt: numb
 export function lifecycleEvent(type: LifecyclePhase, record: JournalRecord, job: Pick<Job, "type" | "sessionId" | "dependsOn" | "ifSessionVersion" | "idempotencyKey">, commandId: string, outcome?: Outcome, replayed = false): LifecycleEvent {
   const data: LifecycleEventData = { commandId, commandType: job.type } as LifecycleEventData;
   if (job.sessionId !== null) data.sessionId = job.sessionId;
-  if (job.dependsOn.length > 0) data.dependsOn = [...job.dependsOn];
+  data.dependsOn = [...job.dependsOn]; // always present, [] when none (as pi-server sends it)
   if (job.ifSessionVersion !== undefined) data.ifSessionVersion = job.ifSessionVersion;
   if (job.idempotencyKey) data.idempotencyKey = job.idempotencyKey;
   if (outcome) {

@@ -202,6 +202,18 @@ export class Policy {
     return this.file.adminRoles ?? ["admin"];
   }
 
+  /**
+   * Read visibility under authentication: an actor sees its own commands, every command if it
+   * holds an admin or `auditor` role, and the commands of a session it may read (the policy does
+   * not deny it `get_state` on that session).
+   */
+  mayRead(viewer: { actor: string; roles: readonly string[] }, sessionId: string | null, actor: string): boolean {
+    if (viewer.actor === actor) return true;
+    if (viewer.roles.includes("auditor") || this.adminRoles().some((r) => viewer.roles.includes(r))) return true;
+    if (sessionId === null) return false;
+    return this.evaluate({ type: "get_state", sessionId, tags: [], roles: [...viewer.roles] }).effect !== "deny";
+  }
+
   evaluate(s: PolicySubject): Verdict {
     const gate = this.file.roles?.[s.type];
     if (gate && !gate.some((r) => s.roles.includes(r))) {

@@ -4,6 +4,7 @@
  */
 import type { CommandRegistry } from "../commands/registry.js";
 import type { ErrorCode } from "./errors.js";
+import { validationFailed } from "./messages.js";
 import { exceedsJsonDepth } from "./json-depth.js";
 import type { SchemaSet } from "./schemas.js";
 import type { CommandEnvelope, ServerLimits } from "./types.js";
@@ -12,8 +13,8 @@ export type Decoded =
   | { ok: true; envelope: CommandEnvelope }
   | { ok: false; id?: string; command: string; code: ErrorCode; error: string };
 
-/** `command` value used when a frame cannot be parsed into a typed command (pi-server: "parse"). */
-export const PARSE_COMMAND = "parse";
+/** `command` value used when a frame cannot be parsed into a typed command (as pi-server answers). */
+export const PARSE_COMMAND = "unknown";
 
 export function oversize(bytes: number, limits: ServerLimits): Decoded {
   return {
@@ -40,13 +41,14 @@ export function decodeFrame(frame: string, limits: ServerLimits, registry: Comma
     return { ok: false, command: PARSE_COMMAND, code: "invalid_command", error: "a command must be a JSON object" };
   }
   const obj = value as Record<string, unknown>;
-  const id = typeof obj.id === "string" && obj.id.length > 0 && obj.id.length <= limits.maxIdLength ? obj.id : undefined;
+  // a response to an invalid command echoes the frame's string id, whatever is wrong with it
+  const id = typeof obj.id === "string" ? obj.id : undefined;
   if (typeof obj.type !== "string" || obj.type.length === 0) {
-    return { ok: false, id, command: "unknown", code: "invalid_command", error: 'missing or non-string "type"' };
+    return { ok: false, id, command: "unknown", code: "invalid_command", error: validationFailed("type: Command must have a string 'type' field") };
   }
   const type = obj.type;
   if (!registry.has(type)) {
-    return { ok: false, id, command: type, code: "unknown_command", error: `unknown command type "${type.slice(0, 64)}"` };
+    return { ok: false, id, command: type, code: "unknown_command", error: validationFailed(`type: Unknown command type '${type.slice(0, 64)}'`) };
   }
   const reason = schemas.validate(type, obj);
   if (reason !== null) return { ok: false, id, command: type, code: "invalid_command", error: reason };

@@ -1,9 +1,10 @@
 /**
- * The ConnectionHandler both transports call: server_ready on open, frame → decode → immediate
- * command or engine admission, oversize → payload_too_large, close → forget the connection.
+ * The ConnectionHandler both transports call: server_ready on open, frame → decode → engine
+ * admission (every command type takes the same path), oversize → payload_too_large, close →
+ * forget the connection.
  */
 import type { Logger } from "pino";
-import { runImmediateCommand, type ImmediateServices } from "../commands/immediate.js";
+import type { ImmediateServices } from "../commands/immediate.js";
 import type { CommandRegistry } from "../commands/registry.js";
 import type { Engine } from "../engine/engine.js";
 import type { Connection, ConnectionHandler } from "../transport/connection.js";
@@ -37,19 +38,6 @@ export function createDispatcher(deps: DispatchDeps): ConnectionHandler {
       try {
         const d = decodeFrame(frame, limits, registry, schemas);
         if (!d.ok) return reply(conn, responseFrame(d.id, failure(d.command, d.code, d.error)));
-        if (registry.getImmediate(d.envelope.type)) {
-          const id = d.envelope.id;
-          const out = runImmediateCommand(conn, d.envelope, services);
-          if (!(out instanceof Promise)) return reply(conn, responseFrame(id, out));
-          out.then(
-            (o) => reply(conn, responseFrame(id, o)),
-            (err: unknown) => {
-              log.error({ err }, "unexpected error in an immediate command");
-              reply(conn, responseFrame(id, failure(d.envelope.type, "handler_error", "internal error while handling the command")));
-            },
-          );
-          return;
-        }
         engine.submit(conn, d.envelope);
       } catch (err) {
         // A bug must not take the process or the connection down; the client gets a coded failure.

@@ -47,6 +47,19 @@ export class CausewayError extends Error {
   }
 }
 
+/**
+ * A failure that carries its whole outcome (operator commands answer some failures with `data`,
+ * e.g. `transition_conflict` with the target's current status and revision).
+ */
+export class OutcomeError extends CausewayError {
+  readonly outcome: { command: string; success: false; code: ErrorCode; error: string; data?: unknown };
+  constructor(outcome: { command: string; success: false; code: ErrorCode; error: string; data?: unknown }) {
+    super(outcome.code, outcome.error);
+    this.name = "OutcomeError";
+    this.outcome = outcome;
+  }
+}
+
 export function isCausewayError(err: unknown): err is CausewayError {
   return err instanceof CausewayError;
 }

@@ -6,6 +6,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import addFormatsImport from "ajv-formats";
 import type { CommandRegistry } from "../commands/registry.js";
 import type { ParamsSchema } from "../commands/define.js";
+import { validationFailed } from "./messages.js";
 import type { ServerLimits } from "./types.js";
 
 const addFormats = addFormatsImport as unknown as (ajv: Ajv) => Ajv;
@@ -19,7 +20,8 @@ export function envelopeProperties(limits: ServerLimits): Record<string, unknown
     id,
     sessionId: id,
     idempotencyKey: id,
-    dependsOn: { type: "array", items: id, maxItems: limits.maxDependsOn, uniqueItems: true },
+    // a repeated id counts once (the engine de-duplicates); [] needs no id
+    dependsOn: { type: "array", items: id, maxItems: limits.maxDependsOn },
     ifSessionVersion: { type: "integer", minimum: 0 },
     timeoutMs: { type: "integer", minimum: 1, maximum: limits.maxTimeoutMs },
     tags: { type: "array", items: { type: "string", minLength: 1, maxLength: 128 }, maxItems: limits.maxTags, uniqueItems: true },
@@ -28,7 +30,12 @@ export function envelopeProperties(limits: ServerLimits): Record<string, unknown
   };
 }
 
-export function buildSchema(params: ParamsSchema | undefined, sessionId: SessionIdRule, limits: ServerLimits): object {
+/**
+ * `strict`: unknown top-level fields are refused; otherwise (the default, as in pi-server) they
+ * are ignored by validation — they still count in the fingerprint, so reusing an id with another
+ * field set is a conflict.
+ */
+export function buildSchema(params: ParamsSchema | undefined, sessionId: SessionIdRule, limits: ServerLimits, strict = false): object {
   const props: Record<string, unknown> = { ...envelopeProperties(limits) };
   const paramProps = params?.properties ?? {};
   for (const [k, v] of Object.entries(paramProps)) props[k] = v;
@@ -41,23 +48,21 @@ export function buildSchema(params: ParamsSchema | undefined, sessionId: Session
     type: "object",
     properties: props,
     required,
-    additionalProperties: false,
-    dependencies: { dependsOn: ["id"] },
+    additionalProperties: !strict,
+    if: { properties: { dependsOn: { minItems: 1 } }, required: ["dependsOn"] },
+    then: { required: ["id"] },
   };
 }
 
 export class SchemaSet {
   private readonly validators = new Map<string, ValidateFunction>();
 
-  constructor(registry: CommandRegistry, limits: ServerLimits) {
+  constructor(registry: CommandRegistry, limits: ServerLimits, opts: { strict?: boolean } = {}) {
     const ajv = new Ajv({ allErrors: false, strict: false, coerceTypes: false, useDefaults: false });
     addFormats(ajv);
     for (const def of registry.laneCommands()) {
-      const rule: SessionIdRule = def.scope === "session" ? "required" : "optional";
-      this.validators.set(def.type, ajv.compile(buildSchema(def.params, rule, limits)));
-    }
-    for (const spec of registry.immediateCommands()) {
-      this.validators.set(spec.type, ajv.compile(buildSchema(spec.params, spec.sessionId, limits)));
+      const rule: SessionIdRule = def.operator?.sessionId ?? (def.scope === "session" ? "required" : "optional");
+      this.validators.set(def.type, ajv.compile(buildSchema(def.params, rule, limits, opts.strict === true)));
     }
   }
 
@@ -70,17 +75,24 @@ export class SchemaSet {
   }
 }
 
+/** pi-server's wording: `Validation failed: <field>: <message>`. */
 function describe(err: ErrorObject | undefined): string {
-  if (!err) return "invalid command";
+  return validationFailed(reason(err));
+}
+
+function reason(err: ErrorObject | undefined): string {
+  if (!err) return "command: is invalid";
   const where = err.instancePath ? err.instancePath.slice(1).replace(/\//g, ".") : "command";
   switch (err.keyword) {
     case "additionalProperties":
-      return `unknown field "${String(err.params.additionalProperty)}"`;
+      return `${String(err.params.additionalProperty)}: unknown field "${String(err.params.additionalProperty)}" (--strict)`;
     case "required":
-      return `missing required field "${String(err.params.missingProperty)}"`;
-    case "dependencies":
-      return `"dependsOn" requires "id"`;
+      return err.params.missingProperty === "id" && where === "command"
+        ? "id: Required when dependsOn is provided"
+        : `${String(err.params.missingProperty)}: missing required field "${String(err.params.missingProperty)}"`;
+    case "if":
+      return "id: Required when dependsOn is provided";
     default:
-      return `${where} ${err.message ?? "is invalid"}`;
+      return `${where}: ${err.message ?? "is invalid"}`;
   }
 }

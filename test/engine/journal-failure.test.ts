@@ -77,14 +77,27 @@ describe("journal write failure", () => {
     expect(terminal.status).toBe("failed");
   });
 
-  it("while commits keep failing, lane commands fail with journal_unavailable and health_check reports it", async () => {
+  it("while commits keep failing, every command fails with journal_unavailable, health_check included (it is journaled too)", async () => {
     server = startInProc({ config: { faultFailCommit: 2, faultFailCount: 1_000_000 } });
     const c = server.connect();
     await c.request({ type: "create_session", sessionId: "s" });
     const r = await c.request({ type: "set", sessionId: "s", path: "/a", value: 1 });
     expect(r.code).toBe("journal_unavailable");
     const h = await c.request({ type: "health_check" });
-    expect(h.data).toMatchObject({ healthy: false, journal: { healthy: false } });
+    expect(h).toMatchObject({ success: false, code: "journal_unavailable" });
+    expect(server.engine.committer.stats.degraded).toBe(true);
+    expect(server.engine.committer.stats.lastError).toMatch(/injected/);
+  });
+
+  it("health_check reports the failed commits once the journal commits again", async () => {
+    server = startInProc({ config: { faultFailCommit: 2, faultFailCount: 1 } });
+    const c = server.connect();
+    await c.request({ type: "create_session", sessionId: "s" });
+    const r = await c.request({ type: "set", sessionId: "s", path: "/a", value: 1 });
+    expect(r.code).toBe("journal_unavailable");
+    const h = await c.request({ type: "health_check" });
+    expect(h.success).toBe(true);
+    expect(h.data.journal.failures).toBe(1);
     expect(h.data.journal.lastError).toMatch(/injected/);
   });
 });

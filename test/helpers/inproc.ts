@@ -5,7 +5,7 @@
 import pino from "pino";
 import { BUILTIN_COMMANDS } from "../../src/commands/builtin/index.js";
 import type { CommandDefinition } from "../../src/commands/define.js";
-import { registerImmediateCommands } from "../../src/commands/immediate.js";
+import { registerImmediateCommands, type ImmediateServices } from "../../src/commands/immediate.js";
 import { CommandRegistry } from "../../src/commands/registry.js";
 import { DEFAULT_CONFIG, type CausewayConfig } from "../../src/config/defaults.js";
 import { Engine } from "../../src/engine/engine.js";
@@ -78,14 +78,16 @@ export function startInProc(opts: { config?: Partial<CausewayConfig>; store?: St
   const registry = new CommandRegistry();
   for (const d of BUILTIN_COMMANDS) registry.register(d);
   for (const d of opts.commands ?? []) registry.register(d);
-  registerImmediateCommands(registry);
+  let services: ImmediateServices | undefined;
+  registerImmediateCommands(registry, () => services!);
   const store =
     opts.store ??
     new SqliteStore({ path: config.db, durability: config.durability, faultFailCommit: config.faultFailCommit, faultFailCount: config.faultFailCount });
   const log = pino({ level: "silent" });
   const engine = new Engine({ config, store, registry, log, redact: createRedactor(config.redact) });
   engine.start();
-  const handler = createDispatcher({ engine, registry, schemas: new SchemaSet(registry, config.limits), services: { engine, store, config, serverVersion: "test", transports: ["websocket"] }, log });
+  services = { engine, store, config, serverVersion: "test", transports: ["websocket"] };
+  const handler = createDispatcher({ engine, registry, schemas: new SchemaSet(registry, config.limits), services, log });
   return {
     engine,
     store,

@@ -40,7 +40,7 @@ class RawClient {
   readonly opened: Promise<void>;
   readonly closed: Promise<{ code: number; reason: string }>;
   private waiters: Array<{ match: (f: Frame) => boolean; resolve: (f: Frame) => void }> = [];
-  private n = 0;
+  private static n = 0;
 
   constructor(readonly ws: WebSocket) {
     ws.on("message", (data) => {
@@ -68,7 +68,8 @@ class RawClient {
   }
 
   request(cmd: Frame): Promise<Frame> {
-    const id = (cmd.id as string | undefined) ?? `r${++this.n}`;
+    // every command, reads included, is journaled with its id: ids are unique across clients
+    const id = (cmd.id as string | undefined) ?? `r${++RawClient.n}`;
     const p = this.waitFor((f) => f.type === "response" && f.id === id);
     this.ws.send(JSON.stringify({ ...cmd, id }));
     return p;

@@ -62,7 +62,7 @@ describe("decodeFrame", () => {
 
   it("requires sessionId on session commands and refuses dependsOn without id", () => {
     expect(decode('{"type":"get_state"}')).toMatchObject({ ok: false, code: "invalid_command" });
-    expect(decode('{"type":"get_state","sessionId":"s","dependsOn":["a"]}')).toMatchObject({ ok: false, error: '"dependsOn" requires "id"' });
+    expect(decode('{"type":"get_state","sessionId":"s","dependsOn":["a"]}')).toMatchObject({ ok: false, error: "Validation failed: id: Required when dependsOn is provided" });
     expect(decode('{"type":"get_state","sessionId":"s","id":"x","dependsOn":["a"]}')).toMatchObject({ ok: true });
   });
 });

@@ -31,7 +31,7 @@ describe("PROTOCOL.md", () => {
     const registry = new CommandRegistry();
     for (const d of BUILTIN_COMMANDS) registry.register(d);
     registerImmediateCommands(registry);
-    const types = [...registry.laneCommands().map((d) => d.type), ...registry.immediateCommands().map((s) => s.type)];
+    const types = registry.laneCommands().map((d) => d.type);
     for (const t of types) expect(protocol, t).toMatch(new RegExp("^\\| `" + t + "` \\|", "m"));
   });
 });

@@ -1,6 +1,15 @@
-/** Server-lane session commands: create_session, delete_session, list_sessions. */
+/**
+ * Session lifecycle commands. create_session and delete_session run in the lane of the session
+ * they name (`targetSession`), FIFO with that session's own commands; list_sessions runs in the
+ * server lane.
+ */
 import { createHash } from "node:crypto";
 import { defineCommand } from "../define.js";
+
+/** The id create_session picks when the client gives none: a function of the command id. */
+export function generatedSessionId(commandId: string): string {
+  return `s_${createHash("sha256").update(commandId).digest("base64url").slice(0, 16)}`;
+}
 
 export const createSession = defineCommand<{ sessionId?: string; state?: unknown }>({
   type: "create_session",
@@ -14,9 +23,10 @@ export const createSession = defineCommand<{ sessionId?: string; state?: unknown
       state: {},
     },
   },
+  targetSession: { of: (p, commandId) => p.sessionId ?? generatedSessionId(commandId), mustExist: false },
   run(ctx, { sessionId, state }) {
     // a generated id is a function of the command id, so re-execution (audit) derives the same one
-    const id = sessionId ?? `s_${createHash("sha256").update(ctx.commandId).digest("base64url").slice(0, 16)}`;
+    const id = sessionId ?? generatedSessionId(ctx.commandId);
     const info = ctx.sessions.create(id, state ?? {});
     return { sessionId: id, sessionInfo: info };
   },
@@ -28,6 +38,7 @@ export const deleteSession = defineCommand<{ sessionId: string }>({
   effect: "write",
   deterministic: true,
   params: { type: "object", properties: { sessionId: { type: "string" } }, required: ["sessionId"] },
+  targetSession: { of: (p) => p.sessionId, mustExist: true, ifSessionVersion: true },
   run(ctx, { sessionId }) {
     ctx.sessions.delete(sessionId);
     return { deleted: true, sessionId };
