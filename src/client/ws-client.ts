@@ -2,6 +2,7 @@
  * A low-level causeway WebSocket client: request/response matching by `id`, an event log with
  * predicate waits, and raw frame access. Used by the integration tests and by `causeway` tooling.
  */
+import { randomBytes } from "node:crypto";
 import WebSocket from "ws";
 import type { ResponseFrame } from "../protocol/types.js";
 
@@ -28,6 +29,8 @@ export class CausewayClient {
   readonly raw: string[] = [];
   private waiters: Waiter[] = [];
   private counter = 0;
+  /** ids must be unique across clients: every command, reads included, is journaled by its id */
+  private readonly tag = randomBytes(4).toString("hex");
   private closedPromise: Promise<{ code: number; reason: string }>;
 
   private constructor(private readonly ws: WebSocket, readonly defaultTimeoutMs: number) {
@@ -77,7 +80,7 @@ export class CausewayClient {
   }
 
   nextId(prefix = "c"): string {
-    return `${prefix}${++this.counter}-${process.pid}-${Date.now().toString(36)}`;
+    return `${prefix}${++this.counter}-${this.tag}`;
   }
 
   /** Send a raw frame (string as-is, objects JSON-encoded). */

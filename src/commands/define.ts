@@ -61,6 +61,8 @@ export const SUBMISSION: unique symbol = Symbol("causeway.submission");
 
 /** Internal: what an operator command knows of the command that invoked it. */
 export interface Submission {
+  /** the operator command's own id */
+  commandId: string;
   /** the submitting connection (a transport Connection); null after a restart re-queued it */
   conn: unknown;
   envelope: Record<string, unknown> & { type: string };

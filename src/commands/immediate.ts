@@ -36,6 +36,8 @@ export interface ImmediateServices {
 
 /** Who sent an operator command, and on which connection (null once the connection is gone). */
 export interface OperatorCall {
+  /** the operator command's own id (figures about the engine leave the asking command out) */
+  commandId: string;
   conn: Connection | null;
   env: CommandEnvelope;
   actor: string;
@@ -92,5 +94,5 @@ function operatorDefinition(c: ImmediateCommand, services: () => ImmediateServic
 }
 
 function callOf(sub: Submission): OperatorCall {
-  return { conn: sub.conn as Connection | null, env: sub.envelope as CommandEnvelope, actor: sub.actor, roles: sub.roles };
+  return { commandId: sub.commandId, conn: sub.conn as Connection | null, env: sub.envelope as CommandEnvelope, actor: sub.actor, roles: sub.roles };
 }

@@ -3,6 +3,7 @@
  * `get_lanes` (every active lane: depth, head, running-since, age of the oldest queued command).
  * Immediate: they read in-memory figures only, so they answer while the journal is unavailable.
  */
+import { SERVER_LANE } from "../engine/lanes.js";
 import { failure, success } from "../protocol/frames.js";
 import type { ImmediateCommand } from "./immediate.js";
 
@@ -22,7 +23,8 @@ export const METRICS_COMMANDS: ImmediateCommand[] = [
     params: { type: "object", properties: {} },
     handle({ env }, s) {
       if (!s.metrics) return failure(env.type, "invalid_command", "metrics are not enabled in this server");
-      return success(env.type, s.metrics.snapshot());
+      // the asking command runs at the head of the server lane; the figures describe the rest
+      return success(env.type, s.metrics.snapshot(SERVER_LANE));
     },
   },
   {
@@ -36,14 +38,15 @@ export const METRICS_COMMANDS: ImmediateCommand[] = [
         laneKey: { type: "string", minLength: 1, maxLength: 1024 },
       },
     },
-    handle({ env }, s) {
+    handle({ env, commandId }, s) {
       const limit = (env.limit as number | undefined) ?? DEFAULT_LANES_LIMIT;
       const queuedLimit = (env.queuedLimit as number | undefined) ?? DEFAULT_QUEUED_LIMIT;
       const only = env.laneKey as string | undefined;
       const now = Date.now();
       const all = s.engine.lanes
         .all()
-        .filter((l) => l.length > 0 && (only === undefined || l.key === only))
+        // the asking command's own lane is left out when it holds nothing else
+        .filter((l) => l.length > (l.active?.id === commandId ? 1 : 0) && (only === undefined || l.key === only))
         .map((l) => l.inspect(now, queuedLimit));
       // deepest first, then the longest-waiting: what an operator looks for first
       all.sort((a, b) => b.depth - a.depth || (b.oldestQueuedAgeMs ?? -1) - (a.oldestQueuedAgeMs ?? -1) || (a.laneKey < b.laneKey ? -1 : 1));
@@ -53,7 +56,7 @@ export const METRICS_COMMANDS: ImmediateCommand[] = [
         count: lanes.length,
         total: all.length,
         truncated: all.length > lanes.length,
-        inFlight: s.engine.jobs.size,
+        inFlight: s.engine.jobs.size - 1,
         pending: s.pending?.() ?? 0,
         at: now,
       });

@@ -8,16 +8,22 @@ import type { ImmediateCommand } from "./immediate.js";
 
 const MAX_SESSION_SUBSCRIPTIONS = 1024;
 
-/** Commands in lanes: `queued` (not running) and `running` (lane heads whose handler runs). */
-function laneCounts(engine: import("../engine/engine.js").Engine): { queued: number; running: number } {
+/**
+ * Commands in lanes: `queued` (not running) and `running` (lane heads whose handler runs). The
+ * asking command (`self`, running in the server lane) is left out: figures describe the rest.
+ */
+function laneCounts(engine: import("../engine/engine.js").Engine, self: string): { queued: number; running: number; lanes: number } {
   let queued = 0;
   let running = 0;
+  let lanes = 0;
   for (const l of engine.lanes.all()) {
+    const mine = l.active !== null && l.active.id === self ? 1 : 0;
     const r = l.active !== null && l.active.status === "running" ? 1 : 0;
-    running += r;
+    running += r - mine;
     queued += l.length - r;
+    if (l.length - mine > 0) lanes++;
   }
-  return { queued, running };
+  return { queued, running, lanes };
 }
 
 function filterOf(scope: string | undefined, sessionId: string | undefined): { all: boolean; sessionId?: string } {
@@ -29,8 +35,9 @@ export const OBSERVE_COMMANDS: ImmediateCommand[] = [
     type: "health_check",
     sessionId: "none",
     params: { type: "object", properties: {} },
-    handle({ env }, s) {
+    handle({ env, commandId }, s) {
       const c = s.engine.committer.stats;
+      const { lanes, ...counts } = laneCounts(s.engine, commandId);
       const issues: string[] = [];
       if (c.degraded) issues.push(`journal: last commit failed (${c.lastError})`);
       if (s.engine.isShuttingDown()) issues.push("server is shutting down");
@@ -41,9 +48,9 @@ export const OBSERVE_COMMANDS: ImmediateCommand[] = [
         protocolVersion: PROTOCOL_VERSION,
         uptimeMs: Date.now() - s.engine.startedAt,
         sessions: s.engine.sessions.size(),
-        lanes: s.engine.lanes.all().length,
-        inFlight: s.engine.jobs.size,
-        ...laneCounts(s.engine),
+        lanes,
+        inFlight: s.engine.jobs.size - 1,
+        ...counts,
         pending: s.pending?.() ?? 0,
         connections: s.engine.publisher.count(),
         journal: {

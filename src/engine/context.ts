@@ -62,7 +62,7 @@ export function buildContext(job: Job, deps: ContextDeps): RunRecord {
     emit: (sessionId, event) => events.push({ sessionId, event: structuredClone(event) }),
   });
   if (job.def?.operator) {
-    const submission: Submission = { conn: job.conn, envelope: job.envelope, actor: job.actor, roles: job.roles };
+    const submission: Submission = { commandId: job.id, conn: job.conn, envelope: job.envelope, actor: job.actor, roles: job.roles };
     Object.defineProperty(run.ctx, SUBMISSION, { value: submission });
   }
   const recorded = (): { clock?: number[]; random?: number[] } | undefined => {

@@ -528,7 +528,7 @@ export class Engine {
       job.responded = true;
       this.responder.respond(job.conn, job.replyId, job.outcome!);
       const after = job.def?.operator?.afterResponse;
-      if (after && job.outcome?.success) after({ conn: job.conn, envelope: job.envelope, actor: job.actor, roles: job.roles });
+      if (after && job.outcome?.success) after({ commandId: job.id, conn: job.conn, envelope: job.envelope, actor: job.actor, roles: job.roles });
     }
     this.jobs.remove(job);
     const attached = job.attached.splice(0);

@@ -314,23 +314,32 @@ export class Metrics implements EngineObserver {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 
-  laneFigures(): { active: number; maxDepth: number; queued: number; running: number } {
+  /** `askingLane`: the lane whose running head is the command asking (left out of the figures). */
+  laneFigures(askingLane?: string): { active: number; maxDepth: number; queued: number; running: number } {
     let maxDepth = 0;
     let queued = 0;
     let running = 0;
+    let active = 0;
     const lanes = this.sources?.lanes() ?? [];
     for (const l of lanes) {
-      maxDepth = Math.max(maxDepth, l.depth);
-      const r = l.running ? 1 : 0;
+      const self = l.key === askingLane && l.running ? 1 : 0;
+      const depth = l.depth - self;
+      if (depth === 0) continue;
+      active++;
+      maxDepth = Math.max(maxDepth, depth);
+      const r = (l.running ? 1 : 0) - self;
       running += r;
-      queued += l.depth - r;
+      queued += depth - r;
     }
-    return { active: lanes.length, maxDepth, queued, running };
+    return { active, maxDepth, queued, running };
   }
 
-  /** The same figures as `/metrics`, as JSON (`get_metrics`). */
-  snapshot(): MetricsSnapshot {
-    const lanes = this.laneFigures();
+  /**
+   * The same figures as `/metrics`, as JSON (`get_metrics`). `askingLane`: the lane of the
+   * running command that asks; it is left out of the in-flight and lane figures.
+   */
+  snapshot(askingLane?: string): MetricsSnapshot {
+    const lanes = this.laneFigures(askingLane);
     const src = this.sources;
     const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
     return {
@@ -339,7 +348,7 @@ export class Metrics implements EngineObserver {
         accepted: { ...this.acceptedCounts },
         finished: clone(this.finishedCounts),
         failedByCode: { ...this.failedByCode },
-        inFlight: src?.inFlight() ?? 0,
+        inFlight: Math.max(0, (src?.inFlight() ?? 0) - (askingLane !== undefined ? 1 : 0)),
         queued: lanes.queued,
         running: lanes.running,
         pending: src?.pending() ?? 0,

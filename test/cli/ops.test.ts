@@ -125,10 +125,11 @@ describe("causeway history, tail, status", () => {
     expect(readable.code).toBe(0);
     const rows = lines(readable.stdout);
     expect(rows[0]).toMatch(/^SEQ\s+ACCEPTED\s+STATUS\s+TYPE\s+SESSION\s+ID\s+ERROR$/);
-    expect(rows.slice(1).map((r) => r.split(/\s+/)[5])).toEqual(["h-2", "h-1"]);
+    // the create runs in the session's lane and is part of its history
+    expect(rows.slice(1).map((r) => r.split(/\s+/)[5])).toEqual(["h-2", "h-1", "h-0"]);
     expect(rows[1]).toMatch(/failed\s+fail\s+hist\s+h-2\s+handler_error: /);
     const json = await cli(["history", "--url", url, "--session", "hist", "--order", "oldest", "--json"]);
-    expect(lines(json.stdout).map((l) => JSON.parse(l).commandId)).toEqual(["h-1", "h-2"]);
+    expect(lines(json.stdout).map((l) => JSON.parse(l).commandId)).toEqual(["h-0", "h-1", "h-2"]);
     const failed = await cli(["history", "--url", url, "--status", "failed", "--json", "--limit", "1000"]);
     expect(lines(failed.stdout).map((l) => JSON.parse(l).commandId)).toContain("h-2");
     expect(lines(failed.stdout).every((l) => JSON.parse(l).status === "failed")).toBe(true);
@@ -149,15 +150,17 @@ describe("causeway history, tail, status", () => {
     const c = await CausewayClient.connect(url);
     const health = await c.request({ type: "health_check" });
     const last = health.data.journal.lastSeq as number;
-    const tail = spawn(process.execPath, [CLI, "tail", "--url", url, "--from-seq", String(last - 2), "--count", "5", "--json"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    // after `last`: the health_check's own finished row, then tail's own subscribe (every command
+    // is journaled), then what follows must come live
+    const tail = spawn(process.execPath, [CLI, "tail", "--url", url, "--from-seq", String(last), "--count", "7", "--json"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let seen = 0;
     let liveSent = false;
     tail.stdout.on("data", (d: Buffer) => {
       out += d.toString();
       seen = lines(out).length;
-      // the 2 journaled events are out: what follows must come live
-      if (seen >= 2 && !liveSent) {
+      // the 4 journaled events are out: what follows must come live
+      if (seen >= 4 && !liveSent) {
         liveSent = true;
         void c.request({ type: "create_session", id: "tail-live", sessionId: "tail-live" });
       }
@@ -165,14 +168,20 @@ describe("causeway history, tail, status", () => {
     const code = await new Promise<number | null>((resolve) => tail.once("close", (c: number | null) => resolve(c)));
     expect(code).toBe(0);
     const events = lines(out).map((l) => JSON.parse(l));
-    expect(events.map((e) => e.data.seq)).toEqual([last - 1, last, last + 1, last + 2, last + 3]);
-    expect(events.slice(2, 5).map((e) => [e.type, e.data.commandId])).toEqual([
+    expect(events.map((e) => e.data.seq)).toEqual([1, 2, 3, 4, 5, 6, 7].map((i) => last + i));
+    expect(events.slice(0, 4).map((e) => [e.type, e.data.commandType])).toEqual([
+      ["command_finished", "health_check"],
+      ["command_accepted", "subscribe"],
+      ["command_started", "subscribe"],
+      ["command_finished", "subscribe"],
+    ]);
+    expect(events.slice(4, 7).map((e) => [e.type, e.data.commandId])).toEqual([
       ["command_accepted", "tail-live"],
       ["command_started", "tail-live"],
       ["command_finished", "tail-live"],
     ]);
     const readable = await cli(["tail", "--url", url, "--from-seq", "0", "--count", "3"]);
-    expect(lines(readable.stdout)[0]).toMatch(/^\s+1\s+\S+T\S+Z\s+accepted\s+create_session\s+server\s+/);
+    expect(lines(readable.stdout)[0]).toMatch(/^\s+1\s+\S+T\S+Z\s+accepted\s+\S+\s+\S+\s+/);
     await c.close();
   });
 

@@ -59,7 +59,8 @@ describe("/metrics and get_metrics", () => {
     expect(samples.some((s) => s.name === "process_cpu_user_seconds_total")).toBe(true);
 
     const health = (await c.request({ type: "health_check" })).data;
-    const lastSeq = health.journal.lastSeq as number;
+    // health_check is journaled too: its accepted and started rows came after the scrape
+    const lastSeq = (health.journal.lastSeq as number) - 2;
     expect(value(samples, "causeway_journal_last_seq")).toBe(lastSeq);
     // a fresh journal: every row ever committed went through a measured batch
     expect(value(samples, "causeway_journal_commit_batch_rows_sum")).toBe(lastSeq);
@@ -68,20 +69,25 @@ describe("/metrics and get_metrics", () => {
     expect(value(samples, "causeway_journal_commit_batch_rows_count")).toBe(commits);
 
     const m = (await c.request({ type: "get_metrics" })).data;
+    // every command is counted, operator reads too (get_metrics itself is still running)
     expect(m.commands.finished).toEqual({
       create_session: { succeeded: 1 },
       set: { succeeded: 3 },
       fail: { failed: 1 },
       get_state: { succeeded: 1, failed: 1 },
+      health_check: { succeeded: 1 },
     });
     expect(m.commands.failedByCode).toEqual({ handler_error: 1, session_not_found: 1 });
-    expect(m.commands.accepted).toEqual({ create_session: 1, set: 3, fail: 1, get_state: 2 });
+    expect(m.commands.accepted).toEqual({ create_session: 1, set: 3, fail: 1, get_state: 2, health_check: 1, get_metrics: 1 });
     expect(m.replays).toEqual({ replay: 1, attach: 0, byType: { set: 1 } });
     expect(m.conflicts).toEqual({ total: 1, byType: { set: 1 } });
-    expect(m.latency.admissionToFinish.count).toBe(7);
-    expect(m.latency.admissionToFinish.buckets["+Inf"]).toBe(7);
-    expect(m.latency.queueWait.count).toBe(6);
-    expect(m.journal).toMatchObject({ commits, rows: lastSeq, lastSeq, healthy: true, commitFailures: 0 });
+    expect(m.latency.admissionToFinish.count).toBe(8);
+    expect(m.latency.admissionToFinish.buckets["+Inf"]).toBe(8);
+    expect(m.latency.queueWait.count).toBe(8);
+    expect(m.journal).toMatchObject({ healthy: true, commitFailures: 0 });
+    expect(m.journal.rows).toBe(m.journal.lastSeq);
+    expect(m.journal.lastSeq).toBeGreaterThan(lastSeq);
+    expect(m.journal.commits).toBeGreaterThan(commits);
     expect(m.connections).toEqual({ open: { websocket: 1 }, opened: { websocket: 1 } });
     expect(m.sessions).toBe(1);
     expect(health).toMatchObject({ inFlight: 0, queued: 0, running: 0, pending: 0 });
@@ -146,7 +152,8 @@ describe("/healthz and /readyz", () => {
     const { samples } = await scrape(s.port);
     expect(value(samples, "causeway_journal_healthy")).toBe(0);
     expect(value(samples, "causeway_journal_commit_failures_total")).toBeGreaterThanOrEqual(1);
-    expect((await client.request({ type: "get_metrics" })).data.journal).toMatchObject({ healthy: false });
+    // get_metrics is journaled like every command: while commits fail it fails closed too
+    expect(await client.request({ type: "get_metrics" })).toMatchObject({ success: false, code: "journal_unavailable" });
     client.terminate();
     await s.stop("SIGKILL");
   });
