@@ -73,6 +73,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxDependsOn: 32,
   maxTags: 16,
   maxPending: 10_000,
+  maxRecoveryAttempts: 3,
   maxQueuePerLane: 1024,
   maxInFlightPerConnection: 1024,
   maxSessions: 100_000,

@@ -104,6 +104,7 @@ const META: { [K in SettingKey]: OptionMeta } = {
   maxDependsOn: { description: "most dependsOn entries → invalid_command", arg: "<n>", minimum: 0 },
   maxTags: { description: "most envelope tags per command → invalid_command", arg: "<n>", minimum: 0 },
   maxPending: { description: "most commands pending approval or schedule at once → busy", arg: "<n>", minimum: 1 },
+  maxRecoveryAttempts: { description: "restarts after which a retryable command found running at a crash fails interrupted instead of running again", arg: "<n>", minimum: 0 },
   maxQueuePerLane: { description: "commands queued in one lane → busy", arg: "<n>", minimum: 1 },
   maxInFlightPerConnection: { description: "commands one connection may have in flight → busy", arg: "<n>", minimum: 1 },
   maxSessions: { description: "sessions → limit_exceeded", arg: "<n>", minimum: 1 },

@@ -116,6 +116,7 @@ export class Engine {
     const summary = classifyRecovery(recovered, {
       registry: this.registry,
       failUnstarted: this.config.failUnstartedOnRecovery,
+      maxRecoveryAttempts: this.config.limits.maxRecoveryAttempts,
       now: this.now(),
       schemaVersion: recovered.schemaVersion,
       sessions: recovered.sessions.length,

@@ -100,6 +100,8 @@ export interface ServerLimits {
   maxTags: number;
   /** most commands pending approval or schedule at once */
   maxPending: number;
+  /** restarts after which a `retryable` command still running at a crash is re-run no more */
+  maxRecoveryAttempts: number;
   maxQueuePerLane: number;
   maxInFlightPerConnection: number;
   maxSessions: number;
