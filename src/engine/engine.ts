@@ -90,7 +90,7 @@ export class Engine {
     this.observer = opts.observer ?? NOOP_OBSERVER;
     this.jobs = new JobTable(opts.store, opts.outcomeCacheMax ?? 10_000);
     this.startedAt = this.now();
-    this.governor = new Governor(this.governorHost(), opts.policy ?? Policy.open(), opts.store, opts.log, this.now, opts.config.limits.maxPending);
+    this.governor = new Governor(this.governorHost(), opts.policy ?? Policy.open(), opts.store, opts.log, this.now, opts.config.limits);
   }
 
   /** Open the store, rebuild state, journal a verdict for every unfinished command. */

@@ -23,6 +23,7 @@ import type { NewRecord } from "./committer.js";
 import type { Job } from "./job.js";
 import type { JobTable } from "./jobs.js";
 import type { Publisher } from "./publisher.js";
+import { approvalWindow, PendingSet, quotaRefusal, scheduleRefusal, UNBOUNDED_PENDING, type PendingLimits } from "./pending-limits.js";
 import { governanceEvent, phaseRecord } from "./records.js";
 import type { Responder } from "./responder.js";
 import type { SessionTable } from "./sessions.js";
@@ -92,7 +93,7 @@ export function requirementsView(g: GovernanceState) {
 }
 
 export class Governor {
-  private readonly pending = new Set<Job>();
+  private readonly pending = new PendingSet();
 
   constructor(
     private readonly host: GovernorHost,
@@ -100,7 +101,7 @@ export class Governor {
     private readonly store: Store,
     private readonly log: Logger,
     private readonly now: () => number,
-    private readonly maxPending: number = Number.POSITIVE_INFINITY,
+    private readonly limits: PendingLimits = UNBOUNDED_PENDING,
   ) {}
 
   pendingCount(): number {
@@ -116,10 +117,12 @@ export class Governor {
       return { ok: false, outcome: failure(env.type, "forbidden", `${conn.actor} may not submit ${env.type}: ${verdict.reason} (policy rule ${verdict.rule})`) };
     }
     const requirements = verdict.effect === "require_approval" ? verdict.requirements : null;
-    const delayed = requirements !== null || (typeof env.notBefore === "number" && env.notBefore > this.now());
-    if (delayed && this.pending.size >= this.maxPending) {
-      return { ok: false, outcome: failure(env.type, "busy", `${this.pending.size} commands are already pending (maxPending); retry later`) };
-    }
+    const now = this.now();
+    const tooFar = scheduleRefusal(env, now, this.limits);
+    if (tooFar) return { ok: false, outcome: tooFar };
+    const delayed = requirements !== null || (typeof env.notBefore === "number" && env.notBefore > now);
+    const full = delayed ? quotaRefusal(env, conn.actor, this.pending, this.limits) : null;
+    if (full) return { ok: false, outcome: full };
     let supersedes: Job | null = null;
     if (env.supersedes !== undefined) {
       const target = this.host.jobs.job(env.supersedes);
@@ -151,8 +154,8 @@ export class Governor {
         step: 0,
         approvals: [],
         allowRequester: admission.requirements.allowRequester,
-        expiresInMs: admission.requirements.expiresInMs,
-        expiresAt: now + admission.requirements.expiresInMs,
+        expiresInMs: approvalWindow(admission.requirements.expiresInMs, this.limits),
+        expiresAt: now + approvalWindow(admission.requirements.expiresInMs, this.limits),
         onStale: admission.requirements.onStale,
         expectedVersion: job.sessionId !== null ? (this.host.sessions.get(job.sessionId)?.version ?? null) : null,
         renewals: 0,
@@ -188,7 +191,7 @@ export class Governor {
 
   /** Startup: expire / release what came due while the server was down, each item on its own. */
   sweep(): void {
-    for (const job of [...this.pending]) {
+    for (const job of this.pending.values()) {
       try {
         this.arm(job);
       } catch (err) {
