@@ -10,6 +10,7 @@ import { failure } from "../protocol/frames.js";
 import type { CommandEnvelope, Outcome } from "../protocol/types.js";
 import type { Connection } from "../transport/connection.js";
 import { AUDIT_COMMANDS } from "./audit.js";
+import type { AuditQueue } from "./audit-queue.js";
 import { GOVERNANCE_COMMANDS } from "./governance.js";
 import { HISTORY_COMMANDS } from "./history.js";
 import { METRICS_COMMANDS } from "./metrics.js";
@@ -26,6 +27,8 @@ export interface ImmediateServices {
   metrics?: import("../observability/metrics.js").Metrics;
   /** commands awaiting approval (governance); absent = 0 */
   pending?: () => number;
+  /** online audits (audit_journal), one at a time; shutdown waits for them */
+  audits: AuditQueue;
 }
 
 export interface ImmediateCommand extends ImmediateSpec {
