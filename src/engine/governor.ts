@@ -1,7 +1,9 @@
 /**
  * Governance inside the engine: pending commands and the decisions on them.
  *
- * - admission: the role gate and the policy verdict (`forbidden` on deny), `supersedes` checks;
+ * - admission: the role gate and the policy verdict (`forbidden` on deny), `supersedes` checks,
+ *   and the bounds on pending commands (pending-limits.ts: notBefore horizon, per-actor and global
+ *   quotas, approval window cap);
  * - a governed or scheduled command is journaled as accepted, then goes `pending` OUTSIDE its lane:
  *   commands behind it run. It joins the lane queue only when approved (or when its `notBefore`
  *   comes), and its `ifSessionVersion` and staleness are checked at the lane head then;
@@ -120,23 +122,27 @@ export class Governor {
     const now = this.now();
     const tooFar = scheduleRefusal(env, now, this.limits);
     if (tooFar) return { ok: false, outcome: tooFar };
+    const replaces = this.supersedeTarget(conn, env, sessionId);
+    if ("outcome" in replaces) return { ok: false, outcome: replaces.outcome };
     const delayed = requirements !== null || (typeof env.notBefore === "number" && env.notBefore > now);
-    const full = delayed ? quotaRefusal(env, conn.actor, this.pending, this.limits) : null;
+    const full = delayed ? quotaRefusal(env, conn.actor, this.pending, this.limits, replaces.job) : null;
     if (full) return { ok: false, outcome: full };
-    let supersedes: Job | null = null;
-    if (env.supersedes !== undefined) {
-      const target = this.host.jobs.job(env.supersedes);
-      if (!target) return { ok: false, outcome: this.notPending(env.type, env.supersedes) };
-      if (target.status !== "pending") return { ok: false, outcome: conflict(env.type, target, "it is not pending, so it cannot be superseded") };
-      if (target.type !== env.type || target.sessionId !== sessionId) {
-        return { ok: false, outcome: failure(env.type, "supersede_mismatch", `command ${target.id} is a ${target.type} of ${target.sessionId ?? "the server lane"}; supersedes needs the same type and session`) };
-      }
-      if (target.actor !== conn.actor && !this.isAdmin(conn.roles)) {
-        return { ok: false, outcome: failure(env.type, "forbidden", `only ${target.actor} (the requester) or an admin may supersede ${target.id}`) };
-      }
-      supersedes = target;
+    return { ok: true, requirements, supersedes: replaces.job };
+  }
+
+  /** The pending command `supersedes` names, if the new command may replace it. */
+  private supersedeTarget(conn: Connection, env: CommandEnvelope, sessionId: string | null): { job: Job | null } | { outcome: Outcome } {
+    if (env.supersedes === undefined) return { job: null };
+    const target = this.host.jobs.job(env.supersedes);
+    if (!target) return { outcome: this.notPending(env.type, env.supersedes) };
+    if (target.status !== "pending") return { outcome: conflict(env.type, target, "it is not pending, so it cannot be superseded") };
+    if (target.type !== env.type || target.sessionId !== sessionId) {
+      return { outcome: failure(env.type, "supersede_mismatch", `command ${target.id} is a ${target.type} of ${target.sessionId ?? "the server lane"}; supersedes needs the same type and session`) };
     }
-    return { ok: true, requirements, supersedes };
+    if (target.actor !== conn.actor && !this.isAdmin(conn.roles)) {
+      return { outcome: failure(env.type, "forbidden", `only ${target.actor} (the requester) or an admin may supersede ${target.id}`) };
+    }
+    return { job: target };
   }
 
   /** After the accepted row: park the command as pending if it must wait. Returns true if parked. */
@@ -147,6 +153,7 @@ export class Governor {
       this.host.finish(old, "superseded", failure(old.type, "superseded", `superseded by command ${job.id}`), { decision: { kind: "supersede", actor: job.actor }, supersededBy: job.id });
     }
     if (admission.requirements) {
+      const windowMs = approvalWindow(admission.requirements.expiresInMs, this.limits);
       job.governance = {
         policyVersion: this.policy.version,
         rules: admission.requirements.rules,
@@ -154,8 +161,8 @@ export class Governor {
         step: 0,
         approvals: [],
         allowRequester: admission.requirements.allowRequester,
-        expiresInMs: approvalWindow(admission.requirements.expiresInMs, this.limits),
-        expiresAt: now + approvalWindow(admission.requirements.expiresInMs, this.limits),
+        expiresInMs: windowMs,
+        expiresAt: now + windowMs,
         onStale: admission.requirements.onStale,
         expectedVersion: job.sessionId !== null ? (this.host.sessions.get(job.sessionId)?.version ?? null) : null,
         renewals: 0,

@@ -61,14 +61,18 @@ export function scheduleRefusal(env: CommandEnvelope, now: number, limits: Pendi
   );
 }
 
-/** A command that would become pending while its requester's or the server's quota is full. */
-export function quotaRefusal(env: CommandEnvelope, actor: string, pending: PendingSet, limits: PendingLimits): Outcome | null {
-  const mine = pending.of(actor);
+/**
+ * A command that would become pending while its requester's or the server's quota is full. A
+ * command that supersedes a pending one (`replaces`) takes its slot.
+ */
+export function quotaRefusal(env: CommandEnvelope, actor: string, pending: PendingSet, limits: PendingLimits, replaces: Job | null = null): Outcome | null {
+  const mine = pending.of(actor) - (replaces !== null && replaces.actor === actor ? 1 : 0);
   if (mine >= limits.maxPendingPerActor) {
     return failure(env.type, "busy", `${actor} already has ${mine} commands pending (maxPendingPerActor ${limits.maxPendingPerActor}); retry when some have been decided, or cancel some`);
   }
-  if (pending.size >= limits.maxPending) {
-    return failure(env.type, "busy", `${pending.size} commands are already pending (maxPending); retry later`);
+  const all = pending.size - (replaces !== null ? 1 : 0);
+  if (all >= limits.maxPending) {
+    return failure(env.type, "busy", `${all} commands are already pending (maxPending); retry later`);
   }
   return null;
 }

@@ -52,6 +52,9 @@ describe("#15.17 bounds on pending commands", () => {
     const mine = await send(alice, schedule("a3"));
     expect(mine).toMatchObject({ success: false, code: "busy" });
     expect(mine.error).toContain("alice already has 2 commands pending (maxPendingPerActor 2)");
+    // a command that supersedes one of hers takes its slot
+    await sendPending(alice, { ...schedule("a2b"), supersedes: "a2" });
+    expect((await send(alice, { type: "get_command", commandId: "a2" })).data.command.status).toBe("superseded");
     // another actor still gets in (pending for approval counts as well as for schedule)
     const bob = await first.connect("bob");
     await sendPending(bob, { type: "set", sessionId: "q", path: "/b1", value: 1, tags: ["risk:high"], id: "b1" });
