@@ -7,6 +7,7 @@ import { resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { pathToFileURL } from "node:url";
 import type { Logger } from "pino";
+import { AuditQueue } from "./commands/audit-queue.js";
 import { BUILTIN_COMMANDS } from "./commands/builtin/index.js";
 import { defineCommand, type CommandDefinition } from "./commands/define.js";
 import { registerImmediateCommands, type ImmediateServices } from "./commands/immediate.js";
@@ -106,7 +107,10 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
   const transports = config.stdio ? ["stdio"] : ["websocket"];
   const pendingCount = deps.pendingCount ?? ((): number => engine.governor.pendingCount());
   metrics.bind(engineSources(engine, pendingCount));
-  services = { engine, store, config, serverVersion: SERVER_VERSION, transports, metrics, pending: pendingCount };
+  const audits = new AuditQueue();
+  services = { engine, store, config, serverVersion: SERVER_VERSION, transports, metrics, pending: pendingCount, audits };
+  // in-flight commands and online audits are answered before the server closes (within the grace)
+  const drain = async (): Promise<boolean> => (await Promise.all([engine.drain(config.shutdownGraceMs), audits.idle(config.shutdownGraceMs)]))[0];
 
   const handler = observeConnections(createDispatcher({ engine, registry, schemas, services, log }), log, metrics);
 
@@ -133,7 +137,7 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
     stopping = (async () => {
       engine.beginShutdown();
       engine.publisher.broadcast({ type: "server_shutdown", data: { reason, timeoutMs: config.shutdownGraceMs } });
-      const drained = await engine.drain(config.shutdownGraceMs);
+      const drained = await drain();
       if (!drained) {
         log.warn({ inFlight: engine.jobs.size }, "shutdown grace period elapsed; unfinished commands will be recovered on restart");
         engine.abandon();
@@ -157,7 +161,7 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
         if (stopping) return;
         stopping = (async () => {
           engine.beginShutdown();
-          const drained = await engine.drain(config.shutdownGraceMs);
+          const drained = await drain();
           if (!drained) engine.abandon();
           await finalize();
         })();

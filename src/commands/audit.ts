@@ -1,14 +1,21 @@
 /**
  * In-process, bounded journal audit (issue #4): audit_journal.
  *
- * Runs the replay audit (src/audit) over a window of the committed journal on the server's own
- * connection: every invariant, and re-execution of the deterministic built-in commands (user
- * command types are counted as `unregistered`). It runs synchronously on the server thread — no
- * lane makes progress meanwhile — so the window is bounded: maxRows defaults to 10,000 and is at
- * most 100,000 rows. Audit a whole large journal offline with `causeway audit`.
+ * Runs the replay audit (src/audit) over a window of the committed journal: every invariant, and
+ * re-execution of the deterministic built-in commands (user command types are counted as
+ * `unregistered`). The window is bounded: maxRows defaults to 10,000 and is at most 100,000 rows.
+ *
+ * It must not stall the server (issue #15 item 16): on a journal file it runs the same driver as
+ * `causeway audit` on its own read-only connection, inside one read snapshot (WAL: the writer keeps
+ * committing meanwhile), in slices of AUDIT_SLICE_ROWS rows that yield to the event loop between
+ * them, so every other command keeps being served. Audits run one at a time (AuditQueue). Only an
+ * in-memory journal (`--db :memory:`), which no other connection can open, is audited
+ * synchronously on the server's own connection.
  */
-import { runAuditSync } from "../audit/run.js";
+import type { AuditOptions, AuditReport } from "../audit/index.js";
+import { openAuditDatabase, runAudit, runAuditSync } from "../audit/index.js";
 import { failure, success } from "../protocol/frames.js";
+import type { Outcome } from "../protocol/types.js";
 import { BUILTIN_COMMANDS } from "./builtin/index.js";
 import type { ImmediateCommand } from "./immediate.js";
 import { CommandRegistry } from "./registry.js";
@@ -16,6 +23,8 @@ import { CommandRegistry } from "./registry.js";
 export const AUDIT_DEFAULT_ROWS = 10_000;
 export const AUDIT_MAX_ROWS = 100_000;
 export const AUDIT_MAX_VIOLATIONS = 100;
+/** rows checked between two yields to the event loop (a few ms of work) */
+export const AUDIT_SLICE_ROWS = 256;
 
 let builtins: CommandRegistry | null = null;
 
@@ -39,39 +48,62 @@ export const AUDIT_COMMANDS: ImmediateCommand[] = [
       },
     },
     handle({ env }, s) {
-      const fromSeq = (env.fromSeq as number | undefined) ?? 0;
-      const maxRows = (env.maxRows as number | undefined) ?? AUDIT_DEFAULT_ROWS;
-      let report;
+      if (s.engine.isShuttingDown()) return failure(env.type, "shutting_down", "the server is shutting down and starts no audit");
+      const opts: AuditOptions = {
+        fromSeq: (env.fromSeq as number | undefined) ?? 0,
+        maxRows: (env.maxRows as number | undefined) ?? AUDIT_DEFAULT_ROWS,
+        maxViolations: AUDIT_MAX_VIOLATIONS,
+        maxSessions: s.config.limits.maxSessions,
+        ...(env.sessionId !== undefined ? { sessionId: env.sessionId } : {}),
+      };
+      let db;
       try {
-        report = runAuditSync(s.store.database(), builtinRegistry(), {
-          fromSeq,
-          maxRows,
-          maxViolations: AUDIT_MAX_VIOLATIONS,
-          maxSessions: s.config.limits.maxSessions,
-          ...(env.sessionId !== undefined ? { sessionId: env.sessionId } : {}),
-        });
+        db = s.store.database();
+        if (db.memory) return answer(env.type, runAuditSync(db, builtinRegistry(), opts));
       } catch (err) {
-        return failure(env.type, "journal_unavailable", `the journal could not be read: ${err instanceof Error ? err.message : String(err)}`);
+        return unreadable(env.type, err);
       }
-      const violationCount = Object.values(report.invariants).reduce((n, t) => n + t.violations, 0);
-      return success(env.type, {
-        ok: report.ok,
-        checkedRows: report.checkedRows,
-        fromSeq: report.window.fromSeq,
-        toSeq: report.window.toSeq,
-        lastSeq: report.window.lastSeq,
-        truncated: report.window.truncated,
-        ...(report.window.truncated ? { nextFromSeq: report.window.toSeq } : {}),
-        commands: report.commands,
-        unfinished: report.unfinished,
-        invariants: report.invariants,
-        reexecution: report.reexecution,
-        unverifiable: report.unverifiable,
-        violationCount,
-        violations: report.violations,
-        violationsTruncated: report.violationsTruncated,
-        durationMs: report.durationMs,
-      });
+      const path = db.name;
+      return s.audits.run(() => auditFile(path, opts)).then(
+        (report) => answer(env.type, report),
+        (err: unknown) => unreadable(env.type, err),
+      );
     },
   },
 ];
+
+/** The audit of a journal file on its own read-only connection, in slices (see the top). */
+async function auditFile(path: string, opts: AuditOptions): Promise<AuditReport> {
+  const db = openAuditDatabase(path);
+  try {
+    return await runAudit(db, null, builtinRegistry(), { ...opts, pageSize: AUDIT_SLICE_ROWS });
+  } finally {
+    db.close();
+  }
+}
+
+function unreadable(type: string, err: unknown): Outcome {
+  return failure(type, "journal_unavailable", `the journal could not be read: ${err instanceof Error ? err.message : String(err)}`);
+}
+
+function answer(type: string, report: AuditReport): Outcome {
+  const violationCount = Object.values(report.invariants).reduce((n, t) => n + t.violations, 0);
+  return success(type, {
+    ok: report.ok,
+    checkedRows: report.checkedRows,
+    fromSeq: report.window.fromSeq,
+    toSeq: report.window.toSeq,
+    lastSeq: report.window.lastSeq,
+    truncated: report.window.truncated,
+    ...(report.window.truncated ? { nextFromSeq: report.window.toSeq } : {}),
+    commands: report.commands,
+    unfinished: report.unfinished,
+    invariants: report.invariants,
+    reexecution: report.reexecution,
+    unverifiable: report.unverifiable,
+    violationCount,
+    violations: report.violations,
+    violationsTruncated: report.violationsTruncated,
+    durationMs: report.durationMs,
+  });
+}

@@ -16,6 +16,7 @@ import type { CommandEnvelope, Outcome } from "../protocol/types.js";
 import type { Connection } from "../transport/connection.js";
 import { AUDIT_COMMANDS } from "./audit.js";
 import { defineCommand, SUBMISSION, type CommandContext, type CommandDefinition, type ParamsSchema, type Submission } from "./define.js";
+import type { AuditQueue } from "./audit-queue.js";
 import { GOVERNANCE_COMMANDS } from "./governance.js";
 import { HISTORY_COMMANDS } from "./history.js";
 import { METRICS_COMMANDS } from "./metrics.js";
@@ -32,6 +33,8 @@ export interface ImmediateServices {
   metrics?: import("../observability/metrics.js").Metrics;
   /** commands awaiting approval (governance); absent = 0 */
   pending?: () => number;
+  /** online audits (audit_journal), one at a time; shutdown waits for them */
+  audits: AuditQueue;
 }
 
 /** Who sent an operator command, and on which connection (null once the connection is gone). */

@@ -97,7 +97,7 @@ export class Engine {
     const policy = opts.policy ?? Policy.open();
     this.publisher = new Publisher(opts.authenticated ? (conn, sessionId, actor) => policy.mayRead(conn, sessionId, actor) : null);
     this.responder = new Responder(this.publisher);
-    this.governor = new Governor(this.governorHost(), policy, opts.store, opts.log, this.now, opts.config.limits.maxPending);
+    this.governor = new Governor(this.governorHost(), policy, opts.store, opts.log, this.now, opts.config.limits);
   }
 
   /** Open the store, rebuild state, journal a verdict for every unfinished command. */
@@ -123,6 +123,7 @@ export class Engine {
     const summary = classifyRecovery(recovered, {
       registry: this.registry,
       failUnstarted: this.config.failUnstartedOnRecovery,
+      maxRecoveryAttempts: this.config.limits.maxRecoveryAttempts,
       now: this.now(),
       schemaVersion: recovered.schemaVersion,
       sessions: recovered.sessions.length,

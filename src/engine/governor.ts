@@ -1,7 +1,9 @@
 /**
  * Governance inside the engine: pending commands and the decisions on them.
  *
- * - admission: the role gate and the policy verdict (`forbidden` on deny), `supersedes` checks;
+ * - admission: the role gate and the policy verdict (`forbidden` on deny), `supersedes` checks,
+ *   and the bounds on pending commands (pending-limits.ts: notBefore horizon, per-actor and global
+ *   quotas, approval window cap);
  * - a governed or scheduled command is journaled as accepted, then goes `pending` OUTSIDE its lane:
  *   commands behind it run. It joins the lane queue only when approved (or when its `notBefore`
  *   comes), and its `ifSessionVersion` and staleness are checked at the lane head then;
@@ -23,6 +25,7 @@ import type { NewRecord } from "./committer.js";
 import type { Job } from "./job.js";
 import type { JobTable } from "./jobs.js";
 import type { Publisher } from "./publisher.js";
+import { approvalWindow, PendingSet, quotaRefusal, scheduleRefusal, UNBOUNDED_PENDING, type PendingLimits } from "./pending-limits.js";
 import { governanceEvent, phaseRecord } from "./records.js";
 import type { Responder } from "./responder.js";
 import type { SessionTable } from "./sessions.js";
@@ -98,7 +101,7 @@ export function requirementsView(g: GovernanceState) {
 }
 
 export class Governor {
-  private readonly pending = new Set<Job>();
+  private readonly pending = new PendingSet();
 
   constructor(
     private readonly host: GovernorHost,
@@ -106,7 +109,7 @@ export class Governor {
     private readonly store: Store,
     private readonly log: Logger,
     private readonly now: () => number,
-    private readonly maxPending: number = Number.POSITIVE_INFINITY,
+    private readonly limits: PendingLimits = UNBOUNDED_PENDING,
   ) {}
 
   pendingCount(): number {
@@ -122,24 +125,30 @@ export class Governor {
       return { ok: false, outcome: failure(env.type, "forbidden", `${conn.actor} may not submit ${env.type}: ${verdict.reason} (policy rule ${verdict.rule})`) };
     }
     const requirements = verdict.effect === "require_approval" ? verdict.requirements : null;
-    const delayed = requirements !== null || (typeof env.notBefore === "number" && env.notBefore > this.now());
-    if (delayed && this.pending.size >= this.maxPending) {
-      return { ok: false, outcome: failure(env.type, "busy", `${this.pending.size} commands are already pending (maxPending); retry later`) };
+    const now = this.now();
+    const tooFar = scheduleRefusal(env, now, this.limits);
+    if (tooFar) return { ok: false, outcome: tooFar };
+    const replaces = this.supersedeTarget(conn, env, sessionId);
+    if ("outcome" in replaces) return { ok: false, outcome: replaces.outcome };
+    const delayed = requirements !== null || (typeof env.notBefore === "number" && env.notBefore > now);
+    const full = delayed ? quotaRefusal(env, conn.actor, this.pending, this.limits, replaces.job) : null;
+    if (full) return { ok: false, outcome: full };
+    return { ok: true, requirements, supersedes: replaces.job };
+  }
+
+  /** The pending command `supersedes` names, if the new command may replace it. */
+  private supersedeTarget(conn: Connection, env: CommandEnvelope, sessionId: string | null): { job: Job | null } | { outcome: Outcome } {
+    if (env.supersedes === undefined) return { job: null };
+    const target = this.host.jobs.job(env.supersedes);
+    if (!target) return { outcome: this.notPending(env.type, env.supersedes) };
+    if (target.status !== "pending") return { outcome: conflict(env.type, target, "it is not pending, so it cannot be superseded") };
+    if (target.type !== env.type || target.sessionId !== sessionId) {
+      return { outcome: failure(env.type, "supersede_mismatch", `command ${target.id} is a ${target.type} of ${target.sessionId ?? "the server lane"}; supersedes needs the same type and session`) };
     }
-    let supersedes: Job | null = null;
-    if (env.supersedes !== undefined) {
-      const target = this.host.jobs.job(env.supersedes);
-      if (!target) return { ok: false, outcome: this.notPending(env.type, env.supersedes) };
-      if (target.status !== "pending") return { ok: false, outcome: conflict(env.type, target, "it is not pending, so it cannot be superseded") };
-      if (target.type !== env.type || target.sessionId !== sessionId) {
-        return { ok: false, outcome: failure(env.type, "supersede_mismatch", `command ${target.id} is a ${target.type} of ${target.sessionId ?? "the server lane"}; supersedes needs the same type and session`) };
-      }
-      if (target.actor !== conn.actor && !this.isAdmin(conn.roles)) {
-        return { ok: false, outcome: failure(env.type, "forbidden", `only ${target.actor} (the requester) or an admin may supersede ${target.id}`) };
-      }
-      supersedes = target;
+    if (target.actor !== conn.actor && !this.isAdmin(conn.roles)) {
+      return { outcome: failure(env.type, "forbidden", `only ${target.actor} (the requester) or an admin may supersede ${target.id}`) };
     }
-    return { ok: true, requirements, supersedes };
+    return { job: target };
   }
 
   /** After the accepted row: park the command as pending if it must wait. Returns true if parked. */
@@ -150,6 +159,7 @@ export class Governor {
       this.host.finish(old, "superseded", failure(old.type, "superseded", `superseded by command ${job.id}`), { decision: { kind: "supersede", actor: job.actor }, supersededBy: job.id });
     }
     if (admission.requirements) {
+      const windowMs = approvalWindow(admission.requirements.expiresInMs, this.limits);
       job.governance = {
         policyVersion: this.policy.version,
         rules: admission.requirements.rules,
@@ -157,8 +167,8 @@ export class Governor {
         step: 0,
         approvals: [],
         allowRequester: admission.requirements.allowRequester,
-        expiresInMs: admission.requirements.expiresInMs,
-        expiresAt: now + admission.requirements.expiresInMs,
+        expiresInMs: windowMs,
+        expiresAt: now + windowMs,
         onStale: admission.requirements.onStale,
         expectedVersion: job.sessionId !== null ? (this.host.sessions.get(job.sessionId)?.version ?? null) : null,
         renewals: 0,
@@ -194,7 +204,7 @@ export class Governor {
 
   /** Startup: expire / release what came due while the server was down, each item on its own. */
   sweep(): void {
-    for (const job of [...this.pending]) {
+    for (const job of this.pending.values()) {
       try {
         this.arm(job);
       } catch (err) {

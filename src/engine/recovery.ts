@@ -4,7 +4,9 @@
  * - accepted, never started → re-queued in its original lane order (or failed `interrupted` when
  *   failUnstartedOnRecovery is set);
  * - started, not finished → `interrupted` ("server stopped while the command was running"), unless
- *   its handler is declared `retryable`, then it is re-queued and runs again;
+ *   its handler is declared `retryable`, then it is re-queued and runs again, at most
+ *   `maxRecoveryAttempts` times: its journaled `started` rows count its runs, so a handler that
+ *   hangs or takes the process down is not re-run on every restart forever;
  * - its command type is not registered on this server → `interrupted`, saying so;
  * - a command that would be re-queued but whose journaled params hold the redaction marker
  *   (redaction.ts) → `interrupted`: its original params are gone, and running it with
@@ -47,11 +49,15 @@ export interface RecoverySummary {
 
 export const REASON_RUNNING = "server stopped while the command was running";
 export const REASON_UNSTARTED = "server stopped before the command started; failed instead of re-queued (failUnstartedOnRecovery)";
+export const REASON_RETRYABLE = "server stopped while the retryable command was running; running it again";
+export function reasonAttemptsExhausted(starts: number, max: number): string {
+  return `server stopped while the retryable command was running; it was started ${starts} times, and restart recovery already re-ran it ${starts - 1} times (maxRecoveryAttempts ${max}), so it is not run again`;
+}
 export const REASON_REDACTED = "server stopped before the command finished, and its journaled params are redacted; it cannot be re-run";
 
 export function classifyRecovery(
   recovered: RecoveredState,
-  opts: { registry: CommandRegistry; failUnstarted: boolean; now: number; schemaVersion: number; sessions: number },
+  opts: { registry: CommandRegistry; failUnstarted: boolean; maxRecoveryAttempts: number; now: number; schemaVersion: number; sessions: number },
 ): { verdicts: Verdict[]; summary: RecoverySummary } {
   const verdicts: Verdict[] = [];
   for (const c of recovered.unfinished) {
@@ -62,11 +68,7 @@ export function classifyRecovery(
       verdicts.push({ kind: "pending", command: c, reason: `still pending (${c.pendingReason ?? "approval"}); its timers are re-armed` });
       continue;
     } else if (c.status === "running") {
-      verdicts.push(
-        def.retryable
-          ? { kind: "requeue", command: c, reason: "server stopped while the retryable command was running; running it again" }
-          : { kind: "interrupted", command: c, reason: REASON_RUNNING },
-      );
+      verdicts.push(runningVerdict(c, def.retryable === true, opts.maxRecoveryAttempts));
     } else if (opts.failUnstarted) {
       verdicts.push({ kind: "failed_unstarted", command: c, reason: REASON_UNSTARTED });
     } else {
@@ -94,4 +96,13 @@ export function classifyRecovery(
       pending: bucket("pending"),
     },
   };
+}
+
+/** A command that was running at the crash: re-run it (retryable, attempts left) or interrupt it. */
+function runningVerdict(c: UnfinishedCommand, retryable: boolean, maxRecoveryAttempts: number): Verdict {
+  if (!retryable) return { kind: "interrupted", command: c, reason: REASON_RUNNING };
+  // this run crashed too; every run before it was a recovery re-run but the first
+  const rerunsSoFar = Math.max(0, c.starts - 1);
+  if (rerunsSoFar >= maxRecoveryAttempts) return { kind: "interrupted", command: c, reason: reasonAttemptsExhausted(c.starts, maxRecoveryAttempts) };
+  return { kind: "requeue", command: c, reason: REASON_RETRYABLE };
 }

@@ -103,6 +103,8 @@ export interface UnfinishedRow extends CommandIdentityRow {
   params: string | null;
   timeout_ms: number | null;
   status: UnfinishedStatus;
+  /** `started` rows of a running command (0 otherwise) */
+  starts: number;
   /** schema v5 columns (absent on older schemas) */
   revision?: number;
   pending_reason?: PendingReason | null;
@@ -112,8 +114,11 @@ export interface UnfinishedRow extends CommandIdentityRow {
   queued_at?: number | null;
 }
 
+// a running command's `started` rows: how often it was run (index journal_command; only the few
+// commands running at a crash are counted)
 const UNFINISHED_BASE =
-  "command_id, lane, session_id, type, actor, fingerprint, explicit_id, idempotency_key, idempotency_scope, depends_on, if_session_version, params, timeout_ms, accepted_at, accepted_seq, status";
+  "command_id, lane, session_id, type, actor, fingerprint, explicit_id, idempotency_key, idempotency_scope, depends_on, if_session_version, params, timeout_ms, accepted_at, accepted_seq, status, " +
+  "CASE WHEN status = 'running' THEN (SELECT count(*) FROM journal j WHERE j.command_id = commands.command_id AND j.phase = 'started') ELSE 0 END AS starts";
 
 /** The columns recovery reads; governance columns exist from schema v5 on. */
 export function unfinishedColumns(schemaVersion: number): string {
@@ -129,6 +134,7 @@ export function rowToUnfinished(row: UnfinishedRow): UnfinishedCommand {
     params: fromJson(row.params),
     timeoutMs: row.timeout_ms,
     status: row.status,
+    starts: row.starts,
     revision: row.revision ?? 0,
     pendingReason: row.pending_reason ?? null,
     governance: fromJson<GovernanceState>(row.governance ?? null),

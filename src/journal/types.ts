@@ -170,6 +170,8 @@ export interface UnfinishedCommand {
   acceptedAt: number;
   acceptedSeq: number;
   status: UnfinishedStatus;
+  /** how many times it was started (its `started` rows); counted only for a running command, else 0 */
+  starts: number;
   /** schema v5 (0 on older journals) */
   revision: number;
   pendingReason: PendingReason | null;

@@ -100,6 +100,14 @@ export interface ServerLimits {
   maxTags: number;
   /** most commands pending approval or schedule at once */
   maxPending: number;
+  /** most commands one actor may have pending approval or schedule at once */
+  maxPendingPerActor: number;
+  /** how far ahead of the server clock `notBefore` may lie */
+  maxScheduleAheadMs: number;
+  /** cap on a policy's approval window (`expiresInMs`) */
+  maxApprovalWindowMs: number;
+  /** restarts after which a `retryable` command still running at a crash is re-run no more */
+  maxRecoveryAttempts: number;
   maxQueuePerLane: number;
   maxInFlightPerConnection: number;
   maxSessions: number;

@@ -413,6 +413,29 @@ describe("audit_journal (in-process, bounded)", () => {
     expect(session.data).toMatchObject({ ok: true });
   });
 
+  it("#15.16 concurrent audits each answer in full (they run one at a time, each on its own snapshot)", async () => {
+    const [x, y] = await Promise.all([c.request({ type: "audit_journal", maxRows: 100_000 }), c.request({ type: "audit_journal", maxRows: 100_000 })]);
+    const { durationMs: _dx, ...rx } = x.data;
+    const { durationMs: _dy, ...ry } = y.data;
+    expect(rx).toMatchObject({ ok: true, truncated: false });
+    expect(ry).toEqual(rx);
+  });
+
+  it("#15.16 an in-memory journal (no other connection can open it) is audited on the server's own connection", async () => {
+    const mem = startInProc({ config: { db: ":memory:" } });
+    try {
+      const m = mem.connect();
+      await m.request({ type: "create_session", sessionId: "m" });
+      await m.request({ type: "set", sessionId: "m", path: "/x", value: 1 });
+      const r = await m.request({ type: "audit_journal" });
+      expect(r.data).toMatchObject({ ok: true, truncated: false, violationCount: 0 });
+      expect(r.data.checkedRows).toBe(r.data.lastSeq);
+      expect(r.data.reexecution.matched).toBe(2);
+    } finally {
+      await mem.stop();
+    }
+  });
+
   it("validates its params", async () => {
     expect((await c.request({ type: "audit_journal", maxRows: 100_001 })).code).toBe("invalid_command");
     expect((await c.request({ type: "audit_journal", fromSeq: -1 })).code).toBe("invalid_command");

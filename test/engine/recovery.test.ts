@@ -9,8 +9,11 @@ import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { defineCommand } from "../../src/commands/define.js";
 import { SqliteStore } from "../../src/journal/sqlite-store.js";
-import type { JournalRecord } from "../../src/journal/types.js";
-import { REASON_RUNNING } from "../../src/engine/recovery.js";
+import type { JournalRecord, UnfinishedCommand } from "../../src/journal/types.js";
+import { classifyRecovery, REASON_RUNNING } from "../../src/engine/recovery.js";
+import { CommandRegistry } from "../../src/commands/registry.js";
+import { BUILTIN_COMMANDS } from "../../src/commands/builtin/index.js";
+import { DEFAULT_LIMITS } from "../../src/config/defaults.js";
 import { startInProc } from "../helpers/inproc.js";
 import { fingerprint } from "../../src/protocol/fingerprint.js";
 
@@ -151,5 +154,31 @@ describe("startup recovery and deadlines", () => {
     const phases = new Database(db, { readonly: true }).prepare("SELECT phase FROM journal WHERE command_id = 'stale' ORDER BY seq").all() as Array<{ phase: string }>;
     expect(phases.map((p) => p.phase)).toEqual(["accepted", "requeued", "finished", "replayed"]);
     await server.stop();
+  });
+});
+
+describe("#15.19 recovery attempts of retryable commands", () => {
+  const running = (commandId: string, type: string, starts: number): UnfinishedCommand => ({
+    commandId, lane: "session:s", sessionId: "s", type, actor: "local", fingerprint: null, explicitId: true, idempotencyKey: null,
+    idempotencyScope: null, dependsOn: null, ifSessionVersion: null, params: {}, timeoutMs: 30_000, acceptedAt: 1, acceptedSeq: starts,
+    status: "running", starts, revision: 1, pendingReason: null, governance: null, tags: [], notBefore: null, queuedAt: 1,
+  });
+  const classify = (unfinished: UnfinishedCommand[], maxRecoveryAttempts: number) => {
+    const registry = new CommandRegistry();
+    for (const d of [...BUILTIN_COMMANDS, retryable]) registry.register(d);
+    const recovered = { sessions: [], laneSeqs: [], lastSeq: 10, unfinished, schemaVersion: 5 };
+    return classifyRecovery(recovered, { registry, failUnstarted: false, maxRecoveryAttempts, now: 0, schemaVersion: 5, sessions: 0 }).verdicts;
+  };
+
+  it("#15.19 a running retryable command is re-run until recovery re-ran it maxRecoveryAttempts times (default 3), then interrupted naming its attempts", () => {
+    const max = DEFAULT_LIMITS.maxRecoveryAttempts;
+    expect(max).toBe(3);
+    const verdicts = classify([1, 2, 3, 4, 5].map((n) => running(`r${n}`, "retry_me", n)), max);
+    expect(verdicts.map((v) => v.kind)).toEqual(["requeue", "requeue", "requeue", "interrupted", "interrupted"]);
+    expect(verdicts[3]!.reason).toContain("started 4 times");
+    expect(verdicts[3]!.reason).toContain("re-ran it 3 times (maxRecoveryAttempts 3)");
+    // 0: never re-run (like a command that is not retryable); not retryable: interrupted at once
+    expect(classify([running("r", "retry_me", 1)], 0)[0]!.kind).toBe("interrupted");
+    expect(classify([running("s", "set", 1)], max)[0]).toMatchObject({ kind: "interrupted", reason: REASON_RUNNING });
   });
 });

@@ -3,6 +3,7 @@
  * that need to look inside: fault injection, journal contents, recovery.
  */
 import pino from "pino";
+import { AuditQueue } from "../../src/commands/audit-queue.js";
 import { BUILTIN_COMMANDS } from "../../src/commands/builtin/index.js";
 import type { CommandDefinition } from "../../src/commands/define.js";
 import { registerImmediateCommands, type ImmediateServices } from "../../src/commands/immediate.js";
@@ -86,7 +87,7 @@ export function startInProc(opts: { config?: Partial<CausewayConfig>; store?: St
   const log = pino({ level: "silent" });
   const engine = new Engine({ config, store, registry, log, redact: createRedactor(config.redact) });
   engine.start();
-  services = { engine, store, config, serverVersion: "test", transports: ["websocket"] };
+  services = { engine, store, config, serverVersion: "test", transports: ["websocket"], audits: new AuditQueue() };
   const handler = createDispatcher({ engine, registry, schemas: new SchemaSet(registry, config.limits), services, log });
   return {
     engine,

@@ -1,4 +1,5 @@
 import { UNFINISHED_SQL_LIST } from "../../src/journal/migrations.js";
+import { unfinishedColumns } from "../../src/journal/codec.js";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -197,6 +198,8 @@ describe("commit: round trip of every phase", () => {
       acceptedAt: expect.any(Number),
       acceptedSeq: 5,
       status: "running",
+      // its started rows (#15.19: recovery attempts of retryable commands)
+      starts: 1,
       // schema v5: accepted (0), started (1)
       revision: 1,
       pendingReason: null,
@@ -223,6 +226,10 @@ describe("commit: round trip of every phase", () => {
       "commands_unfinished",
     );
     expect(plan("SELECT coalesce(max(seq), 0) FROM journal")).not.toMatch(/SCAN journal$/);
+    // #15.19: the started rows of a running command are counted through journal_command
+    expect(plan(`SELECT ${unfinishedColumns(5)} FROM commands WHERE status IN (${UNFINISHED_SQL_LIST}) ORDER BY accepted_seq`)).toContain(
+      "SEARCH j USING INDEX journal_command",
+    );
     db.close();
   });
 });

@@ -31,13 +31,14 @@ export function cachedJournal(n, { sessions = 1000, log = () => {} } = {}) {
   for (const f of [db, `${db}-wal`, `${db}-shm`, `${base}.tmp.db`, `${base}.tmp.db-wal`, `${base}.tmp.db-shm`]) rmSync(f, { force: true });
   const tmp = `${base}.tmp.db`;
   log(`building a ${n.toLocaleString("en-US")}-command journal (cached in bench/cache/) …`);
-  const meta = build(tmp, n, sessions, log);
+  const meta = buildJournal(tmp, n, { sessions, log });
   renameSync(tmp, db);
   writeFileSync(metaFile, JSON.stringify(meta, null, 2));
   return { db, meta, built: true };
 }
 
-function build(path, n, nSessions, log) {
+/** Write the journal of `n` commands to a new database at `path` (no cache); returns its meta. */
+export function buildJournal(path, n, { sessions: nSessions = 1000, log = () => {} } = {}) {
   const t0 = performance.now();
   const store = new SqliteStore({ path, durability: "off" });
   store.open();
