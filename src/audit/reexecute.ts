@@ -28,7 +28,8 @@ import type { CommandDefinition } from "../commands/define.js";
 import type { CommandRegistry } from "../commands/registry.js";
 import type { JournalRecord, SessionEffect } from "../journal/types.js";
 import { containsRedacted, REDACTED } from "../journal/redaction.js";
-import { ERROR_CODES, type ErrorCode } from "../protocol/errors.js";
+import { handlerFailure } from "../commands/handler-codes.js";
+import { takeOutput, type HandlerOutput } from "../commands/output.js";
 import { failure, success } from "../protocol/frames.js";
 import type { Outcome } from "../protocol/types.js";
 import { jsonText, type Findings } from "./findings.js";
@@ -289,11 +290,11 @@ export class Reexecutor {
   }
 
   private produced(s: ReexecSubject, def: CommandDefinition, run: ReturnType<typeof buildReexecContext>, data: unknown): Attempt {
-    let result: unknown;
+    let out: HandlerOutput;
     try {
-      result = data === undefined ? undefined : JSON.parse(JSON.stringify(data));
+      out = takeOutput(def, run, data);
     } catch (err) {
-      return this.failed(s, def, run, coded("handler_error", `handler returned a value that is not JSON: ${(err as Error).message}`));
+      return this.failed(s, def, run, err);
     }
     const type = s.accepted.type;
     const base = { consumed: run.consumed(), limitAssumed: run.limitAssumed() };
@@ -301,24 +302,16 @@ export class Reexecutor {
       const sid = s.accepted.sessionId ?? "";
       const sess = this.sessions.get(sid, s.finished.seq)!;
       const version = sess.version ?? 0;
-      if (def.effect === "read") return { kind: "produced", p: { ...base, outcome: success(type, result, version), effect: undefined } };
-      let state: unknown;
-      try {
-        const draft = run.draft();
-        state = draft === undefined ? null : JSON.parse(JSON.stringify(draft));
-      } catch (err) {
-        return this.failed(s, def, run, coded("handler_error", `session state is not JSON: ${(err as Error).message}`));
-      }
-      return { kind: "produced", p: { ...base, outcome: success(type, result, version + 1), effect: { kind: "write", sessionId: sid, state, version: version + 1 } } };
+      if (def.effect === "read") return { kind: "produced", p: { ...base, outcome: success(type, out.result, version), effect: undefined } };
+      return { kind: "produced", p: { ...base, outcome: success(type, out.result, version + 1), effect: { kind: "write", sessionId: sid, state: out.state, version: version + 1 } } };
     }
-    return { kind: "produced", p: { ...base, outcome: success(type, result), effect: run.sessionOp() } };
+    return { kind: "produced", p: { ...base, outcome: success(type, out.result), effect: out.sessionOp } };
   }
 
   private failed(s: ReexecSubject, def: CommandDefinition, run: ReturnType<typeof buildReexecContext>, err: unknown): Attempt {
     if (err instanceof OutOfScopeError) return { kind: "skip", reason: "unknown_input" };
     if (err instanceof RecordedValuesExhausted) return { kind: "error", message: err.message };
-    const code = errorCode(err) ?? "handler_error";
-    const message = err instanceof Error ? err.message : String(err);
+    const { code, message } = handlerFailure(s.accepted.type, def.errorCodes, err);
     const extra: Partial<Outcome> = {};
     if (def.scope === "session") {
       const sess = this.sessions.get(s.accepted.sessionId ?? "", s.finished.seq);
@@ -453,19 +446,4 @@ function byKey(x: unknown, y: unknown): number {
 
 function numbers(v: unknown): number[] {
   return Array.isArray(v) ? v.filter((x): x is number => typeof x === "number") : [];
-}
-
-const CODES = new Set<string>(ERROR_CODES);
-
-function errorCode(err: unknown): ErrorCode | undefined {
-  // duck-typed: a command module may load its own copy of CausewayError (the package entry)
-  if (err instanceof Error && err.name === "CausewayError") {
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === "string" && CODES.has(code)) return code as ErrorCode;
-  }
-  return undefined;
-}
-
-function coded(code: ErrorCode, message: string): Error {
-  return Object.assign(new Error(message), { name: "CausewayError", code });
 }

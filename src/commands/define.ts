@@ -8,6 +8,7 @@
  *   });
  */
 import type { Logger } from "pino";
+import { checkDeclaredCodes } from "./handler-codes.js";
 
 export type CommandScope = "session" | "server";
 export type CommandEffect = "read" | "write";
@@ -71,6 +72,12 @@ export interface CommandDefinition<P = any> {
   deterministic?: boolean;
   /** On restart, a command of this type that was running is run again instead of failing `interrupted`. */
   retryable?: boolean;
+  /**
+   * Failure codes of this command's own, beyond the handler-usable ones of HANDLER_ERROR_CODES
+   * (snake_case; not a reserved engine code). Throwing `new CausewayError(code, message)` with a
+   * code that is neither fails the command with `handler_error` instead.
+   */
+  errorCodes?: readonly string[];
   run(ctx: CommandContext, params: P): unknown | Promise<unknown>;
 }
 
@@ -83,5 +90,6 @@ export function defineCommand<P = any>(def: CommandDefinition<P>): CommandDefini
   if (typeof def.run !== "function") throw new TypeError(`command ${def.type}: run must be a function`);
   if (def.timeoutMs !== undefined && !(Number.isInteger(def.timeoutMs) && def.timeoutMs > 0))
     throw new TypeError(`command ${def.type}: timeoutMs must be a positive integer`);
-  return Object.freeze({ ...def });
+  const errorCodes = checkDeclaredCodes(def.type, def.errorCodes);
+  return Object.freeze(errorCodes === undefined ? { ...def } : { ...def, errorCodes });
 }

@@ -20,7 +20,9 @@ import type { CommandStatus, JournalRecord, SessionEffect, Store } from "../jour
 import { assertTransition } from "../governance/transitions.js";
 import { Policy } from "../governance/policy.js";
 import { Governor } from "./governor.js";
-import { CausewayError, type ErrorCode } from "../protocol/errors.js";
+import { CausewayError } from "../protocol/errors.js";
+import { handlerFailure } from "../commands/handler-codes.js";
+import { takeOutput, type HandlerOutput } from "../commands/output.js";
 import { fingerprint } from "../protocol/fingerprint.js";
 import { failure, success } from "../protocol/frames.js";
 import { ENVELOPE_FIELDS, type CommandEnvelope, type Outcome } from "../protocol/types.js";
@@ -398,29 +400,22 @@ export class Engine {
   private complete(job: Job, run: RunRecord, data: unknown): void {
     if (job.status !== "running") return; // timed out or failed closed meanwhile: a late completion changes nothing
     const def = job.def as CommandDefinition;
-    let result: unknown;
+    let out: HandlerOutput;
     try {
-      result = data === undefined ? undefined : JSON.parse(JSON.stringify(data));
+      out = takeOutput(def, run, data);
     } catch (err) {
-      return this.fail(job, new CausewayError("handler_error", `handler returned a value that is not JSON: ${(err as Error).message}`), run);
+      return this.fail(job, err, run);
     }
     if (def.scope === "session") {
       const session = this.sessions.get(job.sessionId as string);
       if (!session || session.generation !== job.generation) {
         return this.finish(job, "failed", failure(job.type, "session_not_found", `session ${job.sessionId} was deleted while the command ran`));
       }
-      if (def.effect === "read") return this.finish(job, "succeeded", success(job.type, result, session.version), undefined, run);
-      let state: unknown;
-      try {
-        const draft = run.draft();
-        state = draft === undefined ? null : JSON.parse(JSON.stringify(draft));
-      } catch (err) {
-        return this.fail(job, new CausewayError("handler_error", `session state is not JSON: ${(err as Error).message}`), run);
-      }
+      if (def.effect === "read") return this.finish(job, "succeeded", success(job.type, out.result, session.version), undefined, run);
       const version = session.version + 1;
-      return this.finish(job, "succeeded", success(job.type, result, version), { kind: "write", sessionId: job.sessionId as string, state, version }, run);
+      return this.finish(job, "succeeded", success(job.type, out.result, version), { kind: "write", sessionId: job.sessionId as string, state: out.state, version }, run);
     }
-    this.finish(job, "succeeded", success(job.type, result), run.sessionOp(), run);
+    this.finish(job, "succeeded", success(job.type, out.result), out.sessionOp, run);
   }
 
   private fail(job: Job, err: unknown, run?: RunRecord): void {
@@ -432,8 +427,7 @@ export class Engine {
         return this.finish(job, "failed", failure(job.type, "session_not_found", `session ${job.sessionId} was deleted while the command ran`));
       }
     }
-    const code: ErrorCode = err instanceof CausewayError ? err.code : "handler_error";
-    const message = err instanceof Error ? err.message : String(err);
+    const { code, message } = handlerFailure(job.type, job.def?.errorCodes, err);
     if (code === "handler_error") this.log.warn({ err, commandId: job.id, type: job.type }, "handler failed");
     this.finish(job, "failed", failure(job.type, code, message, this.sessionVersionOutcome(job)), undefined, run);
   }

@@ -1,0 +1,111 @@
+/**
+ * Issue #15 hardening of what handlers produce, against the real server (dist/) with the fixture
+ * module fixtures/commands/hardening-commands.mjs, over WebSocket and stdio:
+ * 12 (failure codes a handler may use; values JSON cannot carry), 13 (set / patch path rules).
+ */
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { promisify } from "node:util";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ClientResponse } from "../../src/client/index.js";
+import { HANDLER_ERROR_CODES } from "../../src/protocol/errors.js";
+import { CLI, ROOT, runServerToExit, tempDir } from "../helpers/spawn.js";
+import { startTransport, type TestClient, type TestServer, type TransportKind } from "../helpers/transports.js";
+
+export const HARDENING_COMMANDS = join(ROOT, "fixtures/commands/hardening-commands.mjs");
+const BAD_KINDS = ["nan", "infinity", "function", "symbol", "map", "set", "date", "bigint", "undefined_in_array", "class", "cycle"] as const;
+const { badValue } = (await import(pathToFileURL(HARDENING_COMMANDS).href)) as { badValue: (k: string) => { where: string } };
+
+describe.each<TransportKind>(["websocket", "stdio"])("over %s", (kind) => {
+  let server: TestServer;
+  let client: TestClient;
+  let n = 0;
+  const db = join(tempDir(), "causeway.db");
+
+  beforeAll(async () => {
+    server = await startTransport(kind, { db, commands: false, args: ["--commands", HARDENING_COMMANDS] });
+    client = server.client;
+  });
+
+  afterAll(async () => {
+    expect((await server?.stop())?.code).toBe(0);
+  });
+
+  async function session(state: unknown = {}): Promise<string> {
+    const sessionId = `h${++n}-${kind}`;
+    expect((await client.request({ type: "create_session", sessionId, state })).success).toBe(true);
+    return sessionId;
+  }
+
+  const read = (sessionId: string): Promise<ClientResponse> => client.request({ type: "get_state", sessionId });
+
+  it("#15.12 a handler's reserved or undeclared failure code becomes handler_error naming it; handler-usable and declared codes pass", async () => {
+    const sid = await session();
+    for (const code of ["not_a_real_code", "journal_unavailable", "timeout", "busy", "replay_conflict"]) {
+      const r = await client.request({ type: "throw_code", sessionId: sid, code });
+      expect(r, code).toMatchObject({ success: false, code: "handler_error", sessionVersion: 0 });
+      expect(r.error).toContain(`"${code}"`);
+      expect(r.error).toMatch(code === "not_a_real_code" ? /not declared in the errorCodes of throw_code/ : /reserved for the engine/);
+    }
+    for (const code of [...HANDLER_ERROR_CODES, "out_of_stock"]) {
+      const r = await client.request({ type: "throw_code", sessionId: sid, code });
+      expect(r, code).toMatchObject({ success: false, code, error: `deliberately failing with ${code}` });
+    }
+    expect(await read(sid)).toMatchObject({ sessionVersion: 0, data: { state: {} } });
+  });
+
+  it("#15.12 a result JSON cannot carry fails with handler_error naming the path of the first bad value", async () => {
+    const sid = await session();
+    for (const k of BAD_KINDS) {
+      const r = await client.request({ type: "return_value", sessionId: sid, kind: k });
+      expect(r, k).toMatchObject({ success: false, code: "handler_error", sessionVersion: 0 });
+      expect(r.error, k).toContain(`the handler's result is not JSON: `);
+      expect(r.error, k).toContain(` at ${badValue(k).where}`);
+    }
+    // an object property that is undefined is omitted, as JSON has no undefined (documented)
+    expect(await client.request({ type: "return_value", sessionId: sid, kind: "undefined_property" })).toMatchObject({ success: true, data: { kept: 1 } });
+  });
+
+  it("#15.12 session state JSON cannot carry fails the write with handler_error naming the path; the state is unchanged", async () => {
+    const sid = await session({ keep: 1 });
+    for (const k of BAD_KINDS) {
+      const r = await client.request({ type: "leave_state", sessionId: sid, kind: k });
+      expect(r, k).toMatchObject({ success: false, code: "handler_error", sessionVersion: 0 });
+      expect(r.error, k).toContain(`the session state the handler left is not JSON: `);
+      expect(r.error, k).toContain(` at ${badValue(k).where}`);
+    }
+    expect(await read(sid)).toMatchObject({ sessionVersion: 0, data: { state: { keep: 1 } } });
+    // a server-scope handler creating a session with such a state creates nothing
+    const created = await client.request({ type: "create_with", name: `cw-${kind}`, kind: "map" });
+    expect(created).toMatchObject({ success: false, code: "handler_error" });
+    expect(created.error).toContain("is not JSON: a Map (use a plain object) at /value/m");
+    expect(await read(`cw-${kind}`)).toMatchObject({ success: false, code: "session_not_found" });
+  });
+
+  it("#15.12 causeway audit re-executes these handlers and reproduces every outcome (one rule for the engine and the audit)", async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [CLI, "audit", "--db", db, "--commands", HARDENING_COMMANDS, "--json"], { cwd: ROOT });
+    const report = JSON.parse(stdout) as { ok: boolean; reexecution: { reexecuted: number; matched: number; mismatched: number } };
+    expect(report.ok).toBe(true);
+    expect(report.reexecution.mismatched).toBe(0);
+    expect(report.reexecution.matched).toBeGreaterThan(40);
+  });
+});
+
+describe("#15.12 declared error codes", () => {
+  it("#15.12 defineCommand refuses a reserved or malformed declared code, so the server does not start", async () => {
+    const dir = tempDir();
+    const entry = pathToFileURL(join(ROOT, "dist/index.js")).href;
+    for (const [code, problem] of [
+      ["journal_unavailable", "is reserved for the engine"],
+      ["NotSnake", "must be snake_case"],
+    ] as const) {
+      const module = join(dir, `bad-${code}.mjs`);
+      writeFileSync(module, `import { defineCommand } from ${JSON.stringify(entry)};\nexport const c = defineCommand({ type: "c", scope: "session", effect: "read", errorCodes: [${JSON.stringify(code)}], run() {} });\n`);
+      const exit = await runServerToExit({ commands: false, args: ["--commands", module] });
+      expect(exit.code, code).not.toBe(0);
+      expect(exit.stderr).toContain(`command c: error code "${code}" ${problem}`);
+    }
+  });
+});
