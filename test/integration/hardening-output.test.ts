@@ -1,7 +1,8 @@
 /**
  * Issue #15 hardening of what handlers produce, against the real server (dist/) with the fixture
  * module fixtures/commands/hardening-commands.mjs, over WebSocket and stdio:
- * 12 (failure codes a handler may use; values JSON cannot carry), 13 (set / patch path rules).
+ * 12 (failure codes a handler may use; values JSON cannot carry), 13 (set / patch path rules:
+ * banned segments, RFC 6902 existence by own properties).
  */
 import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -82,6 +83,52 @@ describe.each<TransportKind>(["websocket", "stdio"])("over %s", (kind) => {
     expect(created).toMatchObject({ success: false, code: "handler_error" });
     expect(created.error).toContain("is not JSON: a Map (use a plain object) at /value/m");
     expect(await read(`cw-${kind}`)).toMatchObject({ success: false, code: "session_not_found" });
+  });
+
+  it("#15.13 patch replace / remove / test need a target the document owns: an inherited member (toString, constructor) does not exist", async () => {
+    const sid = await session({ a: 1, list: [0] });
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ op: "replace", path: "/toString", value: 1 }, `patch op 0 (replace "/toString") failed: the path does not exist`],
+      [{ op: "remove", path: "/hasOwnProperty" }, `patch op 0 (remove "/hasOwnProperty") failed: the path does not exist`],
+      [{ op: "test", path: "/valueOf", value: null }, `patch op 0 (test "/valueOf") failed: the path does not exist`],
+      [{ op: "replace", path: "/list/1", value: 1 }, `patch op 0 (replace "/list/1") failed: the path does not exist`],
+      [{ op: "copy", from: "/toString", path: "/b" }, `patch op 0 (copy "/b") failed: the from path "/toString" does not exist`],
+      [{ op: "add", path: "/toString/x", value: 1 }, `patch op 0 (add "/toString/x") failed: the parent of the path does not exist`],
+    ];
+    for (const [op, error] of cases) {
+      expect(await client.request({ type: "patch", sessionId: sid, ops: [{ op: "add", path: "/ok", value: true }, op] }), JSON.stringify(op)).toMatchObject({
+        success: false,
+        code: "patch_failed",
+        error: error.replace("op 0", "op 1"),
+        sessionVersion: 0,
+      });
+    }
+    expect(await read(sid)).toMatchObject({ sessionVersion: 0, data: { state: { a: 1, list: [0] } } });
+    // what exists still works, op by op on the result of the previous op
+    const ops = [{ op: "replace", path: "/a", value: 2 }, { op: "add", path: "/b", value: { c: [] } }, { op: "add", path: "/b/c/-", value: 3 }, { op: "test", path: "/b/c/0", value: 3 }, { op: "remove", path: "/list/0" }];
+    const ok = await client.request({ type: "patch", id: `p-${sid}`, sessionId: sid, ops });
+    expect(ok).toMatchObject({ success: true, data: { applied: 5 }, sessionVersion: 1 });
+    expect(await read(sid)).toMatchObject({ data: { state: { a: 2, b: { c: [3] }, list: [] } } });
+    // the ops are applied from a copy: the journaled params are what the client sent
+    const journaled = await client.request({ type: "get_command", commandId: `p-${sid}` });
+    expect((journaled.data as { command: { envelope: { ops: unknown } } }).command.envelope.ops).toEqual(ops);
+  });
+
+  it("#15.13 set and patch refuse the same banned segments (__proto__, constructor, prototype), naming the op and the path", async () => {
+    const sid = await session({ a: {} });
+    const banned = (op: string, path: string, seg: string): string => `${op} at ${JSON.stringify(path)}: path segment "${seg}" is not allowed (__proto__, constructor and prototype are banned in set and patch paths)`;
+    for (const [path, seg] of [["/constructor", "constructor"], ["/a/prototype", "prototype"], ["/a/__proto__/x", "__proto__"]] as const) {
+      expect(await client.request({ type: "set", sessionId: sid, path, value: 1 })).toMatchObject({ success: false, code: "invalid_command", error: banned("set", path, seg) });
+      for (const op of ["add", "replace", "remove", "test"]) {
+        const r = await client.request({ type: "patch", sessionId: sid, ops: [{ op: "add", path: "/x", value: 1 }, { op, path, value: 1 }] });
+        expect(r, `${op} ${path}`).toMatchObject({ success: false, code: "invalid_command", error: banned(`patch op 1 (${op})`, path, seg) });
+      }
+      const move = await client.request({ type: "patch", sessionId: sid, ops: [{ op: "move", from: path, path: "/y" }] });
+      expect(move).toMatchObject({ success: false, code: "invalid_command", error: banned("patch op 0 (move from)", path, seg) });
+    }
+    // escaped segments are unescaped before the check: "/constructor" written as a literal key is "/constructor"
+    expect(await client.request({ type: "set", sessionId: sid, path: "/a/c~1onstructor", value: 1 })).toMatchObject({ success: true });
+    expect(await read(sid)).toMatchObject({ sessionVersion: 1, data: { state: { a: { "c/onstructor": 1 } } } });
   });
 
   it("#15.12 causeway audit re-executes these handlers and reproduces every outcome (one rule for the engine and the audit)", async () => {
