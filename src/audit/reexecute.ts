@@ -10,8 +10,9 @@
  *   command that never started (dependency_*, session_not_found, version_conflict, timeout,
  *   interrupted, journal_unavailable); `version_conflict` and `session_not_found` are reproduced
  *   from the session table (cheap), the others are counted. A started command that ended in
- *   timeout / interrupted / journal_unavailable (or session_not_found, for a session command) is
- *   counted too: that outcome came from the engine, not from the handler;
+ *   timeout / interrupted / journal_unavailable / state_too_large / result_too_large (or
+ *   session_not_found, for a session command) is counted too: that outcome came from the engine,
+ *   not from the handler;
  * - a command that did run must have met its preconditions: the session existed and was at
  *   ifSessionVersion;
  * - compared: command, success, code, data, sessionVersion, the session effect (kind, session,
@@ -29,7 +30,7 @@ import type { CommandRegistry } from "../commands/registry.js";
 import type { JournalRecord, SessionEffect } from "../journal/types.js";
 import { containsRedacted, REDACTED } from "../journal/redaction.js";
 import { handlerFailure } from "../commands/handler-codes.js";
-import { takeOutput, type HandlerOutput } from "../commands/output.js";
+import { takeOutput, UNLIMITED_OUTPUT, type HandlerOutput } from "../commands/output.js";
 import { failure, success } from "../protocol/frames.js";
 import type { Outcome } from "../protocol/types.js";
 import { jsonText, type Findings } from "./findings.js";
@@ -55,14 +56,16 @@ export const PRECONDITION_CODES = new Set<string>([
 
 /**
  * An outcome the engine gave a command whose handler was already running: its deadline
- * (timedOut), restart recovery (detail.recovery), a journal repair (detail.repair), or a session
- * deleted under a session command. (A handler may throw these codes itself; then it is re-run.)
+ * (timedOut), restart recovery (detail.recovery), a journal repair (detail.repair), a session
+ * deleted under a session command, or an output above maxStateBytes / maxResultBytes. (A handler may throw these codes itself; then it is re-run.)
  */
 function engineOutcomeWhileRunning(f: JournalRecord): boolean {
   const o = f.outcome!;
   if (o.code === "timeout") return o.timedOut === true;
   if (o.code === "interrupted") return f.detail?.recovery !== undefined;
   if (o.code === "journal_unavailable") return f.detail?.repair !== undefined;
+  // reserved: only the engine gives them, by limits the journal does not record
+  if (o.code === "state_too_large" || o.code === "result_too_large") return true;
   return o.code === "session_not_found" && f.lane !== "server";
 }
 
@@ -292,7 +295,7 @@ export class Reexecutor {
   private produced(s: ReexecSubject, def: CommandDefinition, run: ReturnType<typeof buildReexecContext>, data: unknown): Attempt {
     let out: HandlerOutput;
     try {
-      out = takeOutput(def, run, data);
+      out = takeOutput(def, run, data, UNLIMITED_OUTPUT);
     } catch (err) {
       return this.failed(s, def, run, err);
     }

@@ -11,9 +11,9 @@
  */
 import { CausewayError, ERROR_CODES, HANDLER_ERROR_CODES, type FailureCode } from "../protocol/errors.js";
 
-/** The engine's verdict on a handler's output (not JSON): its code is never remapped. */
+/** The engine's verdict on a handler's output (not JSON, too large): its code is never remapped. */
 export class OutputRefused extends CausewayError {
-  constructor(code: "handler_error", message: string) {
+  constructor(code: "handler_error" | "state_too_large" | "result_too_large", message: string) {
     super(code, message);
     this.name = "OutputRefused";
   }

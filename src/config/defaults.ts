@@ -79,6 +79,12 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxTimeoutMs: 10 * 60 * 1000,
   maxOutboundBytes: 8 * 1024 * 1024,
   historyPageMax: 500,
+  // every successful write journals the whole state and keeps it in memory: 1 MiB bounds both per
+  // write and per session, and equals maxFrameBytes (a state fits in about one `set` frame)
+  maxStateBytes: 1024 * 1024,
+  // above maxStateBytes so that get_state ({state}) of a full state still answers; bounds what
+  // one command puts in the journal, the outcome cache and a response frame
+  maxResultBytes: 2 * 1024 * 1024,
 };
 
 export const DEFAULT_CONFIG: CausewayConfig = {

@@ -110,6 +110,8 @@ const META: { [K in SettingKey]: OptionMeta } = {
   maxTimeoutMs: { description: "cap on any command timeout", arg: "<ms>", minimum: 1 },
   maxOutboundBytes: { description: "per-connection outbound buffer before events are dropped", arg: "<bytes>", minimum: 1 },
   historyPageMax: { description: "history page size", arg: "<n>", minimum: 1 },
+  maxStateBytes: { description: "largest session state after a write, as JSON bytes → state_too_large (keep it below maxResultBytes, or get_state of a full state fails)", arg: "<bytes>", minimum: 1 },
+  maxResultBytes: { description: "largest handler result (response data), as JSON bytes → result_too_large", arg: "<bytes>", minimum: 1 },
 };
 
 export function kebabCase(name: string): string {

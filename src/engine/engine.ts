@@ -402,7 +402,7 @@ export class Engine {
     const def = job.def as CommandDefinition;
     let out: HandlerOutput;
     try {
-      out = takeOutput(def, run, data);
+      out = takeOutput(def, run, data, this.config.limits);
     } catch (err) {
       return this.fail(job, err, run);
     }

@@ -31,6 +31,8 @@ export const ERROR_CODES = [
   "cancelled",
   "expired",
   "superseded",
+  "state_too_large",
+  "result_too_large",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

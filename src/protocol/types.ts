@@ -106,4 +106,8 @@ export interface ServerLimits {
   maxTimeoutMs: number;
   maxOutboundBytes: number;
   historyPageMax: number;
+  /** largest session state after a write, serialized as JSON (UTF-8 bytes) → state_too_large */
+  maxStateBytes: number;
+  /** largest handler result (response `data`), serialized as JSON (UTF-8 bytes) → result_too_large */
+  maxResultBytes: number;
 }

@@ -2,13 +2,14 @@
  * Issue #15 hardening of what handlers produce, against the real server (dist/) with the fixture
  * module fixtures/commands/hardening-commands.mjs, over WebSocket and stdio:
  * 12 (failure codes a handler may use; values JSON cannot carry), 13 (set / patch path rules:
- * banned segments, RFC 6902 existence by own properties).
+ * banned segments, RFC 6902 existence by own properties), 15 (maxStateBytes, maxResultBytes).
  */
 import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ClientResponse } from "../../src/client/index.js";
 import { HANDLER_ERROR_CODES } from "../../src/protocol/errors.js";
@@ -137,6 +138,72 @@ describe.each<TransportKind>(["websocket", "stdio"])("over %s", (kind) => {
     expect(report.ok).toBe(true);
     expect(report.reexecution.mismatched).toBe(0);
     expect(report.reexecution.matched).toBeGreaterThan(40);
+  });
+});
+
+describe.each<TransportKind>(["websocket", "stdio"])("size limits over %s", (kind) => {
+  let server: TestServer;
+  let client: TestClient;
+  const db = join(tempDir(), "causeway.db");
+
+  beforeAll(async () => {
+    server = await startTransport(kind, { db, commands: false, args: ["--commands", HARDENING_COMMANDS, "--max-state-bytes", "4096", "--max-result-bytes", "8192"] });
+    client = server.client;
+  });
+
+  afterAll(async () => {
+    expect((await server?.stop())?.code).toBe(0);
+  });
+
+  it("#15.15 a write that would take the state above maxStateBytes fails with state_too_large; state and version unchanged, nothing of it journaled", async () => {
+    const sid = `big-${kind}`;
+    expect((await client.request({ type: "create_session", sessionId: sid })).success).toBe(true);
+    expect(await client.request({ type: "set", sessionId: sid, path: "/a", value: "a".repeat(3000) })).toMatchObject({ success: true, sessionVersion: 1 });
+    const refused = [
+      await client.request({ type: "set", id: `too-big-${kind}`, sessionId: sid, path: "/b", value: "b".repeat(3000) }),
+      await client.request({ type: "patch", sessionId: sid, ops: [{ op: "add", path: "/b", value: "b".repeat(3000) }] }),
+      // bytes, not characters: 3,615 characters, but 600 × "é" is 1,200 bytes of UTF-8 (4,215 in all)
+      await client.request({ type: "set", sessionId: sid, path: "/b", value: "é".repeat(600) }),
+    ];
+    for (const r of refused) {
+      expect(r).toMatchObject({ success: false, code: "state_too_large", sessionVersion: 1 });
+      expect(r.error).toMatch(/^the session state the handler left is \d+ bytes as JSON, above the 4096-byte limit \(maxStateBytes\)$/);
+    }
+    expect(await client.request({ type: "get_state", sessionId: sid })).toMatchObject({ sessionVersion: 1, data: { state: { a: "a".repeat(3000) } } });
+    // a new session's state counts too
+    const created = await client.request({ type: "create_session", sessionId: `big2-${kind}`, state: { blob: "c".repeat(5000) } });
+    expect(created).toMatchObject({ success: false, code: "state_too_large" });
+    expect(await client.request({ type: "get_state", sessionId: `big2-${kind}` })).toMatchObject({ code: "session_not_found" });
+    // a small write still works
+    expect(await client.request({ type: "set", sessionId: sid, path: "/b", value: 1 })).toMatchObject({ success: true, sessionVersion: 2 });
+    const sql = new Database(db, { readonly: true });
+    try {
+      const row = sql.prepare("SELECT effect, length(outcome) AS n FROM journal WHERE command_id = ? AND phase = 'finished'").get(`too-big-${kind}`) as { effect: string | null; n: number };
+      expect(row.effect).toBeNull();
+      expect(row.n).toBeLessThan(300);
+    } finally {
+      sql.close();
+    }
+  });
+
+  it("#15.15 a handler result above maxResultBytes fails with result_too_large", async () => {
+    const sid = `res-${kind}`;
+    expect((await client.request({ type: "create_session", sessionId: sid })).success).toBe(true);
+    expect(await client.request({ type: "big_result", sessionId: sid, chars: 8000 })).toMatchObject({ success: true });
+    const r = await client.request({ type: "big_result", sessionId: sid, chars: 9000 });
+    expect(r).toMatchObject({ success: false, code: "result_too_large", sessionVersion: 0 });
+    expect(r.error).toBe("the handler's result is 9011 bytes as JSON, above the 8192-byte limit (maxResultBytes)");
+    // server_ready announces both limits
+    const ready = await client.waitFor((f) => f.type === "server_ready");
+    expect((ready.data as { limits: Record<string, number> }).limits).toMatchObject({ maxStateBytes: 4096, maxResultBytes: 8192 });
+  });
+
+  it("#15.15 causeway audit counts size refusals as engine outcomes and matches the rest", async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [CLI, "audit", "--db", db, "--commands", HARDENING_COMMANDS, "--json"], { cwd: ROOT });
+    const report = JSON.parse(stdout) as { ok: boolean; reexecution: { mismatched: number; skipped: Record<string, number> } };
+    expect(report.ok).toBe(true);
+    expect(report.reexecution.mismatched).toBe(0);
+    expect(report.reexecution.skipped).toMatchObject({ "engine_outcome:state_too_large": 4, "engine_outcome:result_too_large": 1 });
   });
 });
 
