@@ -43,6 +43,11 @@ export interface CausewayConfig {
   /** grace period for draining in-flight commands on shutdown */
   shutdownGraceMs: number;
   /**
+   * every handler, deterministic ones too, runs only after its `started` row is committed, so a
+   * handler that freezes the process is named by the journal (PROTOCOL.md, "Handler limits")
+   */
+  traceStarts: boolean;
+  /**
    * Redaction rules: command type (or "*") → rules. A rule is a JSON Pointer into the params
    * ("/password"), "outcome:" + a pointer under /data or /error ("outcome:/data/token"), or a bare
    * property name redacted at any depth ("apiKey"). See src/journal/redaction.ts.
@@ -110,6 +115,7 @@ export const DEFAULT_CONFIG: CausewayConfig = {
   idempotencyTtlMs: 24 * 60 * 60 * 1000,
   failUnstartedOnRecovery: false,
   shutdownGraceMs: 10_000,
+  traceStarts: false,
   redact: {},
   retentionMaxAgeMs: 0,
   retentionMaxCommands: 0,

@@ -85,6 +85,7 @@ const META: { [K in SettingKey]: OptionMeta } = {
   idempotencyTtlMs: { description: "how long a finished command's idempotency key stays live", arg: "<ms>", minimum: 0 },
   failUnstartedOnRecovery: { description: "on restart, fail accepted-but-never-started commands instead of re-queueing them" },
   shutdownGraceMs: { description: "drain time on SIGINT/SIGTERM/stdin EOF before giving up on in-flight commands", arg: "<ms>", minimum: 0 },
+  traceStarts: { description: "run every handler (deterministic ones too) only after its started row is committed, so a handler that freezes the server is named by the journal" },
   redact: {
     description: 'redaction rules as JSON: command type (or "*") → ["/param/pointer", "outcome:/data/pointer", "bareKey"]; redacted values are journaled as "[REDACTED]"',
     arg: "<json>",

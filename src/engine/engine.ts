@@ -390,7 +390,9 @@ export class Engine {
     });
     const run = buildContext(job, { sessions: this.sessions, log: this.log, maxSessions: this.config.limits.maxSessions, now: this.now });
     const go = (): Promise<unknown> => Promise.resolve().then(() => def.run(run.ctx, job.params));
-    const pending = def.deterministic ? go() : this.committer.committed().then(go);
+    // a deterministic handler may run before its `started` row is durable, unless traceStarts asks
+    // for the journal to name every handler before it runs (a frozen one included)
+    const pending = def.deterministic && !this.config.traceStarts ? go() : this.committer.committed().then(go);
     pending.then(
       (data) => this.complete(job, run, data),
       (err: unknown) => this.fail(job, err, run),
@@ -398,7 +400,9 @@ export class Engine {
   }
 
   private complete(job: Job, run: RunRecord, data: unknown): void {
-    if (job.status !== "running") return; // timed out or failed closed meanwhile: a late completion changes nothing
+    // timed out, failed closed or abandoned meanwhile (a job the journal never heard of stays
+    // "running" after a failed commit, but is aborted): a late completion changes nothing
+    if (job.status !== "running" || job.abortReason !== undefined) return;
     const def = job.def as CommandDefinition;
     let out: HandlerOutput;
     try {
@@ -419,7 +423,7 @@ export class Engine {
   }
 
   private fail(job: Job, err: unknown, run?: RunRecord): void {
-    if (job.status !== "running") return;
+    if (job.status !== "running" || job.abortReason !== undefined) return; // as in complete()
     if (job.def?.scope === "session") {
       // like complete(): a session deleted (or re-created) while the handler ran wins over its error
       const session = this.sessions.get(job.sessionId as string);

@@ -13,10 +13,9 @@ import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ClientResponse } from "../../src/client/index.js";
 import { HANDLER_ERROR_CODES } from "../../src/protocol/errors.js";
-import { CLI, ROOT, runServerToExit, tempDir } from "../helpers/spawn.js";
+import { CLI, HARDENING_COMMANDS, ROOT, runServerToExit, tempDir } from "../helpers/spawn.js";
 import { startTransport, type TestClient, type TestServer, type TransportKind } from "../helpers/transports.js";
 
-export const HARDENING_COMMANDS = join(ROOT, "fixtures/commands/hardening-commands.mjs");
 const BAD_KINDS = ["nan", "infinity", "function", "symbol", "map", "set", "date", "bigint", "undefined_in_array", "class", "cycle"] as const;
 const { badValue } = (await import(pathToFileURL(HARDENING_COMMANDS).href)) as { badValue: (k: string) => { where: string } };
 
