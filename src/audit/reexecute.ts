@@ -10,8 +10,9 @@
  *   command that never started (dependency_*, session_not_found, version_conflict, timeout,
  *   interrupted, journal_unavailable); `version_conflict` and `session_not_found` are reproduced
  *   from the session table (cheap), the others are counted. A started command that ended in
- *   timeout / interrupted / journal_unavailable (or session_not_found, for a session command) is
- *   counted too: that outcome came from the engine, not from the handler;
+ *   timeout / interrupted / journal_unavailable / state_too_large / result_too_large (or
+ *   session_not_found, for a session command) is counted too: that outcome came from the engine,
+ *   not from the handler;
  * - a command that did run must have met its preconditions: the session existed and was at
  *   ifSessionVersion;
  * - compared: command, success, code, data, sessionVersion, the session effect (kind, session,
@@ -29,7 +30,8 @@ import type { CommandDefinition } from "../commands/define.js";
 import type { CommandRegistry } from "../commands/registry.js";
 import type { JournalRecord, SessionEffect } from "../journal/types.js";
 import { containsRedacted, REDACTED } from "../journal/redaction.js";
-import { ERROR_CODES, type ErrorCode } from "../protocol/errors.js";
+import { handlerFailure } from "../commands/handler-codes.js";
+import { takeOutput, UNLIMITED_OUTPUT, type HandlerOutput } from "../commands/output.js";
 import { failure, success } from "../protocol/frames.js";
 import type { Outcome } from "../protocol/types.js";
 import { jsonText, type Findings } from "./findings.js";
@@ -55,14 +57,16 @@ export const PRECONDITION_CODES = new Set<string>([
 
 /**
  * An outcome the engine gave a command whose handler was already running: its deadline
- * (timedOut), restart recovery (detail.recovery), a journal repair (detail.repair), or a session
- * deleted under a session command. (A handler may throw these codes itself; then it is re-run.)
+ * (timedOut), restart recovery (detail.recovery), a journal repair (detail.repair), a session
+ * deleted under a session command, or an output above maxStateBytes / maxResultBytes. (A handler may throw these codes itself; then it is re-run.)
  */
 function engineOutcomeWhileRunning(f: JournalRecord): boolean {
   const o = f.outcome!;
   if (o.code === "timeout") return o.timedOut === true;
   if (o.code === "interrupted") return f.detail?.recovery !== undefined;
   if (o.code === "journal_unavailable") return f.detail?.repair !== undefined;
+  // reserved: only the engine gives them, by limits the journal does not record
+  if (o.code === "state_too_large" || o.code === "result_too_large") return true;
   return o.code === "session_not_found" && f.lane !== "server";
 }
 
@@ -295,11 +299,11 @@ export class Reexecutor {
   }
 
   private produced(s: ReexecSubject, def: CommandDefinition, run: ReturnType<typeof buildReexecContext>, data: unknown): Attempt {
-    let result: unknown;
+    let out: HandlerOutput;
     try {
-      result = data === undefined ? undefined : JSON.parse(JSON.stringify(data));
+      out = takeOutput(def, run, data, UNLIMITED_OUTPUT);
     } catch (err) {
-      return this.failed(s, def, run, coded("handler_error", `handler returned a value that is not JSON: ${(err as Error).message}`));
+      return this.failed(s, def, run, err);
     }
     const type = s.accepted.type;
     const base = { consumed: run.consumed(), limitAssumed: run.limitAssumed() };
@@ -307,27 +311,18 @@ export class Reexecutor {
       const sid = s.accepted.sessionId ?? "";
       const sess = this.sessions.get(sid, s.finished.seq)!;
       const version = sess.version ?? 0;
-      if (def.effect === "read") return { kind: "produced", p: { ...base, outcome: success(type, result, version), effect: undefined } };
-      let state: unknown;
-      try {
-        const draft = run.draft();
-        state = draft === undefined ? null : JSON.parse(JSON.stringify(draft));
-      } catch (err) {
-        return this.failed(s, def, run, coded("handler_error", `session state is not JSON: ${(err as Error).message}`));
-      }
-      return { kind: "produced", p: { ...base, outcome: success(type, result, version + 1), effect: { kind: "write", sessionId: sid, state, version: version + 1 } } };
+      if (def.effect === "read") return { kind: "produced", p: { ...base, outcome: success(type, out.result, version), effect: undefined } };
+      return { kind: "produced", p: { ...base, outcome: success(type, out.result, version + 1), effect: { kind: "write", sessionId: sid, state: out.state, version: version + 1 } } };
     }
-    const op = run.sessionOp();
     const target = def.targetSession ? (s.accepted.sessionId ?? null) : null;
-    const version = targetSessionVersion(target, op, (sid) => this.sessions.get(sid, s.finished.seq)?.version ?? undefined);
-    return { kind: "produced", p: { ...base, outcome: success(type, result, version), effect: op } };
+    const version = targetSessionVersion(target, out.sessionOp, (sid) => this.sessions.get(sid, s.finished.seq)?.version ?? undefined);
+    return { kind: "produced", p: { ...base, outcome: success(type, out.result, version), effect: out.sessionOp } };
   }
 
   private failed(s: ReexecSubject, def: CommandDefinition, run: ReturnType<typeof buildReexecContext>, err: unknown): Attempt {
     if (err instanceof OutOfScopeError) return { kind: "skip", reason: "unknown_input" };
     if (err instanceof RecordedValuesExhausted) return { kind: "error", message: err.message };
-    const code = errorCode(err) ?? "handler_error";
-    const message = err instanceof Error ? err.message : String(err);
+    const { code, message } = handlerFailure(s.accepted.type, def.errorCodes, err);
     const extra: Partial<Outcome> = {};
     if (def.scope === "session") {
       const sess = this.sessions.get(s.accepted.sessionId ?? "", s.finished.seq);
@@ -462,19 +457,4 @@ function byKey(x: unknown, y: unknown): number {
 
 function numbers(v: unknown): number[] {
   return Array.isArray(v) ? v.filter((x): x is number => typeof x === "number") : [];
-}
-
-const CODES = new Set<string>(ERROR_CODES);
-
-function errorCode(err: unknown): ErrorCode | undefined {
-  // duck-typed: a command module may load its own copy of CausewayError (the package entry)
-  if (err instanceof Error && err.name === "CausewayError") {
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === "string" && CODES.has(code)) return code as ErrorCode;
-  }
-  return undefined;
-}
-
-function coded(code: ErrorCode, message: string): Error {
-  return Object.assign(new Error(message), { name: "CausewayError", code });
 }

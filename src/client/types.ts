@@ -10,7 +10,7 @@
  */
 import type { LaneInfo } from "../engine/lanes.js";
 import type { HistogramSnapshot, MetricsSnapshot } from "../observability/metrics.js";
-import type { ErrorCode } from "../protocol/errors.js";
+import type { FailureCode } from "../protocol/errors.js";
 import type { CommandEnvelope, ENVELOPE_FIELDS } from "../protocol/types.js";
 
 /**
@@ -38,7 +38,7 @@ export interface HistoryItem {
   acceptedAt: number;
   finishedAt?: number;
   success?: boolean;
-  code?: ErrorCode;
+  code?: FailureCode;
   error?: string;
   sessionVersion?: number;
   idempotencyKey?: string;
@@ -134,7 +134,7 @@ export interface SuccessResponse<D> extends ResponseBase {
 export interface FailureResponse extends ResponseBase {
   success: false;
   error: string;
-  code: ErrorCode;
+  code: FailureCode;
   timedOut?: boolean;
 }
 
@@ -152,7 +152,7 @@ export interface LifecycleEvent {
     seq: number;
     recordedAt: number;
     success?: boolean;
-    code?: ErrorCode;
+    code?: FailureCode;
     error?: string;
     sessionVersion?: number;
     replayed?: boolean;

@@ -8,6 +8,7 @@
  *   });
  */
 import type { Logger } from "pino";
+import { checkDeclaredCodes } from "./handler-codes.js";
 
 export type CommandScope = "session" | "server";
 export type CommandEffect = "read" | "write";
@@ -106,6 +107,12 @@ export interface CommandDefinition<P = any> {
     /** runs right after a successful response was sent (e.g. a subscription's journal replay) */
     afterResponse?(submission: Submission): void;
   };
+  /**
+   * Failure codes of this command's own, beyond the handler-usable ones of HANDLER_ERROR_CODES
+   * (snake_case; not a reserved engine code). Throwing `new CausewayError(code, message)` with a
+   * code that is neither fails the command with `handler_error` instead.
+   */
+  errorCodes?: readonly string[];
   run(ctx: CommandContext, params: P): unknown | Promise<unknown>;
 }
 
@@ -120,5 +127,6 @@ export function defineCommand<P = any>(def: CommandDefinition<P>): CommandDefini
     throw new TypeError(`command ${def.type}: targetSession needs scope "server" and an of(params, commandId) function`);
   if (def.timeoutMs !== undefined && !(Number.isInteger(def.timeoutMs) && def.timeoutMs > 0))
     throw new TypeError(`command ${def.type}: timeoutMs must be a positive integer`);
-  return Object.freeze({ ...def });
+  const errorCodes = checkDeclaredCodes(def.type, def.errorCodes);
+  return Object.freeze(errorCodes === undefined ? { ...def } : { ...def, errorCodes });
 }

@@ -11,7 +11,7 @@
 import type { CausewayConfig } from "../config/defaults.js";
 import type { Engine } from "../engine/engine.js";
 import type { Store } from "../journal/types.js";
-import { OutcomeError } from "../protocol/errors.js";
+import { OutcomeError, type ErrorCode } from "../protocol/errors.js";
 import type { CommandEnvelope, Outcome } from "../protocol/types.js";
 import type { Connection } from "../transport/connection.js";
 import { AUDIT_COMMANDS } from "./audit.js";
@@ -90,7 +90,7 @@ function operatorDefinition(c: ImmediateCommand, services: () => ImmediateServic
       if (!sub) throw new Error(`${c.type} ran without its submission`);
       const call = callOf(sub);
       const out = await c.handle(call, services());
-      if (!out.success) throw new OutcomeError({ command: out.command, success: false, code: out.code ?? "handler_error", error: out.error ?? "failed", ...(out.data !== undefined ? { data: out.data } : {}) });
+      if (!out.success) throw new OutcomeError({ command: out.command, success: false, code: (out.code ?? "handler_error") as ErrorCode, error: out.error ?? "failed", ...(out.data !== undefined ? { data: out.data } : {}) });
       return out.data;
     },
   });

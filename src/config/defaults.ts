@@ -45,6 +45,11 @@ export interface CausewayConfig {
   /** grace period for draining in-flight commands on shutdown */
   shutdownGraceMs: number;
   /**
+   * every handler, deterministic ones too, runs only after its `started` row is committed, so a
+   * handler that freezes the process is named by the journal (PROTOCOL.md, "Handler limits")
+   */
+  traceStarts: boolean;
+  /**
    * Redaction rules: command type (or "*") → rules. A rule is a JSON Pointer into the params
    * ("/password"), "outcome:" + a pointer under /data or /error ("outcome:/data/token"), or a bare
    * property name redacted at any depth ("apiKey"). See src/journal/redaction.ts.
@@ -85,6 +90,12 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxTimeoutMs: 10 * 60 * 1000,
   maxOutboundBytes: 8 * 1024 * 1024,
   historyPageMax: 500,
+  // every successful write journals the whole state and keeps it in memory: 1 MiB bounds both per
+  // write and per session, and equals maxFrameBytes (a state fits in about one `set` frame)
+  maxStateBytes: 1024 * 1024,
+  // above maxStateBytes so that get_state ({state}) of a full state still answers; bounds what
+  // one command puts in the journal, the outcome cache and a response frame
+  maxResultBytes: 2 * 1024 * 1024,
 };
 
 export const DEFAULT_CONFIG: CausewayConfig = {
@@ -111,6 +122,7 @@ export const DEFAULT_CONFIG: CausewayConfig = {
   idempotencyTtlMs: 24 * 60 * 60 * 1000,
   failUnstartedOnRecovery: false,
   shutdownGraceMs: 10_000,
+  traceStarts: false,
   redact: {},
   retentionMaxAgeMs: 0,
   retentionMaxCommands: 0,

@@ -86,6 +86,7 @@ const META: { [K in SettingKey]: OptionMeta } = {
   idempotencyTtlMs: { description: "how long a finished command's idempotency key stays live", arg: "<ms>", minimum: 0 },
   failUnstartedOnRecovery: { description: "on restart, fail accepted-but-never-started commands instead of re-queueing them" },
   shutdownGraceMs: { description: "drain time on SIGINT/SIGTERM/stdin EOF before giving up on in-flight commands", arg: "<ms>", minimum: 0 },
+  traceStarts: { description: "run every handler (deterministic ones too) only after its started row is committed, so a handler that freezes the server is named by the journal" },
   redact: {
     description: 'redaction rules as JSON: command type (or "*") → ["/param/pointer", "outcome:/data/pointer", "bareKey"]; redacted values are journaled as "[REDACTED]"',
     arg: "<json>",
@@ -115,6 +116,8 @@ const META: { [K in SettingKey]: OptionMeta } = {
   maxTimeoutMs: { description: "cap on any command timeout", arg: "<ms>", minimum: 1 },
   maxOutboundBytes: { description: "per-connection outbound buffer before events are dropped", arg: "<bytes>", minimum: 1 },
   historyPageMax: { description: "history page size", arg: "<n>", minimum: 1 },
+  maxStateBytes: { description: "largest session state after a write, as JSON bytes → state_too_large (keep it below maxResultBytes, or get_state of a full state fails)", arg: "<bytes>", minimum: 1 },
+  maxResultBytes: { description: "largest handler result (response data), as JSON bytes → result_too_large", arg: "<bytes>", minimum: 1 },
 };
 
 export function kebabCase(name: string): string {

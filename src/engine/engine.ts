@@ -21,7 +21,9 @@ import type { CommandStatus, JournalRecord, SessionEffect, Store } from "../jour
 import { assertTransition } from "../governance/transitions.js";
 import { Policy } from "../governance/policy.js";
 import { Governor } from "./governor.js";
-import { CausewayError, OutcomeError, type ErrorCode } from "../protocol/errors.js";
+import { CausewayError, OutcomeError } from "../protocol/errors.js";
+import { handlerFailure } from "../commands/handler-codes.js";
+import { takeOutput, type HandlerOutput } from "../commands/output.js";
 import { fingerprint } from "../protocol/fingerprint.js";
 import { sessionNotFound, unknownCommandType, validationFailed, versionMismatch } from "../protocol/messages.js";
 import { failure, success } from "../protocol/frames.js";
@@ -407,7 +409,9 @@ export class Engine {
     });
     const run = buildContext(job, { sessions: this.sessions, log: this.log, maxSessions: this.config.limits.maxSessions, now: this.now });
     const go = (): Promise<unknown> => Promise.resolve().then(() => def.run(run.ctx, job.params));
-    const pending = def.deterministic ? go() : this.committer.committed().then(go);
+    // a deterministic handler may run before its `started` row is durable, unless traceStarts asks
+    // for the journal to name every handler before it runs (a frozen one included)
+    const pending = def.deterministic && !this.config.traceStarts ? go() : this.committer.committed().then(go);
     pending.then(
       (data) => this.complete(job, run, data),
       (err: unknown) => this.fail(job, err, run),
@@ -415,39 +419,33 @@ export class Engine {
   }
 
   private complete(job: Job, run: RunRecord, data: unknown): void {
-    if (job.status !== "running") return; // timed out or failed closed meanwhile: a late completion changes nothing
+    // timed out, failed closed or abandoned meanwhile (a job the journal never heard of stays
+    // "running" after a failed commit, but is aborted): a late completion changes nothing
+    if (job.status !== "running" || job.abortReason !== undefined) return;
     const def = job.def as CommandDefinition;
-    let result: unknown;
+    let out: HandlerOutput;
     try {
-      result = data === undefined ? undefined : JSON.parse(JSON.stringify(data));
+      out = takeOutput(def, run, data, this.config.limits);
     } catch (err) {
-      return this.fail(job, new CausewayError("handler_error", `handler returned a value that is not JSON: ${(err as Error).message}`), run);
+      return this.fail(job, err, run);
     }
     if (def.scope === "session") {
       const session = this.sessions.get(job.sessionId as string);
       if (!session || session.generation !== job.generation) {
         return this.finish(job, "failed", failure(job.type, "session_not_found", `${sessionNotFound(job.sessionId as string)}: it was deleted while the command ran`));
       }
-      if (def.effect === "read") return this.finish(job, "succeeded", success(job.type, result, session.version), undefined, run);
-      let state: unknown;
-      try {
-        const draft = run.draft();
-        state = draft === undefined ? null : JSON.parse(JSON.stringify(draft));
-      } catch (err) {
-        return this.fail(job, new CausewayError("handler_error", `session state is not JSON: ${(err as Error).message}`), run);
-      }
+      if (def.effect === "read") return this.finish(job, "succeeded", success(job.type, out.result, session.version), undefined, run);
       const version = session.version + 1;
-      return this.finish(job, "succeeded", success(job.type, result, version), { kind: "write", sessionId: job.sessionId as string, state, version }, run);
+      return this.finish(job, "succeeded", success(job.type, out.result, version), { kind: "write", sessionId: job.sessionId as string, state: out.state, version }, run);
     }
     // pi-server: a response names the version of the session its command targets (create: 0;
     // delete: none, the session is gone)
-    const op = run.sessionOp();
-    const version = targetSessionVersion(job.sessionId, op, (sid) => this.sessions.get(sid)?.version);
-    this.finish(job, "succeeded", success(job.type, result, version), op, run);
+    const version = targetSessionVersion(job.sessionId, out.sessionOp, (sid) => this.sessions.get(sid)?.version);
+    this.finish(job, "succeeded", success(job.type, out.result, version), out.sessionOp, run);
   }
 
   private fail(job: Job, err: unknown, run?: RunRecord): void {
-    if (job.status !== "running") return;
+    if (job.status !== "running" || job.abortReason !== undefined) return; // as in complete()
     if (job.def?.scope === "session") {
       // like complete(): a session deleted (or re-created) while the handler ran wins over its error
       const session = this.sessions.get(job.sessionId as string);
@@ -455,9 +453,9 @@ export class Engine {
         return this.finish(job, "failed", failure(job.type, "session_not_found", `${sessionNotFound(job.sessionId as string)}: it was deleted while the command ran`));
       }
     }
+    // operator commands answer some failures with their whole outcome (codes of the engine's own)
     if (err instanceof OutcomeError) return this.finish(job, "failed", { ...err.outcome, command: job.type, ...this.sessionVersionOutcome(job) }, undefined, run);
-    const code: ErrorCode = err instanceof CausewayError ? err.code : "handler_error";
-    const message = err instanceof Error ? err.message : String(err);
+    const { code, message } = handlerFailure(job.type, job.def?.errorCodes, err);
     if (code === "handler_error") this.log.warn({ err, commandId: job.id, type: job.type }, "handler failed");
     this.finish(job, "failed", failure(job.type, code, message, this.sessionVersionOutcome(job)), undefined, run);
   }

@@ -31,15 +31,42 @@ export const ERROR_CODES = [
   "cancelled",
   "expired",
   "superseded",
+  "state_too_large",
+  "result_too_large",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-/** A failure with a stable machine code. Handlers may throw it to choose the code. */
+/**
+ * The codes of ERROR_CODES a handler may fail with (PROTOCOL.md, "Handler errors"): the ones the
+ * built-in commands and the `ctx` API raise, plus `version_conflict` and `forbidden` for a
+ * handler's own domain checks. Every other code of ERROR_CODES is the engine's own (reserved): it
+ * describes something that happened around the handler (timeout, journal, lanes, replay,
+ * governance), so a handler that throws one fails with `handler_error` instead. A command may
+ * declare further codes of its own with `defineCommand({errorCodes})`.
+ */
+export const HANDLER_ERROR_CODES = [
+  "invalid_command",
+  "session_not_found",
+  "session_exists",
+  "version_conflict",
+  "limit_exceeded",
+  "handler_error",
+  "patch_failed",
+  "forbidden",
+] as const satisfies readonly ErrorCode[];
+
+/** A failure code on the wire: one of ERROR_CODES, or a code a command declared in `errorCodes`. */
+export type FailureCode = ErrorCode | (string & {});
+
+/**
+ * A failure with a stable machine code. Handlers may throw it to choose the code: one of
+ * HANDLER_ERROR_CODES or a code their command declared in `errorCodes` (others become handler_error).
+ */
 export class CausewayError extends Error {
-  readonly code: ErrorCode;
+  readonly code: FailureCode;
   readonly details: Record<string, unknown> | undefined;
-  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+  constructor(code: FailureCode, message: string, details?: Record<string, unknown>) {
     super(message);
     this.name = "CausewayError";
     this.code = code;

@@ -2,7 +2,7 @@
  * Serializers for everything the server writes to a connection. Field order is fixed so that a
  * replayed response is byte-identical to the original with `"replayed":true` appended.
  */
-import type { ErrorCode } from "./errors.js";
+import type { FailureCode } from "./errors.js";
 import type { LifecycleEvent, Outcome, ResponseFrame } from "./types.js";
 
 export function responseFrame(id: string | undefined, outcome: Outcome, replayed = false): ResponseFrame {
@@ -19,7 +19,7 @@ export function responseFrame(id: string | undefined, outcome: Outcome, replayed
   return frame;
 }
 
-export function failure(command: string, code: ErrorCode, error: string, extra?: Partial<Outcome>): Outcome {
+export function failure(command: string, code: FailureCode, error: string, extra?: Partial<Outcome>): Outcome {
   return { command, success: false, error, code, ...extra };
 }
 

@@ -2,7 +2,7 @@
  * Wire types. The command envelope, response envelope and lifecycle events are
  * pi-server PROTOCOL 1.0.0 compatible; causeway adds fields, never removes them.
  */
-import type { ErrorCode } from "./errors.js";
+import type { FailureCode } from "./errors.js";
 
 export const PROTOCOL_VERSION = "1.0.0";
 
@@ -48,7 +48,7 @@ export interface ResponseFrame {
   success: boolean;
   data?: unknown;
   error?: string;
-  code?: ErrorCode;
+  code?: FailureCode;
   sessionVersion?: number;
   replayed?: boolean;
   timedOut?: boolean;
@@ -60,7 +60,7 @@ export interface Outcome {
   success: boolean;
   data?: unknown;
   error?: string;
-  code?: ErrorCode;
+  code?: FailureCode;
   sessionVersion?: number;
   timedOut?: boolean;
 }
@@ -76,7 +76,7 @@ export interface LifecycleEventData {
   idempotencyKey?: string;
   success?: boolean;
   error?: string;
-  code?: ErrorCode;
+  code?: FailureCode;
   sessionVersion?: number;
   replayed?: boolean;
   timedOut?: boolean;
@@ -114,4 +114,8 @@ export interface ServerLimits {
   maxTimeoutMs: number;
   maxOutboundBytes: number;
   historyPageMax: number;
+  /** largest session state after a write, serialized as JSON (UTF-8 bytes) → state_too_large */
+  maxStateBytes: number;
+  /** largest handler result (response `data`), serialized as JSON (UTF-8 bytes) → result_too_large */
+  maxResultBytes: number;
 }

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
+import { defineCommand } from "../../src/commands/define.js";
 import { barrierCommands } from "../helpers/barrier.js";
 import { startInProc, type InProc } from "../helpers/inproc.js";
 
@@ -75,6 +76,32 @@ describe("journal write failure", () => {
     expect(rows.map((x) => x.phase)).toEqual(["accepted", "started", "finished", "replayed"]);
     const terminal = sqlite.prepare("SELECT status FROM commands WHERE command_id = 'h'").get() as { status: string };
     expect(terminal.status).toBe("failed");
+  });
+
+  it("#15.20 a handler waiting for its started row (traceStarts) is dropped when that commit fails: one failure, no cascade", async () => {
+    const db = dbFile();
+    // with traceStarts every command commits twice: #1-#2 create, #3-#4 "ok", #5 "lost" accepted+started (fails)
+    server = startInProc({ config: { db, faultFailCommit: 5, faultFailCount: 1, traceStarts: true } });
+    const c = server.connect();
+    expect((await c.request({ type: "create_session", id: "create", sessionId: "s" })).success).toBe(true);
+    expect(await c.request({ type: "set", id: "ok", sessionId: "s", path: "/a", value: 1 })).toMatchObject({ success: true, sessionVersion: 1 });
+    expect(await c.request({ type: "set", id: "lost", sessionId: "s", path: "/a", value: 2 })).toMatchObject({ success: false, code: "journal_unavailable" });
+    // the handler never ran and nothing was appended for a command the journal never heard of:
+    // the next commit succeeds (before, a finished row for "lost" failed it again: "unknown command")
+    expect(await c.request({ type: "get_state", id: "read", sessionId: "s" })).toMatchObject({ success: true, sessionVersion: 1, data: { state: { a: 1 } } });
+    expect((await c.request({ type: "health_check" })).data.journal).toMatchObject({ healthy: true, failures: 1 });
+    expect(await c.request({ type: "set", id: "lost", sessionId: "s", path: "/a", value: 2 })).toMatchObject({ success: true, sessionVersion: 2 });
+  });
+
+  it("#15.20 a non-deterministic handler whose accepted + started batch fails is dropped the same way (no second failure)", async () => {
+    const nd = defineCommand({ type: "nd", scope: "session", effect: "write", run: (ctx) => void (ctx.state.x = 1) });
+    // #1 create (one batch), #2 nd accepted+started (fails)
+    server = startInProc({ config: { db: dbFile(), faultFailCommit: 2, faultFailCount: 1 }, commands: [nd] });
+    const c = server.connect();
+    expect((await c.request({ type: "create_session", sessionId: "s" })).success).toBe(true);
+    expect(await c.request({ type: "nd", id: "lost", sessionId: "s" })).toMatchObject({ success: false, code: "journal_unavailable" });
+    expect(await c.request({ type: "get_state", sessionId: "s" })).toMatchObject({ success: true, sessionVersion: 0, data: { state: {} } });
+    expect((await c.request({ type: "health_check" })).data.journal).toMatchObject({ healthy: true, failures: 1 });
   });
 
   it("while commits keep failing, every command fails with journal_unavailable, health_check included (it is journaled too)", async () => {

@@ -10,6 +10,8 @@ import { createInterface } from "node:readline";
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const CLI = join(ROOT, "dist/cli/main.js");
 export const TEST_COMMANDS = join(ROOT, "fixtures/commands/test-commands.mjs");
+/** issue #15 hardening fixtures: bad handler output, large output, a handler that never returns */
+export const HARDENING_COMMANDS = join(ROOT, "fixtures/commands/hardening-commands.mjs");
 
 export function tempDir(prefix = "causeway-"): string {
   return mkdtempSync(join(tmpdir(), prefix));

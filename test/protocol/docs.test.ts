@@ -6,7 +6,7 @@ import { BUILTIN_COMMANDS } from "../../src/commands/builtin/index.js";
 import { registerImmediateCommands } from "../../src/commands/immediate.js";
 import { CommandRegistry } from "../../src/commands/registry.js";
 import { DEFAULT_CONFIG, DEFAULT_LIMITS } from "../../src/config/defaults.js";
-import { ERROR_CODES } from "../../src/protocol/errors.js";
+import { ERROR_CODES, HANDLER_ERROR_CODES } from "../../src/protocol/errors.js";
 
 const root = join(import.meta.dirname, "../..");
 const protocol = readFileSync(join(root, "PROTOCOL.md"), "utf8");
@@ -16,6 +16,13 @@ describe("PROTOCOL.md", () => {
     for (const code of ERROR_CODES) expect(protocol, code).toMatch(new RegExp("^\\| `" + code + "` \\|", "m"));
     const documented = [...protocol.matchAll(/^\| `([a-z_]+)` \| (?:when|[a-z])/gm)].map((m) => m[1]);
     expect(documented.length).toBeGreaterThan(0);
+  });
+
+  it("#15.12 lists exactly the handler-usable error codes", () => {
+    const line = /^Handler-usable codes: (.*)\.$/m.exec(protocol);
+    expect(line, "a 'Handler-usable codes: …' line").not.toBeNull();
+    const listed = [...line![1]!.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]);
+    expect(listed.sort()).toEqual([...HANDLER_ERROR_CODES].sort());
   });
 
   it("documents every limit with its default", () => {

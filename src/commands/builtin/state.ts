@@ -1,8 +1,7 @@
-/** Session-lane state commands: get_state (read), set (JSON Pointer write), patch (RFC 6902, atomic). */
-import jsonPatch from "fast-json-patch";
+/** Session-lane state commands: get_state (read), set (JSON Pointer write, pointer.ts), patch (RFC 6902, atomic, patch-ops.ts). */
 import type { Operation } from "fast-json-patch";
-import { CausewayError } from "../../protocol/errors.js";
 import { defineCommand } from "../define.js";
+import { applyOps, PATCH_OPS } from "./patch-ops.js";
 import { setAtPointer } from "./pointer.js";
 
 export const getState = defineCommand({
@@ -32,8 +31,6 @@ export const setValue = defineCommand<{ path: string; value: unknown }>({
   },
 });
 
-const OPS = ["add", "remove", "replace", "move", "copy", "test"];
-
 export const patchState = defineCommand<{ ops: Operation[] }>({
   type: "patch",
   scope: "session",
@@ -48,7 +45,7 @@ export const patchState = defineCommand<{ ops: Operation[] }>({
         items: {
           type: "object",
           required: ["op", "path"],
-          properties: { op: { enum: OPS }, path: { type: "string" }, from: { type: "string" }, value: {} },
+          properties: { op: { enum: [...PATCH_OPS] }, path: { type: "string" }, from: { type: "string" }, value: {} },
           additionalProperties: false,
         },
       },
@@ -58,15 +55,7 @@ export const patchState = defineCommand<{ ops: Operation[] }>({
   run(ctx, { ops }) {
     // The draft is already a private copy; a failing op throws before we replace it, so the
     // session state is untouched (the engine discards the draft of a failed command anyway).
-    const doc = structuredClone(ctx.state);
-    try {
-      const result = jsonPatch.applyPatch(doc, ops, true, true, true);
-      ctx.replaceState(result.newDocument);
-    } catch (err) {
-      const e = err as { message?: string; name?: string; index?: number };
-      const first = (e.message ?? String(err)).split("\n")[0];
-      throw new CausewayError("patch_failed", `patch op ${e.index ?? "?"} failed: ${first}`, { index: e.index });
-    }
+    ctx.replaceState(applyOps(structuredClone(ctx.state), ops));
     return { applied: ops.length };
   },
 });
