@@ -146,6 +146,14 @@ export function createStdioTransport(options: StdioTransportOptions): StdioTrans
         log.error({ err }, "oversize handler threw");
       }
     },
+    onInvalidUtf8: (lossy) => {
+      if (closed) return;
+      try {
+        handler.onInvalidUtf8(connection, lossy);
+      } catch (err) {
+        log.error({ err }, "invalid UTF-8 handler threw");
+      }
+    },
   });
 
   const onData = (chunk: Buffer | string): void => {

@@ -1,8 +1,11 @@
 /**
- * The WebSocket transport: one JSON frame per text message (`ws` over `http.createServer`).
+ * The WebSocket transport: one JSON frame per text (or binary) message (`ws` over `http.createServer`).
  *
  * - Frames above `maxFrameBytes` are handed to `onOversize` and the socket stays open; frames above
  *   `maxPayload` (the hard ceiling) are refused by `ws`, which closes the socket with 1009.
+ * - A frame that is not valid UTF-8 goes to `onInvalidUtf8` and the socket stays open: ws's own
+ *   validation (which would close with 1007 before we could answer) is off, and every frame is
+ *   validated here instead (utf8.ts), text and binary alike.
  * - Heartbeat: every `heartbeatIntervalMs` each socket is pinged; one that has not answered the
  *   previous ping is terminated.
  * - Slow consumers: events are dropped while `bufferedAmount > maxOutboundBytes`, and one
@@ -19,6 +22,7 @@ import { WebSocket, WebSocketServer, type RawData } from "ws";
 import type { Logger } from "../observability/logger.js";
 import { AUTH_CLOSE_CODE, AUTH_CLOSE_REASON, authenticateRequest, type WebSocketAuth } from "../governance/auth.js";
 import type { Connection, ConnectionHandler, FrameKind } from "./connection.js";
+import { decodeFrameBytes } from "./utf8.js";
 
 export interface WebSocketTransportOptions {
   host: string;
@@ -187,7 +191,13 @@ export async function createWebSocketTransport(options: WebSocketTransportOption
     if (options.httpRoutes?.(req, res)) return;
     httpHandler(req, res);
   });
-  const wss = new WebSocketServer({ server, path: options.path, maxPayload: options.maxPayload });
+  const wss = new WebSocketServer({
+    server,
+    path: options.path,
+    maxPayload: options.maxPayload,
+    // validated per frame below, so a bad frame is answered instead of closing the socket (1007)
+    skipUTF8Validation: true,
+  });
 
   wss.on("error", (err) => log.error({ err }, "websocket server error"));
 
@@ -224,8 +234,10 @@ export async function createWebSocketTransport(options: WebSocketTransportOption
       if (conn.closed) return;
       const buf = rawDataToBuffer(data);
       try {
-        if (buf.length > maxFrameBytes) handler.onOversize(conn, buf.length);
-        else handler.onFrame(conn, buf.toString("utf8"));
+        if (buf.length > maxFrameBytes) return handler.onOversize(conn, buf.length);
+        const text = decodeFrameBytes(buf);
+        if (text.valid) handler.onFrame(conn, text.text);
+        else handler.onInvalidUtf8(conn, text.lossy);
       } catch (err) {
         log.error({ err, conn: conn.id, isBinary }, "frame handler threw");
       }

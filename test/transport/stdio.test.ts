@@ -11,8 +11,9 @@ interface Recorder extends ConnectionHandler {
   opened: Connection[];
   frames: string[];
   oversize: number[];
+  invalid: string[];
   closed: number;
-  /** resolves once `n` frames (incl. oversize reports) have arrived */
+  /** resolves once `n` frames (incl. oversize and invalid UTF-8 reports) have arrived */
   waitFrames(n: number): Promise<void>;
 }
 
@@ -22,6 +23,7 @@ function recorder(onFrame?: (conn: Connection, frame: string) => void): Recorder
     opened: [],
     frames: [],
     oversize: [],
+    invalid: [],
     closed: 0,
     onOpen(conn) {
       r.opened.push(conn);
@@ -35,16 +37,20 @@ function recorder(onFrame?: (conn: Connection, frame: string) => void): Recorder
       r.oversize.push(bytes);
       notify();
     },
+    onInvalidUtf8(_conn, lossy) {
+      r.invalid.push(lossy);
+      notify();
+    },
     onClose() {
       r.closed++;
     },
     waitFrames(n) {
-      if (r.frames.length + r.oversize.length >= n) return Promise.resolve();
+      if (r.frames.length + r.oversize.length + r.invalid.length >= n) return Promise.resolve();
       return new Promise((resolve) => waiters.push({ n, resolve }));
     },
   };
   const notify = (): void => {
-    const total = r.frames.length + r.oversize.length;
+    const total = r.frames.length + r.oversize.length + r.invalid.length;
     waiters = waiters.filter((w) => (total >= w.n ? (w.resolve(), false) : true));
   };
   return r;

@@ -12,6 +12,7 @@ interface Echo extends ConnectionHandler {
   opened: Connection[];
   frames: string[];
   oversize: number[];
+  invalid: string[];
   closedConns: Connection[];
   closeEvents: Promise<Connection>[];
 }
@@ -23,6 +24,7 @@ function echoHandler(): Echo {
     opened: [],
     frames: [],
     oversize: [],
+    invalid: [],
     closedConns: [],
     closeEvents: [],
     onOpen(conn) {
@@ -37,6 +39,10 @@ function echoHandler(): Echo {
     onOversize(conn, bytes) {
       h.oversize.push(bytes);
       conn.send(JSON.stringify({ type: "response", code: "payload_too_large", bytes }), "response");
+    },
+    onInvalidUtf8(conn, lossy) {
+      h.invalid.push(lossy);
+      conn.send(JSON.stringify({ type: "response", code: "invalid_utf8", lossy }), "response");
     },
     onClose(conn) {
       h.closedConns.push(conn);
@@ -264,5 +270,19 @@ describe("websocket transport", () => {
     clients.push(late);
     const [err] = (await once(late, "error")) as [NodeJS.ErrnoException];
     expect(err.code).toBe("ECONNREFUSED");
+  });
+
+  it("#15.11 hands a text or binary frame that is not valid UTF-8 to onInvalidUtf8 and keeps the socket open", async () => {
+    const { handler, connect } = await start();
+    const c = await connect();
+    await c.next();
+    c.ws.send(Buffer.from([0x7b, 0xff, 0x7d]), { binary: false });
+    expect(await c.next()).toEqual({ type: "response", code: "invalid_utf8", lossy: "{\ufffd}" });
+    c.ws.send(Buffer.from([0x7b, 0xed, 0xa0, 0x80, 0x7d]), { binary: true });
+    expect(await c.next()).toEqual({ type: "response", code: "invalid_utf8", lossy: "{\ufffd\ufffd\ufffd}" });
+    c.ws.send(Buffer.from('{"ok":"é"}'), { binary: true });
+    expect(await c.next()).toEqual({ type: "response", echo: '{"ok":"é"}' });
+    expect(handler.frames).toEqual(['{"ok":"é"}']);
+    expect(c.ws.readyState).toBe(WebSocket.OPEN);
   });
 });
