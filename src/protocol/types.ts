@@ -105,5 +105,9 @@ export interface ServerLimits {
   maxSessions: number;
   maxTimeoutMs: number;
   maxOutboundBytes: number;
+  /** outbound bytes queued over all WebSocket connections; above it the largest buffer is cut (1008) */
+  maxOutboundBytesTotal: number;
+  /** open WebSocket connections; further upgrades are refused with HTTP 503 */
+  maxConnections: number;
   historyPageMax: number;
 }

@@ -8,9 +8,10 @@
  *   validated here instead (utf8.ts), text and binary alike.
  * - Heartbeat: every `heartbeatIntervalMs` each socket is pinged; one that has not answered the
  *   previous ping is terminated.
- * - Slow consumers: events are dropped while `bufferedAmount > maxOutboundBytes`, and one
- *   `events_dropped` frame follows once it falls back under the bound; responses are never dropped;
- *   above 4 × maxOutboundBytes the socket is closed with 1008 "slow consumer".
+ * - Slow consumers: per connection, see ws-connection.ts; across connections, the
+ *   `maxOutboundBytesTotal` budget cuts the largest buffer (outbound-budget.ts).
+ * - Upgrades (upgrade-guard.ts): refused with 403 when `Origin` is present and not allowed
+ *   (origin.ts), with 503 when `maxConnections` sockets are open.
  * - `GET /healthz` answers 200 `{"ok":true}`; any other plain HTTP request gets 426.
  * - Authentication (`auth`, issue 5): with a tokens file, `Authorization: Bearer <token>` is checked
  *   at upgrade; a failure completes the handshake and closes with 1008 "unauthorized" (no frame is
@@ -21,8 +22,12 @@ import type { AddressInfo } from "node:net";
 import { WebSocket, WebSocketServer, type RawData } from "ws";
 import type { Logger } from "../observability/logger.js";
 import { AUTH_CLOSE_CODE, AUTH_CLOSE_REASON, authenticateRequest, type WebSocketAuth } from "../governance/auth.js";
-import type { Connection, ConnectionHandler, FrameKind } from "./connection.js";
+import type { Connection, ConnectionHandler } from "./connection.js";
+import { originPolicy, type OriginPolicy } from "./origin.js";
+import { OutboundBudget } from "./outbound-budget.js";
+import { upgradeGuard } from "./upgrade-guard.js";
 import { decodeFrameBytes } from "./utf8.js";
+import { CLOSE_TIMEOUT_MS, WsConnection } from "./ws-connection.js";
 
 export interface WebSocketTransportOptions {
   host: string;
@@ -36,6 +41,15 @@ export interface WebSocketTransportOptions {
   /** 0 disables the heartbeat */
   heartbeatIntervalMs: number;
   maxOutboundBytes: number;
+  /** budget of outbound bytes over all connections; the largest buffer is cut above it (default: none) */
+  maxOutboundBytesTotal?: number;
+  /** upgrades beyond this many open sockets are refused with 503 (default: none) */
+  maxConnections?: number;
+  /**
+   * Browser origins allowed besides the loopback origins of the server's own port (output of
+   * origin.ts parseAllowedOrigins; `*` allows any). Upgrades without `Origin` are always allowed.
+   */
+  allowedOrigins?: readonly string[];
   handler: ConnectionHandler;
   logger: Logger;
   /**
@@ -56,105 +70,6 @@ export interface WebSocketTransport {
 
 /** close code for "going away" (server shutdown) */
 export const CLOSE_GOING_AWAY = 1001;
-/** close code for a policy violation (slow consumer) */
-export const CLOSE_POLICY = 1008;
-/** poll period while waiting for an over-full socket to fall back under the bound */
-const DRAIN_POLL_MS = 25;
-/** how long a closing handshake may take before the socket is terminated */
-const CLOSE_TIMEOUT_MS = 2_000;
-
-class WsConnection implements Connection {
-  readonly transport = "websocket" as const;
-  /** answered the last ping */
-  alive = true;
-  private closing = false;
-  private dropped = 0;
-  private drainTimer: NodeJS.Timeout | null = null;
-  private killTimer: NodeJS.Timeout | null = null;
-
-  constructor(
-    readonly id: string,
-    readonly ws: WebSocket,
-    private readonly maxOutboundBytes: number,
-    private readonly log: Logger,
-    readonly actor: string,
-    readonly roles: readonly string[],
-  ) {}
-
-  get closed(): boolean {
-    return this.closing || this.ws.readyState !== WebSocket.OPEN;
-  }
-
-  send(frame: string, kind: FrameKind): boolean {
-    if (this.closed) return false;
-    if (kind === "event" && (this.dropped > 0 || this.ws.bufferedAmount > this.maxOutboundBytes)) {
-      // once dropping, keep dropping until the notice goes out, so the client sees one clean gap
-      this.dropped++;
-      this.armDrainWatch();
-      return false;
-    }
-    this.write(frame);
-    if (this.ws.bufferedAmount > 4 * this.maxOutboundBytes) {
-      this.log.warn({ conn: this.id, bufferedAmount: this.ws.bufferedAmount }, "closing slow consumer");
-      this.close(CLOSE_POLICY, "slow consumer");
-    }
-    return true;
-  }
-
-  bufferedBytes(): number {
-    return this.ws.bufferedAmount;
-  }
-
-  close(code?: number, reason?: string): void {
-    if (this.closing) return;
-    this.closing = true;
-    this.stopDrainWatch();
-    if (this.ws.readyState === WebSocket.CLOSED) return;
-    try {
-      this.ws.close(code, reason);
-    } catch (err) {
-      this.log.debug({ err, conn: this.id }, "ws.close failed; terminating");
-      this.ws.terminate();
-      return;
-    }
-    // a peer that does not read will never complete the closing handshake
-    this.killTimer = setTimeout(() => this.ws.terminate(), CLOSE_TIMEOUT_MS);
-    this.killTimer.unref();
-  }
-
-  /** the socket is gone: release timers */
-  disposed(): void {
-    this.closing = true;
-    this.stopDrainWatch();
-    if (this.killTimer) clearTimeout(this.killTimer);
-    this.killTimer = null;
-  }
-
-  private write(frame: string): void {
-    this.ws.send(frame, (err) => {
-      if (err) this.log.debug({ err, conn: this.id }, "websocket send failed");
-    });
-  }
-
-  private armDrainWatch(): void {
-    if (this.drainTimer) return;
-    this.drainTimer = setTimeout(() => {
-      this.drainTimer = null;
-      if (this.closed || this.dropped === 0) return;
-      if (this.ws.bufferedAmount > this.maxOutboundBytes) return this.armDrainWatch();
-      const count = this.dropped;
-      this.dropped = 0;
-      this.write(JSON.stringify({ type: "events_dropped", data: { count } }));
-      this.log.warn({ conn: this.id, count }, "events dropped for a slow consumer");
-    }, DRAIN_POLL_MS);
-    this.drainTimer.unref();
-  }
-
-  private stopDrainWatch(): void {
-    if (this.drainTimer) clearTimeout(this.drainTimer);
-    this.drainTimer = null;
-  }
-}
 
 function rawDataToBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
@@ -187,16 +102,28 @@ export async function createWebSocketTransport(options: WebSocketTransportOption
   let nextId = 0;
   let closing: Promise<void> | null = null;
 
+  let origins: OriginPolicy | null = null;
+  const budget = new OutboundBudget<WsConnection>(options.maxOutboundBytesTotal ?? Number.POSITIVE_INFINITY, (conn, bytes, total) => {
+    const fields = { conn: conn.id, bufferedAmount: bytes, totalBuffered: total, maxOutboundBytesTotal: budget.limit };
+    log.warn(fields, "closing slow consumer: the outbound bytes of all connections are over maxOutboundBytesTotal");
+  });
+
   const server: Server = createServer((req, res) => {
     if (options.httpRoutes?.(req, res)) return;
     httpHandler(req, res);
   });
-  const wss = new WebSocketServer({
+  const wss: WebSocketServer = new WebSocketServer({
     server,
     path: options.path,
     maxPayload: options.maxPayload,
     // validated per frame below, so a bad frame is answered instead of closing the socket (1007)
     skipUTF8Validation: true,
+    verifyClient: upgradeGuard({
+      origins: () => origins,
+      maxConnections: options.maxConnections ?? Number.POSITIVE_INFINITY,
+      openConnections: (): number => wss.clients.size,
+      log,
+    }),
   });
 
   wss.on("error", (err) => log.error({ err }, "websocket server error"));
@@ -219,7 +146,7 @@ export async function createWebSocketTransport(options: WebSocketTransportOption
     }
     const { actor, roles } = authn.identity;
     if (auth.tokens) log.info({ audit: "auth_ok", actor, connectionId, remoteAddress }, "WebSocket client authenticated");
-    const conn = new WsConnection(connectionId, ws, maxOutboundBytes, log, actor, roles);
+    const conn = new WsConnection(connectionId, ws, maxOutboundBytes, budget, log, actor, roles);
     live.set(ws, conn);
     log.debug({ conn: conn.id, remote: req.socket.remoteAddress }, "connection open");
 
@@ -301,6 +228,7 @@ export async function createWebSocketTransport(options: WebSocketTransportOption
   server.on("error", (err) => log.error({ err }, "http server error"));
 
   const port = (server.address() as AddressInfo).port;
+  origins = originPolicy(options.allowedOrigins ?? [], port);
 
   const close = (): Promise<void> => {
     if (closing) return closing;

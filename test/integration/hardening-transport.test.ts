@@ -1,13 +1,18 @@
 /**
  * Issue #15 (hardening), the transport and decoding items, against the real server (dist/cli/main.js)
  * over WebSocket (loopback) and stdio (a child process):
+ *   #15.1  cross-site WebSocket hijacking: foreign `Origin` refused at upgrade (403)
  *   #15.9  numbers that overflow to Infinity → invalid_command with the request's id
  *   #15.10 lone surrogates → invalid_command, the id echoed only when well-formed
  *   #15.11 invalid UTF-8 → invalid_command on both transports, never an altered id; stdio BOM
+ *   #15.14 maxConnections (503), maxOutboundBytesTotal (largest buffer cut), stdio backpressure
  */
+import { once } from "node:events";
+import type { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { Peer } from "../model/harness.js";
-import { spawnServer, spawnStdio, type Exit } from "../helpers/spawn.js";
+import { runServerToExit, spawnServer, spawnStdio, type Exit, type SpawnedServer } from "../helpers/spawn.js";
 
 type Frame = Record<string, any>;
 type Kind = "websocket" | "stdio";
@@ -66,6 +71,27 @@ async function openRaw(kind: Kind, args: string[] = []): Promise<Raw> {
       return s.exited;
     },
   };
+}
+
+/** resolves once a stderr line matches (checked again on every chunk the server writes) */
+function waitForLog(stderr: string[], stream: Readable, re: RegExp, ms = 30_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const check = (): boolean => {
+      const hit = stderr.find((l) => re.test(l));
+      if (!hit) return false;
+      stream.removeListener("data", onData);
+      clearTimeout(t);
+      // the line reader runs on the same chunk; resolve after it has pushed the line
+      resolve(hit);
+      return true;
+    };
+    const onData = (): void => void setImmediate(check);
+    const t = setTimeout(() => {
+      stream.removeListener("data", onData);
+      reject(new Error(`no log line matching ${re} within ${ms} ms:\n${stderr.slice(-20).join("\n")}`));
+    }, ms);
+    if (!check()) stream.on("data", onData);
+  });
 }
 
 const levelOf = (line: string): number => {
@@ -190,4 +216,150 @@ describe("hardening (issue #15): stdio only", () => {
       if (s.proc.exitCode === null) s.proc.kill("SIGKILL");
     }
   });
+
+  it("#15.14 stdio applies backpressure: a reader that stops reading stops the server from reading commands; both resume when it reads", async () => {
+    const s = spawnStdio({ commands: false, args: ["--max-outbound-bytes", "65536", "--log-level", "debug"] });
+    try {
+      await s.waitFor((f) => f.type === "server_ready");
+      // the reader stops reading stdout
+      s.proc.stdout!.pause();
+      // each ~45-byte health_check gets a ~600-byte answer: the server's output fills long before its input is read
+      const N = 20_000;
+      const input = Buffer.from(Array.from({ length: N }, (_, i) => `{"type":"health_check","id":"h-${i}"}\n`).join(""));
+      const stdin = s.proc.stdin!;
+      stdin.write(input);
+      await waitForLog(s.stderr, s.proc.stderr!, /input paused until the reader catches up/);
+      // the server has stopped reading: most of our commands are still queued on our side of the pipe
+      expect(stdin.writableLength).toBeGreaterThan(input.length / 2);
+      // the reader reads again: every command is answered, in order, and our input drains
+      const drained = stdin.writableLength > 0 ? once(stdin, "drain") : Promise.resolve();
+      s.proc.stdout!.resume();
+      await s.waitFor((f) => f.type === "response" && f.id === `h-${N - 1}`, 120_000);
+      await drained;
+      const ids = s.frames.filter((f) => f.type === "response").map((f) => f.id as string);
+      expect(ids).toEqual(Array.from({ length: N }, (_, i) => `h-${i}`));
+      expect(s.stderr.some((l) => /input resumed/.test(l))).toBe(true);
+      s.end();
+      expect((await s.exited).code).toBe(0);
+    } finally {
+      if (s.proc.exitCode === null) s.proc.kill("SIGKILL");
+    }
+  }, 180_000);
+});
+
+/** the HTTP status of an upgrade: 101 when it opens (then closed again) */
+function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    ws.once("open", () => {
+      resolve(101);
+      ws.close();
+    });
+    ws.once("unexpected-response", (req, res) => {
+      resolve(res.statusCode ?? 0);
+      req.destroy();
+    });
+    ws.once("error", reject);
+  });
+}
+
+describe("hardening (issue #15): WebSocket only", () => {
+  it("#15.1 the open server refuses an upgrade from a foreign Origin (403, logged); its own loopback origins, --allow-origin origins and clients without Origin connect", async () => {
+    const server = await spawnServer({ commands: false, args: ["--allow-origin", "https://app.example", "--allow-origin", "https://other.example:8443"] });
+    try {
+      const own = (host: string): string => `http://${host}:${server.port}`;
+      expect(await upgradeStatus(server.url, { Origin: "https://evil.example" })).toBe(403);
+      await waitForLog(server.stderr, server.proc.stderr!, /"audit":"origin_refused".*"origin":"https:\/\/evil\.example"/);
+      expect(await upgradeStatus(server.url, { Origin: `http://127.0.0.1:${server.port + 1}` })).toBe(403);
+      expect(await upgradeStatus(server.url, { Origin: "null" })).toBe(403);
+      for (const origin of [own("127.0.0.1"), own("localhost"), own("[::1]"), "https://app.example", "https://other.example:8443"]) {
+        expect(await upgradeStatus(server.url, { Origin: origin }), origin).toBe(101);
+      }
+      // a page on an allowed origin (and a non-browser client) can drive the server
+      const p = await Peer.connect(server.url);
+      expect((await p.request({ type: "list_sessions", id: "no-origin" })).success).toBe(true);
+      await p.close();
+    } finally {
+      expect((await server.stop()).code).toBe(0);
+    }
+    // an --allow-origin entry that is not an origin refuses to start (exit 2), naming it
+    const bad = await runServerToExit({ commands: false, args: ["--allow-origin", "https://app.example/path"] });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--allow-origin: "https:\/\/app\.example\/path" is not an origin/);
+  });
+
+  it("#15.1 CAUSEWAY_ALLOW_ORIGIN allows an origin; a foreign page still cannot run list_sessions or delete_session", async () => {
+    const server = await spawnServer({ commands: false, env: { CAUSEWAY_ALLOW_ORIGIN: "https://app.example" } });
+    try {
+      expect(await upgradeStatus(server.url, { Origin: "https://app.example" })).toBe(101);
+      // the attack of the issue: the upgrade never completes, so no command can be sent
+      const evil = new WebSocket(server.url, { headers: { Origin: "https://evil.example" } });
+      const [err] = (await once(evil, "error")) as [Error];
+      expect(err.message).toMatch(/Unexpected server response: 403/);
+      await waitForLog(server.stderr, server.proc.stderr!, /"audit":"origin_refused"/);
+    } finally {
+      expect((await server.stop()).code).toBe(0);
+    }
+  });
+
+  it("#15.14 upgrade number maxConnections+1 is refused with HTTP 503 and a logged reason; a freed slot opens again", async () => {
+    const server = await spawnServer({ commands: false, args: ["--max-connections", "3"] });
+    try {
+      const peers = [await Peer.connect(server.url), await Peer.connect(server.url), await Peer.connect(server.url)];
+      expect(await upgradeStatus(server.url)).toBe(503);
+      await waitForLog(server.stderr, server.proc.stderr!, /upgrade refused \(503\): maxConnections/);
+      // the open ones are unaffected
+      expect((await peers[2]!.request({ type: "list_sessions", id: "mc-1" })).success).toBe(true);
+      // close one; once the server has seen it go, a new client gets in
+      await peers[0]!.close();
+      await waitForLog(server.stderr, server.proc.stderr!, /"msg":"connection closed"/);
+      expect(await upgradeStatus(server.url)).toBe(101);
+      await Promise.all(peers.slice(1).map((p) => p.close()));
+    } finally {
+      expect((await server.stop()).code).toBe(0);
+    }
+  });
+
+  it("#15.14 with a small maxOutboundBytesTotal the connection holding the largest buffer is cut as a slow consumer; the others keep every response", async () => {
+    const BUDGET = 4 * 1024 * 1024;
+    // the per-connection rule (4 × maxOutboundBytes = 256 MiB) can never fire here
+    const server: SpawnedServer = await spawnServer({ commands: false, args: ["--max-outbound-bytes", String(64 * 1024 * 1024), "--max-outbound-bytes-total", String(BUDGET)] });
+    try {
+      const setup = await Peer.connect(server.url);
+      expect((await setup.request({ type: "create_session", id: "b-create", sessionId: "big" })).success).toBe(true);
+      expect((await setup.request({ type: "set", id: "b-set", sessionId: "big", path: "/pad", value: "x".repeat(200_000) })).success).toBe(true);
+      // get_command of b-set answers with its 200 kB params: an immediate command, nothing journaled
+      const probe = await setup.request({ type: "get_command", id: "b-probe", commandId: "b-set" });
+      const answerBytes = setup.raw[setup.frames.indexOf(probe)]!.length;
+      const B_COUNT = 4;
+      const A_COUNT = 150;
+      // B alone never holds half the budget; A's answers are far beyond the budget plus the kernel's socket buffers
+      expect(B_COUNT * answerBytes).toBeLessThan(BUDGET / 2);
+      expect(A_COUNT * answerBytes).toBeGreaterThan(BUDGET + 16 * 1024 * 1024);
+
+      const b = await Peer.connect(server.url);
+      const a = await Peer.connect(server.url);
+      await peerWait(b, (f) => f.type === "startup_recovery_summary");
+      await peerWait(a, (f) => f.type === "startup_recovery_summary");
+      b.ws.pause();
+      a.ws.pause();
+      for (let i = 0; i < B_COUNT; i++) b.send({ type: "get_command", id: `b-${i}`, commandId: "b-set" });
+      for (let i = 0; i < A_COUNT; i++) a.send({ type: "get_command", id: `a-${i}`, commandId: "b-set" });
+      await waitForLog(server.stderr, server.proc.stderr!, /closing slow consumer: the outbound bytes of all connections are over maxOutboundBytesTotal/);
+
+      // A (the largest buffer) was cut: it reads what was still queued, then the socket closes
+      a.ws.resume();
+      expect([1008, 1006]).toContain(await a.closed);
+      expect(a.frames.filter((f) => f.type === "response").length).toBeLessThan(A_COUNT);
+      // B was not: every one of its answers arrives, and it keeps working
+      b.ws.resume();
+      for (let i = 0; i < B_COUNT; i++) expect(await peerWait(b, (f) => f.id === `b-${i}`)).toMatchObject({ success: true });
+      expect((await b.request({ type: "list_sessions", id: "b-after" })).success).toBe(true);
+      expect(b.open).toBe(true);
+      await b.close();
+      await setup.close();
+    } finally {
+      expect((await server.stop()).code).toBe(0);
+    }
+  }, 120_000);
 });
