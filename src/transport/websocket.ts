@@ -95,6 +95,84 @@ function httpHandler(req: IncomingMessage, res: ServerResponse): void {
   res.end(body);
 }
 
+/** Route one socket's events to the handler: frames (size, UTF-8), pong, close; then open it. */
+function serveConnection(ws: WebSocket, conn: WsConnection, o: { handler: ConnectionHandler; maxFrameBytes: number; log: Logger; onGone: () => void }): void {
+  const { handler, maxFrameBytes, log } = o;
+  ws.on("pong", () => {
+    conn.alive = true;
+  });
+  ws.on("error", (err) => {
+    // ws closes the socket itself (e.g. 1009 for a frame above maxPayload)
+    log.debug({ err, conn: conn.id }, "websocket error");
+  });
+  ws.on("message", (data, isBinary) => {
+    if (conn.closed) return;
+    const buf = rawDataToBuffer(data);
+    try {
+      if (buf.length > maxFrameBytes) return handler.onOversize(conn, buf.length);
+      const text = decodeFrameBytes(buf);
+      if (text.valid) handler.onFrame(conn, text.text);
+      else handler.onInvalidUtf8(conn, text.lossy);
+    } catch (err) {
+      log.error({ err, conn: conn.id, isBinary }, "frame handler threw");
+    }
+  });
+  ws.once("close", (code, reason) => {
+    o.onGone();
+    conn.disposed();
+    log.debug({ conn: conn.id, code, reason: reason.toString() }, "connection closed");
+    try {
+      handler.onClose(conn);
+    } catch (err) {
+      log.error({ err, conn: conn.id }, "close handler threw");
+    }
+  });
+  try {
+    handler.onOpen(conn);
+  } catch (err) {
+    log.error({ err, conn: conn.id }, "open handler threw");
+  }
+}
+
+/** Ping every open socket each interval; terminate one that missed the previous ping. 0: off. */
+function startHeartbeat(live: Map<WebSocket, WsConnection>, intervalMs: number, log: Logger): NodeJS.Timeout | null {
+  if (intervalMs <= 0) return null;
+  const timer = setInterval(() => {
+    for (const [ws, conn] of live) {
+      if (ws.readyState !== WebSocket.OPEN) continue;
+      if (!conn.alive) {
+        log.info({ conn: conn.id }, "peer missed a heartbeat; terminating");
+        ws.terminate();
+        continue;
+      }
+      conn.alive = false;
+      try {
+        ws.ping();
+      } catch (err) {
+        log.debug({ err, conn: conn.id }, "ping failed");
+      }
+    }
+  }, intervalMs);
+  timer.unref();
+  return timer;
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onError = (err: Error): void => {
+      server.removeListener("listening", onListening);
+      reject(err);
+    };
+    const onListening = (): void => {
+      server.removeListener("error", onError);
+      resolve();
+    };
+    server.once("error", onError);
+    server.once("listening", onListening);
+    server.listen(port, host);
+  });
+}
+
 export async function createWebSocketTransport(options: WebSocketTransportOptions): Promise<WebSocketTransport> {
   const { handler, maxFrameBytes, maxOutboundBytes } = options;
   const log = options.logger.child({ transport: "websocket" });
@@ -149,78 +227,12 @@ export async function createWebSocketTransport(options: WebSocketTransportOption
     const conn = new WsConnection(connectionId, ws, maxOutboundBytes, budget, log, actor, roles);
     live.set(ws, conn);
     log.debug({ conn: conn.id, remote: req.socket.remoteAddress }, "connection open");
-
-    ws.on("pong", () => {
-      conn.alive = true;
-    });
-    ws.on("error", (err) => {
-      // ws closes the socket itself (e.g. 1009 for a frame above maxPayload)
-      log.debug({ err, conn: conn.id }, "websocket error");
-    });
-    ws.on("message", (data, isBinary) => {
-      if (conn.closed) return;
-      const buf = rawDataToBuffer(data);
-      try {
-        if (buf.length > maxFrameBytes) return handler.onOversize(conn, buf.length);
-        const text = decodeFrameBytes(buf);
-        if (text.valid) handler.onFrame(conn, text.text);
-        else handler.onInvalidUtf8(conn, text.lossy);
-      } catch (err) {
-        log.error({ err, conn: conn.id, isBinary }, "frame handler threw");
-      }
-    });
-    ws.once("close", (code, reason) => {
-      live.delete(ws);
-      conn.disposed();
-      log.debug({ conn: conn.id, code, reason: reason.toString() }, "connection closed");
-      try {
-        handler.onClose(conn);
-      } catch (err) {
-        log.error({ err, conn: conn.id }, "close handler threw");
-      }
-    });
-
-    try {
-      handler.onOpen(conn);
-    } catch (err) {
-      log.error({ err, conn: conn.id }, "open handler threw");
-    }
+    serveConnection(ws, conn, { handler, maxFrameBytes, log, onGone: () => live.delete(ws) });
   });
 
-  let heartbeat: NodeJS.Timeout | null = null;
-  if (options.heartbeatIntervalMs > 0) {
-    heartbeat = setInterval(() => {
-      for (const [ws, conn] of live) {
-        if (ws.readyState !== WebSocket.OPEN) continue;
-        if (!conn.alive) {
-          log.info({ conn: conn.id }, "peer missed a heartbeat; terminating");
-          ws.terminate();
-          continue;
-        }
-        conn.alive = false;
-        try {
-          ws.ping();
-        } catch (err) {
-          log.debug({ err, conn: conn.id }, "ping failed");
-        }
-      }
-    }, options.heartbeatIntervalMs);
-    heartbeat.unref();
-  }
+  const heartbeat = startHeartbeat(live, options.heartbeatIntervalMs, log);
 
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error): void => {
-      server.removeListener("listening", onListening);
-      reject(err);
-    };
-    const onListening = (): void => {
-      server.removeListener("error", onError);
-      resolve();
-    };
-    server.once("error", onError);
-    server.once("listening", onListening);
-    server.listen(options.port, options.host);
-  }).catch((err: unknown) => {
+  await listen(server, options.port, options.host).catch((err: unknown) => {
     if (heartbeat) clearInterval(heartbeat);
     wss.close();
     throw err;
