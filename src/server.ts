@@ -25,6 +25,7 @@ import { createDispatcher } from "./protocol/dispatch.js";
 import { SchemaSet } from "./protocol/schemas.js";
 import { createStdioTransport } from "./transport/stdio.js";
 import { createWebSocketTransport } from "./transport/websocket.js";
+import { parseAllowedOrigins } from "./transport/origin.js";
 import { createHttpRoutes } from "./transport/http-routes.js";
 import { engineSources, Metrics } from "./observability/metrics.js";
 import { combineObservers, commandLogObserver, observeConnections } from "./observability/logging.js";
@@ -77,6 +78,7 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
   const log = deps.logger;
   // identities (issue 5): the bind rule and the tokens file, checked before anything is opened
   const wsAuth = config.stdio ? undefined : prepareWebSocketAuth(config, log);
+  const allowedOrigins = config.stdio ? [] : parseAllowedOrigins(config.allowOrigin);
   const registry = new CommandRegistry();
   for (const def of BUILTIN_COMMANDS) registry.register(def);
   let services: ImmediateServices | undefined;
@@ -177,6 +179,9 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
       maxFrameBytes: config.limits.maxFrameBytes,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       maxOutboundBytes: config.limits.maxOutboundBytes,
+      maxOutboundBytesTotal: config.limits.maxOutboundBytesTotal,
+      maxConnections: config.limits.maxConnections,
+      allowedOrigins,
       handler,
       logger: log,
       auth: wsAuth,

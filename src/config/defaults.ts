@@ -15,6 +15,11 @@ export interface CausewayConfig {
   tokensFile: string | null;
   /** allow a non-loopback host without a tokens file (open to anyone who can reach it) */
   insecure: boolean;
+  /**
+   * browser origins (`Origin` header) allowed to open a WebSocket, besides the loopback origins of
+   * the server's own port; `*` allows any. Upgrades without an Origin header are always allowed.
+   */
+  allowOrigin: string[];
   /** actor of stdio connections, and of every WebSocket connection when no tokens file is set */
   localActor: string;
   /** roles of that local actor */
@@ -89,6 +94,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxSessions: 100_000,
   maxTimeoutMs: 10 * 60 * 1000,
   maxOutboundBytes: 8 * 1024 * 1024,
+  maxOutboundBytesTotal: 128 * 1024 * 1024,
+  maxConnections: 1024,
   historyPageMax: 500,
   // every successful write journals the whole state and keeps it in memory: 1 MiB bounds both per
   // write and per session, and equals maxFrameBytes (a state fits in about one `set` frame)
@@ -105,6 +112,7 @@ export const DEFAULT_CONFIG: CausewayConfig = {
   stdio: false,
   tokensFile: null,
   insecure: false,
+  allowOrigin: [],
   localActor: "local",
   localRoles: ["admin"],
   policyFile: null,

@@ -70,6 +70,11 @@ const META: { [K in SettingKey]: OptionMeta } = {
     type: "string",
   },
   insecure: { description: "allow a non-loopback --host without a tokens file (no authentication: every client is the local actor)" },
+  allowOrigin: {
+    description:
+      "browser origins allowed to open a WebSocket, besides http://127.0.0.1|localhost|[::1]:<port> (repeatable or comma-separated; * = any); an upgrade with any other Origin header is refused with 403",
+    arg: "<origins...>",
+  },
   localActor: { description: "actor of stdio connections, and of every WebSocket connection when no tokens file is set", arg: "<actor>" },
   localRoles: { description: "roles of the local actor (repeatable or comma-separated)", arg: "<roles...>" },
   policyFile: { description: "governance policy file (JSON; see PROTOCOL.md Policies): role gates, deny rules, approvals", arg: "<file>", type: "string" },
@@ -114,7 +119,9 @@ const META: { [K in SettingKey]: OptionMeta } = {
   maxInFlightPerConnection: { description: "commands one connection may have in flight → busy", arg: "<n>", minimum: 1 },
   maxSessions: { description: "sessions → limit_exceeded", arg: "<n>", minimum: 1 },
   maxTimeoutMs: { description: "cap on any command timeout", arg: "<ms>", minimum: 1 },
-  maxOutboundBytes: { description: "per-connection outbound buffer before events are dropped", arg: "<bytes>", minimum: 1 },
+  maxOutboundBytes: { description: "per-connection outbound buffer before events are dropped (and stdio input pauses)", arg: "<bytes>", minimum: 1 },
+  maxOutboundBytesTotal: { description: "outbound bytes queued over all WebSocket connections; above it the largest buffer is closed as a slow consumer", arg: "<bytes>", minimum: 1 },
+  maxConnections: { description: "open WebSocket connections; further upgrades are refused with HTTP 503", arg: "<n>", minimum: 1 },
   historyPageMax: { description: "history page size", arg: "<n>", minimum: 1 },
   maxStateBytes: { description: "largest session state after a write, as JSON bytes → state_too_large (keep it below maxResultBytes, or get_state of a full state fails)", arg: "<bytes>", minimum: 1 },
   maxResultBytes: { description: "largest handler result (response data), as JSON bytes → result_too_large", arg: "<bytes>", minimum: 1 },

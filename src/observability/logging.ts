@@ -71,6 +71,11 @@ export function observeConnections(handler: ConnectionHandler, log: Logger, coun
       if (o) o.frames++;
       handler.onFrame(conn, frame);
     },
+    onInvalidUtf8(conn, lossy) {
+      const o = opened.get(conn);
+      if (o) o.frames++;
+      handler.onInvalidUtf8(conn, lossy);
+    },
     onOversize(conn, bytes) {
       handler.onOversize(conn, bytes);
     },

@@ -8,7 +8,7 @@ import type { ImmediateServices } from "../commands/immediate.js";
 import type { CommandRegistry } from "../commands/registry.js";
 import type { Engine } from "../engine/engine.js";
 import type { Connection, ConnectionHandler } from "../transport/connection.js";
-import { decodeFrame, oversize } from "./decode.js";
+import { decodeFrame, invalidUtf8, oversize, type Decoded } from "./decode.js";
 import { failure, responseFrame, serialize } from "./frames.js";
 import type { SchemaSet } from "./schemas.js";
 import { PROTOCOL_VERSION } from "./types.js";
@@ -27,6 +27,9 @@ export function createDispatcher(deps: DispatchDeps): ConnectionHandler {
   const reply = (conn: Connection, frame: object): void => {
     conn.send(serialize(frame as never), "response");
   };
+  const refuse = (conn: Connection, d: Decoded): void => {
+    if (!d.ok) reply(conn, responseFrame(d.id, failure(d.command, d.code, d.error)));
+  };
   return {
     onOpen(conn) {
       engine.connect(conn);
@@ -37,7 +40,7 @@ export function createDispatcher(deps: DispatchDeps): ConnectionHandler {
     onFrame(conn, frame) {
       try {
         const d = decodeFrame(frame, limits, registry, schemas);
-        if (!d.ok) return reply(conn, responseFrame(d.id, failure(d.command, d.code, d.error)));
+        if (!d.ok) return refuse(conn, d);
         engine.submit(conn, d.envelope);
       } catch (err) {
         // A bug must not take the process or the connection down; the client gets a coded failure.
@@ -45,9 +48,11 @@ export function createDispatcher(deps: DispatchDeps): ConnectionHandler {
         reply(conn, responseFrame(undefined, failure("unknown", "handler_error", "internal error while handling the command")));
       }
     },
+    onInvalidUtf8(conn, lossy) {
+      refuse(conn, invalidUtf8(lossy, limits));
+    },
     onOversize(conn, bytes) {
-      const d = oversize(bytes, limits);
-      if (!d.ok) reply(conn, responseFrame(undefined, failure(d.command, d.code, d.error)));
+      refuse(conn, oversize(bytes, limits));
     },
     onClose(conn) {
       engine.disconnect(conn);

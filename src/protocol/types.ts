@@ -113,6 +113,10 @@ export interface ServerLimits {
   maxSessions: number;
   maxTimeoutMs: number;
   maxOutboundBytes: number;
+  /** outbound bytes queued over all WebSocket connections; above it the largest buffer is cut (1008) */
+  maxOutboundBytesTotal: number;
+  /** open WebSocket connections; further upgrades are refused with HTTP 503 */
+  maxConnections: number;
   historyPageMax: number;
   /** largest session state after a write, serialized as JSON (UTF-8 bytes) → state_too_large */
   maxStateBytes: number;

@@ -33,6 +33,12 @@ export interface ConnectionHandler {
   onOpen(conn: Connection): void;
   /** One complete frame (a WebSocket text message or one stdio line, without the line ending). */
   onFrame(conn: Connection, frame: string): void;
+  /**
+   * A frame whose bytes are not valid UTF-8 (either transport; WebSocket text and binary frames
+   * alike). `lossy` is the frame decoded with U+FFFD replacements: never to be executed or echoed
+   * where a replacement touched it.
+   */
+  onInvalidUtf8(conn: Connection, lossy: string): void;
   /** A frame was too large to accept; the transport discarded it. */
   onOversize(conn: Connection, bytes: number): void;
   onClose(conn: Connection): void;

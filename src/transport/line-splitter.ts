@@ -5,11 +5,16 @@
  * - Bytes stay in Buffers until a line is complete, so a multi-byte UTF-8 character split across
  *   chunks decodes correctly.
  * - Empty lines are ignored.
+ * - A UTF-8 byte order mark at the very start of the input is dropped.
+ * - A line that is not valid UTF-8 goes to `onInvalidUtf8` (with its lossy decoding), never to
+ *   `onLine`, so no altered text is ever taken for the client's own.
  * - A line longer than `maxLineBytes` (excluding its terminator) is discarded up to its newline and
  *   reported once via `onOversize(bytes)`, with `bytes` the full length of the discarded line. At
  *   most `maxLineBytes + 1` bytes are ever buffered (the `+ 1` leaves room for a CR whose LF has not
  *   arrived yet).
  */
+
+import { decodeFrameBytes, UTF8_BOM } from "./utf8.js";
 
 export interface LineSplitterOptions {
   maxLineBytes: number;
@@ -17,6 +22,8 @@ export interface LineSplitterOptions {
   onLine?: (line: string) => void;
   /** called once per over-long line, in input order relative to `onLine` */
   onOversize?: (bytes: number) => void;
+  /** called for a complete line that is not valid UTF-8, in input order; `lossy` has U+FFFD replacements */
+  onInvalidUtf8?: (lossy: string) => void;
 }
 
 const LF = 0x0a;
@@ -26,6 +33,9 @@ export class LineSplitter {
   readonly maxLineBytes: number;
   private readonly onLine: (line: string) => void;
   private readonly onOversize: (bytes: number) => void;
+  private readonly onInvalidUtf8: (lossy: string) => void;
+  /** no line has ended yet: a leading byte order mark is still to be dropped */
+  private atStart = true;
   /** pieces of the current (unterminated) line while it is within the cap */
   private parts: Buffer[] = [];
   private partsLength = 0;
@@ -43,6 +53,7 @@ export class LineSplitter {
     this.maxLineBytes = options.maxLineBytes;
     this.onLine = options.onLine ?? (() => {});
     this.onOversize = options.onOversize ?? (() => {});
+    this.onInvalidUtf8 = options.onInvalidUtf8 ?? (() => {});
   }
 
   /** Bytes currently held for an unterminated line (never more than `maxLineBytes + 1`). */
@@ -98,6 +109,8 @@ export class LineSplitter {
 
   /** The line that `tail` completes has ended (at an LF, or at end of input). */
   private finishLine(tail: Buffer, out: string[]): void {
+    const first = this.atStart;
+    this.atStart = false;
     if (this.discarding) {
       let bytes = this.discarded + tail.length;
       const endsWithCR = tail.length > 0 ? tail[tail.length - 1] === CR : this.discardedEndsWithCR;
@@ -125,10 +138,13 @@ export class LineSplitter {
     }
     this.parts = [];
     this.partsLength = 0;
-    if (length === 0) return;
-    const text = line.toString("utf8", 0, length);
-    out.push(text);
-    this.onLine(text);
+    let body = line.subarray(0, length);
+    if (first && body.subarray(0, UTF8_BOM.length).equals(UTF8_BOM)) body = body.subarray(UTF8_BOM.length);
+    if (body.length === 0) return;
+    const decoded = decodeFrameBytes(body);
+    if (!decoded.valid) return this.onInvalidUtf8(decoded.lossy);
+    out.push(decoded.text);
+    this.onLine(decoded.text);
   }
 
   private lastPartByte(): number | undefined {

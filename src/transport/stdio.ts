@@ -4,6 +4,11 @@
  * There is exactly one connection (`stdio`). Input EOF calls `onEnd`; the connection stays able to
  * send so that in-flight commands can still be answered while the server drains. Output errors
  * (EPIPE when the reader went away) are logged once and turn the connection's sends into no-ops.
+ *
+ * Backpressure: while more than `maxOutboundBytes` are queued on `output`, events are dropped (one
+ * `events_dropped` notice follows) and `input` is paused, so a reader that stops reading stops the
+ * server from reading more commands; both resume once the queue falls back under the bound. Memory
+ * stays bounded by the bound plus the answers to the commands already read.
  */
 import type { Readable, Writable } from "node:stream";
 import type { Logger } from "../observability/logger.js";
@@ -16,7 +21,7 @@ export interface StdioTransportOptions {
   output: Writable;
   /** longest accepted line in bytes (limits.maxFrameBytes) */
   maxLineBytes: number;
-  /** events are dropped while more than this many bytes are queued on `output` */
+  /** events are dropped, and input is paused, while more than this many bytes are queued on `output` */
   maxOutboundBytes: number;
   handler: ConnectionHandler;
   logger: Logger;
@@ -43,12 +48,15 @@ export function createStdioTransport(options: StdioTransportOptions): StdioTrans
   let closed = false;
   let ended = false;
   let dropped = 0;
+  let inputPaused = false;
   let drainWatch: NodeJS.Timeout | null = null;
 
   const markBroken = (err?: unknown): void => {
     if (outputBroken) return;
     outputBroken = true;
     stopDrainWatch();
+    // nobody reads our answers any more: keep reading input, so its EOF still ends the server
+    resumeInput();
     if (err) log.warn({ err }, "stdout failed; further frames are discarded");
     else log.warn("stdout is no longer writable; further frames are discarded");
   };
@@ -66,12 +74,29 @@ export function createStdioTransport(options: StdioTransportOptions): StdioTrans
     if (!outputWritable()) return false;
     try {
       output.write(frame + "\n");
-      return true;
     } catch (err) {
       markBroken(err);
       return false;
     }
+    if (output.writableLength > maxOutboundBytes) pauseInput();
+    return true;
   };
+
+  function pauseInput(): void {
+    if (inputPaused || closed || ended) return;
+    inputPaused = true;
+    input.pause();
+    log.debug({ queuedBytes: output.writableLength, maxOutboundBytes }, "stdout is over its bound: input paused until the reader catches up");
+    armDrainWatch();
+  }
+
+  function resumeInput(): void {
+    if (!inputPaused) return;
+    inputPaused = false;
+    if (closed || ended) return;
+    input.resume();
+    log.debug({ queuedBytes: output.writableLength }, "stdout is back under its bound: input resumed");
+  }
 
   const stopDrainWatch = (): void => {
     if (drainWatch) clearTimeout(drainWatch);
@@ -82,11 +107,13 @@ export function createStdioTransport(options: StdioTransportOptions): StdioTrans
   function checkDrained(): void {
     drainWatch = null;
     output.removeListener("drain", checkDrained);
-    if (dropped === 0 || !outputWritable()) return;
+    if ((dropped === 0 && !inputPaused) || !outputWritable()) return;
     if (output.writableLength > maxOutboundBytes) {
       armDrainWatch();
       return;
     }
+    resumeInput();
+    if (dropped === 0) return;
     const count = dropped;
     dropped = 0;
     write(JSON.stringify({ type: "events_dropped", data: { count } }));
@@ -144,6 +171,14 @@ export function createStdioTransport(options: StdioTransportOptions): StdioTrans
         handler.onOversize(connection, bytes);
       } catch (err) {
         log.error({ err }, "oversize handler threw");
+      }
+    },
+    onInvalidUtf8: (lossy) => {
+      if (closed) return;
+      try {
+        handler.onInvalidUtf8(connection, lossy);
+      } catch (err) {
+        log.error({ err }, "invalid UTF-8 handler threw");
       }
     },
   });

@@ -1,13 +1,17 @@
 /**
- * The WebSocket transport: one JSON frame per text message (`ws` over `http.createServer`).
+ * The WebSocket transport: one JSON frame per text (or binary) message (`ws` over `http.createServer`).
  *
  * - Frames above `maxFrameBytes` are handed to `onOversize` and the socket stays open; frames above
  *   `maxPayload` (the hard ceiling) are refused by `ws`, which closes the socket with 1009.
+ * - A frame that is not valid UTF-8 goes to `onInvalidUtf8` and the socket stays open: ws's own
+ *   validation (which would close with 1007 before we could answer) is off, and every frame is
+ *   validated here instead (utf8.ts), text and binary alike.
  * - Heartbeat: every `heartbeatIntervalMs` each socket is pinged; one that has not answered the
  *   previous ping is terminated.
- * - Slow consumers: events are dropped while `bufferedAmount > maxOutboundBytes`, and one
- *   `events_dropped` frame follows once it falls back under the bound; responses are never dropped;
- *   above 4 × maxOutboundBytes the socket is closed with 1008 "slow consumer".
+ * - Slow consumers: per connection, see ws-connection.ts; across connections, the
+ *   `maxOutboundBytesTotal` budget cuts the largest buffer (outbound-budget.ts).
+ * - Upgrades (upgrade-guard.ts): refused with 403 when `Origin` is present and not allowed
+ *   (origin.ts), with 503 when `maxConnections` sockets are open.
  * - `GET /healthz` answers 200 `{"ok":true}`; any other plain HTTP request gets 426.
  * - Authentication (`auth`, issue 5): with a tokens file, `Authorization: Bearer <token>` is checked
  *   at upgrade; a failure completes the handshake and closes with 1008 "unauthorized" (no frame is
@@ -18,7 +22,12 @@ import type { AddressInfo } from "node:net";
 import { WebSocket, WebSocketServer, type RawData } from "ws";
 import type { Logger } from "../observability/logger.js";
 import { AUTH_CLOSE_CODE, AUTH_CLOSE_REASON, authenticateRequest, type WebSocketAuth } from "../governance/auth.js";
-import type { Connection, ConnectionHandler, FrameKind } from "./connection.js";
+import type { Connection, ConnectionHandler } from "./connection.js";
+import { originPolicy, type OriginPolicy } from "./origin.js";
+import { OutboundBudget } from "./outbound-budget.js";
+import { upgradeGuard } from "./upgrade-guard.js";
+import { decodeFrameBytes } from "./utf8.js";
+import { CLOSE_TIMEOUT_MS, WsConnection } from "./ws-connection.js";
 
 export interface WebSocketTransportOptions {
   host: string;
@@ -32,6 +41,15 @@ export interface WebSocketTransportOptions {
   /** 0 disables the heartbeat */
   heartbeatIntervalMs: number;
   maxOutboundBytes: number;
+  /** budget of outbound bytes over all connections; the largest buffer is cut above it (default: none) */
+  maxOutboundBytesTotal?: number;
+  /** upgrades beyond this many open sockets are refused with 503 (default: none) */
+  maxConnections?: number;
+  /**
+   * Browser origins allowed besides the loopback origins of the server's own port (output of
+   * origin.ts parseAllowedOrigins; `*` allows any). Upgrades without `Origin` are always allowed.
+   */
+  allowedOrigins?: readonly string[];
   handler: ConnectionHandler;
   logger: Logger;
   /**
@@ -52,105 +70,6 @@ export interface WebSocketTransport {
 
 /** close code for "going away" (server shutdown) */
 export const CLOSE_GOING_AWAY = 1001;
-/** close code for a policy violation (slow consumer) */
-export const CLOSE_POLICY = 1008;
-/** poll period while waiting for an over-full socket to fall back under the bound */
-const DRAIN_POLL_MS = 25;
-/** how long a closing handshake may take before the socket is terminated */
-const CLOSE_TIMEOUT_MS = 2_000;
-
-class WsConnection implements Connection {
-  readonly transport = "websocket" as const;
-  /** answered the last ping */
-  alive = true;
-  private closing = false;
-  private dropped = 0;
-  private drainTimer: NodeJS.Timeout | null = null;
-  private killTimer: NodeJS.Timeout | null = null;
-
-  constructor(
-    readonly id: string,
-    readonly ws: WebSocket,
-    private readonly maxOutboundBytes: number,
-    private readonly log: Logger,
-    readonly actor: string,
-    readonly roles: readonly string[],
-  ) {}
-
-  get closed(): boolean {
-    return this.closing || this.ws.readyState !== WebSocket.OPEN;
-  }
-
-  send(frame: string, kind: FrameKind): boolean {
-    if (this.closed) return false;
-    if (kind === "event" && (this.dropped > 0 || this.ws.bufferedAmount > this.maxOutboundBytes)) {
-      // once dropping, keep dropping until the notice goes out, so the client sees one clean gap
-      this.dropped++;
-      this.armDrainWatch();
-      return false;
-    }
-    this.write(frame);
-    if (this.ws.bufferedAmount > 4 * this.maxOutboundBytes) {
-      this.log.warn({ conn: this.id, bufferedAmount: this.ws.bufferedAmount }, "closing slow consumer");
-      this.close(CLOSE_POLICY, "slow consumer");
-    }
-    return true;
-  }
-
-  bufferedBytes(): number {
-    return this.ws.bufferedAmount;
-  }
-
-  close(code?: number, reason?: string): void {
-    if (this.closing) return;
-    this.closing = true;
-    this.stopDrainWatch();
-    if (this.ws.readyState === WebSocket.CLOSED) return;
-    try {
-      this.ws.close(code, reason);
-    } catch (err) {
-      this.log.debug({ err, conn: this.id }, "ws.close failed; terminating");
-      this.ws.terminate();
-      return;
-    }
-    // a peer that does not read will never complete the closing handshake
-    this.killTimer = setTimeout(() => this.ws.terminate(), CLOSE_TIMEOUT_MS);
-    this.killTimer.unref();
-  }
-
-  /** the socket is gone: release timers */
-  disposed(): void {
-    this.closing = true;
-    this.stopDrainWatch();
-    if (this.killTimer) clearTimeout(this.killTimer);
-    this.killTimer = null;
-  }
-
-  private write(frame: string): void {
-    this.ws.send(frame, (err) => {
-      if (err) this.log.debug({ err, conn: this.id }, "websocket send failed");
-    });
-  }
-
-  private armDrainWatch(): void {
-    if (this.drainTimer) return;
-    this.drainTimer = setTimeout(() => {
-      this.drainTimer = null;
-      if (this.closed || this.dropped === 0) return;
-      if (this.ws.bufferedAmount > this.maxOutboundBytes) return this.armDrainWatch();
-      const count = this.dropped;
-      this.dropped = 0;
-      this.write(JSON.stringify({ type: "events_dropped", data: { count } }));
-      this.log.warn({ conn: this.id, count }, "events dropped for a slow consumer");
-    }, DRAIN_POLL_MS);
-    this.drainTimer.unref();
-  }
-
-  private stopDrainWatch(): void {
-    if (this.drainTimer) clearTimeout(this.drainTimer);
-    this.drainTimer = null;
-  }
-}
 
 function rawDataToBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
@@ -176,6 +95,84 @@ function httpHandler(req: IncomingMessage, res: ServerResponse): void {
   res.end(body);
 }
 
+/** Route one socket's events to the handler: frames (size, UTF-8), pong, close; then open it. */
+function serveConnection(ws: WebSocket, conn: WsConnection, o: { handler: ConnectionHandler; maxFrameBytes: number; log: Logger; onGone: () => void }): void {
+  const { handler, maxFrameBytes, log } = o;
+  ws.on("pong", () => {
+    conn.alive = true;
+  });
+  ws.on("error", (err) => {
+    // ws closes the socket itself (e.g. 1009 for a frame above maxPayload)
+    log.debug({ err, conn: conn.id }, "websocket error");
+  });
+  ws.on("message", (data, isBinary) => {
+    if (conn.closed) return;
+    const buf = rawDataToBuffer(data);
+    try {
+      if (buf.length > maxFrameBytes) return handler.onOversize(conn, buf.length);
+      const text = decodeFrameBytes(buf);
+      if (text.valid) handler.onFrame(conn, text.text);
+      else handler.onInvalidUtf8(conn, text.lossy);
+    } catch (err) {
+      log.error({ err, conn: conn.id, isBinary }, "frame handler threw");
+    }
+  });
+  ws.once("close", (code, reason) => {
+    o.onGone();
+    conn.disposed();
+    log.debug({ conn: conn.id, code, reason: reason.toString() }, "connection closed");
+    try {
+      handler.onClose(conn);
+    } catch (err) {
+      log.error({ err, conn: conn.id }, "close handler threw");
+    }
+  });
+  try {
+    handler.onOpen(conn);
+  } catch (err) {
+    log.error({ err, conn: conn.id }, "open handler threw");
+  }
+}
+
+/** Ping every open socket each interval; terminate one that missed the previous ping. 0: off. */
+function startHeartbeat(live: Map<WebSocket, WsConnection>, intervalMs: number, log: Logger): NodeJS.Timeout | null {
+  if (intervalMs <= 0) return null;
+  const timer = setInterval(() => {
+    for (const [ws, conn] of live) {
+      if (ws.readyState !== WebSocket.OPEN) continue;
+      if (!conn.alive) {
+        log.info({ conn: conn.id }, "peer missed a heartbeat; terminating");
+        ws.terminate();
+        continue;
+      }
+      conn.alive = false;
+      try {
+        ws.ping();
+      } catch (err) {
+        log.debug({ err, conn: conn.id }, "ping failed");
+      }
+    }
+  }, intervalMs);
+  timer.unref();
+  return timer;
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onError = (err: Error): void => {
+      server.removeListener("listening", onListening);
+      reject(err);
+    };
+    const onListening = (): void => {
+      server.removeListener("error", onError);
+      resolve();
+    };
+    server.once("error", onError);
+    server.once("listening", onListening);
+    server.listen(port, host);
+  });
+}
+
 export async function createWebSocketTransport(options: WebSocketTransportOptions): Promise<WebSocketTransport> {
   const { handler, maxFrameBytes, maxOutboundBytes } = options;
   const log = options.logger.child({ transport: "websocket" });
@@ -183,11 +180,29 @@ export async function createWebSocketTransport(options: WebSocketTransportOption
   let nextId = 0;
   let closing: Promise<void> | null = null;
 
+  let origins: OriginPolicy | null = null;
+  const budget = new OutboundBudget<WsConnection>(options.maxOutboundBytesTotal ?? Number.POSITIVE_INFINITY, (conn, bytes, total) => {
+    const fields = { conn: conn.id, bufferedAmount: bytes, totalBuffered: total, maxOutboundBytesTotal: budget.limit };
+    log.warn(fields, "closing slow consumer: the outbound bytes of all connections are over maxOutboundBytesTotal");
+  });
+
   const server: Server = createServer((req, res) => {
     if (options.httpRoutes?.(req, res)) return;
     httpHandler(req, res);
   });
-  const wss = new WebSocketServer({ server, path: options.path, maxPayload: options.maxPayload });
+  const wss: WebSocketServer = new WebSocketServer({
+    server,
+    path: options.path,
+    maxPayload: options.maxPayload,
+    // validated per frame below, so a bad frame is answered instead of closing the socket (1007)
+    skipUTF8Validation: true,
+    verifyClient: upgradeGuard({
+      origins: () => origins,
+      maxConnections: options.maxConnections ?? Number.POSITIVE_INFINITY,
+      openConnections: (): number => wss.clients.size,
+      log,
+    }),
+  });
 
   wss.on("error", (err) => log.error({ err }, "websocket server error"));
 
@@ -209,79 +224,15 @@ export async function createWebSocketTransport(options: WebSocketTransportOption
     }
     const { actor, roles } = authn.identity;
     if (auth.tokens) log.info({ audit: "auth_ok", actor, connectionId, remoteAddress }, "WebSocket client authenticated");
-    const conn = new WsConnection(connectionId, ws, maxOutboundBytes, log, actor, roles);
+    const conn = new WsConnection(connectionId, ws, maxOutboundBytes, budget, log, actor, roles);
     live.set(ws, conn);
     log.debug({ conn: conn.id, remote: req.socket.remoteAddress }, "connection open");
-
-    ws.on("pong", () => {
-      conn.alive = true;
-    });
-    ws.on("error", (err) => {
-      // ws closes the socket itself (e.g. 1009 for a frame above maxPayload)
-      log.debug({ err, conn: conn.id }, "websocket error");
-    });
-    ws.on("message", (data, isBinary) => {
-      if (conn.closed) return;
-      const buf = rawDataToBuffer(data);
-      try {
-        if (buf.length > maxFrameBytes) handler.onOversize(conn, buf.length);
-        else handler.onFrame(conn, buf.toString("utf8"));
-      } catch (err) {
-        log.error({ err, conn: conn.id, isBinary }, "frame handler threw");
-      }
-    });
-    ws.once("close", (code, reason) => {
-      live.delete(ws);
-      conn.disposed();
-      log.debug({ conn: conn.id, code, reason: reason.toString() }, "connection closed");
-      try {
-        handler.onClose(conn);
-      } catch (err) {
-        log.error({ err, conn: conn.id }, "close handler threw");
-      }
-    });
-
-    try {
-      handler.onOpen(conn);
-    } catch (err) {
-      log.error({ err, conn: conn.id }, "open handler threw");
-    }
+    serveConnection(ws, conn, { handler, maxFrameBytes, log, onGone: () => live.delete(ws) });
   });
 
-  let heartbeat: NodeJS.Timeout | null = null;
-  if (options.heartbeatIntervalMs > 0) {
-    heartbeat = setInterval(() => {
-      for (const [ws, conn] of live) {
-        if (ws.readyState !== WebSocket.OPEN) continue;
-        if (!conn.alive) {
-          log.info({ conn: conn.id }, "peer missed a heartbeat; terminating");
-          ws.terminate();
-          continue;
-        }
-        conn.alive = false;
-        try {
-          ws.ping();
-        } catch (err) {
-          log.debug({ err, conn: conn.id }, "ping failed");
-        }
-      }
-    }, options.heartbeatIntervalMs);
-    heartbeat.unref();
-  }
+  const heartbeat = startHeartbeat(live, options.heartbeatIntervalMs, log);
 
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error): void => {
-      server.removeListener("listening", onListening);
-      reject(err);
-    };
-    const onListening = (): void => {
-      server.removeListener("error", onError);
-      resolve();
-    };
-    server.once("error", onError);
-    server.once("listening", onListening);
-    server.listen(options.port, options.host);
-  }).catch((err: unknown) => {
+  await listen(server, options.port, options.host).catch((err: unknown) => {
     if (heartbeat) clearInterval(heartbeat);
     wss.close();
     throw err;
@@ -289,6 +240,7 @@ export async function createWebSocketTransport(options: WebSocketTransportOption
   server.on("error", (err) => log.error({ err }, "http server error"));
 
   const port = (server.address() as AddressInfo).port;
+  origins = originPolicy(options.allowedOrigins ?? [], port);
 
   const close = (): Promise<void> => {
     if (closing) return closing;

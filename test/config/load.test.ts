@@ -90,6 +90,7 @@ describe("loadConfig", () => {
       CAUSEWAY_STDIO: "true",
       CAUSEWAY_TOKENS_FILE: "/etc/causeway/tokens.json",
       CAUSEWAY_INSECURE: "yes",
+      CAUSEWAY_ALLOW_ORIGIN: "https://a.example, https://b.example",
       CAUSEWAY_LOCAL_ACTOR: "ops",
       CAUSEWAY_LOCAL_ROLES: "admin, approver",
       CAUSEWAY_POLICY_FILE: "/etc/causeway/policy.json",
@@ -127,6 +128,7 @@ describe("loadConfig", () => {
       stdio: true,
       tokensFile: "/etc/causeway/tokens.json",
       insecure: true,
+      allowOrigin: ["https://a.example", "https://b.example"],
       localActor: "ops",
       localRoles: ["admin", "approver"],
       policyFile: "/etc/causeway/policy.json",
@@ -204,6 +206,24 @@ describe("loadConfig", () => {
     expect(configError(() => loadConfig({ env: { CAUSEWAY_INSECURE: "maybe" } })).message).toMatch(/^CAUSEWAY_INSECURE: expected a boolean/);
     expect(configError(() => loadConfig({ configFile: configFile({ tokensFile: 5 }) })).message).toMatch(/tokensFile must be string/);
     expect(configError(() => loadConfig({ configFile: configFile({ localRoles: "admin" }) })).message).toMatch(/localRoles must be array/);
+  });
+
+  it("#15.1 sets the allowed browser origins from --allow-origin (repeatable, comma lists), CAUSEWAY_ALLOW_ORIGIN or the file; flags > env > file", () => {
+    expect(CONFIG_OPTIONS.find((o) => o.name === "allowOrigin")).toMatchObject({ flag: "--allow-origin", arg: "<origins...>", env: "CAUSEWAY_ALLOW_ORIGIN", default: [], type: "list" });
+    expect(DEFAULT_CONFIG.allowOrigin).toEqual([]);
+    const file = configFile({ allowOrigin: ["https://file.example"] });
+    expect(loadConfig({ env: {}, configFile: file }).allowOrigin).toEqual(["https://file.example"]);
+    expect(loadConfig({ env: { CAUSEWAY_ALLOW_ORIGIN: "https://env.example,https://env2.example" }, configFile: file }).allowOrigin).toEqual(["https://env.example", "https://env2.example"]);
+    const c = loadConfig({ flags: { allowOrigin: ["https://a.example,https://b.example", "https://c.example"] }, env: { CAUSEWAY_ALLOW_ORIGIN: "https://env.example" }, configFile: file });
+    expect(c.allowOrigin).toEqual(["https://a.example", "https://b.example", "https://c.example"]);
+    expect(configError(() => loadConfig({ configFile: configFile({ allowOrigin: "https://a.example" }) })).message).toMatch(/allowOrigin must be array/);
+  });
+
+  it("#15.14 sets maxConnections and maxOutboundBytesTotal like every limit", () => {
+    expect(DEFAULT_LIMITS).toMatchObject({ maxConnections: 1024, maxOutboundBytesTotal: 128 * 1024 * 1024 });
+    const c = loadConfig({ flags: { maxConnections: "3" }, env: { CAUSEWAY_MAX_OUTBOUND_BYTES_TOTAL: "4096" } });
+    expect(c.limits).toMatchObject({ maxConnections: 3, maxOutboundBytesTotal: 4096 });
+    expect(configError(() => loadConfig({ env: { CAUSEWAY_MAX_CONNECTIONS: "0" } })).message).toMatch(/^CAUSEWAY_MAX_CONNECTIONS: expected an integer >= 1/);
   });
 
   it("rejects invalid config files with a message naming the key", () => {

@@ -1,7 +1,7 @@
 /**
  * Seeded bad-input frames, each with the failure it must get (PROTOCOL.md "Error codes" and
  * "Limits"): malformed JSON, non-objects, wrong types, unknown fields and types, huge strings,
- * deep nesting, invalid UTF-8, boundary-length ids.
+ * deep nesting, invalid UTF-8, boundary-length ids, numbers that overflow to Infinity, lone surrogates.
  */
 import { rng, type Rng } from "./rng.js";
 
@@ -33,7 +33,7 @@ export function badFrames(seed: number, count: number, limits: BadInputLimits, p
 const text = (s: string): Buffer => Buffer.from(s, "utf8");
 
 function one(r: Rng, i: number, L: BadInputLimits, id: string): BadFrame {
-  const k = r.int(0, 21);
+  const k = r.int(0, 23);
   switch (k) {
     case 0: {
       // malformed JSON: a valid frame cut short, or with junk
@@ -101,11 +101,11 @@ function one(r: Rng, i: number, L: BadInputLimits, id: string): BadFrame {
       return { bytes: text(`{"type":"set","id":"${id}","sessionId":"s","path":"/a","value":${open.repeat(depth)}1${close.repeat(depth)}}`), kind: "deep", codes: INVALID };
     }
     case 12: {
-      // invalid UTF-8 inside a string (decoded with replacement characters): an unknown type
+      // invalid UTF-8 inside the type: refused as a whole, the untouched id echoed (issue #15.11)
       const head = text(`{"id":"${id}","type":"set`);
       const junk = Buffer.from(r.pick([[0xff], [0xc3], [0xe2, 0x82], [0xf0, 0x9f, 0x98], [0xed, 0xa0, 0x80], [0xc0, 0xaf]]));
       const tail = text(`","sessionId":"s","path":"/a","value":1}`);
-      return { bytes: Buffer.concat([head, junk, tail]), kind: "invalid_utf8_in_type", id, codes: ["unknown_command"] };
+      return { bytes: Buffer.concat([head, junk, tail]), kind: "invalid_utf8_in_type", id, codes: INVALID };
     }
     case 13: {
       const junk = Buffer.from(Array.from({ length: r.int(1, 40) }, () => r.int(0x80, 0xff)));
@@ -132,7 +132,15 @@ function one(r: Rng, i: number, L: BadInputLimits, id: string): BadFrame {
       // control characters and lone surrogates escaped in JSON strings: valid JSON, bad session id
       return { bytes: text(JSON.stringify({ type: "create_session", id, sessionId: r.pick(["\u0000", "a\nb", "\ud800", "😀", "a/b"]) })), kind: "bad_session_chars", id, codes: INVALID };
     }
-    default:
+    case 21:
       return { bytes: text(JSON.stringify({ type: "set", id, sessionId: "s", path: "/a/__proto__/x", value: 1, ifSessionVersion: "0" })), kind: "bad_ifv_string", id, codes: INVALID };
+    case 22: {
+      // a number that overflows to Infinity, anywhere (issue #15.9): refused with the id
+      const n = r.pick(["1e400", "-1e999", "[1,2e308]", '{"x":1E400}']);
+      return { bytes: text(`{"type":"set","id":"${id}","sessionId":"s","path":"/a","value":${n}}`), kind: "overflow_number", id, codes: INVALID };
+    }
+    default:
+      // a lone surrogate escaped in the id (issue #15.10): refused, and the id is not echoed
+      return { bytes: text(`{"type":"get_state","id":"${id}\\ud800","sessionId":"s"}`), kind: "lone_surrogate_id", codes: INVALID };
   }
 }

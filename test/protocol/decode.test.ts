@@ -4,7 +4,7 @@ import { BUILTIN_COMMANDS } from "../../src/commands/builtin/index.js";
 import { registerImmediateCommands } from "../../src/commands/immediate.js";
 import { CommandRegistry } from "../../src/commands/registry.js";
 import { DEFAULT_LIMITS } from "../../src/config/defaults.js";
-import { decodeFrame } from "../../src/protocol/decode.js";
+import { decodeFrame, invalidUtf8 } from "../../src/protocol/decode.js";
 import { fingerprint } from "../../src/protocol/fingerprint.js";
 import { exceedsJsonDepth } from "../../src/protocol/json-depth.js";
 import { SchemaSet } from "../../src/protocol/schemas.js";
@@ -64,5 +64,71 @@ describe("decodeFrame", () => {
     expect(decode('{"type":"get_state"}')).toMatchObject({ ok: false, code: "invalid_command" });
     expect(decode('{"type":"get_state","sessionId":"s","dependsOn":["a"]}')).toMatchObject({ ok: false, error: "Validation failed: id: Required when dependsOn is provided" });
     expect(decode('{"type":"get_state","sessionId":"s","id":"x","dependsOn":["a"]}')).toMatchObject({ ok: true });
+  });
+
+  it("#15.9 a number that overflows to ±Infinity anywhere is invalid_command with the request's id and type", () => {
+    const frames: Array<[string, string, string]> = [
+      ['{"type":"set","id":"a","sessionId":"s","path":"/a","value":1e400}', "a", "set"],
+      ['{"type":"set","id":"b","sessionId":"s","path":"/a","value":{"x":[1,-1e400]}}', "b", "set"],
+      ['{"type":"get_state","id":"c","sessionId":"s","timeoutMs":1E999}', "c", "get_state"],
+      ['{"type":"no_such_type","id":"d","n":1e400}', "d", "no_such_type"],
+      ['{"id":"e","n":1e400}', "e", "unknown"],
+      [`{"type":"set","id":"f","sessionId":"s","path":"/a","value":${"9".repeat(400)}}`, "f", "set"],
+    ];
+    for (const [frame, id, command] of frames) {
+      const d = decode(frame);
+      expect(d, frame).toMatchObject({ ok: false, id, command, code: "invalid_command" });
+      expect(d.ok ? "" : d.error).toMatch(/number out of range/);
+    }
+    // large but finite numbers and underflow to 0 are fine
+    expect(decode('{"type":"set","id":"g","sessionId":"s","path":"/a","value":[1e308,1e-400]}')).toMatchObject({ ok: true });
+  });
+
+  it("#15.10 a lone surrogate in any string or property name is invalid_command; the id is echoed only when well-formed", () => {
+    const cases: Array<[string, string | undefined, string]> = [
+      ['{"type":"create_session","id":"a\\ud800","sessionId":"x"}', undefined, "create_session"],
+      ['{"type":"create_session","id":"b","sessionId":"x\\udc00"}', "b", "create_session"],
+      ['{"type":"create_session","id":"c","sessionId":"x","idempotencyKey":"k\\ud83d"}', "c", "create_session"],
+      ['{"type":"set","id":"d","sessionId":"s","path":"/a","value":{"k":["v\\udfff"]}}', "d", "set"],
+      ['{"type":"set","id":"e","sessionId":"s","path":"/a","value":{"\\ud800k":1}}', "e", "set"],
+      ['{"type":"get_state","id":"f","sessionId":"s","dependsOn":["\\ud800"]}', "f", "get_state"],
+      ['{"type":"x\\ud800","id":"g"}', "g", "unknown"],
+    ];
+    for (const [frame, id, command] of cases) {
+      const d = decode(frame);
+      expect(d, frame).toMatchObject({ ok: false, command, code: "invalid_command" });
+      expect(d.ok ? "none" : d.id, frame).toBe(id);
+      expect(d.ok ? "" : d.error).toMatch(/not well-formed Unicode/);
+    }
+    // a surrogate pair (escaped or literal) is a well-formed character
+    expect(decode('{"type":"set","id":"h","sessionId":"s","path":"/a","value":"\\ud83d\\ude00 😀"}')).toMatchObject({ ok: true });
+  });
+
+  it("#15.10 property: a frame is refused exactly when a parsed number is infinite or a string is not well-formed", () => {
+    const bad = (v: unknown): boolean =>
+      typeof v === "number" ? !Number.isFinite(v) : typeof v === "string" ? !v.isWellFormed() : v !== null && typeof v === "object" ? Object.entries(v).some(([k, x]) => !k.isWellFormed() || bad(x)) : false;
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 4 }), fc.constantFrom("\\ud800", "\\udfff", "\\ud83d\\ude00", "1e400", "-1e999", "1e300", "ok"), (v, poison) => {
+        const inner = poison.startsWith("\\") ? `"${poison}"` : poison === "ok" ? '"ok"' : poison;
+        const frame = `{"type":"set","id":"p","sessionId":"s","path":"/a","value":[${JSON.stringify(v)},${inner}]}`;
+        const parsed = (JSON.parse(frame) as { value: unknown }).value;
+        const d = decode(frame);
+        if (bad(parsed)) expect(d).toMatchObject({ ok: false, id: "p", command: "set", code: "invalid_command" });
+        else expect(d.ok).toBe(true);
+      }),
+      { seed, numRuns: 300 },
+    );
+  });
+
+  it("#15.11 a frame that is not valid UTF-8 is invalid_command; its id and type are echoed only when no replacement touched them", () => {
+    const u = (s: string): ReturnType<typeof invalidUtf8> => invalidUtf8(s, DEFAULT_LIMITS);
+    expect(u('{"type":"set","id":"a","value":"\ufffd"}')).toEqual({ ok: false, id: "a", command: "set", code: "invalid_command", error: "frame is not valid UTF-8" });
+    expect(u('{"type":"set","id":"a\ufffd","value":1}')).toMatchObject({ ok: false, id: undefined, command: "set", code: "invalid_command" });
+    expect(u('{"type":"se\ufffdt","id":"b"}')).toMatchObject({ ok: false, id: "b", command: "parse", code: "invalid_command" });
+    expect(u("{\ufffd\ufffd")).toMatchObject({ ok: false, command: "parse", code: "invalid_command" });
+    expect(u("{\ufffd\ufffd")).not.toHaveProperty("id");
+    const long = u(`{"id":"${"x".repeat(300)}","v":"\ufffd"}`);
+    expect(long).toMatchObject({ ok: false, code: "invalid_command" });
+    expect(long.ok ? "" : long.id).toBeUndefined();
   });
 });

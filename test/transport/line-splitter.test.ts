@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { LineSplitter } from "../../src/transport/line-splitter.js";
 
-type Ev = { line: string } | { oversize: number };
+type Ev = { line: string } | { oversize: number } | { invalid: string };
 
 function collect(maxLineBytes: number): { splitter: LineSplitter; events: Ev[] } {
   const events: Ev[] = [];
@@ -10,6 +10,7 @@ function collect(maxLineBytes: number): { splitter: LineSplitter; events: Ev[] }
     maxLineBytes,
     onLine: (line) => events.push({ line }),
     onOversize: (bytes) => events.push({ oversize: bytes }),
+    onInvalidUtf8: (lossy) => events.push({ invalid: lossy }),
   });
   return { splitter, events };
 }
@@ -35,6 +36,26 @@ describe("LineSplitter", () => {
     const bytes = Buffer.from("é€😀\n", "utf8");
     for (let i = 0; i < bytes.length; i++) splitter.push(bytes.subarray(i, i + 1));
     expect(events).toEqual([{ line: "é€😀" }]);
+  });
+
+  it("#15.11 drops a UTF-8 byte order mark at the very start of the input (even split across chunks), and nowhere else", () => {
+    const { splitter, events } = collect(100);
+    const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+    splitter.push(bom.subarray(0, 1));
+    splitter.push(Buffer.concat([bom.subarray(1), Buffer.from('{"a":1}\n')]));
+    splitter.push(Buffer.concat([bom, Buffer.from('{"b":2}\n')]));
+    expect(events).toEqual([{ line: '{"a":1}' }, { line: '\ufeff{"b":2}' }]);
+    // a BOM alone on the first line leaves an empty line, which is ignored
+    const other = collect(100);
+    other.splitter.push(Buffer.concat([bom, Buffer.from("\nx\n")]));
+    expect(other.events).toEqual([{ line: "x" }]);
+  });
+
+  it("#15.11 hands a line that is not valid UTF-8 to onInvalidUtf8 (lossy text), never to onLine, in input order", () => {
+    const { splitter, events } = collect(100);
+    const lines = splitter.push(Buffer.concat([Buffer.from('{"id":"a'), Buffer.from([0xff]), Buffer.from('"}\nok\n'), Buffer.from([0xed, 0xa0, 0x80, 0x0a])]));
+    expect(lines).toEqual(["ok"]);
+    expect(events).toEqual([{ invalid: '{"id":"a\ufffd"}' }, { line: "ok" }, { invalid: "\ufffd\ufffd\ufffd" }]);
   });
 
   it("discards an over-long line up to its newline, reports it once with its full length, and continues", () => {
@@ -103,10 +124,12 @@ describe("LineSplitter", () => {
         const bytes = Buffer.from(text, "utf8");
         const cuts = [...new Set(cutSeeds.map((c) => (bytes.length === 0 ? 0 : c % bytes.length)))].sort((x, y) => x - y);
         const expected: Ev[] = [];
-        for (const l of lines) {
+        for (const [i, l] of lines.entries()) {
           const n = Buffer.byteLength(l.text, "utf8");
-          if (n === 0) continue;
-          expected.push(n > maxLineBytes ? { oversize: n } : { line: l.text });
+          // a byte order mark at the very start of the input is dropped (within the cap)
+          const line = i === 0 && n <= maxLineBytes ? l.text.replace(/^\ufeff/, "") : l.text;
+          if (line.length === 0) continue;
+          expected.push(n > maxLineBytes ? { oversize: n } : { line });
         }
         const { splitter, events } = collect(maxLineBytes);
         let prev = 0;

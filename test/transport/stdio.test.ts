@@ -11,8 +11,9 @@ interface Recorder extends ConnectionHandler {
   opened: Connection[];
   frames: string[];
   oversize: number[];
+  invalid: string[];
   closed: number;
-  /** resolves once `n` frames (incl. oversize reports) have arrived */
+  /** resolves once `n` frames (incl. oversize and invalid UTF-8 reports) have arrived */
   waitFrames(n: number): Promise<void>;
 }
 
@@ -22,6 +23,7 @@ function recorder(onFrame?: (conn: Connection, frame: string) => void): Recorder
     opened: [],
     frames: [],
     oversize: [],
+    invalid: [],
     closed: 0,
     onOpen(conn) {
       r.opened.push(conn);
@@ -35,16 +37,20 @@ function recorder(onFrame?: (conn: Connection, frame: string) => void): Recorder
       r.oversize.push(bytes);
       notify();
     },
+    onInvalidUtf8(_conn, lossy) {
+      r.invalid.push(lossy);
+      notify();
+    },
     onClose() {
       r.closed++;
     },
     waitFrames(n) {
-      if (r.frames.length + r.oversize.length >= n) return Promise.resolve();
+      if (r.frames.length + r.oversize.length + r.invalid.length >= n) return Promise.resolve();
       return new Promise((resolve) => waiters.push({ n, resolve }));
     },
   };
   const notify = (): void => {
-    const total = r.frames.length + r.oversize.length;
+    const total = r.frames.length + r.oversize.length + r.invalid.length;
     waiters = waiters.filter((w) => (total >= w.n ? (w.resolve(), false) : true));
   };
   return r;
@@ -201,5 +207,45 @@ describe("stdio transport", () => {
     // after the notice, events flow again
     while (pending.length) pending.shift()!();
     expect(conn.send(frame(100), "event")).toBe(true);
+  });
+
+  it("#15.14 pauses its input while the output is over its bound, and resumes once the reader catches up", async () => {
+    // a reader that takes nothing until we release its writes
+    const pending: Array<() => void> = [];
+    const written: string[] = [];
+    const output = new Writable({
+      highWaterMark: 64,
+      write(chunk: Buffer, _enc, cb) {
+        written.push(chunk.toString());
+        pending.push(cb);
+      },
+    });
+    const answer = (f: string): string => JSON.stringify({ type: "response", echo: f, pad: "p".repeat(60) });
+    const s = setup({ output, maxOutboundBytes: 150, onFrame: (c, f) => c.send(answer(f), "response") });
+    const lines = Array.from({ length: 10 }, (_, i) => `{"n":${i}}\n`);
+    for (const l of lines) s.input.write(l);
+    // the first answer (108 bytes) fits the 150-byte bound, the second passes it: input pauses there
+    await s.handler.waitFrames(2);
+    expect(s.input.isPaused()).toBe(true);
+    expect(s.handler.frames).toEqual(['{"n":0}', '{"n":1}']);
+    // everything after stays unread in the input, so memory holds one bound's worth of answers
+    expect(s.input.readableLength).toBe(lines.slice(2).join("").length);
+    expect(s.t.connection.bufferedBytes()).toBeGreaterThan(150);
+
+    // the reader catches up: input resumes, every line is answered in order
+    const all = s.handler.waitFrames(10);
+    let done = false;
+    void all.then(() => (done = true));
+    while (!done || pending.length > 0) {
+      const cb = pending.shift();
+      if (cb) cb();
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(s.handler.frames).toEqual(lines.map((l) => l.trim()));
+    expect(s.input.isPaused()).toBe(false);
+    expect(linesOf(written).map((l) => (JSON.parse(l) as { echo: string }).echo)).toEqual(lines.map((l) => l.trim()));
+    // EOF still ends the transport once the input is read
+    s.input.end();
+    await s.endCalled;
   });
 });

@@ -12,6 +12,7 @@ interface Echo extends ConnectionHandler {
   opened: Connection[];
   frames: string[];
   oversize: number[];
+  invalid: string[];
   closedConns: Connection[];
   closeEvents: Promise<Connection>[];
 }
@@ -23,6 +24,7 @@ function echoHandler(): Echo {
     opened: [],
     frames: [],
     oversize: [],
+    invalid: [],
     closedConns: [],
     closeEvents: [],
     onOpen(conn) {
@@ -37,6 +39,10 @@ function echoHandler(): Echo {
     onOversize(conn, bytes) {
       h.oversize.push(bytes);
       conn.send(JSON.stringify({ type: "response", code: "payload_too_large", bytes }), "response");
+    },
+    onInvalidUtf8(conn, lossy) {
+      h.invalid.push(lossy);
+      conn.send(JSON.stringify({ type: "response", code: "invalid_utf8", lossy }), "response");
     },
     onClose(conn) {
       h.closedConns.push(conn);
@@ -264,5 +270,98 @@ describe("websocket transport", () => {
     clients.push(late);
     const [err] = (await once(late, "error")) as [NodeJS.ErrnoException];
     expect(err.code).toBe("ECONNREFUSED");
+  });
+
+  /** the HTTP status an upgrade gets: 101 when it opens (the socket is kept for the test's cleanup) */
+  function upgradeStatus(url: string, opts: ConstructorParameters<typeof WebSocket>[2] = {}): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, opts);
+      clients.push(ws);
+      ws.once("open", () => resolve(101));
+      ws.once("unexpected-response", (req, res) => {
+        resolve(res.statusCode ?? 0);
+        req.destroy();
+      });
+      ws.once("error", reject);
+    });
+  }
+
+  it("#15.1 refuses an upgrade whose Origin is not allowed (403); loopback origins of its port, configured origins and no Origin open", async () => {
+    const { url, transport: t, handler } = await start({ allowedOrigins: ["https://app.example"] });
+    const port = t.address.port;
+    expect(await upgradeStatus(url, { origin: "https://evil.example" })).toBe(403);
+    expect(await upgradeStatus(url, { origin: `http://127.0.0.1:${port + 1}` })).toBe(403);
+    expect(await upgradeStatus(url, { origin: "null" })).toBe(403);
+    expect(await upgradeStatus(url, { headers: { origin: "" } })).toBe(403);
+    expect(handler.opened).toHaveLength(0);
+    for (const origin of [`http://127.0.0.1:${port}`, `http://localhost:${port}`, `http://[::1]:${port}`, "https://APP.example:443", undefined]) {
+      expect(await upgradeStatus(url, origin === undefined ? {} : { origin }), String(origin)).toBe(101);
+    }
+    expect(handler.opened).toHaveLength(5);
+  });
+
+  it("#15.1 allowedOrigins '*' opens to any origin", async () => {
+    const { url } = await start({ allowedOrigins: ["*"] });
+    expect(await upgradeStatus(url, { origin: "https://evil.example" })).toBe(101);
+  });
+
+  it("#15.14 refuses upgrades beyond maxConnections with 503 until a socket closes", async () => {
+    const { url, handler, connect } = await start({ maxConnections: 2 });
+    const a = await connect();
+    await connect();
+    expect(await upgradeStatus(url)).toBe(503);
+    expect(handler.opened).toHaveLength(2);
+    a.ws.close();
+    await handler.closeEvents[0];
+    expect(await upgradeStatus(url)).toBe(101);
+  });
+
+  it("#15.14 cuts the connection with the largest buffer when all buffers together pass maxOutboundBytesTotal", async () => {
+    // the per-connection rule (4 × 1 MiB) never fires here: the total budget is 256 KiB
+    const { handler, connect } = await start({ maxOutboundBytes: 1 << 20, maxOutboundBytesTotal: 256 * 1024 });
+    const a = await connect();
+    const b = await connect();
+    await a.next();
+    await b.next();
+    const [connA, connB] = handler.opened as [Connection, Connection];
+    const pause = (c: TestClient): import("node:net").Socket => {
+      const sock = (c.ws as unknown as { _socket: import("node:net").Socket })._socket;
+      sock.pause();
+      return sock;
+    };
+    const sockA = pause(a);
+    const sockB = pause(b);
+    const frame = (n: number): string => JSON.stringify({ type: "response", n, pad: "r".repeat(8 * 1024) });
+    // B holds a buffer well under the budget (once the kernel's socket buffers are full)
+    let sentB = 0;
+    while (connB.bufferedBytes() < 96 * 1024 && sentB < 10_000) connB.send(frame(sentB++), "response");
+    expect(connB.bufferedBytes()).toBeGreaterThanOrEqual(96 * 1024);
+    expect(connB.closed).toBe(false);
+    // A grows until the sum passes the budget: A is the largest, so A is cut, not B
+    const closedA = a.closed();
+    for (let i = 0; i < 10_000 && !connA.closed; i++) connA.send(frame(i), "response");
+    expect(connA.closed).toBe(true);
+    expect(connB.closed).toBe(false);
+    sockA.resume();
+    expect(await closedA).toEqual({ code: 1008, reason: "slow consumer" });
+    // B reads on and gets every frame
+    sockB.resume();
+    for (let n = 0; n < sentB; n++) expect(await b.next()).toMatchObject({ n });
+    b.ws.send('{"still":"open"}');
+    expect(await b.next()).toEqual({ type: "response", echo: '{"still":"open"}' });
+  });
+
+  it("#15.11 hands a text or binary frame that is not valid UTF-8 to onInvalidUtf8 and keeps the socket open", async () => {
+    const { handler, connect } = await start();
+    const c = await connect();
+    await c.next();
+    c.ws.send(Buffer.from([0x7b, 0xff, 0x7d]), { binary: false });
+    expect(await c.next()).toEqual({ type: "response", code: "invalid_utf8", lossy: "{\ufffd}" });
+    c.ws.send(Buffer.from([0x7b, 0xed, 0xa0, 0x80, 0x7d]), { binary: true });
+    expect(await c.next()).toEqual({ type: "response", code: "invalid_utf8", lossy: "{\ufffd\ufffd\ufffd}" });
+    c.ws.send(Buffer.from('{"ok":"é"}'), { binary: true });
+    expect(await c.next()).toEqual({ type: "response", echo: '{"ok":"é"}' });
+    expect(handler.frames).toEqual(['{"ok":"é"}']);
+    expect(c.ws.readyState).toBe(WebSocket.OPEN);
   });
 });
