@@ -74,13 +74,19 @@ for (const b of runnable) {
   sessions.set(key, [...(sessions.get(key) ?? []), b]);
 }
 const results = new Map<Block, Promise<BlockResult>>();
+const closed: Array<Promise<void>> = [];
 
 describe("#19 executable docs: every example runs and prints what the doc shows", () => {
   beforeAll(() => {
-    for (const group of sessions.values()) runSession(group, brokenUntil14, slot).forEach((p, i) => results.set(group[i]!, p));
+    for (const group of sessions.values()) {
+      const run = runSession(group, brokenUntil14, slot);
+      run.results.forEach((p, i) => results.set(group[i]!, p));
+      closed.push(run.closed);
+    }
   });
 
-  afterAll(() => {
+  afterAll(async () => {
+    await Promise.all(closed);
     if (UPDATE) {
       const changed = writeEdits(ROOT);
       if (changed.length > 0) console.log(`UPDATE_DOC_EXAMPLES: rewrote drifted output in ${changed.join(", ")}`);

@@ -59,13 +59,17 @@ async function runBlock(session: DocSession, block: Block, update: boolean): Pro
 
 /**
  * Run the blocks of one session once `slot` grants a place; resolves one promise per block as soon
- * as it has run. A block that throws fails with its error and the servers' recent logs; later
- * blocks still run.
+ * as it has run, and `closed` once its shell and servers are gone and its work dir removed. A
+ * block that throws fails with its error and the servers' recent logs; later blocks still run.
  */
-export function runSession(blocks: Block[], skipUpdate: (b: Block) => boolean, slot: () => Promise<() => void>): Array<Promise<BlockResult>> {
+export function runSession(
+  blocks: Block[],
+  skipUpdate: (b: Block) => boolean,
+  slot: () => Promise<() => void>,
+): { results: Array<Promise<BlockResult>>; closed: Promise<void> } {
   const resolvers: Array<(r: BlockResult) => void> = [];
   const results = blocks.map(() => new Promise<BlockResult>((r) => resolvers.push(r)));
-  void (async () => {
+  const closed = (async () => {
     const release = await slot();
     let session: DocSession | undefined;
     try {
@@ -86,5 +90,5 @@ export function runSession(blocks: Block[], skipUpdate: (b: Block) => boolean, s
       release();
     }
   })();
-  return results;
+  return { results, closed };
 }
