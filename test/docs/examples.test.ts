@@ -36,7 +36,7 @@ const blocks = FILES.flatMap((f) => scanMarkdown(f, readFileSync(join(ROOT, f), 
  * it.fails: when #14 lands they start passing, it.fails reports that, and the entry goes.
  */
 const BROKEN_UNTIL_14 = new Map<string, string>([
-  ["README.md › Over stdio", "#14: create_session runs in the server lane, so a get_state piped right after it finds no session"],
+  ["README.md › Over stdio", "create_session runs in the server lane, so a get_state piped right after it finds no session"],
 ]);
 const keyOf = (b: Block): string => `${b.file} › ${b.heading}`;
 const brokenUntil14 = (b: Block): boolean => BROKEN_UNTIL_14.has(keyOf(b));

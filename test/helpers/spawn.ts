@@ -32,7 +32,8 @@ export interface SpawnedServer {
 export interface SpawnOptions {
   db?: string;
   args?: string[];
-  env?: Record<string, string>;
+  /** merged over process.env; an undefined value removes the variable */
+  env?: Record<string, string | undefined>;
   /** test command module (default: fixtures/commands/test-commands.mjs) */
   commands?: boolean;
   /** working directory (default: the checkout) */

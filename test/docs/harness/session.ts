@@ -22,8 +22,11 @@ export interface Actual {
   code: number;
 }
 
+/** the test runner's CAUSEWAY_* settings must not leak into a doc's shell or servers */
 const cleanEnv = (): Record<string, string | undefined> =>
   Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("CAUSEWAY_")));
+const unsetCauseway = (): Record<string, undefined> =>
+  Object.fromEntries(Object.keys(process.env).filter((k) => k.startsWith("CAUSEWAY_")).map((k) => [k, undefined]));
 
 export class DocSession {
   readonly work: string;
@@ -69,7 +72,7 @@ export class DocSession {
       this.servers.delete(docPort);
     }
     // --log-level last: the harness reads the "listening" line from the server's info log
-    const server = await spawnServer({ cwd: this.work, serveArgs: [...args, "--log-level", "info"] });
+    const server = await spawnServer({ cwd: this.work, serveArgs: [...args, "--log-level", "info"], env: unsetCauseway() });
     this.servers.set(docPort, server);
     if (docPort === DEFAULT_PORT) await this.sh().export("CAUSEWAY_URL", `ws://127.0.0.1:${server.port}/`);
   }
