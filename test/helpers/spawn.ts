@@ -34,12 +34,18 @@ export interface SpawnedServer {
 export interface SpawnOptions {
   db?: string;
   args?: string[];
-  env?: Record<string, string>;
+  /** merged over process.env; an undefined value removes the variable */
+  env?: Record<string, string | undefined>;
   /** test command module (default: fixtures/commands/test-commands.mjs) */
   commands?: boolean;
+  /** working directory (default: the checkout) */
+  cwd?: string;
+  /** the arguments after `serve`, used as they are (no --db, --commands or --log-level added) */
+  serveArgs?: string[];
 }
 
 function baseArgs(opts: SpawnOptions): string[] {
+  if (opts.serveArgs) return ["serve", ...opts.serveArgs];
   const args = ["serve", "--db", opts.db ?? join(tempDir(), "causeway.db"), "--log-level", "info"];
   if (opts.commands !== false) args.push("--commands", TEST_COMMANDS);
   return [...args, ...(opts.args ?? [])];
@@ -52,7 +58,7 @@ function exitPromise(proc: ChildProcess): Promise<Exit> {
 /** Start a WebSocket server on an ephemeral port; resolves once it is listening. */
 export function spawnServer(opts: SpawnOptions = {}): Promise<SpawnedServer> {
   const proc = spawn(process.execPath, [CLI, ...baseArgs(opts), "--port", "0"], {
-    cwd: ROOT,
+    cwd: opts.cwd ?? ROOT,
     env: { ...process.env, ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
