@@ -25,7 +25,7 @@ import { CausewayError, OutcomeError } from "../protocol/errors.js";
 import { handlerFailure } from "../commands/handler-codes.js";
 import { takeOutput, type HandlerOutput } from "../commands/output.js";
 import { fingerprint } from "../protocol/fingerprint.js";
-import { sessionNotFound, unknownCommandType, validationFailed, versionMismatch } from "../protocol/messages.js";
+import { commandTimedOut, dependencyTimedOut, sessionNotFound, unknownCommandType, validationFailed, versionMismatch } from "../protocol/messages.js";
 import { failure, success } from "../protocol/frames.js";
 import { ENVELOPE_FIELDS, type CommandEnvelope, type Outcome } from "../protocol/types.js";
 import type { Connection } from "../transport/connection.js";
@@ -362,7 +362,7 @@ export class Engine {
     const now = this.now();
     if (now >= job.queuedAt + job.timeoutMs) {
       // its deadline passed while it waited (event-loop lag, or a restart): it must never start
-      return this.finish(job, "timed_out", failure(job.type, "timeout", `command timed out after ${job.timeoutMs} ms before it started; it will never run`, { ...this.sessionVersionOutcome(job), timedOut: true }));
+      return this.finish(job, "timed_out", failure(job.type, "timeout", commandTimedOut(job.type, job.timeoutMs, "before it started; it will never run"), { ...this.sessionVersionOutcome(job), timedOut: true }));
     }
     const verdict = resolveDependencies(job, this.jobs);
     if (verdict.kind === "fail") return this.finish(job, "failed", failure(job.type, verdict.code, verdict.error, this.sessionVersionOutcome(job)));
@@ -373,7 +373,7 @@ export class Engine {
       lane.active = job;
       const ms = this.config.dependencyWaitMs;
       job.waitTimer = setTimeout(() => {
-        this.finish(job, "failed", failure(job.type, "dependency_timeout", `dependency ${verdict.on.id} did not finish within ${ms} ms`, this.sessionVersionOutcome(job)));
+        this.finish(job, "failed", failure(job.type, "dependency_timeout", dependencyTimedOut(verdict.on.id, ms), this.sessionVersionOutcome(job)));
       }, ms);
       return;
     }
@@ -468,7 +468,7 @@ export class Engine {
       const wasRunning = job.status === "running";
       abortJob(job, new CausewayError("timeout", "command timed out"));
       const when = wasRunning ? "while running; its changes were discarded" : "before it started; it will never run";
-      this.finish(job, "timed_out", failure(job.type, "timeout", `command timed out after ${job.timeoutMs} ms ${when}`, { ...this.sessionVersionOutcome(job), timedOut: true }));
+      this.finish(job, "timed_out", failure(job.type, "timeout", commandTimedOut(job.type, job.timeoutMs, when), { ...this.sessionVersionOutcome(job), timedOut: true }));
     }, ms);
   }
 

@@ -7,7 +7,7 @@
  */
 import type { CommandRegistry } from "../commands/registry.js";
 import type { ErrorCode } from "./errors.js";
-import { validationFailed } from "./messages.js";
+import { messageTooLarge, validationFailed } from "./messages.js";
 import { exceedsJsonDepth } from "./json-depth.js";
 import { badJsonValue, isWellFormedString } from "./json-values.js";
 import type { SchemaSet } from "./schemas.js";
@@ -30,7 +30,7 @@ export function oversize(bytes: number, limits: ServerLimits): Decoded {
     ok: false,
     command: PARSE_COMMAND,
     code: "payload_too_large",
-    error: `frame of ${bytes} bytes exceeds the ${limits.maxFrameBytes}-byte limit`,
+    error: messageTooLarge(bytes, limits.maxFrameBytes),
   };
 }
 

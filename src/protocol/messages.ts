@@ -22,3 +22,12 @@ export const dependencyUnknown = (dep: string): string => `Dependency '${dep}' i
 export const dependencyFailed = (dep: string, error: string | undefined): string => `Dependency '${dep}' failed: ${error ?? "unknown error"}`;
 
 export const dependencySameLane = (dep: string): string => `Dependency '${dep}' is queued in the same lane and cannot be awaited from this command`;
+
+/** pi-server's timeout text; `when` says whether the command ever ran (the audit reads "before it started"). */
+export const commandTimedOut = (type: string, ms: number, when: string): string => `Command '${type}' timed out after ${ms}ms ${when}`;
+
+/** pi-server's text for a dependency that did not finish in time. */
+export const dependencyTimedOut = (dep: string, ms: number): string => `Command 'dependsOn:${dep}' timed out after ${ms}ms`;
+
+/** pi-server's text for an oversize frame. */
+export const messageTooLarge = (bytes: number, limit: number): string => `Message size ${bytes} exceeds limit ${limit}`;

@@ -58,7 +58,7 @@ describe("packed causeway bin", () => {
     }
     const flat = stdout.replace(/\s+/g, " ");
     expect(flat).toMatch(/--port <port> .*\(default: 3141; env CAUSEWAY_PORT\)/);
-    expect(flat).toMatch(/--max-frame-bytes <bytes> .*\(default: 1048576; env CAUSEWAY_MAX_FRAME_BYTES\)/);
+    expect(flat).toMatch(/--max-frame-bytes <bytes> .*\(default: 10485760; env CAUSEWAY_MAX_FRAME_BYTES\)/);
     expect(flat).toContain("default: data/causeway.db");
   }, TIMEOUT);
 

@@ -29,7 +29,7 @@ describe("loadConfig", () => {
     expect(c).toEqual(DEFAULT_CONFIG);
     expect(c.limits).not.toBe(DEFAULT_LIMITS);
     c.limits.maxFrameBytes = 1;
-    expect(DEFAULT_LIMITS.maxFrameBytes).toBe(1024 * 1024);
+    expect(DEFAULT_LIMITS.maxFrameBytes).toBe(10 * 1024 * 1024);
   });
 
   it("applies precedence flags > env > file > defaults, per key", () => {
@@ -79,7 +79,7 @@ describe("loadConfig", () => {
       expect(o.flag).toBe(exception[o.name] ?? `--${o.name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
       expect(o.description.length).toBeGreaterThan(5);
     }
-    expect(CONFIG_OPTIONS.find((o) => o.name === "maxFrameBytes")).toMatchObject({ flag: "--max-frame-bytes", env: "CAUSEWAY_MAX_FRAME_BYTES", default: 1048576, key: "limits.maxFrameBytes" });
+    expect(CONFIG_OPTIONS.find((o) => o.name === "maxFrameBytes")).toMatchObject({ flag: "--max-frame-bytes", env: "CAUSEWAY_MAX_FRAME_BYTES", default: 10485760, key: "limits.maxFrameBytes" });
   });
 
   it("sets every other setting from the environment", () => {
@@ -97,6 +97,7 @@ describe("loadConfig", () => {
       CAUSEWAY_DB: ":memory:",
       CAUSEWAY_DURABILITY: "off",
       CAUSEWAY_COMMANDS: "a.mjs, b.mjs,,c.mjs",
+      CAUSEWAY_STRICT: "true",
       CAUSEWAY_LOG_LEVEL: "warn",
       CAUSEWAY_WS_MAX_PAYLOAD_BYTES: "5",
       CAUSEWAY_HEARTBEAT_INTERVAL_MS: "6",
@@ -135,6 +136,7 @@ describe("loadConfig", () => {
       db: ":memory:",
       durability: "off",
       commands: ["a.mjs", "b.mjs", "c.mjs"],
+      strict: true,
       logLevel: "warn",
       wsMaxPayloadBytes: 5,
       heartbeatIntervalMs: 6,

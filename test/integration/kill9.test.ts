@@ -166,12 +166,18 @@ describe("kill -9 at a seeded moment", () => {
       // a second restart changes nothing
       const third = await spawnServer({ db });
       const c3 = await CausewayClient.connect(third.url);
-      const summary = await c3.request({ type: "get_startup_recovery" });
+      const summary = await c3.request({ id: "third-probe", type: "get_startup_recovery" });
       expect(summary.data.unfinished).toBe(0);
       await c3.close();
       expect((await third.stop()).code).toBe(0);
+      // nothing but the probe itself (every command is journaled, reads too) was added
       const sql2 = new Database(db, { readonly: true });
-      expect((sql2.prepare("SELECT count(*) AS n FROM journal").get() as { n: number }).n).toBe(rowsBefore);
+      const added = sql2.prepare("SELECT command_id, phase FROM journal WHERE seq > ? ORDER BY seq").all(rowsBefore) as Array<{ command_id: string; phase: string }>;
+      expect(added).toEqual([
+        { command_id: "third-probe", phase: "accepted" },
+        { command_id: "third-probe", phase: "started" },
+        { command_id: "third-probe", phase: "finished" },
+      ]);
       sql2.close();
     });
   }
