@@ -101,7 +101,7 @@ export class Auditor {
       ...(this.fromBaseline ? { initial: cpSessions } : {}),
     });
     this.reexec = new Reexecutor({ registry: opts.registry, sessions: this.sessions, findings: this.findings, mode: opts.mode, maxSessions: opts.maxSessions });
-    this.keys = new KeyClaims(this.findings);
+    this.keys = new KeyClaims(this.findings, (type) => opts.registry.get(type)?.scope);
     this.versions = new SessionVersions(this.sessions, this.findings, opts.registry);
     this.replays = new ReplayChecks(this.prior, this.findings, opts.checkpoint !== null);
     this.table = new Materialized(opts.db, this.findings);

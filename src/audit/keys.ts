@@ -19,16 +19,25 @@ export interface KeyEntry {
 export class KeyClaims {
   readonly entries = new Map<string, KeyEntry>();
 
-  constructor(private readonly findings: Findings) {}
+  /** `kindOf`: the scope a command type's keys must have (session commands: their lane; server commands: "server"); undefined when the type is not registered */
+  constructor(
+    private readonly findings: Findings,
+    private readonly kindOf: (type: string) => "session" | "server" | undefined = () => undefined,
+  ) {}
 
   claim(r: JournalRecord): void {
     const key = r.idempotencyKey;
     if (key === undefined || key === null) return;
     const scope = r.idempotencyScope ?? null;
-    this.findings.expect(scope === r.lane, "replay_consistency", () => ({
+    // session commands: scoped by their session's lane; server commands (create_session,
+    // delete_session included, although they run in a session lane): server-wide. Journals from
+    // before that rule scoped every key by its lane, which is accepted too.
+    const kind = this.kindOf(r.type);
+    const ok = scope === r.lane || (scope === "server" && kind !== "session");
+    this.findings.expect(ok, "replay_consistency", () => ({
       seq: r.seq,
       commandId: r.commandId,
-      message: `idempotency key ${JSON.stringify(key)} has scope ${JSON.stringify(scope)}, not the command's lane ${r.lane}`,
+      message: `idempotency key ${JSON.stringify(key)} has scope ${JSON.stringify(scope)}, neither the command's lane ${r.lane} nor the server scope of a server command`,
       evidence: { key, scope, lane: r.lane },
     }));
     const k = keyOf(scope ?? r.lane, key);

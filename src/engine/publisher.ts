@@ -4,7 +4,7 @@
  * - a command fact (lifecycle, governance, replay, conflict, requeue event) goes to its submitter,
  *   to explicit subscribers (`switch_session`, `subscribe {sessionId}`, `subscribe {scope:"all"}`),
  *   and to every connection whose lifecycle scope covers it: `all` (the default, as pi-server
- *   broadcasts lifecycle events), `own` (commands of the connection's actor) or `none`. With
+ *   broadcasts lifecycle events), `own` (the connection's own commands) or `none`. With
  *   authentication, a connection only ever receives facts it may see (`visible`): its actor's own
  *   commands, and commands of sessions its actor may read;
  * - a session event (`ctx.emit`) goes to the session's subscribers and to "all" subscribers;
@@ -148,7 +148,7 @@ export class Publisher {
     for (const c of this.connections) {
       if (c.closed) continue;
       const scope = this.scopes.get(c) ?? "all";
-      const own = c === submitter ? scope !== "none" : scope === "own" && c.actor === actor;
+      const own = c === submitter && scope !== "none";
       const wanted = own || scope === "all" || this.all.has(c) || subscribers?.has(c) === true;
       if (!wanted) continue;
       if (this.visible !== null && c !== submitter && !this.visible(c, sessionId, actor)) continue;

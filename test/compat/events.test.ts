@@ -54,7 +54,7 @@ describe("#14 §3 without authentication", () => {
     await watcher.request({ id: "n-mine", type: "list_sessions" });
     await drained(watcher, "n-mine");
     expect(seen(watcher, "n-1")).toEqual([]);
-    // with one local actor, "own" means the connection's own commands
+    // "own": the commands this connection sent (not those of its actor on other connections)
     expect(seen(watcher, "n-mine")).toEqual(["command_accepted", "command_started", "command_finished"]);
 
     await watcher.request({ type: "subscribe", lifecycle: "none" });

@@ -67,7 +67,9 @@ describe("delete_session under governance (#14 §1)", () => {
   it("#14.1 an approved delete is checked for staleness (onStale reject) at its lane head", async () => {
     await send(alice, { type: "create_session", sessionId: "gdel-4" });
     const { pending, response } = await sendPending(alice, { type: "delete_session", id: "gdel-4-del", sessionId: "gdel-4" });
-    expect(pending.data.requirements).toMatchObject({ expectedVersion: 0, onStale: "reject" });
+    expect(pending.data.requirements).toMatchObject({ onStale: "reject" });
+    const listed = await send(alice, { type: "list_pending", sessionId: "gdel-4" });
+    expect(listed.data.pending[0].requirements).toMatchObject({ expectedVersion: 0, onStale: "reject" });
     // the session moves on while the delete waits for approval
     expect(await send(alice, { type: "set", sessionId: "gdel-4", path: "/moved", value: true })).toMatchObject({ success: true, sessionVersion: 1 });
     expect(await send(bob, { type: "approve_command", commandId: "gdel-4-del" })).toMatchObject({ success: true });

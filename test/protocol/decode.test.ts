@@ -124,8 +124,8 @@ describe("decodeFrame", () => {
     const u = (s: string): ReturnType<typeof invalidUtf8> => invalidUtf8(s, DEFAULT_LIMITS);
     expect(u('{"type":"set","id":"a","value":"\ufffd"}')).toEqual({ ok: false, id: "a", command: "set", code: "invalid_command", error: "frame is not valid UTF-8" });
     expect(u('{"type":"set","id":"a\ufffd","value":1}')).toMatchObject({ ok: false, id: undefined, command: "set", code: "invalid_command" });
-    expect(u('{"type":"se\ufffdt","id":"b"}')).toMatchObject({ ok: false, id: "b", command: "parse", code: "invalid_command" });
-    expect(u("{\ufffd\ufffd")).toMatchObject({ ok: false, command: "parse", code: "invalid_command" });
+    expect(u('{"type":"se\ufffdt","id":"b"}')).toMatchObject({ ok: false, id: "b", command: "unknown", code: "invalid_command" });
+    expect(u("{\ufffd\ufffd")).toMatchObject({ ok: false, command: "unknown", code: "invalid_command" });
     expect(u("{\ufffd\ufffd")).not.toHaveProperty("id");
     const long = u(`{"id":"${"x".repeat(300)}","v":"\ufffd"}`);
     expect(long).toMatchObject({ ok: false, code: "invalid_command" });
