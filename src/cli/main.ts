@@ -74,17 +74,20 @@ async function serve(opts: Record<string, unknown>): Promise<void> {
   let logger: Logger | null = null;
   let server;
   let db: string | undefined;
+  let announce = (): void => {};
   try {
     const { config: configFile, ...flags } = opts;
     const config = loadConfig({ flags: flags as ConfigFlags, env: process.env, configFile: configFile as string | undefined });
-    logger = createLogger(config.logLevel, { redactPaths: logRedactionPaths(config.redact) });
+    const log = (logger = createLogger(config.logLevel, { redactPaths: logRedactionPaths(config.redact) }));
     db = config.db;
     const { exists } = prepareWritableJournal(config.db);
     const { startServer } = await import("../server.js");
-    server = await startServer(config, { logger });
-    if (config.db === MEMORY_DB) logger.info({ db: config.db, created: true }, "journal in memory: nothing is kept after the server exits");
-    else logger.info({ db: config.db, created: !exists }, exists ? `opened journal ${config.db}` : `created a new journal at ${config.db}`);
-    if (server.wsAddress) logger.info(`listening on ${listenUrl(server.wsAddress.host, server.wsAddress.port, config.path)}`);
+    const started = (server = await startServer(config, { logger }));
+    announce = () => {
+      if (config.db === MEMORY_DB) log.info({ db: config.db, created: true }, "journal in memory: nothing is kept after the server exits");
+      else log.info({ db: config.db, created: !exists }, exists ? `opened journal ${config.db}` : `created a new journal at ${config.db}`);
+      if (started.wsAddress) log.info(`listening on ${listenUrl(started.wsAddress.host, started.wsAddress.port, config.path)}`);
+    };
   } catch (err) {
     startupFailure(err, logger, db);
   }
@@ -109,6 +112,8 @@ async function serve(opts: Record<string, unknown>): Promise<void> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  // "listening on" only once a signal shuts down cleanly: a supervisor (or a test) may signal at once
+  announce();
   running.closed.then(
     () => {
       log.info("server closed");
