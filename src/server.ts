@@ -2,7 +2,7 @@
  * The composition root: the one place that wires store, registry, engine, protocol and transports.
  */
 import { Policy } from "./governance/policy.js";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { pathToFileURL } from "node:url";
@@ -57,10 +57,32 @@ export const SERVER_VERSION: string = (() => {
   }
 })();
 
+/** A command module that could not be loaded: the message names the module and the cause. */
+export class CommandModuleError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CommandModuleError";
+  }
+}
+
+async function importCommandModule(p: string): Promise<Record<string, unknown>> {
+  const file = resolve(p);
+  if (!existsSync(file)) throw new CommandModuleError(`command module ${p} does not exist (resolved to ${file}): check --commands`);
+  try {
+    return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const kind = err instanceof Error && err.name !== "Error" ? `${err.name}: ` : "";
+    // Node reports no line for an ES module's syntax error; `node --check` does
+    const hint = err instanceof SyntaxError ? ` (\`node --check ${p}\` shows the line of a syntax error)` : "";
+    throw new CommandModuleError(`command module ${p} failed to load: ${kind}${message}${hint}`);
+  }
+}
+
 /** Load user command modules: a default export (one definition or an array) and/or named exports. */
 export async function loadCommandModules(paths: string[], registry: CommandRegistry): Promise<void> {
   for (const p of paths) {
-    const mod = (await import(pathToFileURL(resolve(p)).href)) as Record<string, unknown>;
+    const mod = await importCommandModule(p);
     const found = new Set<CommandDefinition>();
     for (const value of Object.values(mod)) {
       for (const v of Array.isArray(value) ? value : [value]) if (isDefinition(v)) found.add(Object.isFrozen(v) ? v : defineCommand(v));

@@ -12,10 +12,12 @@
  */
 import type { Command } from "commander";
 import { DEFAULT_CONFIG } from "../config/defaults.js";
+import { errorMessage, requireJournalFile } from "./db-path.js";
+import { progressBar, progressOptions, type ProgressFlags } from "./progress.js";
 
 export const AUDIT_EXIT = { clean: 0, error: 1, violations: 2 } as const;
 
-interface AuditCliOptions {
+interface AuditCliOptions extends ProgressFlags {
   db: string;
   session?: string;
   commands?: string[];
@@ -23,7 +25,7 @@ interface AuditCliOptions {
 }
 
 export function registerAuditCommand(program: Command): void {
-  program
+  const cmd = program
     .command("audit")
     .description("check a journal's invariants and re-execute its deterministic commands (read-only)")
     .option("--db <path>", "database file to audit", DEFAULT_CONFIG.db)
@@ -36,17 +38,18 @@ export function registerAuditCommand(program: Command): void {
       "\nExit codes: 0 no violation; 2 violations found; 1 the audit could not run.\n" +
         "Invariants: lane_seq_gap_free, one_terminal_outcome, lifecycle_order, dependencies_before_start,\n" +
         "session_version_sequence, replay_consistency, timeout_never_started, materialized_tables,\n" +
-        "deterministic_reexecution. A progress bar is drawn on stderr when stderr is a terminal.",
-    )
-    .action(async (opts: AuditCliOptions) => {
-      process.exitCode = await audit(opts);
-    });
+        "deterministic_reexecution. A progress bar is drawn on stderr when stderr is a terminal (--progress: always).",
+    );
+  progressOptions(cmd).action(async (opts: AuditCliOptions) => {
+    process.exitCode = await audit(opts);
+  });
 }
 
 async function audit(opts: AuditCliOptions): Promise<number> {
   let db: import("better-sqlite3").Database | null = null;
-  let bar: import("cli-progress").SingleBar | null = null;
+  const bar = await progressBar("audit", "rows", opts);
   try {
+    requireJournalFile(opts.db, "audit");
     const [{ openAuditDatabase, runAudit, formatReport }, { loadCommandModules }, { BUILTIN_COMMANDS }, { CommandRegistry }] = await Promise.all([
       import("../audit/index.js"),
       import("../server.js"),
@@ -57,33 +60,15 @@ async function audit(opts: AuditCliOptions): Promise<number> {
     for (const def of BUILTIN_COMMANDS) registry.register(def);
     await loadCommandModules(opts.commands ?? [], registry);
     db = openAuditDatabase(opts.db);
-
-    let onProgress: ((done: number, total: number) => void) | undefined;
-    if (process.stderr.isTTY) {
-      const { SingleBar, Presets } = await import("cli-progress");
-      const progress = new SingleBar(
-        { stream: process.stderr, format: "audit [{bar}] {percentage}% | {value}/{total} rows | ETA {eta_formatted}", hideCursor: true, clearOnComplete: true, etaBuffer: 50 },
-        Presets.shades_classic,
-      );
-      bar = progress;
-      let started = false;
-      onProgress = (done, total) => {
-        if (!started) {
-          progress.start(Math.max(total, done), 0);
-          started = true;
-        }
-        progress.update(done);
-      };
-    }
-
+    // counting the rows costs a pass over the journal: only for a bar that is drawn
+    const onProgress = bar.active ? (done: number, total: number): void => bar.update(done, total) : undefined;
     const report = await runAudit(db, opts.db, registry, { ...(opts.session !== undefined ? { sessionId: opts.session } : {}), ...(onProgress ? { onProgress } : {}) });
-    bar?.stop();
-    bar = null;
+    bar.stop();
     process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
     return report.ok ? AUDIT_EXIT.clean : AUDIT_EXIT.violations;
   } catch (err) {
-    bar?.stop();
-    process.stderr.write(`causeway: audit failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    bar.stop();
+    process.stderr.write(`causeway: audit failed: ${errorMessage(err, opts.db)}\n`);
     return AUDIT_EXIT.error;
   } finally {
     db?.close();

@@ -2,20 +2,24 @@
  * `causeway export` and `causeway import`: a journal as a causeway trace (JSON lines) and back.
  *
  *   causeway export [--db PATH] [--session ID] [--from T] [--to T] [--config FILE] [--redact JSON] > trace.jsonl
- *   causeway import trace.jsonl --db new.db
+ *   causeway import trace.jsonl --db new.db        # or `-` for stdin
  *
  * Export reads the database read-only (safe while a server runs) and applies the configured
- * redaction rules (--redact > CAUSEWAY_REDACT > the config file's `redact`) once more. Import
- * writes only into a new, empty database. Journal modules are imported in the actions, so
+ * redaction rules (--redact > CAUSEWAY_REDACT > the config file's `redact`) once more; a --db that
+ * does not exist is refused (never created). Import creates its --db (and its folder) or fills an
+ * existing empty one, and refuses a journal that already holds records. Both draw a progress bar
+ * on a terminal (src/cli/progress.ts). Journal modules are imported in the actions, so
  * `causeway --help` never loads the native SQLite module.
  */
 import { once } from "node:events";
-import { createReadStream, existsSync, rmSync } from "node:fs";
+import { createReadStream, fstatSync, rmSync, statSync } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Command } from "commander";
 import { loadConfig, type ConfigFlags } from "../config/load.js";
+import { errorMessage, MEMORY_DB, prepareWritableJournal, requireJournalFile, requireReadableFile } from "./db-path.js";
+import { progressBar, progressOptions, type Progress, type ProgressFlags } from "./progress.js";
 
-interface ExportFlags {
+interface ExportFlags extends ProgressFlags {
   db?: string;
   session?: string;
   from?: string;
@@ -24,24 +28,26 @@ interface ExportFlags {
   redact?: string;
 }
 
-function fail(err: unknown): never {
-  process.stderr.write(`causeway: ${err instanceof Error ? err.message : String(err)}\n`);
+function fail(err: unknown, path?: string): never {
+  process.stderr.write(`causeway: ${errorMessage(err, path)}\n`);
   process.exit(1);
 }
 
 async function runExport(opts: ExportFlags): Promise<void> {
+  let path: string | undefined;
+  const bar = await progressBar("export", "rows", opts);
   try {
     const flags: ConfigFlags = {};
     if (opts.db !== undefined) flags.db = opts.db;
     if (opts.redact !== undefined) flags.redact = opts.redact;
     const config = loadConfig({ flags, env: process.env, configFile: opts.config });
+    path = config.db;
+    requireJournalFile(config.db, "export");
     const [{ default: Database }, { exportTrace, parseTime }, { createRedactor }] = await Promise.all([
       import("better-sqlite3"),
       import("../journal/export.js"),
       import("../journal/redaction.js"),
     ]);
-    if (config.db === ":memory:") throw new Error("export needs a database file (--db PATH)");
-    if (!existsSync(config.db)) throw new Error(`database ${config.db} does not exist`);
     // validate the bounds before anything is written
     const from = opts.from !== undefined ? parseTime(opts.from, "--from") : undefined;
     const to = opts.to !== undefined ? parseTime(opts.to, "--to") : undefined;
@@ -55,45 +61,78 @@ async function runExport(opts: ExportFlags): Promise<void> {
     });
     try {
       db.pragma("busy_timeout = 1000");
-      for (const line of exportTrace(db, { sessionId: opts.session, from, to, redactor })) {
+      const onProgress = (seq: number, lastSeq: number): void => bar.update(seq, lastSeq);
+      for (const line of exportTrace(db, { sessionId: opts.session, from, to, redactor, onProgress })) {
         if (!out.write(`${line}\n`)) await once(out, "drain");
       }
     } finally {
+      bar.stop();
       db.close();
     }
   } catch (err) {
-    fail(err);
+    bar.stop();
+    fail(err, path);
   }
 }
 
-async function runImport(trace: string, opts: { db: string }): Promise<void> {
-  const created = !existsSync(opts.db);
+interface ImportFlags extends ProgressFlags {
+  db: string;
+}
+
+type Input = NodeJS.ReadableStream & { bytesRead?: number };
+
+/** The trace's lines, moving the bar by the bytes read (of `total`, when the size is known). */
+async function* tracked(input: Input, total: number | undefined, bar: Progress): AsyncGenerator<string> {
+  let n = 0;
+  bar.update(0, total);
+  for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+    yield line;
+    if (++n % 256 === 0) bar.update(input.bytesRead ?? 0, total);
+  }
+  bar.update(total ?? input.bytesRead ?? 0, total);
+}
+
+/** `-`: stdin (its size is known when it is a file); otherwise a readable trace file. */
+function openTrace(trace: string): { input: Input; total: number | undefined; source: string } {
+  if (trace === "-") {
+    const st = fstatSync(0);
+    return { input: process.stdin, total: st.isFile() ? st.size : undefined, source: "stdin" };
+  }
+  requireReadableFile(trace, "trace");
+  return { input: createReadStream(trace), total: statSync(trace).size, source: trace };
+}
+
+async function runImport(trace: string, opts: ImportFlags): Promise<void> {
+  let created = false;
   let store: import("../journal/sqlite-store.js").SqliteStore | undefined;
+  const bar = await progressBar("import", "bytes", opts);
   try {
-    if (opts.db === ":memory:") throw new Error("import needs a database file (--db PATH)");
-    if (!existsSync(trace)) throw new Error(`trace ${trace} does not exist`);
+    if (opts.db === MEMORY_DB) throw new Error("import needs a database file (--db PATH)");
+    const { input, total, source } = openTrace(trace);
+    created = !prepareWritableJournal(opts.db).exists;
     const [{ SqliteStore }, { importTrace }] = await Promise.all([import("../journal/sqlite-store.js"), import("../journal/import.js")]);
     store = new SqliteStore({ path: opts.db, durability: "full" });
     store.open();
-    const lines = createInterface({ input: createReadStream(trace, { encoding: "utf8" }), crlfDelay: Infinity });
-    const report = await importTrace(lines, store, { source: trace });
+    const report = await importTrace(tracked(input, total, bar), store, { source });
+    bar.stop();
     store.close();
     store = undefined;
     const plural = (k: number, word: string): string => `${k} ${word}${k === 1 ? "" : "s"}`;
     const notes = [plural(report.commands, "command"), plural(report.sessions, "live session")];
     if (report.renumbered > 0) notes.push(`${report.renumbered} renumbered (original seq in detail.originalSeq)`);
     if (report.unfinished > 0) notes.push(`${report.unfinished} unfinished: a server started on it will recover them`);
-    process.stdout.write(`imported ${report.records} records (${notes.join(", ")}) from ${trace} into ${opts.db}\n`);
+    process.stdout.write(`imported ${report.records} records (${notes.join(", ")}) from ${source} into ${opts.db}${created ? " (created)" : ""}\n`);
   } catch (err) {
+    bar.stop();
     store?.close();
     if (created) for (const f of [opts.db, `${opts.db}-wal`, `${opts.db}-shm`]) rmSync(f, { force: true });
-    fail(err);
+    fail(err, opts.db);
   }
 }
 
 /** Adds `export` and `import` to the causeway program. */
 export function registerExportCommands(program: Command): void {
-  program
+  const exportCmd = program
     .command("export")
     .description("write the journal as a causeway trace (JSON lines: a header, then one record per line) to stdout, redacted")
     .option("--db <path>", "journal file (default: the configured db, data/causeway.db)")
@@ -103,13 +142,15 @@ export function registerExportCommands(program: Command): void {
     .option("--config <file>", "config file whose db and redact rules apply (env CAUSEWAY_CONFIG)")
     .option("--redact <json>", "redaction rules applied on export, over CAUSEWAY_REDACT and the config file")
     .showHelpAfterError()
-    .action((opts: ExportFlags) => runExport(opts));
+    .addHelpText("after", "\nThe --db must exist (export never creates one). Exit codes: 0 exported; 1 failed.");
+  progressOptions(exportCmd).action((opts: ExportFlags) => runExport(opts));
 
-  program
+  const importCmd = program
     .command("import")
     .description("load a causeway trace into a new, empty journal (materialized tables rebuilt by the journal's own commit path)")
-    .argument("<trace>", "trace file (JSON lines, from causeway export)")
-    .requiredOption("--db <path>", "the new journal file; refused unless it is empty")
+    .argument("<trace>", "trace file (JSON lines, from causeway export); - reads stdin")
+    .requiredOption("--db <path>", "the journal to fill: created (with its folder) if missing; refused unless it is empty")
     .showHelpAfterError()
-    .action((trace: string, opts: { db: string }) => runImport(trace, opts));
+    .addHelpText("after", "\nExample: causeway export --db a.db | causeway import - --db b.db\nExit codes: 0 imported; 1 failed (a journal it created is removed again).");
+  progressOptions(importCmd).action((trace: string, opts: ImportFlags) => runImport(trace, opts));
 }

@@ -7,6 +7,7 @@
  * load the journal's native module.
  */
 import { readFileSync } from "node:fs";
+import { isIPv6 } from "node:net";
 import { Command, Option } from "commander";
 import { CONFIG_OPTIONS, ConfigError, loadConfig, type ConfigFlags, type ConfigOption } from "../config/load.js";
 import { createLogger, type Logger } from "../observability/logger.js";
@@ -15,6 +16,7 @@ import { registerAuditCommand } from "./audit.js";
 import { registerOpsCommands } from "./ops.js";
 import { logRedactionPaths } from "../observability/logging.js";
 import { registerHashTokenCommand } from "./hash-token.js";
+import { errorMessage, MEMORY_DB, prepareWritableJournal } from "./db-path.js";
 
 const VERSION: string = (() => {
   try {
@@ -55,8 +57,13 @@ function exitAfterFlush(code: number): void {
   out.write("", () => exit());
 }
 
-function startupFailure(err: unknown, logger: Logger | null): never {
-  const message = err instanceof Error ? err.message : String(err);
+/** The WebSocket URL a server listens on; an IPv6 host in brackets (`ws://[::1]:3141/`). */
+function listenUrl(host: string, port: number, path: string): string {
+  return `ws://${isIPv6(host) ? `[${host}]` : host}:${port}${path}`;
+}
+
+function startupFailure(err: unknown, logger: Logger | null, db?: string): never {
+  const message = errorMessage(err, db);
   if (logger && !(err instanceof ConfigError)) logger.debug({ err }, "startup failed");
   process.stderr.write(`causeway: ${message}\n`);
   // BindRefusedError (src/governance/bind.ts) exits 2; every other startup failure 1
@@ -66,15 +73,23 @@ function startupFailure(err: unknown, logger: Logger | null): never {
 async function serve(opts: Record<string, unknown>): Promise<void> {
   let logger: Logger | null = null;
   let server;
+  let db: string | undefined;
+  let announce = (): void => {};
   try {
     const { config: configFile, ...flags } = opts;
     const config = loadConfig({ flags: flags as ConfigFlags, env: process.env, configFile: configFile as string | undefined });
-    logger = createLogger(config.logLevel, { redactPaths: logRedactionPaths(config.redact) });
+    const log = (logger = createLogger(config.logLevel, { redactPaths: logRedactionPaths(config.redact) }));
+    db = config.db;
+    const { exists } = prepareWritableJournal(config.db);
     const { startServer } = await import("../server.js");
-    server = await startServer(config, { logger });
-    if (server.wsAddress) logger.info(`listening on ws://${server.wsAddress.host}:${server.wsAddress.port}${config.path}`);
+    const started = (server = await startServer(config, { logger }));
+    announce = () => {
+      if (config.db === MEMORY_DB) log.info({ db: config.db, created: true }, "journal in memory: nothing is kept after the server exits");
+      else log.info({ db: config.db, created: !exists }, exists ? `opened journal ${config.db}` : `created a new journal at ${config.db}`);
+      if (started.wsAddress) log.info(`listening on ${listenUrl(started.wsAddress.host, started.wsAddress.port, config.path)}`);
+    };
   } catch (err) {
-    startupFailure(err, logger);
+    startupFailure(err, logger, db);
   }
 
   const log = logger!;
@@ -97,6 +112,8 @@ async function serve(opts: Record<string, unknown>): Promise<void> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  // "listening on" only once a signal shuts down cleanly: a supervisor (or a test) may signal at once
+  announce();
   running.closed.then(
     () => {
       log.info("server closed");

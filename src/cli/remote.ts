@@ -29,7 +29,7 @@ export interface RemoteFlags {
 export function remoteOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option("--url <url>", "server WebSocket URL").env("CAUSEWAY_URL").default(DEFAULT_URL))
-    .addOption(new Option("--token <token>", "bearer token for the WebSocket upgrade").env("CAUSEWAY_TOKEN"))
+    .addOption(new Option("--token <token>", "bearer token for the WebSocket upgrade; prefer the env var (a flag shows in `ps`)").env("CAUSEWAY_TOKEN"))
     .addOption(new Option("--timeout <ms>", "client-side timeout per command, ms (0 = none)").default("30000"))
     .addOption(new Option("--reconnect-attempts <n>", "reconnect attempts after a dropped connection (unanswered commands are re-sent with the same id)").default("5"));
 }
@@ -44,11 +44,29 @@ export function intFlag(value: string, name: string, min = 0): number {
 
 export async function connectRemote(flags: RemoteFlags): Promise<CausewayConnection> {
   const attempts = intFlag(flags.reconnectAttempts, "--reconnect-attempts");
-  return connect(flags.url, {
-    timeoutMs: intFlag(flags.timeout, "--timeout"),
-    token: flags.token,
-    reconnect: attempts === 0 ? false : { maxAttempts: attempts },
-  });
+  // an empty CAUSEWAY_TOKEN (e.g. `CAUSEWAY_TOKEN= causeway status`) means no token
+  const token = flags.token !== undefined && flags.token.length > 0 ? flags.token : undefined;
+  try {
+    return await connect(flags.url, {
+      timeoutMs: intFlag(flags.timeout, "--timeout"),
+      token,
+      reconnect: attempts === 0 ? false : { maxAttempts: attempts },
+    });
+  } catch (err) {
+    throw new UsageError(connectProblem(err, flags.url, token !== undefined));
+  }
+}
+
+/** A failed first connection as one line with the next step. */
+function connectProblem(err: unknown, url: string, hadToken: boolean): string {
+  const message = err instanceof Error ? err.message : String(err);
+  if (/\b1008\b/.test(message) && /unauthorized/.test(message)) {
+    return hadToken
+      ? `${url} refused the token (1008 unauthorized): check CAUSEWAY_TOKEN (or --token) against the server's tokens file`
+      : `${url} needs a token (1008 unauthorized): set CAUSEWAY_TOKEN (or pass --token, which shows in \`ps\`)`;
+  }
+  if (/ECONNREFUSED/.test(message)) return `${message} (is \`causeway serve\` running at ${url}? set --url or CAUSEWAY_URL)`;
+  return message;
 }
 
 /** Write to stdout, waiting when the pipe is full; a reader that went away (EPIPE) ends the process quietly. */

@@ -19,6 +19,7 @@ export type {
   SessionInfo,
   HistoryItem,
   HistoryStatus,
+  GovernanceDetail,
   LaneInfo,
   MetricsData,
   HealthData,

@@ -9,6 +9,7 @@
  *   }
  */
 import type { LaneInfo } from "../engine/lanes.js";
+import type { GovernanceDetail, HistoryStatus } from "../journal/queries.js";
 import type { HistogramSnapshot, MetricsSnapshot } from "../observability/metrics.js";
 import type { FailureCode } from "../protocol/errors.js";
 import type { CommandEnvelope, ENVELOPE_FIELDS } from "../protocol/types.js";
@@ -25,7 +26,11 @@ export interface SessionInfo {
   createdAt: number;
 }
 
-export type HistoryStatus = "succeeded" | "failed" | "timed_out" | "interrupted" | "queued" | "running" | "pending" | "cancelled";
+/** Every status `get_command_history` filters by (the server's list, src/journal/queries.ts). */
+export type { HistoryStatus };
+
+/** `get_command` data's `governance` (src/journal/queries.ts). */
+export type { GovernanceDetail };
 
 export interface HistoryItem {
   commandId: string;
@@ -88,13 +93,19 @@ export interface CausewayCommands {
       status?: HistoryStatus;
       actor?: string;
       laneKey?: string;
+      pendingReason?: "approval" | "schedule";
+      approver?: string;
+      tag?: string;
       order?: "newest" | "oldest";
       limit?: number;
       cursor?: string;
     };
     data: { items: HistoryItem[]; nextCursor?: string; count: number };
   };
-  get_command: { params: { commandId: string }; data: { found: boolean; commandId?: string; command?: Record<string, unknown>; trace?: Array<Record<string, unknown>>; dependencies?: unknown[]; dependents?: unknown[] } };
+  get_command: {
+    params: { commandId: string };
+    data: { found: boolean; commandId?: string; command?: Record<string, unknown>; trace?: Array<Record<string, unknown>>; dependencies?: unknown[]; dependents?: unknown[]; governance?: GovernanceDetail };
+  };
   health_check: { params: NoParams; data: HealthData };
   get_metrics: { params: NoParams; data: MetricsData };
   get_lanes: { params: { limit?: number; queuedLimit?: number; laneKey?: string }; data: { lanes: LaneInfo[]; count: number; total: number; truncated: boolean; inFlight: number; pending: number; at: number } };

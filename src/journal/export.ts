@@ -56,6 +56,8 @@ export interface ExportOptions {
   pageSize?: number;
   /** clock for `exportedAt` (default Date.now) */
   now?: () => number;
+  /** called before the first page and after each page: the seq read up to, and the last seq exported */
+  onProgress?: (seq: number, lastSeq: number) => void;
 }
 
 /** Parse a time bound: epoch milliseconds (digits) or an ISO-8601 date/time. */
@@ -127,14 +129,19 @@ export function* exportTrace(db: Database.Database, opts: ExportOptions = {}): G
   }
   const page = db.prepare(`SELECT * FROM journal WHERE ${where.join(" AND ")} ORDER BY seq LIMIT @limit`);
   let after = 0;
+  opts.onProgress?.(0, lastSeq);
   for (;;) {
     const rows = page.all({ ...params, after }) as JournalRow[];
     for (const row of rows) {
       const record = rowToRecord(row);
       yield JSON.stringify(redact ? redact(record) : record);
     }
-    if (rows.length < pageSize) return;
+    if (rows.length < pageSize) {
+      opts.onProgress?.(lastSeq, lastSeq);
+      return;
+    }
     after = rows[rows.length - 1]!.seq;
+    opts.onProgress?.(after, lastSeq);
   }
 }
 

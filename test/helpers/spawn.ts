@@ -68,7 +68,7 @@ export function spawnServer(opts: SpawnOptions = {}): Promise<SpawnedServer> {
     const rl = createInterface({ input: proc.stderr! });
     rl.on("line", (line) => {
       stderr.push(line);
-      const m = /listening on ws:\/\/([^:/]+):(\d+)/.exec(line);
+      const m = /listening on ws:\/\/(\[[^\]]+\]|[^:/]+):(\d+)/.exec(line);
       if (m) {
         const port = Number(m[2]);
         resolvePromise({
@@ -86,6 +86,42 @@ export function spawnServer(opts: SpawnOptions = {}): Promise<SpawnedServer> {
     });
     void exited.then((e) => reject(new Error(`server exited before listening (${JSON.stringify(e)}):\n${stderr.join("\n")}`)));
   });
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliOptions {
+  env?: Record<string, string>;
+  /** written to stdin, then closed (default: nothing) */
+  stdin?: string;
+  cwd?: string;
+  /** a command put in front of node (e.g. `setpriv …`); the CLI runs as its last arguments */
+  wrapper?: string[];
+  /** SIGKILL the command after this long (a test expecting an exit must not hang on a server that started) */
+  killAfterMs?: number;
+}
+
+/** Run one `causeway` command (dist/cli/main.js) to its exit, as a user would. */
+export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
+  const [file, ...pre] = [...(opts.wrapper ?? []), process.execPath, CLI, ...args];
+  const proc = spawn(file!, pre, { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, stdio: ["pipe", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  proc.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  proc.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  proc.stdin.on("error", () => {}); // a command that never reads stdin may exit first
+  proc.stdin.end(opts.stdin ?? "");
+  const killer = opts.killAfterMs !== undefined ? setTimeout(() => proc.kill("SIGKILL"), opts.killAfterMs) : undefined;
+  return new Promise((resolvePromise) =>
+    proc.once("close", (code) => {
+      clearTimeout(killer);
+      resolvePromise({ code, stdout, stderr });
+    }),
+  );
 }
 
 /** Run the server once and collect its exit and stderr (for startup refusals). */

@@ -158,7 +158,7 @@ describe("causeway audit (CLI)", () => {
     // errors: exit 1
     const missing = await audit(["--db", join(dir, "nope.db")]);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/^causeway: audit failed: cannot open/);
+    expect(missing.stderr).toMatch(/^causeway: audit failed: database .*nope\.db does not exist: check --db/);
     expect(existsSync(join(dir, "nope.db"))).toBe(false);
   }, 120_000);
 });

@@ -117,7 +117,7 @@ describe("causeway import / export (real CLI)", () => {
 
     const missing = await cli(["import", join(dir, "nope.jsonl"), "--db", fresh]);
     expect(missing).toMatchObject({ code: 1, stdout: "" });
-    expect(missing.stderr).toMatch(/^causeway: trace .*nope\.jsonl does not exist\n$/);
+    expect(missing.stderr).toMatch(/^causeway: trace .*nope\.jsonl does not exist: check the path\n$/);
 
     const from = await cli(["export", "--db", db, "--from", "last tuesday"]);
     expect(from).toMatchObject({ code: 1, stdout: "", stderr: 'causeway: --from: expected epoch milliseconds or an ISO-8601 time, got "last tuesday"\n' });
