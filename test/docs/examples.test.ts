@@ -31,15 +31,7 @@ import { UPDATE, writeEdits } from "./harness/update.js";
 const FILES = ["README.md", "PROTOCOL.md", ...readdirSync(join(ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
 const blocks = FILES.flatMap((f) => scanMarkdown(f, readFileSync(join(ROOT, f), "utf8")));
 
-/**
- * Examples that are true only once issue #14 is merged, keyed by "file › heading". They run as
- * it.fails: when #14 lands they start passing, it.fails reports that, and the entry goes.
- */
-const BROKEN_UNTIL_14 = new Map<string, string>([
-  ["README.md › Over stdio", "create_session runs in the server lane, so a get_state piped right after it finds no session"],
-]);
 const keyOf = (b: Block): string => `${b.file} › ${b.heading}`;
-const brokenUntil14 = (b: Block): boolean => BROKEN_UNTIL_14.has(keyOf(b));
 
 const SESSION_SLOTS = 3;
 let free = SESSION_SLOTS;
@@ -60,10 +52,9 @@ describe("#19 executable docs: annotations", () => {
     expect(missing, "add <!-- example: … --> on the line before each (docs/examples.md)").toEqual([]);
   });
 
-  it("#19 every annotation parses; not-run says why; sessions and keyed exceptions exist", () => {
+  it("#19 every annotation parses; not-run says why", () => {
     expect(blocks.filter((b) => b.annotationError).map((b) => `${where(b)}: ${b.annotationError}`)).toEqual([]);
     expect(blocks.filter((b) => b.annotation?.kind === "not-run" && !b.annotation.arg).map(where)).toEqual([]);
-    for (const key of BROKEN_UNTIL_14.keys()) expect(blocks.some((b) => keyOf(b) === key && b.annotation && b.annotation.kind !== "not-run"), key).toBe(true);
   });
 });
 
@@ -79,7 +70,7 @@ const closed: Array<Promise<void>> = [];
 describe("#19 executable docs: every example runs and prints what the doc shows", () => {
   beforeAll(() => {
     for (const group of sessions.values()) {
-      const run = runSession(group, brokenUntil14, slot);
+      const run = runSession(group, slot);
       run.results.forEach((p, i) => results.set(group[i]!, p));
       closed.push(run.closed);
     }
@@ -99,8 +90,7 @@ describe("#19 executable docs: every example runs and prints what the doc shows"
       const r = await results.get(b)!;
       if (r.failures.length > 0) throw new Error(r.failures.join("\n\n"));
     };
-    if (brokenUntil14(b)) it.fails(`${name} [broken until #14: ${BROKEN_UNTIL_14.get(keyOf(b))}]`, body);
-    else it(name, body);
+    it(name, body);
   }
 });
 

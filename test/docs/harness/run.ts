@@ -64,7 +64,6 @@ async function runBlock(session: DocSession, block: Block, update: boolean): Pro
  */
 export function runSession(
   blocks: Block[],
-  skipUpdate: (b: Block) => boolean,
   slot: () => Promise<() => void>,
 ): { results: Array<Promise<BlockResult>>; closed: Promise<void> } {
   const resolvers: Array<(r: BlockResult) => void> = [];
@@ -77,7 +76,7 @@ export function runSession(
       for (const [i, block] of blocks.entries()) {
         let failures: string[];
         try {
-          failures = await runBlock(session, block, UPDATE && !skipUpdate(block));
+          failures = await runBlock(session, block, UPDATE);
         } catch (err) {
           failures = [`${(err as Error).stack ?? String(err)}\n${session.serverLogs()}`];
         }
