@@ -125,9 +125,20 @@ if (want("s3")) {
   log(`  ${fmt(m)} commands/s`);
 }
 if (want("s4")) {
+  // lifecycle events go to every connection (pi-server's broadcast): what that costs with 1, 10
+  // and 500 connections, each writing its own session, 256 commands in flight in all
+  S.s4sweep = {};
+  for (const clients of [1, 10]) {
+    log(`s4: ${clients} WebSocket client(s), each on its own session, ${Math.floor(256 / clients)} in flight each`);
+    const r = await s4ManyConnections({ ...P.s4, clients, perClient: Math.floor(256 / clients) });
+    r.ratioToWsEcho = r.commandsPerSec / echo;
+    S.s4sweep[clients] = r;
+    log(`  ${fmt(r.commandsPerSec)} commands/s, p99 ${fmt(r.latencyMs.p99)} ms`);
+  }
   log(`s4: ${P.s4.clients} WebSocket clients, each on its own session`);
   S.s4 = await s4ManyConnections(P.s4);
   S.s4.ratioToWsEcho = S.s4.commandsPerSec / echo;
+  S.s4sweep[P.s4.clients] = S.s4;
   log(`  ${fmt(S.s4.commandsPerSec)} commands/s, p99 ${fmt(S.s4.latencyMs.p99)} ms, setup ${fmt(S.s4.setupMs)} ms`);
 }
 if (want("s5")) {
@@ -176,6 +187,12 @@ if (S.s2) {
   }
 }
 if (S.s3) row("3 stdio pipe, 256 in flight", "durability full", S.s3.commandsPerSec, "cmds/s", "", undefined, `${fmt(S.s3.ratioToPipeEcho, 3)} × pipe echo`);
+if (S.s4sweep) {
+  for (const clients of [1, 10]) {
+    const r = S.s4sweep[clients];
+    if (r) row(`4 ${clients} ws client(s), own session each, ${r.perClient} in flight each`, `p50 / p99 ${fmt(r.latencyMs.p50)} / ${fmt(r.latencyMs.p99)} ms`, r.commandsPerSec, "cmds/s", "", undefined, `${fmt(r.ratioToWsEcho, 3)} × ws echo`);
+  }
+}
 if (S.s4) row("4 500 ws clients, own session each, 1 in flight each", `p50 / p99 ${fmt(S.s4.latencyMs.p50)} / ${fmt(S.s4.latencyMs.p99)} ms`, S.s4.commandsPerSec, "cmds/s", "", undefined, `${fmt(S.s4.ratioToWsEcho, 3)} × ws echo`);
 if (S.s5) {
   for (const [n, r] of Object.entries(S.s5)) {

@@ -48,7 +48,7 @@ export const AUDIT_COMMANDS: ImmediateCommand[] = [
       },
     },
     handle({ env }, s) {
-      if (s.engine.isShuttingDown()) return failure(env.type, "shutting_down", "the server is shutting down and starts no audit");
+      // an admitted audit runs to its answer, also during a shutdown (the drain waits for it)
       const opts: AuditOptions = {
         fromSeq: (env.fromSeq as number | undefined) ?? 0,
         maxRows: (env.maxRows as number | undefined) ?? AUDIT_DEFAULT_ROWS,

@@ -59,7 +59,8 @@ export class CatchUp {
       const rows = readJournal(this.store.database(), { afterSeq: cursor, toSeq: upto, sessionId: filter.sessionId, limit: this.opts.pageSize });
       for (const r of rows) {
         const ev = eventFromRecord(r, this.lookup);
-        if (ev) conn.send(serialize(ev), "event");
+        // the replay obeys the same read visibility as live delivery
+        if (ev && this.publisher.visibleTo(conn, r.sessionId, r.actor)) conn.send(serialize(ev), "event");
         cursor = r.seq;
       }
       if (rows.length === this.opts.pageSize && cursor < upto) {

@@ -102,6 +102,11 @@ export class Publisher {
     return this.scopes.get(conn) ?? "all";
   }
 
+  /** May `conn` see a fact about a command of `actor` in `sessionId` (read visibility; always without authentication)? */
+  visibleTo(conn: Connection, sessionId: string | null, actor: string): boolean {
+    return this.visible === null || this.visible(conn, sessionId, actor);
+  }
+
   /** A session is gone: no connection stays subscribed to it. */
   dropSession(sessionId: string): void {
     const set = this.bySession.get(sessionId);
