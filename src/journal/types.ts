@@ -34,6 +34,9 @@ export type JournalPhase =
   /** approved against an old session version with onStale "renew": back to `pending`, approvals cleared */
   | "renewed";
 
+/** Every journal phase (the CHECK constraint of journal.phase since schema v5). */
+export const JOURNAL_PHASES: readonly JournalPhase[] = ["accepted", "started", "finished", "replayed", "conflict", "requeued", "pending", "approval", "approved", "released", "renewed"];
+
 /** Phases that change a command's status (each one edge of governance/transitions.ts). */
 export const TRANSITION_PHASES: readonly JournalPhase[] = ["started", "requeued", "finished", "pending", "approval", "approved", "released", "renewed"];
 

@@ -37,10 +37,10 @@ export function writeTokens(dir: string): string {
   return file;
 }
 
-export async function startGoverned(opts: { dir?: string; policy?: string } = {}): Promise<Governed> {
+export async function startGoverned(opts: { dir?: string; policy?: string; args?: string[] } = {}): Promise<Governed> {
   const dir = opts.dir ?? tempDir("causeway-gov-");
   const db = join(dir, "causeway.db");
-  const args = ["--tokens", writeTokens(dir), "--policy-file", opts.policy ?? POLICY];
+  const args = ["--tokens", writeTokens(dir), "--policy-file", opts.policy ?? POLICY, ...(opts.args ?? [])];
   const server = await spawnServer({ db, args });
   const clients: CausewayClient[] = [];
   return {
