@@ -29,12 +29,13 @@ export interface BackupReport {
 
 /** Back up `source` to `destination` (which must not exist). */
 export async function backupJournal(source: string, destination: string): Promise<BackupReport> {
-  const { default: Database } = await import("better-sqlite3");
+  const [{ default: Database }, { assertReadableJournal }] = await Promise.all([import("better-sqlite3"), import("../journal/file-identity.js")]);
   const t0 = Date.now();
   const src = new Database(source, { readonly: true, fileMustExist: true });
   let pages = 0;
   try {
     src.pragma("busy_timeout = 5000");
+    assertReadableJournal(src, source);
     const r = await src.backup(destination, {
       // copy in steps so a running server is never blocked for long
       progress: ({ totalPages }) => {

@@ -30,6 +30,7 @@ import {
   type UnfinishedRow,
 } from "./codec.js";
 import { FaultInjector, type FaultKind } from "./fault.js";
+import { inspectJournalFile, markJournalFile } from "./file-identity.js";
 import { DEFAULT_LEASE_HEARTBEAT_MS, Lease } from "./lease.js";
 import { LATEST_SCHEMA_VERSION, UNFINISHED_SQL_LIST, assertSchemaNotTooNew, runMigrations } from "./migrations.js";
 import { encodeEffect, prepareStatements, type Statements } from "./statements.js";
@@ -143,7 +144,10 @@ export class SqliteStore implements Store {
     let lease: Lease | null = null;
     try {
       db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(this.busyTimeoutMs))}`);
-      // refuse a newer schema before writing anything (even the lease row)
+      // refuse another application's file and a newer schema before writing anything (even the
+      // WAL switch or the lease row); a new file is marked as a causeway journal first of all
+      const kind = inspectJournalFile(db, this.path);
+      if (kind === "empty") markJournalFile(db);
       assertSchemaNotTooNew(db, this.path);
       if (!this.memory) db.pragma("journal_mode = WAL");
       db.pragma(`synchronous = ${SYNCHRONOUS[this.durability]}`);
@@ -156,6 +160,8 @@ export class SqliteStore implements Store {
         staleLease = lease.acquire();
       }
       this.schemaVersion = runMigrations(db, this.path, this.migrateTo);
+      // a journal from before the mark existed gets it, under the lease
+      if (kind === "unmarked") markJournalFile(db);
 
       this.db = db;
       this.st = prepareStatements(db, this.schemaVersion);
