@@ -17,6 +17,7 @@ import { SqliteStore } from "./journal/sqlite-store.js";
 import { createRedactor } from "./journal/redaction.js";
 import { Compactor } from "./journal/compactor.js";
 import { retentionPolicy } from "./journal/retention.js";
+import { journalProblem } from "./journal/health.js";
 import type { Store } from "./journal/types.js";
 import { localIdentity } from "./governance/identity.js";
 import { prepareWebSocketAuth } from "./governance/setup.js";
@@ -84,7 +85,7 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
 
   const store =
     deps.store ??
-    new SqliteStore({ path: config.db, durability: config.durability, faultFailCommit: config.faultFailCommit, faultFailCount: config.faultFailCount, faultKind: config.faultKind });
+    new SqliteStore({ path: config.db, durability: config.durability, faultFailCommit: config.faultFailCommit, faultFailCount: config.faultFailCount, faultKind: config.faultKind, log });
   const metrics = new Metrics();
   const observer = combineObservers(metrics, commandLogObserver(log));
   const policy = config.policyFile ? Policy.load(config.policyFile) : Policy.open();
@@ -101,7 +102,7 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
 
   const transports = config.stdio ? ["stdio"] : ["websocket"];
   const pendingCount = deps.pendingCount ?? ((): number => engine.governor.pendingCount());
-  metrics.bind(engineSources(engine, pendingCount));
+  metrics.bind(engineSources(engine, pendingCount, store));
   const services: ImmediateServices = { engine, store, config, serverVersion: SERVER_VERSION, transports, metrics, pending: pendingCount };
 
   const handler = observeConnections(createDispatcher({ engine, registry, schemas, services, log }), log, metrics);
@@ -178,7 +179,7 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
           const checks = {
             journalOpen: !storeClosed,
             recoveryDone: engine.recovery !== null,
-            journalHealthy: !engine.committer.stats.degraded,
+            journalHealthy: journalProblem(engine.committer.stats, store) === null,
             acceptingCommands: !engine.isShuttingDown(),
           };
           return { ready: Object.values(checks).every(Boolean), checks };

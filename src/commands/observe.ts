@@ -1,6 +1,7 @@
 /** Observability and subscription immediate commands: health, recovery summary, subscriptions. */
 import { failure, success } from "../protocol/frames.js";
 import { PROTOCOL_VERSION } from "../protocol/types.js";
+import { journalProblem } from "../journal/health.js";
 import { firstRetainedSeq } from "../journal/retention.js";
 import type { ImmediateCommand } from "./immediate.js";
 
@@ -26,7 +27,8 @@ export const OBSERVE_COMMANDS: ImmediateCommand[] = [
     handle(_conn, env, s) {
       const c = s.engine.committer.stats;
       const issues: string[] = [];
-      if (c.degraded) issues.push(`journal: last commit failed (${c.lastError})`);
+      const journalIssue = journalProblem(c, s.store);
+      if (journalIssue) issues.push(`journal: ${journalIssue}`);
       if (s.engine.isShuttingDown()) issues.push("server is shutting down");
       return success(env.type, {
         healthy: issues.length === 0,
@@ -43,7 +45,7 @@ export const OBSERVE_COMMANDS: ImmediateCommand[] = [
         journal: {
           store: s.config.db === ":memory:" ? "memory" : "sqlite",
           durability: s.config.durability,
-          healthy: !c.degraded,
+          healthy: journalIssue === null,
           lastSeq: s.engine.committer.lastSeq(),
           batches: c.batches,
           records: c.records,

@@ -136,10 +136,13 @@ export class Lease {
     return isPidAlive(row.holder_pid);
   }
 
-  /** Refresh heartbeat_at every heartbeatMs (unref'd timer). */
-  startHeartbeat(): void {
+  /** Refresh heartbeat_at every heartbeatMs (unref'd timer); `after` runs after every beat. */
+  startHeartbeat(after?: () => void): void {
     if (this.timer || !this.held) return;
-    this.timer = setInterval(() => this.beat(), this.heartbeatMs);
+    this.timer = setInterval(() => {
+      this.beat();
+      after?.();
+    }, this.heartbeatMs);
     this.timer.unref();
   }
 

@@ -30,6 +30,7 @@ import {
   type UnfinishedRow,
 } from "./codec.js";
 import { FaultInjector, type FaultKind } from "./fault.js";
+import { FileGuard } from "./file-guard.js";
 import { inspectJournalFile, markJournalFile } from "./file-identity.js";
 import { DEFAULT_LEASE_HEARTBEAT_MS, Lease } from "./lease.js";
 import { LATEST_SCHEMA_VERSION, UNFINISHED_SQL_LIST, assertSchemaNotTooNew, runMigrations } from "./migrations.js";
@@ -44,6 +45,7 @@ import {
   type JournalRecord,
   type LeaseHolder,
   type RecoveredState,
+  type StoreLog,
   type StoreStats,
   type Store,
   type StoredCommand,
@@ -70,6 +72,8 @@ export interface SqliteStoreOptions {
   migrateTo?: number;
   /** SQLite busy_timeout in ms (default 250) */
   busyTimeoutMs?: number;
+  /** where a store that fails closed (files deleted, lease lost) says so (default: nowhere) */
+  log?: StoreLog;
 }
 
 const SYNCHRONOUS: Record<Durability, string> = { full: "FULL", normal: "NORMAL", off: "OFF" };
@@ -112,6 +116,11 @@ export class SqliteStore implements Store {
   /** schema v5+: the transition table compiled into compare-and-swap UPDATEs */
   private tx5: TransitionStatements | null = null;
   private lease: Lease | null = null;
+  /** the database and -wal files as opened (file databases) */
+  private guard: FileGuard | null = null;
+  /** why the store failed closed for good; null while healthy */
+  private failure: string | null = null;
+  private readonly log: StoreLog | undefined;
 
   private lastSeq = 0;
   /** within one batch: max(commands.accepted_at) so far (undefined: not read yet) */
@@ -134,6 +143,7 @@ export class SqliteStore implements Store {
     this.now = opts.now ?? Date.now;
     this.migrateTo = opts.migrateTo ?? LATEST_SCHEMA_VERSION;
     this.busyTimeoutMs = opts.busyTimeoutMs ?? 250;
+    this.log = opts.log;
     this.fault = new FaultInjector(opts.faultFailCommit ?? 0, opts.faultFailCount ?? 1, opts.faultKind ?? "ioerr");
   }
 
@@ -171,7 +181,9 @@ export class SqliteStore implements Store {
       const recovered = this.recover(db);
       if (staleLease) recovered.staleLeaseTakenOver = staleLease;
       this.lease = lease;
-      lease?.startHeartbeat();
+      this.failure = null;
+      this.guard = this.memory ? null : new FileGuard([this.path, `${this.path}-wal`]);
+      lease?.startHeartbeat(() => this.checkFiles());
       this.commitCalls = 0;
       return recovered;
     } catch (err) {
@@ -225,10 +237,10 @@ export class SqliteStore implements Store {
       this.commitFailures++;
       throw new JournalWriteError(`journal ${this.path} is not open`);
     }
-    const lost = this.lease?.lost;
-    if (lost) {
+    const down = this.failure ?? this.checkFiles(false);
+    if (down) {
       this.commitFailures++;
-      throw new JournalWriteError(`journal ${this.path}: ${lost}`);
+      throw new JournalWriteError(`journal ${this.path}: ${down}`);
     }
     let result: BatchResult;
     try {
@@ -239,11 +251,31 @@ export class SqliteStore implements Store {
       const msg = err instanceof Error ? err.message : String(err);
       throw new JournalWriteError(`journal commit failed: ${msg}`, err);
     }
+    // committed, but to the files this store opened: are they still the journal at its path?
+    const lost = this.checkFiles();
+    if (lost) {
+      this.commitFailures++;
+      throw new JournalWriteError(`journal ${this.path}: ${lost}; this batch is not durable`);
+    }
     this.lastSeq = result.lastSeq;
     for (const [lane, u] of result.lanes) this.laneHeads.set(lane, u.laneSeq);
     this.commits++;
     this.recordsWritten += records.length;
     this.lastBatchSize = records.length;
+  }
+
+  /**
+   * Fail closed for good when the lease was lost or the journal files were deleted / replaced
+   * (`files`: also stat the files; the lease check alone is free). Returns the reason, or null.
+   */
+  private checkFiles(files = true): string | null {
+    if (this.failure) return this.failure;
+    const reason = this.lease?.lost ?? (files ? (this.guard?.check() ?? null) : null);
+    if (reason) {
+      this.failure = reason;
+      this.log?.error({ db: this.path, reason }, `journal unavailable: ${reason}; every commit now fails with journal_unavailable until causeway is restarted on an intact journal (restore a backup first if the file is gone)`);
+    }
+    return reason;
   }
 
   /** The transaction body: append + materialize every record, then the lane heads. */
@@ -492,6 +524,7 @@ export class SqliteStore implements Store {
     return {
       kind: this.kind,
       path: this.memory ? null : this.path,
+      failure: this.failure,
       schemaVersion: this.schemaVersion,
       commits: this.commits,
       commitFailures: this.commitFailures,
@@ -525,6 +558,8 @@ export class SqliteStore implements Store {
     const db = this.db;
     this.lease?.release();
     this.lease = null;
+    this.guard?.close();
+    this.guard = null;
     this.db = null;
     this.st = null;
     this.txn = null;

@@ -224,6 +224,11 @@ export interface IdempotencyHit {
 export interface StoreStats {
   kind: "memory" | "sqlite";
   path: string | null;
+  /**
+   * Set once the store failed closed for good (its files were deleted or replaced, or its lease was
+   * taken over): every later commit fails with `journal_unavailable`. Null while healthy.
+   */
+  failure: string | null;
   schemaVersion: number;
   commits: number;
   commitFailures: number;
@@ -247,6 +252,12 @@ export interface Store {
   /** The open SQLite connection, for read-only query modules (history, journal reads). */
   database(): import("better-sqlite3").Database;
   close(): void;
+}
+
+/** Where the store reports what an operator must hear about (a pino logger fits). */
+export interface StoreLog {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
 }
 
 export class JournalWriteError extends Error {
