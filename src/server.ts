@@ -85,7 +85,7 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
 
   const store =
     deps.store ??
-    new SqliteStore({ path: config.db, durability: config.durability, faultFailCommit: config.faultFailCommit, faultFailCount: config.faultFailCount, faultKind: config.faultKind, log });
+    new SqliteStore({ path: config.db, durability: config.durability, faultFailCommit: config.faultFailCommit, faultFailCount: config.faultFailCount, faultKind: config.faultKind, takeOverLease: config.takeOverLease, log });
   const metrics = new Metrics();
   const observer = combineObservers(metrics, commandLogObserver(log));
   const policy = config.policyFile ? Policy.load(config.policyFile) : Policy.open();

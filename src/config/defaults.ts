@@ -24,6 +24,11 @@ export interface CausewayConfig {
   /** SQLite journal file, or ":memory:" for the in-memory store */
   db: string;
   durability: Durability;
+  /**
+   * take the journal's single-writer lease over even when its holder looks alive (a fresh
+   * heartbeat from a live pid): for a lease left behind by a process that is not causeway; logged
+   */
+  takeOverLease: boolean;
   /** user command modules (ESM paths) */
   commands: string[];
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -93,6 +98,7 @@ export const DEFAULT_CONFIG: CausewayConfig = {
   policyFile: null,
   db: "data/causeway.db",
   durability: "full",
+  takeOverLease: false,
   commands: [],
   logLevel: "info",
   limits: DEFAULT_LIMITS,

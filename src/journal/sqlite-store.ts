@@ -32,7 +32,7 @@ import {
 import { FaultInjector, type FaultKind } from "./fault.js";
 import { FileGuard } from "./file-guard.js";
 import { inspectJournalFile, markJournalFile } from "./file-identity.js";
-import { DEFAULT_LEASE_HEARTBEAT_MS, Lease } from "./lease.js";
+import { DEFAULT_LEASE_HEARTBEAT_MS, Lease, assertSingleLink, type LeaseTakeover } from "./lease.js";
 import { LATEST_SCHEMA_VERSION, UNFINISHED_SQL_LIST, assertSchemaNotTooNew, runMigrations } from "./migrations.js";
 import { encodeEffect, prepareStatements, type Statements } from "./statements.js";
 import { TransitionStatements } from "./transition-sql.js";
@@ -72,8 +72,10 @@ export interface SqliteStoreOptions {
   migrateTo?: number;
   /** SQLite busy_timeout in ms (default 250) */
   busyTimeoutMs?: number;
-  /** where a store that fails closed (files deleted, lease lost) says so (default: nowhere) */
+  /** where a store that fails closed (files deleted, lease lost) or takes a lease over says so (default: nowhere) */
   log?: StoreLog;
+  /** take the single-writer lease even from a holder that looks alive (config takeOverLease; logged) */
+  takeOverLease?: boolean;
 }
 
 const SYNCHRONOUS: Record<Durability, string> = { full: "FULL", normal: "NORMAL", off: "OFF" };
@@ -121,6 +123,7 @@ export class SqliteStore implements Store {
   /** why the store failed closed for good; null while healthy */
   private failure: string | null = null;
   private readonly log: StoreLog | undefined;
+  private readonly takeOverLease: boolean;
 
   private lastSeq = 0;
   /** within one batch: max(commands.accepted_at) so far (undefined: not read yet) */
@@ -144,12 +147,16 @@ export class SqliteStore implements Store {
     this.migrateTo = opts.migrateTo ?? LATEST_SCHEMA_VERSION;
     this.busyTimeoutMs = opts.busyTimeoutMs ?? 250;
     this.log = opts.log;
+    this.takeOverLease = opts.takeOverLease ?? false;
     this.fault = new FaultInjector(opts.faultFailCommit ?? 0, opts.faultFailCount ?? 1, opts.faultKind ?? "ioerr");
   }
 
   open(): RecoveredState {
     if (this.db) throw new Error(`store ${this.path} is already open`);
-    if (!this.memory) mkdirSync(dirname(this.path), { recursive: true });
+    if (!this.memory) {
+      mkdirSync(dirname(this.path), { recursive: true });
+      assertSingleLink(this.path); // before anything opens it through this path
+    }
     const db = new Database(this.path);
     let lease: Lease | null = null;
     try {
@@ -164,12 +171,13 @@ export class SqliteStore implements Store {
       // 16 MiB page cache: random-key index pages (command ids, idempotency keys) stay hot
       db.pragma("cache_size = -16384");
 
-      let staleLease: LeaseHolder | undefined;
+      let takeover: LeaseTakeover | undefined;
       if (!this.memory) {
-        lease = new Lease({ db, path: this.path, heartbeatMs: this.heartbeatMs, now: this.now });
-        staleLease = lease.acquire();
+        lease = new Lease({ db, path: this.path, heartbeatMs: this.heartbeatMs, now: this.now, takeOver: this.takeOverLease });
+        takeover = lease.acquire();
       }
       this.schemaVersion = runMigrations(db, this.path, this.migrateTo);
+      lease?.beat(); // a long migration must not make our fresh lease look abandoned
       // a journal from before the mark existed gets it, under the lease
       if (kind === "unmarked") markJournalFile(db);
 
@@ -179,7 +187,7 @@ export class SqliteStore implements Store {
       this.txn = db.transaction((records: JournalRecord[], commitNo: number) => this.applyBatch(records, commitNo));
 
       const recovered = this.recover(db);
-      if (staleLease) recovered.staleLeaseTakenOver = staleLease;
+      if (takeover) this.reportTakeover(takeover, recovered);
       this.lease = lease;
       this.failure = null;
       this.guard = this.memory ? null : new FileGuard([this.path, `${this.path}-wal`]);
@@ -247,6 +255,7 @@ export class SqliteStore implements Store {
       result = this.txn.immediate(records, commitNo);
     } catch (err) {
       this.commitFailures++;
+      this.checkFiles(false); // a lease found taken over inside the transaction fails the store for good
       if (err instanceof JournalWriteError) throw err;
       const msg = err instanceof Error ? err.message : String(err);
       throw new JournalWriteError(`journal commit failed: ${msg}`, err);
@@ -262,6 +271,14 @@ export class SqliteStore implements Store {
     this.commits++;
     this.recordsWritten += records.length;
     this.lastBatchSize = records.length;
+  }
+
+  /** A crashed holder's lease is the engine's to report (staleLeaseTakenOver); the store explains stale and forced takeovers. */
+  private reportTakeover(t: LeaseTakeover, recovered: RecoveredState): void {
+    if (t.kind !== "forced") recovered.staleLeaseTakenOver = t.holder;
+    if (t.kind !== "dead") {
+      this.log?.warn({ db: this.path, previousHolder: t.holder, takeover: t.kind, why: t.why }, `took over the journal lease of pid ${t.holder.pid} on ${t.holder.host}: ${t.why}`);
+    }
   }
 
   /**
@@ -282,6 +299,8 @@ export class SqliteStore implements Store {
   private applyBatch(records: JournalRecord[], commitNo: number): BatchResult {
     const st = this.st!;
     const lanes = new Map<string, LaneUpdate>();
+    // single writer: the lease row must still be ours, read under this transaction's write lock
+    if (this.lease && !this.lease.verify()) throw new JournalWriteError(`journal ${this.path}: ${this.lease.lost}`);
     let seq = this.lastSeq;
     let i = 0;
     this.batchMaxAcceptedAt = undefined;
