@@ -165,7 +165,7 @@ export class Lease {
     liveTokens.add(this.token);
     liveFiles.set(fileKey, { path: this.path, token: this.token });
     this.fileKey = fileKey;
-    this.ownerSt = db.prepare("SELECT token FROM lease WHERE id = 1");
+    this.ownerSt = db.prepare("SELECT token FROM lease WHERE id = 1").pluck();
     return taken;
   }
 
@@ -211,8 +211,7 @@ export class Lease {
    */
   verify(): boolean {
     if (this.lostReason) return false;
-    const row = this.ownerSt?.get() as { token: string } | undefined;
-    if (row?.token === this.token) return true;
+    if (this.ownerSt?.get() === this.token) return true;
     this.lostReason = "the single-writer lease was taken over by another process";
     this.stopHeartbeat();
     return false;

@@ -191,7 +191,7 @@ export class SqliteStore implements Store {
       this.lease = lease;
       this.failure = null;
       this.guard = this.memory ? null : new FileGuard([this.path, `${this.path}-wal`]);
-      lease?.startHeartbeat(() => this.checkFiles());
+      lease?.startHeartbeat(() => this.checkFiles("paths"));
       this.commitCalls = 0;
       return recovered;
     } catch (err) {
@@ -245,7 +245,7 @@ export class SqliteStore implements Store {
       this.commitFailures++;
       throw new JournalWriteError(`journal ${this.path} is not open`);
     }
-    const down = this.failure ?? this.checkFiles(false);
+    const down = this.failure ?? this.checkFiles("lease");
     if (down) {
       this.commitFailures++;
       throw new JournalWriteError(`journal ${this.path}: ${down}`);
@@ -255,13 +255,13 @@ export class SqliteStore implements Store {
       result = this.txn.immediate(records, commitNo);
     } catch (err) {
       this.commitFailures++;
-      this.checkFiles(false); // a lease found taken over inside the transaction fails the store for good
+      this.checkFiles("lease"); // a lease found taken over inside the transaction fails the store for good
       if (err instanceof JournalWriteError) throw err;
       const msg = err instanceof Error ? err.message : String(err);
       throw new JournalWriteError(`journal commit failed: ${msg}`, err);
     }
     // committed, but to the files this store opened: are they still the journal at its path?
-    const lost = this.checkFiles();
+    const lost = this.checkFiles("links");
     if (lost) {
       this.commitFailures++;
       throw new JournalWriteError(`journal ${this.path}: ${lost}; this batch is not durable`);
@@ -282,12 +282,14 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Fail closed for good when the lease was lost or the journal files were deleted / replaced
-   * (`files`: also stat the files; the lease check alone is free). Returns the reason, or null.
+   * Fail closed for good when the lease was lost or the journal files were deleted / replaced.
+   * `lease`: only the lease state (free); `links`: also the open files' link counts (two fstat
+   * calls, after every commit); `paths`: also the paths' device + inode (heartbeat). Returns the
+   * reason, or null.
    */
-  private checkFiles(files = true): string | null {
+  private checkFiles(depth: "lease" | "links" | "paths"): string | null {
     if (this.failure) return this.failure;
-    const reason = this.lease?.lost ?? (files ? (this.guard?.check() ?? null) : null);
+    const reason = this.lease?.lost ?? (depth === "lease" ? null : (this.guard?.check(depth === "paths") ?? null));
     if (reason) {
       this.failure = reason;
       this.log?.error({ db: this.path, reason }, `journal unavailable: ${reason}; every commit now fails with journal_unavailable until causeway is restarted on an intact journal (restore a backup first if the file is gone)`);

@@ -6,7 +6,7 @@
 import { renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { SqliteStore } from "../../src/journal/sqlite-store.js";
 import { JournalWriteError, type StoreLog } from "../../src/journal/types.js";
 import { RecordBuilder, tempDir } from "./helpers.js";
@@ -67,16 +67,26 @@ describe("#15.4 journal files deleted or replaced under the store", () => {
     expect(log.errors[0]!.msg).toContain(`journal file ${path}`);
   });
 
-  it("#15.4 a db file renamed away and replaced by another file at the same path is noticed", () => {
-    const path = join(tmp.dir, "j.db");
-    const log = logged();
-    const s = open(path, log);
-    const b = new RecordBuilder();
-    s.commit([b.record("accepted", "c1", null)]);
-    renameSync(path, join(tmp.dir, "moved.db"));
-    new Database(path).close(); // an unrelated empty file now sits at the journal's path
-    const err = catchErr(() => s.commit([b.record("accepted", "c2", null)]));
-    expect((err as Error).message).toContain(`journal file ${path} was replaced by another file`);
-    expect(s.stats().failure).toContain("was replaced");
+  it("#15.4 a db file renamed away and replaced by another file at the same path is noticed by the next heartbeat", () => {
+    // the heartbeat's interval timer is driven by the test: no waiting on wall time
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    try {
+      const path = join(tmp.dir, "j.db");
+      const log = logged();
+      const s = new SqliteStore({ path, durability: "full", leaseHeartbeatMs: 20, log });
+      stores.push(s);
+      s.open();
+      const b = new RecordBuilder();
+      s.commit([b.record("accepted", "c1", null)]);
+      renameSync(path, join(tmp.dir, "moved.db"));
+      new Database(path).close(); // an unrelated empty file now sits at the journal's path
+      expect(s.stats().failure).toBeNull();
+      vi.advanceTimersByTime(20);
+      expect(s.stats().failure).toBe(`journal file ${path} was replaced by another file while the server was running`);
+      expect(log.errors).toHaveLength(1);
+      expect(() => s.commit([b.record("accepted", "c2", null)])).toThrow(/was replaced by another file/);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
