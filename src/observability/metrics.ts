@@ -365,14 +365,14 @@ export class Metrics implements EngineObserver {
   }
 }
 
-/** Metrics sources read from an engine; `pending` comes from governance (default: none); `store` adds its fail-closed state to journal health. */
-export function engineSources(engine: import("../engine/engine.js").Engine, pending: () => number = () => 0, store?: Pick<Store, "stats">): MetricsSources {
+/** Metrics sources read from an engine and its store (journal health: journal/health.ts); `pending` comes from governance. */
+export function engineSources(engine: import("../engine/engine.js").Engine, pending: () => number, store: Pick<Store, "stats">): MetricsSources {
   return {
     lanes: () => engine.lanes.all().map((l) => ({ key: l.key, depth: l.length, running: l.active !== null && l.active.status === "running" })),
     inFlight: () => engine.jobs.size,
     sessions: () => engine.sessions.size(),
     lastSeq: () => engine.committer.lastSeq(),
-    journalHealthy: () => (store ? journalProblem(engine.committer.stats, store) === null : !engine.committer.stats.degraded),
+    journalHealthy: () => journalProblem(engine.committer.stats, store) === null,
     pending,
   };
 }

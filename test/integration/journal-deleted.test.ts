@@ -2,8 +2,8 @@
  * Issue #15 item 4: the journal's files are deleted while the server runs. SQLite would keep
  * committing into the unlinked inode (acknowledged writes that vanish at the next restart); the
  * server must notice (on the lease heartbeat, and after every commit before it counts as durable)
- * and fail closed: an error log naming the file, `health_check` unhealthy, `/readyz` 503, and every
- * write refused with `journal_unavailable`.
+ * and fail closed: an error log naming the file, `health_check` unhealthy, `/readyz` 503, the
+ * `causeway_journal_healthy` gauge 0, and every write refused with `journal_unavailable`.
  */
 import { execFile } from "node:child_process";
 import { rmSync } from "node:fs";
@@ -63,6 +63,7 @@ describe("#15.4 journal files deleted while the server runs", () => {
       const ready = await fetch(`http://127.0.0.1:${server.port}/readyz`);
       expect(ready.status).toBe(503);
       expect(await ready.json()).toMatchObject({ checks: { journalHealthy: false } });
+      expect(await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text()).toMatch(/^causeway_journal_healthy 0$/m);
 
       // nothing is acknowledged any more, and it stays that way
       for (const value of [2, 3]) {
