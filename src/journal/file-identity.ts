@@ -46,7 +46,13 @@ function notAJournal(path: string, why: string, details: Record<string, unknown>
  * for another application's database.
  */
 export function inspectJournalFile(db: Database.Database, path: string): JournalFileKind {
-  const appId = Number(db.pragma("application_id", { simple: true }) ?? 0);
+  let appId: number;
+  try {
+    appId = Number(db.pragma("application_id", { simple: true }) ?? 0);
+  } catch (err) {
+    if ((err as { code?: unknown }).code === "SQLITE_NOTADB") throw notAJournal(path, "it is not an SQLite database", {});
+    throw err;
+  }
   if (appId === CAUSEWAY_APPLICATION_ID) return "marked";
   if (appId !== 0) {
     throw notAJournal(path, `its application_id is ${hex(appId)}, causeway's is ${hex(CAUSEWAY_APPLICATION_ID)}`, { applicationId: appId });

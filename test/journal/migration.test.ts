@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -308,16 +308,20 @@ describe("#15.5 the causeway application_id", () => {
   });
 
   it("#15.5 another application's file is refused with not_a_journal and left byte-for-byte unchanged", () => {
-    const cases: Array<{ name: string; build: (db: Database.Database) => void; why: RegExp }> = [
+    const cases: Array<{ name: string; build: ((db: Database.Database) => void) | null; why: RegExp }> = [
       { name: "tables.db", build: (db) => db.exec("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers (name) VALUES ('ada')"), why: /holds customers and no causeway application_id/ },
       { name: "appid.db", build: (db) => db.exec("PRAGMA application_id = 1179603783; CREATE TABLE journal (x)"), why: /application_id is 0x464f5347, causeway's is 0x43574159/ },
       { name: "version.db", build: (db) => db.exec("PRAGMA user_version = 3"), why: /user_version 3 but no tables/ },
     ];
-    for (const c of cases) {
+    const text = join(tmp.dir, "notes.db");
+    writeFileSync(text, "not a database, but a long enough text file to fill SQLite's 100-byte header check ".repeat(4));
+    for (const c of [...cases, { name: "notes.db", build: null, why: /it is not an SQLite database/ }]) {
       const path = join(tmp.dir, c.name);
-      const db = new Database(path);
-      c.build(db);
-      db.close();
+      if (c.build) {
+        const db = new Database(path);
+        c.build(db);
+        db.close();
+      }
       const before = readFileSync(path);
       const err = (() => {
         try {
