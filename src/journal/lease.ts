@@ -129,8 +129,8 @@ export class Lease {
   }
 
   /**
-   * Take the lease or throw StoreOpenError (`journal_locked`, `journal_linked`). Returns what was
-   * taken over from someone else, undefined when the lease was free.
+   * Take the lease or throw StoreOpenError `journal_locked` (hard links are refused earlier, by
+   * assertSingleLink). Returns what was taken over from someone else, undefined when it was free.
    */
   acquire(): LeaseTakeover | undefined {
     const fileKey = this.claimFile();
