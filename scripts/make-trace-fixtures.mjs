@@ -12,11 +12,23 @@
  *  - writes with set / patch, ifSessionVersion (one version_conflict), dependsOn;
  *  - a login (password and token redacted), an emit whose payload carries an apiKey (redacted);
  *  - a handler failure, a timeout, a same-id replay, an idempotency-key replay, a replay_conflict.
+ * A second, governed run (tokens for alice/admin, bob and carol/approver, fixtures/governance/
+ * policy.test.json, --shutdown-grace-ms 100), every command with a fixed id, over two server runs:
+ *  - run 1: a `hold` keeps session "g" busy; a one-approval command approved by bob and a plain
+ *    write wait behind it when the server stops (grace elapses: all three unfinished);
+ *  - run 2: recovery interrupts the hold and requeues the other two (they run); then a login
+ *    (redacted), a rejection, a cancellation, an expiry, a supersede, a scheduled command
+ *    (notBefore: released), an onStale renew; g-new and g-renew are left pending, and a last hold
+ *    with an approved command behind it are left running / approved.
  * Outputs:
  *  - basic.jsonl: the whole journal;
  *  - session-alpha.jsonl: `--session alpha` (alpha's lane plus its create_session), whose seq /
- *    laneSeq have gaps: import renumbers it.
- * Timestamps and the header's exportedAt differ between runs; the shape of the history does not.
+ *    laneSeq have gaps: import renumbers it;
+ *  - governed.jsonl: the whole governed journal (every phase; statuses pending, approved,
+ *    rejected, cancelled, expired, superseded, interrupted …).
+ * `node scripts/make-trace-fixtures.mjs governed` rebuilds only governed.jsonl (`basic` only the
+ * first two). Timestamps and the header's exportedAt differ between runs; the shape of the history
+ * does not.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -33,74 +45,168 @@ if (!existsSync(cli) || !existsSync(clientModule)) {
   process.exit(1);
 }
 const { CausewayClient } = await import(clientModule);
+const { hashToken } = await import(join(root, "dist/governance/tokens.js"));
 
 const FIXTURE_SECRETS = ["fixture-password-7f3a", "fixture-api-key-91c2"];
 const RULES = { login: ["/password", "outcome:/data/token"], "*": ["apiKey"] };
 
+const only = new Set(process.argv.slice(2));
+const wanted = (name) => only.size === 0 || only.has(name);
+const outDir = join(root, "fixtures/traces");
+mkdirSync(outDir, { recursive: true });
 const dir = mkdtempSync(join(tmpdir(), "causeway-traces-"));
-const db = join(dir, "journal.db");
 const config = join(dir, "config.json");
 writeFileSync(config, JSON.stringify({ redact: RULES }));
 
-const proc = spawn(
-  process.execPath,
-  [cli, "serve", "--db", db, "--port", "0", "--config", config, "--commands", join(root, "fixtures/commands/test-commands.mjs"), "--log-level", "info"],
-  { cwd: root, stdio: ["ignore", "ignore", "pipe"] },
-);
-const exited = new Promise((r) => proc.once("exit", (code, signal) => r({ code, signal })));
-const port = await new Promise((resolvePort, reject) => {
-  createInterface({ input: proc.stderr }).on("line", (line) => {
-    const m = /listening on ws:\/\/[^:/]+:(\d+)/.exec(line);
-    if (m) resolvePort(Number(m[1]));
+/** Start `causeway serve` on `db`; resolves with its port and a stop() that expects a clean exit. */
+async function serve(db, extra = []) {
+  const proc = spawn(
+    process.execPath,
+    [cli, "serve", "--db", db, "--port", "0", "--config", config, "--commands", join(root, "fixtures/commands/test-commands.mjs"), "--log-level", "info", ...extra],
+    { cwd: root, stdio: ["ignore", "ignore", "pipe"] },
+  );
+  const exited = new Promise((r) => proc.once("exit", (code, signal) => r({ code, signal })));
+  const port = await new Promise((resolvePort, reject) => {
+    createInterface({ input: proc.stderr }).on("line", (line) => {
+      const m = /listening on ws:\/\/[^:/]+:(\d+)/.exec(line);
+      if (m) resolvePort(Number(m[1]));
+    });
+    void exited.then((e) => reject(new Error(`server exited early: ${JSON.stringify(e)}`)));
   });
-  void exited.then((e) => reject(new Error(`server exited early: ${JSON.stringify(e)}`)));
-});
+  return {
+    port,
+    async stop() {
+      proc.kill("SIGTERM");
+      const exit = await exited;
+      if (exit.code !== 0) throw new Error(`server did not exit cleanly: ${JSON.stringify(exit)}`);
+    },
+  };
+}
 
-const c = await CausewayClient.connect(`ws://127.0.0.1:${port}/`);
-const expect = async (cmd, check) => {
+async function connect(port, token) {
+  const c = await CausewayClient.connect(`ws://127.0.0.1:${port}/`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+  await c.waitFor((f) => f.type === "server_ready");
+  return c;
+}
+
+const check = async (c, cmd, ok) => {
   const r = await c.request(cmd);
-  if (!check(r)) throw new Error(`unexpected response to ${JSON.stringify(cmd)}: ${JSON.stringify(r)}`);
+  if (!ok(r)) throw new Error(`unexpected response to ${JSON.stringify(cmd)}: ${JSON.stringify(r)}`);
   return r;
 };
 const ok = (r) => r.success === true;
 const code = (want) => (r) => r.code === want;
 
-await expect({ type: "create_session", id: "create-alpha", sessionId: "alpha", idempotencyKey: "create-alpha" }, ok);
-await expect({ type: "create_session", id: "create-beta", sessionId: "beta", state: { title: "beta", count: 100 } }, ok);
-await expect({ type: "set", id: "alpha-1", sessionId: "alpha", path: "/count", value: 1 }, ok);
-await expect({ type: "patch", id: "alpha-2", sessionId: "alpha", ops: [{ op: "add", path: "/tags", value: ["a"] }], ifSessionVersion: 1 }, ok);
-await expect({ type: "set", id: "alpha-stale", sessionId: "alpha", path: "/count", value: 9, ifSessionVersion: 0 }, code("version_conflict"));
-await expect({ type: "login", id: "alpha-login", sessionId: "alpha", user: "ada", password: FIXTURE_SECRETS[0] }, (r) => ok(r) && typeof r.data?.token === "string");
-await expect({ type: "emit", id: "alpha-emit", sessionId: "alpha", payload: { note: "hello", apiKey: FIXTURE_SECRETS[1] } }, ok);
-await expect({ type: "set", id: "beta-1", sessionId: "beta", path: "/count", value: 101, idempotencyKey: "beta-inc" }, ok);
-await expect({ type: "set", id: "beta-2", sessionId: "beta", path: "/after", value: "alpha-1", dependsOn: ["alpha-1"] }, ok);
-await expect({ type: "fail", id: "beta-fail", sessionId: "beta", message: "deliberate" }, code("handler_error"));
-await expect({ type: "hold", id: "beta-timeout", sessionId: "beta", key: "never", timeoutMs: 50 }, code("timeout"));
-// replays and a conflict
-await expect({ type: "set", id: "alpha-1", sessionId: "alpha", path: "/count", value: 1 }, (r) => r.replayed === true);
-await expect({ type: "set", id: "beta-1-retry", sessionId: "beta", path: "/count", value: 101, idempotencyKey: "beta-inc" }, (r) => r.replayed === true);
-await expect({ type: "set", id: "alpha-1", sessionId: "alpha", path: "/count", value: 2 }, code("replay_conflict"));
-await expect({ type: "login", id: "alpha-login", sessionId: "alpha", user: "ada", password: FIXTURE_SECRETS[0] }, (r) => r.replayed === true);
-// a session created and deleted, and a read
-await expect({ type: "create_session", id: "create-scratch", sessionId: "scratch" }, ok);
-await expect({ type: "set", id: "scratch-1", sessionId: "scratch", path: "/x", value: true }, ok);
-await expect({ type: "delete_session", id: "delete-scratch", sessionId: "scratch" }, ok);
-await expect({ type: "get_state", id: "alpha-read", sessionId: "alpha" }, ok);
-await c.close();
-proc.kill("SIGTERM");
-const exit = await exited;
-if (exit.code !== 0) throw new Error(`server did not exit cleanly: ${JSON.stringify(exit)}`);
-
-const outDir = join(root, "fixtures/traces");
-mkdirSync(outDir, { recursive: true });
-function exportTo(name, extra) {
+function exportTo(db, name, extra) {
   const r = spawnSync(process.execPath, [cli, "export", "--db", db, "--config", config, ...extra], { cwd: root, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`export ${extra.join(" ")} failed: ${r.stderr}`);
   for (const s of FIXTURE_SECRETS) if (r.stdout.includes(s)) throw new Error(`secret ${s} leaked into ${name}`);
   writeFileSync(join(outDir, name), r.stdout);
-  return r.stdout.trim().split("\n").length - 1;
+  const n = r.stdout.trim().split("\n").length - 1;
+  console.log(`wrote fixtures/traces/${name} (${n} records)`);
 }
-const basic = exportTo("basic.jsonl", []);
-const alpha = exportTo("session-alpha.jsonl", ["--session", "alpha"]);
+
+async function basicRun() {
+  const db = join(dir, "journal.db");
+  const server = await serve(db);
+  const c = await connect(server.port);
+  const expect = (cmd, ok) => check(c, cmd, ok);
+  await expect({ type: "create_session", id: "create-alpha", sessionId: "alpha", idempotencyKey: "create-alpha" }, ok);
+  await expect({ type: "create_session", id: "create-beta", sessionId: "beta", state: { title: "beta", count: 100 } }, ok);
+  await expect({ type: "set", id: "alpha-1", sessionId: "alpha", path: "/count", value: 1 }, ok);
+  await expect({ type: "patch", id: "alpha-2", sessionId: "alpha", ops: [{ op: "add", path: "/tags", value: ["a"] }], ifSessionVersion: 1 }, ok);
+  await expect({ type: "set", id: "alpha-stale", sessionId: "alpha", path: "/count", value: 9, ifSessionVersion: 0 }, code("version_conflict"));
+  await expect({ type: "login", id: "alpha-login", sessionId: "alpha", user: "ada", password: FIXTURE_SECRETS[0] }, (r) => ok(r) && typeof r.data?.token === "string");
+  await expect({ type: "emit", id: "alpha-emit", sessionId: "alpha", payload: { note: "hello", apiKey: FIXTURE_SECRETS[1] } }, ok);
+  await expect({ type: "set", id: "beta-1", sessionId: "beta", path: "/count", value: 101, idempotencyKey: "beta-inc" }, ok);
+  await expect({ type: "set", id: "beta-2", sessionId: "beta", path: "/after", value: "alpha-1", dependsOn: ["alpha-1"] }, ok);
+  await expect({ type: "fail", id: "beta-fail", sessionId: "beta", message: "deliberate" }, code("handler_error"));
+  await expect({ type: "hold", id: "beta-timeout", sessionId: "beta", key: "never", timeoutMs: 50 }, code("timeout"));
+  // replays and a conflict
+  await expect({ type: "set", id: "alpha-1", sessionId: "alpha", path: "/count", value: 1 }, (r) => r.replayed === true);
+  await expect({ type: "set", id: "beta-1-retry", sessionId: "beta", path: "/count", value: 101, idempotencyKey: "beta-inc" }, (r) => r.replayed === true);
+  await expect({ type: "set", id: "alpha-1", sessionId: "alpha", path: "/count", value: 2 }, code("replay_conflict"));
+  await expect({ type: "login", id: "alpha-login", sessionId: "alpha", user: "ada", password: FIXTURE_SECRETS[0] }, (r) => r.replayed === true);
+  // a session created and deleted, and a read
+  await expect({ type: "create_session", id: "create-scratch", sessionId: "scratch" }, ok);
+  await expect({ type: "set", id: "scratch-1", sessionId: "scratch", path: "/x", value: true }, ok);
+  await expect({ type: "delete_session", id: "delete-scratch", sessionId: "scratch" }, ok);
+  await expect({ type: "get_state", id: "alpha-read", sessionId: "alpha" }, ok);
+  await c.close();
+  await server.stop();
+  exportTo(db, "basic.jsonl", []);
+  exportTo(db, "session-alpha.jsonl", ["--session", "alpha"]);
+}
+
+const IDS = { alice: ["admin"], bob: ["approver"], carol: ["approver"] };
+const tokenOf = (who) => `${who}-fixture-token-${"x".repeat(32)}`;
+
+async function governedRun() {
+  const db = join(dir, "governed.db");
+  const tokens = join(dir, "tokens.json");
+  writeFileSync(tokens, JSON.stringify({ version: 1, tokens: Object.entries(IDS).map(([actor, roles]) => ({ sha256: hashToken(tokenOf(actor)), actor, roles })) }));
+  const args = ["--tokens", tokens, "--policy-file", join(root, "fixtures/governance/policy.test.json"), "--shutdown-grace-ms", "100"];
+  const run = async (body) => {
+    const server = await serve(db, args);
+    const clients = await Promise.all(Object.keys(IDS).map((who) => connect(server.port, tokenOf(who))));
+    await body(...clients);
+    for (const c of clients) c.terminate();
+    await server.stop();
+  };
+  const pendingEvent = (c, id) => c.waitNext((f) => f.type === "command_pending" && f.data?.commandId === id);
+  /** send a governed command; resolves once it is pending, with `final()` for its terminal response */
+  const pending = async (c, cmd) => {
+    const seen = pendingEvent(c, cmd.id);
+    const response = c.request(cmd, 30_000);
+    response.catch(() => {}); // g-new, g-renew and g-approved-last never answer before the stop
+    await seen;
+    return { final: () => response };
+  };
+  const holdThenWait = async (alice, bob, key, approvedId) => {
+    const started = alice.waitNext((f) => f.type === "command_started" && f.data?.commandId === `g-hold-${key}`);
+    alice.request({ type: "hold", sessionId: "g", key, id: `g-hold-${key}` }).catch(() => {});
+    await started;
+    await pending(alice, { type: "set", sessionId: "g", path: `/${approvedId}`, value: 1, tags: ["one-approval"], id: approvedId });
+    await check(bob, { type: "approve_command", commandId: approvedId }, (r) => r.data?.status === "approved");
+  };
+
+  await run(async (alice, bob) => {
+    await check(alice, { type: "create_session", sessionId: "g", id: "g-create" }, ok);
+    await holdThenWait(alice, bob, "first", "g-approved");
+    alice.request({ type: "set", sessionId: "g", path: "/queued", value: 1, id: "g-queued" }).catch(() => {});
+    await alice.waitFor((f) => f.type === "command_accepted" && f.data?.commandId === "g-queued");
+  });
+  await run(async (alice, bob, carol) => {
+    // re-sending the ids attaches to the recovered (requeued) commands
+    await check(alice, { type: "set", sessionId: "g", path: "/g-approved", value: 1, tags: ["one-approval"], id: "g-approved" }, ok);
+    await check(alice, { type: "set", sessionId: "g", path: "/queued", value: 1, id: "g-queued" }, ok);
+    await check(alice, { type: "set", sessionId: "g", path: "/queued", value: 2, id: "g-queued" }, code("replay_conflict"));
+    await check(alice, { type: "login", id: "g-login", sessionId: "g", user: "ada", password: FIXTURE_SECRETS[0] }, ok);
+    const rejected = await pending(alice, { type: "set", sessionId: "g", path: "/r", value: 1, tags: ["risk:high"], id: "g-rejected" });
+    await check(bob, { type: "reject_command", commandId: "g-rejected", reason: "not today" }, ok);
+    if ((await rejected.final()).code !== "rejected") throw new Error("g-rejected was not rejected");
+    const cancelled = await pending(bob, { type: "set", sessionId: "g", path: "/c", value: 1, tags: ["risk:high"], id: "g-cancelled" });
+    await check(alice, { type: "cancel_command", commandId: "g-cancelled", reason: "admin cleanup" }, ok);
+    if ((await cancelled.final()).code !== "cancelled") throw new Error("g-cancelled was not cancelled");
+    const expired = await pending(bob, { type: "set", sessionId: "g", path: "/e", value: 1, tags: ["quick"], id: "g-expired" });
+    if ((await expired.final()).code !== "expired") throw new Error("g-expired did not expire");
+    const old = await pending(bob, { type: "set", sessionId: "g", path: "/v", value: 1, tags: ["risk:high"], id: "g-old" });
+    await pending(bob, { type: "set", sessionId: "g", path: "/v", value: 2, tags: ["risk:high"], supersedes: "g-old", id: "g-new" });
+    if ((await old.final()).code !== "superseded") throw new Error("g-old was not superseded");
+    const scheduled = await pending(bob, { type: "set", sessionId: "g", path: "/later", value: 1, notBefore: Date.now() + 200, id: "g-sched" });
+    if (!(await scheduled.final()).success) throw new Error("g-sched did not run");
+    await pending(alice, { type: "set", sessionId: "g", path: "/renewed", value: 1, tags: ["renewable"], id: "g-renew" });
+    await check(bob, { type: "approve_command", commandId: "g-renew" }, ok);
+    await check(alice, { type: "set", sessionId: "g", path: "/bump", value: 1, id: "g-bump" }, ok);
+    const renewed = pendingEvent(alice, "g-renew");
+    await check(carol, { type: "approve_command", commandId: "g-renew" }, ok);
+    await renewed;
+    // left unfinished at export: a running hold and an approved command behind it
+    await holdThenWait(alice, bob, "last", "g-approved-last");
+  });
+  exportTo(db, "governed.jsonl", []);
+}
+
+if (wanted("basic")) await basicRun();
+if (wanted("governed")) await governedRun();
 rmSync(dir, { recursive: true, force: true });
-console.log(`wrote fixtures/traces/basic.jsonl (${basic} records) and fixtures/traces/session-alpha.jsonl (${alpha} records)`);

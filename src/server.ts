@@ -18,6 +18,7 @@ import { SqliteStore } from "./journal/sqlite-store.js";
 import { createRedactor } from "./journal/redaction.js";
 import { Compactor } from "./journal/compactor.js";
 import { retentionPolicy } from "./journal/retention.js";
+import { journalProblem } from "./journal/health.js";
 import type { Store } from "./journal/types.js";
 import { localIdentity } from "./governance/identity.js";
 import { prepareWebSocketAuth } from "./governance/setup.js";
@@ -113,7 +114,7 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
 
   const store =
     deps.store ??
-    new SqliteStore({ path: config.db, durability: config.durability, faultFailCommit: config.faultFailCommit, faultFailCount: config.faultFailCount, faultKind: config.faultKind });
+    new SqliteStore({ path: config.db, durability: config.durability, faultFailCommit: config.faultFailCommit, faultFailCount: config.faultFailCount, faultKind: config.faultKind, takeOverLease: config.takeOverLease, log });
   const metrics = new Metrics();
   const observer = combineObservers(metrics, commandLogObserver(log));
   const policy = config.policyFile ? Policy.load(config.policyFile) : Policy.open();
@@ -130,7 +131,7 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
 
   const transports = config.stdio ? ["stdio"] : ["websocket"];
   const pendingCount = deps.pendingCount ?? ((): number => engine.governor.pendingCount());
-  metrics.bind(engineSources(engine, pendingCount));
+  metrics.bind(engineSources(engine, pendingCount, store));
   const audits = new AuditQueue();
   services = { engine, store, config, serverVersion: SERVER_VERSION, transports, metrics, pending: pendingCount, audits };
   // in-flight commands and online audits are answered before the server closes (within the grace)
@@ -213,7 +214,7 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
           const checks = {
             journalOpen: !storeClosed,
             recoveryDone: engine.recovery !== null,
-            journalHealthy: !engine.committer.stats.degraded,
+            journalHealthy: journalProblem(engine.committer.stats, store) === null,
             acceptingCommands: !engine.isShuttingDown(),
           };
           return { ready: Object.values(checks).every(Boolean), checks };

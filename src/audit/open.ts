@@ -4,6 +4,7 @@
  * a copy (copy the `-wal` file along with the database while a server may hold it open).
  */
 import Database from "better-sqlite3";
+import { assertReadableJournal } from "../journal/file-identity.js";
 
 export class AuditOpenError extends Error {
   constructor(message: string) {
@@ -21,21 +22,13 @@ export function openAuditDatabase(path: string): Database.Database {
   }
   try {
     db.pragma("busy_timeout = 5000");
-    assertJournal(db, path);
+    // refuse another application's file, or one without causeway's tables, before reading anything else
+    assertReadableJournal(db, path);
   } catch (err) {
     db.close();
     throw err;
   }
   return db;
-}
-
-/** Refuse a database that is not a causeway journal (before reading anything else). */
-export function assertJournal(db: Database.Database, path: string): void {
-  const tables = new Set(
-    (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((r) => r.name),
-  );
-  const missing = ["journal", "commands", "sessions", "idempotency", "lanes"].filter((t) => !tables.has(t));
-  if (missing.length > 0) throw new AuditOpenError(`${path} is not a causeway journal (missing tables: ${missing.join(", ")})`);
 }
 
 /**

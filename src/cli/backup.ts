@@ -36,13 +36,13 @@ export interface BackupReport {
  * hears the pages copied after each step.
  */
 export async function backupJournal(source: string, destination: string, onProgress?: (copied: number, total: number) => void): Promise<BackupReport> {
-  const [{ default: Database }, { assertJournal }] = await Promise.all([import("better-sqlite3"), import("../journal/export.js")]);
+  const [{ default: Database }, { assertReadableJournal }] = await Promise.all([import("better-sqlite3"), import("../journal/file-identity.js")]);
   const t0 = Date.now();
   const src = new Database(source, { readonly: true, fileMustExist: true });
   let pages = 0;
   try {
     src.pragma("busy_timeout = 5000");
-    assertJournal(src, source);
+    assertReadableJournal(src, source);
     const r = await src
       .backup(destination, {
         // copy in steps so a running server is never blocked for long

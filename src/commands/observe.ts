@@ -2,6 +2,7 @@
 import { failure, success } from "../protocol/frames.js";
 import { PROTOCOL_VERSION } from "../protocol/types.js";
 import { sessionNotFound } from "../protocol/messages.js";
+import { journalProblem } from "../journal/health.js";
 import { firstRetainedSeq } from "../journal/retention.js";
 import { LIFECYCLE_SCOPES, type LifecycleScope } from "../engine/publisher.js";
 import type { ImmediateCommand } from "./immediate.js";
@@ -39,7 +40,8 @@ export const OBSERVE_COMMANDS: ImmediateCommand[] = [
       const c = s.engine.committer.stats;
       const { lanes, ...counts } = laneCounts(s.engine, commandId);
       const issues: string[] = [];
-      if (c.degraded) issues.push(`journal: last commit failed (${c.lastError})`);
+      const journalIssue = journalProblem(c, s.store);
+      if (journalIssue) issues.push(`journal: ${journalIssue}`);
       if (s.engine.isShuttingDown()) issues.push("server is shutting down");
       return success(env.type, {
         healthy: issues.length === 0,
@@ -56,7 +58,7 @@ export const OBSERVE_COMMANDS: ImmediateCommand[] = [
         journal: {
           store: s.config.db === ":memory:" ? "memory" : "sqlite",
           durability: s.config.durability,
-          healthy: !c.degraded,
+          healthy: journalIssue === null,
           lastSeq: s.engine.committer.lastSeq(),
           batches: c.batches,
           records: c.records,

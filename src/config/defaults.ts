@@ -29,6 +29,11 @@ export interface CausewayConfig {
   /** SQLite journal file, or ":memory:" for the in-memory store */
   db: string;
   durability: Durability;
+  /**
+   * take the journal's single-writer lease over even when its holder looks alive (a fresh
+   * heartbeat from a live pid): for a lease left behind by a process that is not causeway; logged
+   */
+  takeOverLease: boolean;
   /** user command modules (ESM paths) */
   commands: string[];
   /** refuse unknown top-level command fields (default: ignore them, as pi-server does; they still count in the fingerprint) */
@@ -118,6 +123,7 @@ export const DEFAULT_CONFIG: CausewayConfig = {
   policyFile: null,
   db: "data/causeway.db",
   durability: "full",
+  takeOverLease: false,
   commands: [],
   strict: false,
   logLevel: "info",

@@ -80,6 +80,7 @@ const META: { [K in SettingKey]: OptionMeta } = {
   policyFile: { description: "governance policy file (JSON; see PROTOCOL.md Policies): role gates, deny rules, approvals", arg: "<file>", type: "string" },
   db: { description: 'SQLite journal file (":memory:" for no persistence)', arg: "<path>" },
   durability: { description: "journal fsync policy", arg: "<mode>", choices: DURABILITY_CHOICES },
+  takeOverLease: { description: "take the journal's single-writer lease over even from a holder that looks alive (a live pid with a fresh heartbeat); only when no causeway is running on the db (logged)" },
   commands: { description: "user command modules (ESM paths; repeatable or comma-separated)", arg: "<paths...>" },
   strict: { description: "refuse unknown top-level command fields with invalid_command (default: ignore them as pi-server does; they still count in the fingerprint)" },
   logLevel: { description: "log level (logs go to stderr)", arg: "<level>", choices: LOG_LEVEL_CHOICES },

@@ -16,7 +16,7 @@
  * Reads page by page (`pageSize` rows) up to the last seq present when the export started.
  */
 import type Database from "better-sqlite3";
-import { LATEST_SCHEMA_VERSION, readSchemaVersion } from "./migrations.js";
+import { assertReadableJournal } from "./file-identity.js";
 import { rowToRecord, type JournalRow } from "./reader.js";
 import type { RedactRules, Redactor } from "./redaction.js";
 
@@ -75,17 +75,6 @@ export function parseTime(value: number | string, name = "time"): number {
   throw new Error(`${name}: expected epoch milliseconds or an ISO-8601 time, got ${JSON.stringify(value)}`);
 }
 
-/** Throws unless `db` holds a causeway journal this version can read. */
-export function assertJournal(db: Database.Database, path: string): number {
-  const hasJournal = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'journal'").get() !== undefined;
-  if (!hasJournal) throw new Error(`${path} is not a causeway journal (no journal table)`);
-  const version = readSchemaVersion(db);
-  if (version > LATEST_SCHEMA_VERSION) {
-    throw new Error(`database ${path} has schema version ${version}, this causeway supports up to ${LATEST_SCHEMA_VERSION}; upgrade causeway`);
-  }
-  return version;
-}
-
 /** The trace, line by line (no trailing newlines). */
 export function* exportTrace(db: Database.Database, opts: ExportOptions = {}): Generator<string> {
   const filters: TraceFilters = {};
@@ -93,7 +82,7 @@ export function* exportTrace(db: Database.Database, opts: ExportOptions = {}): G
   if (opts.from !== undefined) filters.from = parseTime(opts.from, "from");
   if (opts.to !== undefined) filters.to = parseTime(opts.to, "to");
   const pageSize = Math.max(1, opts.pageSize ?? 500);
-  const schemaVersion = assertJournal(db, db.name);
+  const schemaVersion = assertReadableJournal(db, db.name);
   const lastSeq = (db.prepare("SELECT coalesce(max(seq), 0) AS s FROM journal").get() as { s: number }).s;
   const redact = opts.redactor;
 

@@ -16,8 +16,9 @@
  * record, every session write needs the session's creation. A trace cut by a time window usually
  * is not, and is refused with the record that broke the rule.
  */
-import { JournalWriteError, type JournalPhase, type JournalRecord, type Store } from "./types.js";
+import { JOURNAL_PHASES, JournalWriteError, type JournalPhase, type JournalRecord, type Store } from "./types.js";
 import { TRACE_FORMAT, TRACE_VERSION, type TraceHeader } from "./export.js";
+import { UNFINISHED_SQL_LIST } from "./migrations.js";
 
 export class ImportError extends Error {
   constructor(message: string) {
@@ -45,7 +46,7 @@ export interface ImportReport {
   lastSeq: number;
 }
 
-const PHASES = new Set<JournalPhase>(["accepted", "started", "finished", "replayed", "conflict", "requeued"]);
+const PHASES = new Set<JournalPhase>(JOURNAL_PHASES);
 
 /**
  * Import `lines` (a trace, header first; empty lines ignored) into the open, empty `store`.
@@ -132,7 +133,7 @@ export async function importTrace(lines: Iterable<string> | AsyncIterable<string
     renumbered,
     commands: count("SELECT count(*) AS n FROM commands"),
     sessions: count("SELECT count(*) AS n FROM sessions WHERE deleted_at IS NULL"),
-    unfinished: count("SELECT count(*) AS n FROM commands WHERE status IN ('queued','running')"),
+    unfinished: count(`SELECT count(*) AS n FROM commands WHERE status IN (${UNFINISHED_SQL_LIST})`),
     lastSeq: seq,
   };
 }

@@ -20,6 +20,8 @@ export interface OpenStoreOptions {
   /** test-only fault injection: the SQLite error raised (SQLITE_IOERR or SQLITE_FULL) */
   faultKind?: "ioerr" | "full";
   leaseHeartbeatMs?: number;
+  /** take the single-writer lease even from a holder that looks alive (config takeOverLease) */
+  takeOverLease?: boolean;
   now?: () => number;
 }
 
@@ -32,6 +34,7 @@ export function openStore(opts: OpenStoreOptions): Store {
     faultFailCount: opts.faultFailCount ?? 1,
     faultKind: opts.faultKind ?? "ioerr",
     ...(opts.leaseHeartbeatMs !== undefined ? { leaseHeartbeatMs: opts.leaseHeartbeatMs } : {}),
+    ...(opts.takeOverLease !== undefined ? { takeOverLease: opts.takeOverLease } : {}),
     ...(opts.now !== undefined ? { now: opts.now } : {}),
   });
 }

@@ -17,6 +17,7 @@
  * anew; a dependsOn on it fails with dependency_unknown) and their journal rows (history,
  * get_command, subscribe fromSeq below the first retained seq).
  */
+import { UNFINISHED_STATUSES } from "./types.js";
 import type Database from "better-sqlite3";
 
 export interface RetentionPolicy {
@@ -102,7 +103,8 @@ export function planCut(db: Database.Database, policy: RetentionPolicy, now: num
 /** Lower `cut` until it neither reaches an unfinished command nor splits a finished one. */
 export function clampCut(db: Database.Database, cut: number): number {
   if (cut <= 0) return 0;
-  const unfinished = one<{ s: number | null }>(db, "SELECT min(accepted_seq) AS s FROM commands WHERE status IN ('queued','running')")?.s;
+  // every unfinished status, the governance ones included (pending, approved): their rows are live
+  const unfinished = one<{ s: number | null }>(db, `SELECT min(accepted_seq) AS s FROM commands WHERE status IN (${UNFINISHED_STATUSES.map((x) => `'${x}'`).join(",")})`)?.s;
   if (unfinished != null) cut = Math.min(cut, unfinished - 1);
   for (;;) {
     // a command accepted at or before the cut but finished after it would be split

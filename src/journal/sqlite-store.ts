@@ -18,7 +18,6 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { Durability } from "../config/defaults.js";
 import {
-  COMMAND_COLUMNS,
   unfinishedColumns,
   rowToSession,
   rowToStoredCommand,
@@ -31,8 +30,11 @@ import {
   type UnfinishedRow,
 } from "./codec.js";
 import { FaultInjector, type FaultKind } from "./fault.js";
-import { DEFAULT_LEASE_HEARTBEAT_MS, Lease } from "./lease.js";
+import { FileGuard } from "./file-guard.js";
+import { inspectJournalFile, markJournalFile } from "./file-identity.js";
+import { DEFAULT_LEASE_HEARTBEAT_MS, Lease, assertSingleLink, type LeaseTakeover } from "./lease.js";
 import { LATEST_SCHEMA_VERSION, UNFINISHED_SQL_LIST, assertSchemaNotTooNew, runMigrations } from "./migrations.js";
+import { encodeEffect, prepareStatements, type Statements } from "./statements.js";
 import { TransitionStatements } from "./transition-sql.js";
 import {
   JournalWriteError,
@@ -43,7 +45,7 @@ import {
   type JournalRecord,
   type LeaseHolder,
   type RecoveredState,
-  type SessionEffect,
+  type StoreLog,
   type StoreStats,
   type Store,
   type StoredCommand,
@@ -70,6 +72,10 @@ export interface SqliteStoreOptions {
   migrateTo?: number;
   /** SQLite busy_timeout in ms (default 250) */
   busyTimeoutMs?: number;
+  /** where a store that fails closed (files deleted, lease lost) or takes a lease over says so (default: nowhere) */
+  log?: StoreLog;
+  /** take the single-writer lease even from a holder that looks alive (config takeOverLease; logged) */
+  takeOverLease?: boolean;
 }
 
 const SYNCHRONOUS: Record<Durability, string> = { full: "FULL", normal: "NORMAL", off: "OFF" };
@@ -84,29 +90,6 @@ class InvariantViolation extends Error {
   }
 }
 
-interface Statements {
-  insertJournal: Database.Statement;
-  insertCommand: Database.Statement;
-  claimIdempotency: Database.Statement;
-  startCommand: Database.Statement;
-  requeueCommand: Database.Statement;
-  finishCommand: Database.Statement;
-  finishCommandReturningKey: Database.Statement;
-  commandStatus: Database.Statement;
-  expireIdempotency: Database.Statement;
-  createSession: Database.Statement;
-  writeSession: Database.Statement;
-  deleteSession: Database.Statement;
-  sessionRow: Database.Statement;
-  upsertLane: Database.Statement;
-  getCommand: Database.Statement;
-  getIdempotency: Database.Statement;
-  /** schema v3+: one row per (command, dependency); null on older schemas (migrateTo) */
-  insertDependency: Database.Statement | null;
-  /** schema v3+: the latest accepted time so far, and a command accepted before it */
-  maxAcceptedAt: Database.Statement | null;
-  insertClockRegression: Database.Statement | null;
-}
 
 interface BatchResult {
   lastSeq: number;
@@ -135,6 +118,12 @@ export class SqliteStore implements Store {
   /** schema v5+: the transition table compiled into compare-and-swap UPDATEs */
   private tx5: TransitionStatements | null = null;
   private lease: Lease | null = null;
+  /** the database and -wal files as opened (file databases) */
+  private guard: FileGuard | null = null;
+  /** why the store failed closed for good; null while healthy */
+  private failure: string | null = null;
+  private readonly log: StoreLog | undefined;
+  private readonly takeOverLease: boolean;
 
   private lastSeq = 0;
   /** within one batch: max(commands.accepted_at) so far (undefined: not read yet) */
@@ -157,29 +146,40 @@ export class SqliteStore implements Store {
     this.now = opts.now ?? Date.now;
     this.migrateTo = opts.migrateTo ?? LATEST_SCHEMA_VERSION;
     this.busyTimeoutMs = opts.busyTimeoutMs ?? 250;
+    this.log = opts.log;
+    this.takeOverLease = opts.takeOverLease ?? false;
     this.fault = new FaultInjector(opts.faultFailCommit ?? 0, opts.faultFailCount ?? 1, opts.faultKind ?? "ioerr");
   }
 
   open(): RecoveredState {
     if (this.db) throw new Error(`store ${this.path} is already open`);
-    if (!this.memory) mkdirSync(dirname(this.path), { recursive: true });
+    if (!this.memory) {
+      mkdirSync(dirname(this.path), { recursive: true });
+      assertSingleLink(this.path); // before anything opens it through this path
+    }
     const db = new Database(this.path);
     let lease: Lease | null = null;
     try {
       db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(this.busyTimeoutMs))}`);
-      // refuse a newer schema before writing anything (even the lease row)
+      // refuse another application's file and a newer schema before writing anything (even the
+      // WAL switch or the lease row); a new file is marked as a causeway journal first of all
+      const kind = inspectJournalFile(db, this.path);
+      if (kind === "empty") markJournalFile(db);
       assertSchemaNotTooNew(db, this.path);
       if (!this.memory) db.pragma("journal_mode = WAL");
       db.pragma(`synchronous = ${SYNCHRONOUS[this.durability]}`);
       // 16 MiB page cache: random-key index pages (command ids, idempotency keys) stay hot
       db.pragma("cache_size = -16384");
 
-      let staleLease: LeaseHolder | undefined;
+      let takeover: LeaseTakeover | undefined;
       if (!this.memory) {
-        lease = new Lease({ db, path: this.path, heartbeatMs: this.heartbeatMs, now: this.now });
-        staleLease = lease.acquire();
+        lease = new Lease({ db, path: this.path, heartbeatMs: this.heartbeatMs, now: this.now, takeOver: this.takeOverLease });
+        takeover = lease.acquire();
       }
       this.schemaVersion = runMigrations(db, this.path, this.migrateTo);
+      lease?.beat(); // a long migration must not make our fresh lease look abandoned
+      // a journal from before the mark existed gets it, under the lease
+      if (kind === "unmarked") markJournalFile(db);
 
       this.db = db;
       this.st = prepareStatements(db, this.schemaVersion);
@@ -187,9 +187,11 @@ export class SqliteStore implements Store {
       this.txn = db.transaction((records: JournalRecord[], commitNo: number) => this.applyBatch(records, commitNo));
 
       const recovered = this.recover(db);
-      if (staleLease) recovered.staleLeaseTakenOver = staleLease;
+      if (takeover) this.reportTakeover(takeover, recovered);
       this.lease = lease;
-      lease?.startHeartbeat();
+      this.failure = null;
+      this.guard = this.memory ? null : new FileGuard([this.path, `${this.path}-wal`]);
+      lease?.startHeartbeat(() => this.checkFiles("paths"));
       this.commitCalls = 0;
       return recovered;
     } catch (err) {
@@ -243,19 +245,26 @@ export class SqliteStore implements Store {
       this.commitFailures++;
       throw new JournalWriteError(`journal ${this.path} is not open`);
     }
-    const lost = this.lease?.lost;
-    if (lost) {
+    const down = this.failure ?? this.checkFiles("lease");
+    if (down) {
       this.commitFailures++;
-      throw new JournalWriteError(`journal ${this.path}: ${lost}`);
+      throw new JournalWriteError(`journal ${this.path}: ${down}`);
     }
     let result: BatchResult;
     try {
       result = this.txn.immediate(records, commitNo);
     } catch (err) {
       this.commitFailures++;
+      this.checkFiles("lease"); // a lease found taken over inside the transaction fails the store for good
       if (err instanceof JournalWriteError) throw err;
       const msg = err instanceof Error ? err.message : String(err);
       throw new JournalWriteError(`journal commit failed: ${msg}`, err);
+    }
+    // committed, but to the files this store opened: are they still the journal at its path?
+    const lost = this.checkFiles("links");
+    if (lost) {
+      this.commitFailures++;
+      throw new JournalWriteError(`journal ${this.path}: ${lost}; this batch is not durable`);
     }
     this.lastSeq = result.lastSeq;
     for (const [lane, u] of result.lanes) this.laneHeads.set(lane, u.laneSeq);
@@ -264,10 +273,36 @@ export class SqliteStore implements Store {
     this.lastBatchSize = records.length;
   }
 
+  /** A crashed holder's lease is the engine's to report (staleLeaseTakenOver); the store explains stale and forced takeovers. */
+  private reportTakeover(t: LeaseTakeover, recovered: RecoveredState): void {
+    if (t.kind !== "forced") recovered.staleLeaseTakenOver = t.holder;
+    if (t.kind !== "dead") {
+      this.log?.warn({ db: this.path, previousHolder: t.holder, takeover: t.kind, why: t.why }, `took over the journal lease of pid ${t.holder.pid} on ${t.holder.host}: ${t.why}`);
+    }
+  }
+
+  /**
+   * Fail closed for good when the lease was lost or the journal files were deleted / replaced.
+   * `lease`: only the lease state (free); `links`: also the open files' link counts (two fstat
+   * calls, after every commit); `paths`: also the paths' device + inode (heartbeat). Returns the
+   * reason, or null.
+   */
+  private checkFiles(depth: "lease" | "links" | "paths"): string | null {
+    if (this.failure) return this.failure;
+    const reason = this.lease?.lost ?? (depth === "lease" ? null : (this.guard?.check(depth === "paths") ?? null));
+    if (reason) {
+      this.failure = reason;
+      this.log?.error({ db: this.path, reason }, `journal unavailable: ${reason}; every commit now fails with journal_unavailable until causeway is restarted on an intact journal (restore a backup first if the file is gone)`);
+    }
+    return reason;
+  }
+
   /** The transaction body: append + materialize every record, then the lane heads. */
   private applyBatch(records: JournalRecord[], commitNo: number): BatchResult {
     const st = this.st!;
     const lanes = new Map<string, LaneUpdate>();
+    // single writer: the lease row must still be ours, read under this transaction's write lock
+    if (this.lease && !this.lease.verify()) throw new JournalWriteError(`journal ${this.path}: ${this.lease.lost}`);
     let seq = this.lastSeq;
     let i = 0;
     this.batchMaxAcceptedAt = undefined;
@@ -510,6 +545,7 @@ export class SqliteStore implements Store {
     return {
       kind: this.kind,
       path: this.memory ? null : this.path,
+      failure: this.failure,
       schemaVersion: this.schemaVersion,
       commits: this.commits,
       commitFailures: this.commitFailures,
@@ -543,6 +579,8 @@ export class SqliteStore implements Store {
     const db = this.db;
     this.lease?.release();
     this.lease = null;
+    this.guard?.close();
+    this.guard = null;
     this.db = null;
     this.st = null;
     this.txn = null;
@@ -553,96 +591,4 @@ export class SqliteStore implements Store {
     if (!this.st) throw new Error(`store ${this.path} is not open`);
     return this.st;
   }
-}
-
-/** JSON of a session effect, embedding the already serialized state (JSON.stringify key order). */
-function encodeEffect(e: SessionEffect, stateJson: string | null): string {
-  if (e.kind === "delete") return JSON.stringify(e);
-  const created = e.kind === "create" && e.createdAt !== undefined ? `,"createdAt":${JSON.stringify(e.createdAt)}` : "";
-  return `{"kind":${JSON.stringify(e.kind)},"sessionId":${JSON.stringify(e.sessionId)},"state":${stateJson ?? "null"},"version":${JSON.stringify(e.version)}${created}}`;
-}
-
-function prepareStatements(db: Database.Database, schemaVersion: number): Statements {
-  return {
-    insertJournal: db.prepare(
-      schemaVersion >= 5
-        ? `INSERT INTO journal (seq, lane, lane_seq, command_id, session_id, phase, recorded_at, type, actor,
-             fingerprint, explicit_id, idempotency_key, idempotency_scope, depends_on, if_session_version,
-             params, timeout_ms, status, outcome, effect, idempotency_expires_at, detail, revision)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-        : `INSERT INTO journal (seq, lane, lane_seq, command_id, session_id, phase, recorded_at, type, actor,
-             fingerprint, explicit_id, idempotency_key, idempotency_scope, depends_on, if_session_version,
-             params, timeout_ms, status, outcome, effect, idempotency_expires_at, detail)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
-    insertCommand: db.prepare(
-      schemaVersion >= 5
-        ? `INSERT INTO commands (command_id, lane, session_id, type, actor, fingerprint, explicit_id,
-             idempotency_key, idempotency_scope, depends_on, if_session_version, params, timeout_ms,
-             status, accepted_seq, accepted_at, tags, not_before, queued_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)`
-        : `INSERT INTO commands (command_id, lane, session_id, type, actor, fingerprint, explicit_id,
-             idempotency_key, idempotency_scope, depends_on, if_session_version, params, timeout_ms,
-             status, accepted_seq, accepted_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
-    ),
-    // (re)claim a key: insert, or replace an entry that has expired at the accept time
-    claimIdempotency: db.prepare(
-      `INSERT INTO idempotency (scope, key, command_id, fingerprint, expires_at) VALUES (?, ?, ?, ?, NULL)
-       ON CONFLICT (scope, key) DO UPDATE SET command_id = excluded.command_id,
-         fingerprint = excluded.fingerprint, expires_at = NULL
-       WHERE idempotency.expires_at IS NOT NULL AND idempotency.expires_at <= ?`,
-    ),
-    startCommand: db.prepare(
-      "UPDATE commands SET status = 'running', started_at = ? WHERE command_id = ? AND status = 'queued'",
-    ),
-    requeueCommand: db.prepare(
-      "UPDATE commands SET status = 'queued', started_at = NULL WHERE command_id = ? AND status IN ('queued','running')",
-    ),
-    finishCommand: db.prepare(
-      `UPDATE commands SET status = ?, outcome = ?, finished_seq = ?, finished_at = ?
-       WHERE command_id = ? AND status IN ('queued','running')`,
-    ),
-    finishCommandReturningKey: db.prepare(
-      `UPDATE commands SET status = ?, outcome = ?, finished_seq = ?, finished_at = ?
-       WHERE command_id = ? AND status IN ('queued','running')
-       RETURNING idempotency_scope, idempotency_key`,
-    ),
-    commandStatus: db.prepare("SELECT status FROM commands WHERE command_id = ?"),
-    expireIdempotency: db.prepare(
-      "UPDATE idempotency SET expires_at = ? WHERE scope = ? AND key = ? AND command_id = ?",
-    ),
-    createSession: db.prepare(
-      `INSERT INTO sessions (session_id, state, version, created_at, updated_at, deleted_at)
-       VALUES (?, ?, ?, ?, ?, NULL)
-       ON CONFLICT (session_id) DO UPDATE SET state = excluded.state, version = excluded.version,
-         created_at = excluded.created_at, updated_at = excluded.updated_at, deleted_at = NULL
-       WHERE sessions.deleted_at IS NOT NULL`,
-    ),
-    writeSession: db.prepare(
-      `UPDATE sessions SET state = ?, version = ?, updated_at = ?
-       WHERE session_id = ? AND deleted_at IS NULL AND version < ?`,
-    ),
-    deleteSession: db.prepare(
-      "UPDATE sessions SET deleted_at = ?, updated_at = ? WHERE session_id = ? AND deleted_at IS NULL",
-    ),
-    sessionRow: db.prepare("SELECT version, deleted_at FROM sessions WHERE session_id = ?"),
-    upsertLane: db.prepare(
-      `INSERT INTO lanes (lane, last_lane_seq, updated_at) VALUES (?, ?, ?)
-       ON CONFLICT (lane) DO UPDATE SET last_lane_seq = excluded.last_lane_seq, updated_at = excluded.updated_at`,
-    ),
-    getCommand: db.prepare(`SELECT ${COMMAND_COLUMNS}${schemaVersion >= 5 ? ", revision" : ""} FROM commands WHERE command_id = ?`),
-    getIdempotency: db.prepare(
-      "SELECT command_id, fingerprint FROM idempotency WHERE scope = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?)",
-    ),
-    insertDependency:
-      schemaVersion >= 3
-        ? db.prepare("INSERT OR IGNORE INTO command_dependencies (command_id, depends_on, accepted_seq) VALUES (?, ?, ?)")
-        : null,
-    maxAcceptedAt: schemaVersion >= 3 ? db.prepare("SELECT max(accepted_at) AS m FROM commands") : null,
-    insertClockRegression:
-      schemaVersion >= 3
-        ? db.prepare("INSERT OR REPLACE INTO clock_regressions (accepted_seq, accepted_at, previous_max) VALUES (?, ?, ?)")
-        : null,
-  };
 }

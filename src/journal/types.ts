@@ -34,6 +34,9 @@ export type JournalPhase =
   /** approved against an old session version with onStale "renew": back to `pending`, approvals cleared */
   | "renewed";
 
+/** Every journal phase (the CHECK constraint of journal.phase since schema v5). */
+export const JOURNAL_PHASES: readonly JournalPhase[] = ["accepted", "started", "finished", "replayed", "conflict", "requeued", "pending", "approval", "approved", "released", "renewed"];
+
 /** Phases that change a command's status (each one edge of governance/transitions.ts). */
 export const TRANSITION_PHASES: readonly JournalPhase[] = ["started", "requeued", "finished", "pending", "approval", "approved", "released", "renewed"];
 
@@ -223,6 +226,11 @@ export interface IdempotencyHit {
 export interface StoreStats {
   kind: "memory" | "sqlite";
   path: string | null;
+  /**
+   * Set once the store failed closed for good (its files were deleted or replaced, or its lease was
+   * taken over): every later commit fails with `journal_unavailable`. Null while healthy.
+   */
+  failure: string | null;
   schemaVersion: number;
   commits: number;
   commitFailures: number;
@@ -248,6 +256,12 @@ export interface Store {
   close(): void;
 }
 
+/** Where the store reports what an operator must hear about (a pino logger fits). */
+export interface StoreLog {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
 export class JournalWriteError extends Error {
   readonly code: ErrorCode = "journal_unavailable";
   override readonly cause: unknown;
@@ -258,12 +272,14 @@ export class JournalWriteError extends Error {
   }
 }
 
-export type StoreOpenErrorCode = "schema_too_new" | "journal_locked";
+export type StoreOpenErrorCode = "schema_too_new" | "journal_locked" | "journal_linked" | "not_a_journal";
 
 /**
  * Store.open() refused to open the journal:
  *  - `schema_too_new`: the database was written by a newer causeway (schema version above ours);
- *  - `journal_locked`: another live process holds the single-writer lease.
+ *  - `journal_locked`: another live process holds the single-writer lease;
+ *  - `journal_linked`: the file has more than one hard link (each path would get its own WAL);
+ *  - `not_a_journal`: another application's SQLite file (file-identity.ts); nothing was written.
  */
 export class StoreOpenError extends Error {
   readonly code: StoreOpenErrorCode;

@@ -17,7 +17,7 @@ import { startInProc } from "../helpers/inproc.js";
 import { dumpTables, openRaw, RecordBuilder, tempDir } from "./helpers.js";
 
 const ROOT = join(import.meta.dirname, "../..");
-const FIXTURES = ["basic.jsonl", "session-alpha.jsonl"];
+const FIXTURES = ["basic.jsonl", "session-alpha.jsonl", "governed.jsonl"];
 const { dir, cleanup } = tempDir("causeway-trace-");
 afterAll(cleanup);
 let n = 0;

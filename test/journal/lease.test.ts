@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { existsSync, linkSync, symlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -61,7 +62,8 @@ describe("single-writer lease", () => {
     expect((err as StoreOpenError).code).toBe("journal_locked");
     expect((err as Error).message).toMatch(
       new RegExp(
-        `^database ${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is in use by pid ${process.pid} on host ${hostname()} \\(since \\d{4}-\\d\\d-\\d\\dT.*Z, last heartbeat \\d{4}-.*Z\\)$`,
+        `^database ${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is in use by pid ${process.pid} on host ${hostname()} \\(since \\d{4}-\\d\\d-\\d\\dT.*Z, last heartbeat \\d+\\.\\d s ago at \\d{4}-.*Z\\); ` +
+          `if no causeway is running on it, start with --take-over-lease \\(env CAUSEWAY_TAKE_OVER_LEASE=true, config "takeOverLease": true\\) to take the lease over$`,
       ),
     );
     // the refused opener left the holder's lease and data alone
@@ -103,11 +105,57 @@ describe("single-writer lease", () => {
     raw.close();
   });
 
-  it("refuses a live pid on this host regardless of heartbeat age", () => {
+  it("#15.7 a live pid on this host: refused while its heartbeat is fresh, stale once it is older than 10 intervals (a recycled pid)", () => {
     const path = join(tmp.dir, "live.db");
     initDb(path);
-    plantLease(path, { pid: process.ppid, host: hostname(), heartbeatAt: 0 });
-    expect(() => store(path).open()).toThrow(/is in use by pid/);
+    let now = 1_000_000;
+    plantLease(path, { pid: process.ppid, host: hostname(), heartbeatAt: now - 19_000 });
+    const s = store(path, { now: () => now, leaseHeartbeatMs: 2000 });
+    expect(() => s.open()).toThrow(new RegExp(`is in use by pid ${process.ppid} .*last heartbeat 19\\.0 s ago .*--take-over-lease`));
+    now += 1_000; // 20 s = 10 x 2000 ms
+    const log = { warn: vi.fn(), error: vi.fn() };
+    const t = store(path, { now: () => now, leaseHeartbeatMs: 2000, log });
+    expect(t.open().staleLeaseTakenOver).toMatchObject({ pid: process.ppid, host: hostname() });
+    expect(log.warn).toHaveBeenCalledWith(expect.objectContaining({ takeover: "stale" }), expect.stringMatching(new RegExp(`pid ${process.ppid} is alive .*no heartbeat for 20\\.0 s`)));
+  });
+
+  it("#15.7 takeOverLease takes a live holder's lease, logs it, and the old holder never commits again", () => {
+    const path = join(tmp.dir, "forced.db");
+    const first = store(path);
+    first.open();
+    const b = new RecordBuilder();
+    first.commit([b.record("accepted", "c1", null)]);
+    const log = { warn: vi.fn(), error: vi.fn() };
+    const second = store(path, { takeOverLease: true, log });
+    const r = second.open();
+    expect(r.staleLeaseTakenOver).toBeUndefined();
+    expect(r.lastSeq).toBe(1);
+    expect(log.warn).toHaveBeenCalledWith(expect.objectContaining({ takeover: "forced", previousHolder: expect.objectContaining({ pid: process.pid }) }), expect.stringMatching(/took over the journal lease of pid \d+ .*taken over by takeOverLease/));
+    // the first holder finds out inside its very next commit transaction, before any heartbeat
+    expect(() => first.commit([b.record("accepted", "c2", null)])).toThrow(/lease was taken over by another process/);
+    expect(first.stats().failure).toMatch(/taken over/);
+    const c = new RecordBuilder({ seq: 1, lanes: [{ lane: "server", laneSeq: 1 }] });
+    second.commit([c.record("accepted", "c2", null)]);
+    expect(second.stats().commits).toBe(1);
+  });
+
+  it("#15.7 a hard link to the journal is refused (journal_linked) before anything opens it, even while its holder runs", () => {
+    const path = join(tmp.dir, "one.db");
+    const first = store(path);
+    first.open();
+    const link = join(tmp.dir, "two.db");
+    linkSync(path, link);
+    let err: unknown;
+    try {
+      store(link).open();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(StoreOpenError);
+    expect((err as StoreOpenError).code).toBe("journal_linked");
+    expect((err as Error).message).toMatch(/^database .*two\.db has 2 hard links \(device \d+, inode \d+\): SQLite gives each path its own -wal file/);
+    expect(existsSync(`${link}-wal`)).toBe(false);
+    expect(existsSync(`${link}-shm`)).toBe(false);
   });
 
   it("another host: refuses a fresh heartbeat, takes over one older than 3 intervals", () => {
@@ -151,6 +199,14 @@ describe("single-writer lease", () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it("#15.7 within one process, another path to an open journal's file (a symlink) is refused: the journal is its device + inode", () => {
+    const path = join(tmp.dir, "real.db");
+    store(path).open();
+    const alias = join(tmp.dir, "alias.db");
+    symlinkSync(path, alias);
+    expect(() => store(alias).open()).toThrow(new RegExp(`database .*alias\\.db is already open in this process as .*real\\.db \\(same device \\d+ and inode \\d+\\)`));
   });
 
   it(":memory: stores take no lease", () => {

@@ -1,7 +1,8 @@
-import { copyFileSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { CAUSEWAY_APPLICATION_ID } from "../../src/journal/file-identity.js";
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from "../../src/journal/migrations.js";
 import { queryHistory } from "../../src/journal/queries.js";
 import { SqliteStore } from "../../src/journal/sqlite-store.js";
@@ -277,5 +278,65 @@ describe("migrations", () => {
     const s = new SqliteStore({ path: ":memory:", durability: "off", migrateTo: 1 });
     expect(s.open().schemaVersion).toBe(1);
     s.close();
+  });
+});
+
+describe("#15.5 the causeway application_id", () => {
+  it("#15.5 a journal from before the mark (the v1 fixture) opens, migrates and gets PRAGMA application_id; a new journal has it from creation", () => {
+    const target = join(tmp.dir, "legacy.db");
+    copyFileSync(FIXTURE, target);
+    const read = (path: string): number => {
+      const db = new Database(path, { readonly: true });
+      try {
+        return Number(db.pragma("application_id", { simple: true }));
+      } finally {
+        db.close();
+      }
+    };
+    expect(read(target)).toBe(0);
+    const store = new SqliteStore({ path: target, durability: "off" });
+    store.open();
+    store.close();
+    expect(read(target)).toBe(CAUSEWAY_APPLICATION_ID);
+    expect(CAUSEWAY_APPLICATION_ID).toBe(0x43574159);
+
+    const fresh = join(tmp.dir, "fresh.db");
+    const s = new SqliteStore({ path: fresh, durability: "off" });
+    s.open();
+    expect(read(fresh)).toBe(CAUSEWAY_APPLICATION_ID);
+    s.close();
+  });
+
+  it("#15.5 another application's file is refused with not_a_journal and left byte-for-byte unchanged", () => {
+    const cases: Array<{ name: string; build: ((db: Database.Database) => void) | null; why: RegExp }> = [
+      { name: "tables.db", build: (db) => db.exec("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers (name) VALUES ('ada')"), why: /holds customers and no causeway application_id/ },
+      { name: "appid.db", build: (db) => db.exec("PRAGMA application_id = 1179603783; CREATE TABLE journal (x)"), why: /application_id is 0x464f5347, causeway's is 0x43574159/ },
+      { name: "version.db", build: (db) => db.exec("PRAGMA user_version = 3"), why: /user_version 3 but no tables/ },
+    ];
+    const text = join(tmp.dir, "notes.db");
+    writeFileSync(text, "not a database, but a long enough text file to fill SQLite's 100-byte header check ".repeat(4));
+    for (const c of [...cases, { name: "notes.db", build: null, why: /it is not an SQLite database/ }]) {
+      const path = join(tmp.dir, c.name);
+      if (c.build) {
+        const db = new Database(path);
+        c.build(db);
+        db.close();
+      }
+      const before = readFileSync(path);
+      const err = (() => {
+        try {
+          new SqliteStore({ path, durability: "full" }).open();
+        } catch (e) {
+          return e;
+        }
+        return undefined;
+      })();
+      expect(err, c.name).toBeInstanceOf(StoreOpenError);
+      expect((err as StoreOpenError).code).toBe("not_a_journal");
+      expect((err as Error).message).toContain(`${path} is not a causeway journal`);
+      expect((err as Error).message).toMatch(c.why);
+      expect(readFileSync(path).equals(before), c.name).toBe(true);
+      expect(existsSync(`${path}-wal`)).toBe(false);
+    }
   });
 });

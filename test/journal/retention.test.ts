@@ -37,6 +37,25 @@ async function fill(count: number) {
 }
 
 describe("compaction", () => {
+  it("never cuts into a command that is pending (scheduled or awaiting approval): its rows are live", async () => {
+    const { commands } = barrierCommands();
+    const db = join(mkdtempSync(join(tmpdir(), "causeway-ret-")), "journal.db");
+    server = startInProc({ config: { db, durability: "off" }, commands });
+    const c = server.connect();
+    await c.request({ type: "create_session", id: "create-p", sessionId: "p" });
+    // scheduled an hour ahead: pending with reason "schedule", accepted early in the journal
+    c.raw({ type: "set", id: "later", sessionId: "p", path: "/later", value: 1, notBefore: Date.now() + 3_600_000 });
+    await c.waitFor((f) => f.type === "command_pending" && f.data.commandId === "later");
+    for (let i = 0; i < 300; i++) await c.request({ type: "set", id: `after${i}`, sessionId: "p", path: "/n", value: i });
+    const sql = server.store.database();
+    const accepted = (sql.prepare("SELECT accepted_seq FROM commands WHERE command_id = 'later'").get() as Row).accepted_seq as number;
+    expect((sql.prepare("SELECT status FROM commands WHERE command_id = 'later'").get() as Row).status).toBe("pending");
+    const cut = planCut(sql, { ...DEFAULT_RETENTION, maxCommands: 10 }, Date.now());
+    expect(cut).toBeLessThan(accepted);
+    await compact(sql, cut, 1_000, Date.now);
+    expect(sql.prepare("SELECT phase FROM journal WHERE command_id = 'later' ORDER BY seq").all().map((r) => (r as Row).phase)).toEqual(["accepted", "pending"]);
+  });
+
   it("removes a prefix, keeps live keys' outcomes and in-flight commands, and checkpoints state and lane heads", async () => {
     const { c, release, db } = await fill(3_000);
     // an in-flight command in the middle of history: its rows must survive
