@@ -100,7 +100,9 @@ async function answers(dir: string, ids: string[]): Promise<{ commands: unknown[
     const dave = await g.connect("dave");
     const commands: unknown[] = [];
     for (const id of ids) commands.push((await send(dave, { type: "get_command", commandId: id })).data);
-    const history = (await send(dave, { type: "get_command_history", order: "oldest", limit: 500 })).data;
+    // these queries are journaled too (every command is): compare the exported commands only
+    const page = (await send(dave, { type: "get_command_history", order: "oldest", limit: 500 })).data as { items: Array<{ commandId: string }> };
+    const history = page.items.filter((i) => ids.includes(i.commandId));
     return { commands, history };
   } finally {
     await g.stop();
