@@ -65,12 +65,13 @@ describe("crash campaign: kill -9 during differential bursts", () => {
           obs1.terminate();
           // restart on the same journal; let re-queued commands finish
           await c.boot();
-          const recovery = await c.observer.request({ type: "get_startup_recovery", id: `rec-${seed}-${round}` });
+          const recovery = await c.request({ type: "get_startup_recovery", id: `rec-${seed}-${round}` });
           stats.interrupted += recovery.data.interrupted.count;
           stats.requeued += recovery.data.requeued.count;
           for (let i = 0; ; i++) {
-            const h = await c.observer.request({ type: "health_check", id: `h-${seed}-${round}-${i}` });
-            if (h.data.inFlight === 0) break;
+            // health_check is a journaled command itself: in flight while it runs
+            const h = await c.request({ type: "health_check", id: `h-${seed}-${round}-${i}` });
+            if (h.data.inFlight <= 1) break;
             await c.observer.next((f) => f.type === "command_finished", 2_000).catch(() => undefined);
           }
           const rows = c.sync();
@@ -79,7 +80,7 @@ describe("crash campaign: kill -9 during differential bursts", () => {
             ...c.invariants.violations.splice(0),
             ...checkResponses(c.model, res.results, { crashes: true }),
             ...checkEventsMatchJournal(rows, obs1.frames),
-            ...res.peers.flatMap((p, i) => checkClientOrder(i, p.frames)),
+            ...res.peers.flatMap((p, i) => [...checkClientOrder(i, p.frames), ...checkEventsMatchJournal(rows, p.frames)]),
           );
           c.invariants.quiescent();
           violations.push(...c.invariants.violations.splice(0), ...c.finalStates(wl));

@@ -6,12 +6,19 @@
  * Within a phase the clients' frames are interleaved in a seeded order and pipelined; a `sync`
  * step waits for one client's outstanding responses, a `barrier` for everyone's. Dependencies are
  * valid (an earlier id), unknown (never sent), failing (an earlier command that may fail),
- * cross-lane, racy (another client's id of the same phase: unknown, waited for, or a cycle), or
- * the command's own id (a cycle). Ids and idempotency keys are reused with the same and with a
- * different payload; frames are sent twice verbatim.
+ * cross-lane, racy (another client's id of the same phase: unknown, waited for, or a cycle), the
+ * command's own id (a cycle), repeated, or an empty list. Ids and idempotency keys are reused with
+ * the same and with a different payload, keys also on other command types and sessions (server
+ * commands share one key scope, session commands one per session); frames are sent twice
+ * verbatim. Sessions are created with and without a `sessionId` (a generated one) and used at once,
+ * pipelined behind their create without dependsOn (one lane per session); operator commands
+ * (health_check, get_lanes, subscribe, switch_session) take part like any other;
+ * `ifSessionVersion` also goes on delete_session and, to be refused, on commands that cannot use
+ * it; some frames carry an unknown top-level field (ignored, but part of the fingerprint).
  */
 import type { CommandEnvelope } from "../../src/protocol/types.js";
 import { rng, type Rng } from "./rng.js";
+import { generatedSessionId, isSessionScope } from "./rules.js";
 import type { Send } from "./types.js";
 
 export type Step = { kind: "send"; send: Send } | { kind: "sync"; client: number } | { kind: "barrier" };
@@ -45,12 +52,13 @@ export function generate(seed: number, o: GenOptions = {}): Workload {
   const r = rng(seed);
   const P = o.prefix ?? `f${seed}`;
   const nClients = r.int(...(o.clients ?? [2, 4]));
-  const sessions = Array.from({ length: r.int(...(o.sessions ?? [2, 3])) }, (_, i) => `${P}-s${i}`);
+  const nSessions = r.int(...(o.sessions ?? [2, 3]));
+  const sessions = Array.from({ length: nSessions }, (_, i) => `${P}-s${i}`);
   const steps: Step[] = [];
   const sends: Send[] = [];
   const index = Array(nClients).fill(0) as number[];
   let n = 0;
-  const guess = new Map(sessions.map((s) => [s, 0]));
+  const guess = new Map<string, number>();
   const keyed: Send[] = [];
   let earlier: Send[] = []; // sends of earlier phases (admitted before anything of this phase)
 
@@ -65,13 +73,30 @@ export function generate(seed: number, o: GenOptions = {}): Workload {
   };
   const value = (): unknown => structuredClone(r.pick(VALUES));
 
-  // phase 0: client 0 creates the sessions; the others already write to them (racing the creates)
-  for (const s of sessions) {
+  // phase 0: client 0 creates the sessions (one maybe with a generated id) and pipelines a write
+  // and a read behind a create without dependsOn (same session, same lane: FIFO); the other
+  // clients already write to them (racing the creates)
+  if (r.chance(0.5)) {
+    const id = `${P}-create-gen`;
+    emit(0, { type: "create_session", id, ...(r.chance(0.5) ? { state: { g: 1 } } : {}) });
+    const sid = generatedSessionId(id);
+    sessions.push(sid);
+    emit(0, { type: "set", id: `${P}-pipe-set-gen`, sessionId: sid, path: "/g", value: 2 });
+    guess.set(sid, 1);
+    emit(0, { type: "get_state", id: `${P}-pipe-get-gen`, sessionId: sid });
+  }
+  for (const s of sessions.slice(0, nSessions)) {
     const env: CommandEnvelope & { id: string } = { type: "create_session", id: `${P}-create-${s}`, sessionId: s };
     if (r.chance(0.3)) env.state = { a: 0, list: [] };
     emit(0, env);
     if (r.chance(0.15)) emit(0, { ...env }); // duplicate send
+    if (r.chance(0.3)) {
+      emit(0, { type: "set", id: `${P}-pipe-set-${s}`, sessionId: s, path: "/p", value: 1 });
+      guess.set(s, 1);
+      emit(0, { type: "get_state", id: `${P}-pipe-get-${s}`, sessionId: s });
+    }
   }
+  for (const s of sessions) if (!guess.has(s)) guess.set(s, 0);
   for (let c = 1; c < nClients; c++) if (r.chance(0.5)) emit(c, { type: "set", id: `${P}-early-${c}`, sessionId: r.pick(sessions), path: "/early", value: c });
   steps.push({ kind: "barrier" });
   earlier = [...sends];
@@ -113,19 +138,36 @@ export function generate(seed: number, o: GenOptions = {}): Workload {
         thisPhase.push(emit(c, env, src.racyDeps));
         return;
       }
+      if (k < 0.23 && keyed.length > 0) {
+        // the same key on another command: a server command's key is server-wide (it conflicts
+        // with any other server command holding it), a session command's only in its session
+        const src = r.pick(keyed);
+        const other = isSessionScope(src.env.type)
+          ? { type: "set", id, sessionId: sid, path: "/k", value: n }
+          : r.pick([{ type: "create_session", id, sessionId: sid }, { type: "list_sessions", id }, { type: "health_check", id }, { type: "delete_session", id, sessionId: sid }]);
+        thisPhase.push(emit(c, { ...other, idempotencyKey: src.env.idempotencyKey } as CommandEnvelope & { id: string }));
+        return;
+      }
       let env: CommandEnvelope & { id: string };
-      if (k < 0.5) env = { type: "set", id, sessionId: sid, path: r.pick(["/a", "/b", "/n/x", "/list/-", "/a/deep", ""]), value: value() };
-      else if (k < 0.65) env = { type: "patch", id, sessionId: sid, ops: patchOps(r) };
-      else if (k < 0.8) env = { type: "get_state", id, sessionId: sid };
-      else if (k < 0.84) env = { type: "list_sessions", id };
-      else if (k < 0.87 && o.deletes !== false) env = { type: "delete_session", id, sessionId: sid };
-      else if (k < 0.9) env = { type: "create_session", id, sessionId: sid };
+      if (k < 0.49) env = { type: "set", id, sessionId: sid, path: r.pick(["/a", "/b", "/n/x", "/list/-", "/a/deep", ""]), value: value() };
+      else if (k < 0.62) env = { type: "patch", id, sessionId: sid, ops: patchOps(r) };
+      else if (k < 0.75) env = { type: "get_state", id, sessionId: sid };
+      else if (k < 0.79) env = { type: "list_sessions", id };
+      else if (k < 0.83 && o.deletes !== false) env = { type: "delete_session", id, sessionId: sid };
+      else if (k < 0.86) env = r.chance(0.1) ? { type: "create_session", id } : { type: "create_session", id, sessionId: sid };
+      else if (k < 0.88) env = { type: "switch_session", id, sessionId: sid };
+      else if (k < 0.9) env = r.chance(0.6) ? { type: "health_check", id } : { type: "get_lanes", id };
+      else if (k < 0.91) env = { type: "subscribe", id, sessionId: sid };
       else env = { type: "set", id, sessionId: sid, path: "/c", value: n };
       if (o.sideEffectRate && r.chance(o.sideEffectRate)) env = { type: "side_effect", id, sessionId: sid, n: r.int(1, 3) };
       if (env.type === "set" && env.path === "") env.value = { a: n, list: [] };
-      if (env.sessionId !== undefined && (env.type === "set" || env.type === "patch" || env.type === "get_state") && r.chance(0.2)) {
+      // an unknown top-level field is ignored, but counts in the fingerprint
+      if ((env.type === "set" || env.type === "get_state" || env.type === "list_sessions") && r.chance(0.04)) env.note = `n${n}`;
+      if ((env.type === "set" || env.type === "patch" || env.type === "get_state" || env.type === "delete_session") && r.chance(0.2)) {
         const g = guess.get(sid)!;
         env.ifSessionVersion = r.chance(0.6) ? g : Math.max(0, g + r.pick([-2, -1, 1]));
+      } else if (!isSessionScope(env.type) && env.type !== "delete_session" && r.chance(0.05)) {
+        env.ifSessionVersion = r.int(0, 2); // refused at admission: only session-targeted commands take it
       }
       if (env.type === "set" || env.type === "patch" || env.type === "side_effect") guess.set(sid, guess.get(sid)! + 1);
       if (r.chance(0.15)) {
@@ -134,19 +176,21 @@ export function generate(seed: number, o: GenOptions = {}): Workload {
       }
       let racy = false;
       if (r.chance(0.3)) {
-        const deps = new Set<string>();
+        const deps: string[] = [];
         for (let d = r.int(1, 3); d > 0; d--) {
           const kind = r();
-          if (kind < 0.45 && copySources.length > 0) deps.add(r.pick(copySources).env.id);
-          else if (kind < 0.6) deps.add(`${P}-ghost-${r.int(0, 3)}`);
+          if (kind < 0.45 && copySources.length > 0) deps.push(r.pick(copySources).env.id);
+          else if (kind < 0.6) deps.push(`${P}-ghost-${r.int(0, 3)}`);
           else if (kind < 0.85 && others.length > 0) {
-            deps.add(r.pick(others).env.id);
+            deps.push(r.pick(others).env.id);
             racy = true;
-          } else if (kind < 0.88) deps.add(id);
-          else if (copySources.length > 0) deps.add(r.pick(copySources).env.id);
+          } else if (kind < 0.88) deps.push(id);
+          else if (copySources.length > 0) deps.push(r.pick(copySources).env.id);
         }
-        if (deps.size > 0) env.dependsOn = [...deps];
-      }
+        // a repeated id counts once; most lists have none
+        const unique = [...new Set(deps)];
+        if (unique.length > 0) env.dependsOn = r.chance(0.15) ? [...unique, unique[0]!] : unique;
+      } else if (r.chance(0.03)) env.dependsOn = []; // needs no id, and is part of the fingerprint
       if (r.chance(o.timeoutRate ?? 0.1)) env.timeoutMs = r.int(1, 4);
       const send = emit(c, env, racy);
       thisPhase.push(send);

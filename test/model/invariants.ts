@@ -10,13 +10,20 @@
  * - one_finished_per_admitted: exactly one `finished` per admitted command, none for others;
  * - same_id_same_outcome: every replay answers the original's stored outcome;
  * - timeout_never_started: no `started` after the deadline, and nothing starts after it finished;
- * - events_match_journal: the `subscribe {scope:"all"}` stream is the journal, row for row;
- * - lifecycle_order: per connection, accepted < started < finished < response.
+ * - session_version also: a successful create_session answers `sessionVersion: 0`, a successful
+ *   delete_session none (pi-server: a response names the version of the session it targets);
+ * - events_match_journal: the `subscribe {scope:"all"}` stream (and, without authentication, every
+ *   connection's stream) is the journal, row for row; lifecycle events always carry `dependsOn`
+ *   (`[]` when none), the accepted row's list;
+ * - lifecycle_order: per connection, accepted < started < finished < response;
+ * - admission_order: one connection's frames are admitted in the order it sent them (so a
+ *   pipelined create_session → set → get_state of one session, in one lane, runs in that order).
  */
 import { canon, equal } from "./json.js";
+import { matchesAccepted, type ReferenceModel } from "./model.js";
+import type { SendResult } from "./responses.js";
+import { WRITES } from "./rules.js";
 import type { Row, Violation } from "./types.js";
-
-const WRITES = new Set(["set", "patch", "side_effect"]);
 
 interface Cmd {
   row: Row;
@@ -116,11 +123,12 @@ export class JournalInvariants {
     const o = r.outcome ?? {};
     if (r.type === "create_session" && o.success === true) {
       this.versions.set(o.data?.sessionId, 0);
-      if (o.data?.sessionInfo?.sessionVersion !== 0) this.v("session_version", r, "create_session must start at version 0");
+      if (o.data?.sessionInfo?.sessionVersion !== 0 || o.sessionVersion !== 0) this.v("session_version", r, `create_session must start at version 0 and answer it (sessionInfo ${canon(o.data?.sessionInfo?.sessionVersion)}, sessionVersion ${canon(o.sessionVersion)})`);
       return;
     }
     if (r.type === "delete_session" && o.success === true) {
       this.versions.delete(o.data?.sessionId);
+      if (o.sessionVersion !== undefined) this.v("session_version", r, `a successful delete_session answers no sessionVersion (got ${o.sessionVersion})`);
       return;
     }
     if (r.sessionId === null || o.sessionVersion === undefined) return;
@@ -162,6 +170,15 @@ export function checkEventsMatchJournal(rows: Row[], events: Array<Record<string
     prev = d.seq;
     if ((laneLast.get(d.laneKey) ?? 0) >= d.laneSequence) out.push({ invariant: "lane_order", message: `events of lane ${d.laneKey}: laneSequence ${d.laneSequence} after ${laneLast.get(d.laneKey)}` });
     laneLast.set(d.laneKey, d.laneSequence);
+  }
+  // lifecycle events always carry dependsOn: the accepted row's list ([] when none)
+  const deps = new Map(rows.filter((r) => r.phase === "accepted").map((r) => [r.commandId, r.dependsOn ?? []]));
+  for (const e of lifecycle) {
+    if (e.type === "command_rejected") continue;
+    const d = e.data ?? {};
+    const want = d.replayed === true ? undefined : deps.get(d.commandId);
+    if (!Array.isArray(d.dependsOn)) v(`${e.type} ${d.commandId} (seq ${d.seq}) has no dependsOn array (${canon(d.dependsOn)})`);
+    else if (want !== undefined && !equal(d.dependsOn, want)) v(`${e.type} ${d.commandId} (seq ${d.seq}) dependsOn ${canon(d.dependsOn)} != accepted ${canon(want)}`);
   }
   if (lifecycle.length === 0 || rows.length === 0) return out;
   // compare where both cover: the events' seq range intersected with the rows'
@@ -215,6 +232,24 @@ export function checkClientOrder(client: number, frames: Array<Record<string, an
       }
       if (l && f.code !== "replay_conflict" && f.code !== "dependency_cycle") seen.delete(f.id);
     }
+  }
+  return out;
+}
+
+/**
+ * One connection's frames are admitted in the order it sent them: along each client's sends
+ * (only ids sent once, so the accepted row is that frame's), accepted rows have increasing `seq`.
+ */
+export function checkSendOrder(model: ReferenceModel, results: SendResult[]): Violation[] {
+  const out: Violation[] = [];
+  const last = new Map<number, { seq: number; id: string }>();
+  for (const { send } of results) {
+    const id = send.env.id;
+    const c = model.commands.get(id);
+    if (!c || model.sendsFor(id).length !== 1 || !matchesAccepted(send, c)) continue;
+    const prev = last.get(send.client);
+    if (prev && prev.seq > c.acceptedSeq) out.push({ invariant: "admission_order", commandId: id, seq: c.acceptedSeq, message: `client ${send.client} sent it after ${prev.id}, but it was admitted first (seq ${c.acceptedSeq} < ${prev.seq})` });
+    last.set(send.client, { seq: c.acceptedSeq, id });
   }
   return out;
 }
