@@ -16,7 +16,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Campaign } from "../model/campaign.js";
 import { generate, type Workload } from "../model/generator.js";
-import { checkClientOrder, checkEventsMatchJournal, checkSendOrder, JournalInvariants } from "../model/invariants.js";
+import { checkClientOrder, checkEventsMatchJournal, checkResumedStream, checkSendOrder, JournalInvariants } from "../model/invariants.js";
 import { identityOf, ReferenceModel } from "../model/model.js";
 import type { SendResult } from "../model/responses.js";
 import { generatedSessionId } from "../model/rules.js";
@@ -375,5 +375,19 @@ describe("every checker can fail: one corruption at a time is named", () => {
     const swapped = [...script];
     [swapped[1], swapped[2]] = [swapped[2]!, swapped[1]!];
     expect(checkSendOrder(m, swapped).map((v) => v.invariant)).toContain("admission_order");
+  });
+
+  it("#14 resumed_stream: after a subscribe {fromSeq} response, every later row once, in order", () => {
+    const seqd = events.filter((e) => typeof e.data?.seq === "number");
+    const from = (seqd[0]!.data.seq as number) - 1;
+    const since = rows.filter((r) => r.seq > from);
+    const live = { type: "subscription_live", data: { fromSeq: from, replayedThroughSeq: since[since.length - 1]!.seq, lastSeq: since[since.length - 1]!.seq } };
+    const stream = [{ type: "response", id: "sub", success: true }, ...seqd, live];
+    expect(checkResumedStream(since, stream, "sub")).toEqual([]);
+    // the replay began before the response (the old order), an event twice, or one missing
+    const early = [seqd[0]!, { type: "response", id: "sub", success: true }, ...seqd.slice(1), live];
+    expect(checkResumedStream(since, early, "sub").map((v) => v.invariant)).toContain("resumed_stream");
+    expect(checkResumedStream(since, [...stream.slice(0, 3), stream[2]!, ...stream.slice(3)], "sub").map((v) => v.invariant)).toContain("resumed_stream");
+    expect(checkResumedStream(since, stream.filter((_, j) => j !== 4), "sub").map((v) => v.invariant)).toContain("resumed_stream");
   });
 });

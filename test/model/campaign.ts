@@ -67,7 +67,7 @@ export class Campaign {
   }
 
   /** Tell the model about a command the harness sends itself. */
-  private register(env: Send["env"]): void {
+  register(env: Send["env"]): void {
     const send: Send = { client: -1, index: this.harnessSends.length, env, racyDeps: false };
     this.harnessSends.push(send);
     this.model.addSends([send]);

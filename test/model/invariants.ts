@@ -253,3 +253,34 @@ export function checkSendOrder(model: ReferenceModel, results: SendResult[]): Vi
   }
   return out;
 }
+
+const RESUMED_EVENT: Record<string, string> = { ...PHASE_EVENT, requeued: "command_requeued" };
+
+/**
+ * `subscribe {scope:"all", fromSeq}`: the resumed stream starts right after the subscribe
+ * response (the response comes first, then the replay): from there the connection hears every
+ * journal row after `fromSeq` (restart-recovery `requeued` rows included) exactly once, in `seq`
+ * order, with one `subscription_live` marking the switch to live delivery. `rows` are the journal
+ * rows after `fromSeq` the stream must cover; `frames` the connection's frames.
+ */
+export function checkResumedStream(rows: Row[], frames: Array<Record<string, any>>, subscribeId: string): Violation[] {
+  const out: Violation[] = [];
+  const v = (message: string, r?: Row): void => void out.push({ invariant: "resumed_stream", message, seq: r?.seq, commandId: r?.commandId });
+  const at = frames.findIndex((f) => f.type === "response" && f.id === subscribeId);
+  if (at < 0) return [{ invariant: "resumed_stream", message: `no response to ${subscribeId}` }];
+  const after = frames.slice(at + 1);
+  const live = after.filter((f) => f.type === "subscription_live");
+  if (live.length !== 1) v(`${live.length} subscription_live frames after the subscribe response`);
+  const last = rows.length > 0 ? rows[rows.length - 1]!.seq : 0;
+  const events = after.filter((f) => typeof f.data?.seq === "number" && f.data.seq <= last);
+  rows.forEach((r, i) => {
+    const e = events[i];
+    if (!e) return v(`row ${r.phase} ${r.commandId} has no event in the resumed stream`, r);
+    if (e.data.seq !== r.seq || e.type !== RESUMED_EVENT[r.phase] || e.data.commandId !== r.commandId) v(`event #${i} ${e.type} ${e.data.commandId} seq ${e.data.seq} != row ${r.phase} ${r.commandId} seq ${r.seq}`, r);
+  });
+  if (events.length > rows.length) v(`${events.length - rows.length} events beyond the journal rows (duplicates)`);
+  const markAt = after.indexOf(live[0]!);
+  const through = live[0]?.data?.replayedThroughSeq as number | undefined;
+  if (through !== undefined && after.some((f, i) => typeof f.data?.seq === "number" && (i < markAt ? f.data.seq > through : f.data.seq <= through))) v(`subscription_live (replayedThroughSeq ${through}) is not between the replay and the live events`);
+  return out;
+}
