@@ -10,8 +10,11 @@
  * FC_RUNS (default 40) runs per property.
  *
  * The second block shows that every checker can fail: it corrupts a real journal / event stream
- * in one way at a time and expects exactly the invariant it breaks to be named.
+ * in one way at a time and expects exactly the invariant it breaks to be named; its journal also
+ * holds a short pipelined script of issue #14's rules (one lane per session, server-wide keys for
+ * server commands, ifSessionVersion on delete_session and refused elsewhere), checked directly.
  */
+import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Campaign } from "../model/campaign.js";
@@ -20,6 +23,8 @@ import { checkClientOrder, checkEventsMatchJournal, checkResumedStream, checkSen
 import { identityOf, ReferenceModel } from "../model/model.js";
 import type { SendResult } from "../model/responses.js";
 import { generatedSessionId } from "../model/rules.js";
+import { JournalReader, Peer } from "../model/harness.js";
+import { spawnServer, tempDir } from "../helpers/spawn.js";
 import type { Row, Send } from "../model/types.js";
 import { fmtViolations } from "../model/types.js";
 
@@ -290,7 +295,9 @@ describe("every checker can fail: one corruption at a time is named", () => {
     for (const id of ["rules-list"]) expect(accepted(id).lane, id).toBe("server");
     expect(accepted("rules-gen").idempotencyScope).toBe("server");
     expect(accepted("rules-other").idempotencyScope).toBe(accepted("rules-other").lane);
+    // refused at admission: no journal row, no lifecycle event
     expect(rows.some((r) => r.commandId === "rules-ifv")).toBe(false);
+    expect(events.some((e) => e.data?.commandId === "rules-ifv")).toBe(false);
     expect(accepted("rules-del").dependsOn).toEqual(["rules-set"]);
   });
 
@@ -390,4 +397,31 @@ describe("every checker can fail: one corruption at a time is named", () => {
     expect(checkResumedStream(since, [...stream.slice(0, 3), stream[2]!, ...stream.slice(3)], "sub").map((v) => v.invariant)).toContain("resumed_stream");
     expect(checkResumedStream(since, stream.filter((_, j) => j !== 4), "sub").map((v) => v.invariant)).toContain("resumed_stream");
   });
+});
+
+describe("#14 a create_session with neither id nor sessionId", () => {
+  it("gets a generated command id cmd_<uuid>, and its session id and lane derive from it", async () => {
+    const db = join(tempDir("causeway-l5-anon-"), "j.db");
+    const server = await spawnServer({ db, commands: false });
+    const reader = { r: undefined as JournalReader | undefined };
+    try {
+      const p = await Peer.connect(server.url);
+      p.send({ type: "create_session" });
+      const res = await p.next((f) => f.type === "response" && f.command === "create_session");
+      expect(res).toMatchObject({ success: true, sessionVersion: 0 });
+      expect(res.id).toBeUndefined();
+      reader.r = new JournalReader(db);
+      const accepted = reader.r.after(0).filter((r) => r.type === "create_session" && r.phase === "accepted");
+      expect(accepted).toHaveLength(1);
+      const { commandId, sessionId, lane } = accepted[0]!;
+      expect(commandId).toMatch(/^cmd_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      expect(sessionId).toBe(generatedSessionId(commandId));
+      expect(lane).toBe(`session:${sessionId}`);
+      expect(res.data.sessionId).toBe(sessionId);
+      await p.close();
+    } finally {
+      reader.r?.close();
+      await server.stop();
+    }
+  }, 60_000);
 });
