@@ -3,7 +3,9 @@
  * (when the K-th command_accepted event arrives; a third of the commands are the fixture's
  * non-deterministic `side_effect`, which waits for its durable `started` row, so lanes are busy), restarted on the same journal, twice per seed. After each restart the
  * reference model (with `interrupted` and `requeued` as the only given outcomes), the invariant
- * checkers and `causeway audit` all pass, and every command a client saw finish replays unchanged.
+ * checkers and `causeway audit` all pass, every command a client saw finish replays unchanged, and
+ * a `subscribe {fromSeq}` from where the killed observer stopped resumes the stream right after its
+ * response: every row since, recovery's requeued rows included, once each and in order.
  *
  * Seeds: CRASH_SEEDS (default 3) from CRASH_SEED_BASE (default 1); CRASH_SEED=N runs one.
  * Replay: CRASH_SEED=<seed> npx vitest run test/level5/crash.test.ts
@@ -11,8 +13,8 @@
 import { describe, expect, it } from "vitest";
 import { audit, Campaign, replayHint, unchangedCheck } from "../model/campaign.js";
 import { generate } from "../model/generator.js";
-import { runWorkload } from "../model/harness.js";
-import { checkClientOrder, checkEventsMatchJournal } from "../model/invariants.js";
+import { Peer, runWorkload } from "../model/harness.js";
+import { checkClientOrder, checkEventsMatchJournal, checkResumedStream } from "../model/invariants.js";
 import { checkResponses } from "../model/responses.js";
 import { rng } from "../model/rng.js";
 import { fmtViolations, type Violation } from "../model/types.js";
@@ -23,7 +25,7 @@ const ROUNDS = Number(process.env.CRASH_ROUNDS ?? 2);
 
 describe("crash campaign: kill -9 during differential bursts", () => {
   it(`${seeds.length} seeds × ${ROUNDS} kills: model, invariants, audit and acknowledged outcomes survive`, async () => {
-    const stats = { kills: 0, unfinishedAtKill: 0, interrupted: 0, requeued: 0 };
+    const stats = { kills: 0, unfinishedAtKill: 0, interrupted: 0, requeued: 0, resumedRows: 0 };
     for (const seed of seeds) {
       const r = rng(seed ^ 0xdead);
       const c = await Campaign.start({ crashes: true, fixtures: true });
@@ -65,21 +67,35 @@ describe("crash campaign: kill -9 during differential bursts", () => {
           obs1.terminate();
           // restart on the same journal; let re-queued commands finish
           await c.boot();
-          const recovery = await c.observer.request({ type: "get_startup_recovery", id: `rec-${seed}-${round}` });
+          // resume the event stream where the killed observer stopped: the replay (recovery's
+          // requeued rows included) follows the subscribe response
+          const fromSeq = Math.max(0, ...obs1.frames.map((f) => (typeof f.data?.seq === "number" ? (f.data.seq as number) : 0)));
+          const resume = await Peer.connect(c.url);
+          const resumeId = `resume-${seed}-${round}`;
+          c.register({ type: "subscribe", id: resumeId, scope: "all", fromSeq });
+          const resumed = await resume.request({ type: "subscribe", id: resumeId, scope: "all", fromSeq });
+          expect(resumed.data).toMatchObject({ fromSeq, replaying: true });
+          const recovery = await c.request({ type: "get_startup_recovery", id: `rec-${seed}-${round}` });
           stats.interrupted += recovery.data.interrupted.count;
           stats.requeued += recovery.data.requeued.count;
           for (let i = 0; ; i++) {
-            const h = await c.observer.request({ type: "health_check", id: `h-${seed}-${round}-${i}` });
-            if (h.data.inFlight === 0) break;
+            // health_check is a journaled command itself: in flight while it runs
+            const h = await c.request({ type: "health_check", id: `h-${seed}-${round}-${i}` });
+            if (h.data.inFlight <= 1) break;
             await c.observer.next((f) => f.type === "command_finished", 2_000).catch(() => undefined);
           }
           const rows = c.sync();
+          if (!resume.frames.some((f) => f.data?.seq === c.lastSeq)) await resume.next((f) => f.data?.seq === c.lastSeq, 10_000).catch(() => undefined);
+          const since = c.reader.after(fromSeq);
+          stats.resumedRows += since.length;
+          violations.push(...checkResumedStream(since, resume.frames, resumeId));
+          await resume.close();
           violations.push(
             ...c.model.violations.splice(0),
             ...c.invariants.violations.splice(0),
             ...checkResponses(c.model, res.results, { crashes: true }),
             ...checkEventsMatchJournal(rows, obs1.frames),
-            ...res.peers.flatMap((p, i) => checkClientOrder(i, p.frames)),
+            ...res.peers.flatMap((p, i) => [...checkClientOrder(i, p.frames), ...checkEventsMatchJournal(rows, p.frames)]),
           );
           c.invariants.quiescent();
           violations.push(...c.invariants.violations.splice(0), ...c.finalStates(wl));
@@ -96,6 +112,6 @@ describe("crash campaign: kill -9 during differential bursts", () => {
         c.close();
       }
     }
-    console.log(`crash campaign: ${seeds.length} seeds, ${stats.kills} kills, ${stats.unfinishedAtKill} commands unfinished at the kills, recovery interrupted ${stats.interrupted}, requeued ${stats.requeued}`);
+    console.log(`crash campaign: ${seeds.length} seeds, ${stats.kills} kills, ${stats.unfinishedAtKill} commands unfinished at the kills, recovery interrupted ${stats.interrupted}, requeued ${stats.requeued}, ${stats.resumedRows} rows resumed through subscribe fromSeq`);
   }, 300_000);
 });

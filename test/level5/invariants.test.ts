@@ -10,14 +10,21 @@
  * FC_RUNS (default 40) runs per property.
  *
  * The second block shows that every checker can fail: it corrupts a real journal / event stream
- * in one way at a time and expects exactly the invariant it breaks to be named.
+ * in one way at a time and expects exactly the invariant it breaks to be named; its journal also
+ * holds a short pipelined script of issue #14's rules (one lane per session, server-wide keys for
+ * server commands, ifSessionVersion on delete_session and refused elsewhere), checked directly.
  */
+import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Campaign } from "../model/campaign.js";
-import { generate } from "../model/generator.js";
-import { checkClientOrder, checkEventsMatchJournal, JournalInvariants } from "../model/invariants.js";
-import { ReferenceModel } from "../model/model.js";
+import { generate, type Workload } from "../model/generator.js";
+import { checkClientOrder, checkEventsMatchJournal, checkResumedStream, checkSendOrder, JournalInvariants } from "../model/invariants.js";
+import { identityOf, ReferenceModel } from "../model/model.js";
+import type { SendResult } from "../model/responses.js";
+import { generatedSessionId } from "../model/rules.js";
+import { JournalReader, Peer } from "../model/harness.js";
+import { spawnServer, tempDir } from "../helpers/spawn.js";
 import type { Row, Send } from "../model/types.js";
 import { fmtViolations } from "../model/types.js";
 
@@ -70,11 +77,53 @@ describe("invariants over observed event streams and the journal (fast-check)", 
   }, 600_000);
 });
 
+/**
+ * Issue #14: the rules pi-server compatibility changed, in one short pipelined script of one
+ * client (no barriers, no dependsOn): a create without `sessionId` (a generated id) with an
+ * idempotency key, then a write and a read of that session behind it; server commands share one
+ * key scope, session commands do not; ifSessionVersion on delete_session is checked, on
+ * create_session refused; a command of a deleted session fails without running.
+ */
+function rulesScript(prefix: string, existing: string): { wl: Workload; expected: Record<string, Record<string, unknown>> } {
+  const gen = generatedSessionId(`${prefix}-gen`);
+  const key = `${prefix}-key`;
+  const envs: Array<Send["env"]> = [
+    { type: "create_session", id: `${prefix}-gen`, idempotencyKey: key },
+    { type: "set", id: `${prefix}-set`, sessionId: gen, path: "/x", value: 1 },
+    { type: "get_state", id: `${prefix}-get`, sessionId: gen, dependsOn: [] },
+    { type: "list_sessions", id: `${prefix}-list` },
+    { type: "health_check", id: `${prefix}-health`, idempotencyKey: key },
+    { type: "set", id: `${prefix}-other`, sessionId: existing, path: "/k", value: 1, idempotencyKey: key },
+    { type: "switch_session", id: `${prefix}-switch`, sessionId: gen },
+    { type: "create_session", id: `${prefix}-ifv`, sessionId: `${prefix}-never`, ifSessionVersion: 0 },
+    { type: "delete_session", id: `${prefix}-del-stale`, sessionId: gen, ifSessionVersion: 0 },
+    { type: "delete_session", id: `${prefix}-del`, sessionId: gen, ifSessionVersion: 1, dependsOn: [`${prefix}-set`, `${prefix}-set`] },
+    { type: "get_state", id: `${prefix}-after`, sessionId: gen },
+  ];
+  const sends = envs.map((env, index) => ({ client: 0, index, env, racyDeps: false }));
+  const expected: Record<string, Record<string, unknown>> = {
+    [`${prefix}-gen`]: { success: true, sessionVersion: 0, data: { sessionId: gen } },
+    [`${prefix}-set`]: { success: true, sessionVersion: 1 },
+    [`${prefix}-get`]: { success: true, sessionVersion: 1, data: { state: { x: 1 } } },
+    [`${prefix}-list`]: { success: true },
+    [`${prefix}-health`]: { success: false, code: "replay_conflict" },
+    [`${prefix}-other`]: { success: true },
+    [`${prefix}-switch`]: { success: true, sessionVersion: 1 },
+    [`${prefix}-ifv`]: { success: false, code: "invalid_command" },
+    [`${prefix}-del-stale`]: { success: false, code: "version_conflict", sessionVersion: 1 },
+    [`${prefix}-del`]: { success: true, sessionVersion: undefined },
+    [`${prefix}-after`]: { success: false, code: "session_not_found" },
+  };
+  return { wl: { seed: 0, clients: 1, sessions: [gen], steps: [...sends.map((send) => ({ kind: "send" as const, send })), { kind: "barrier" }], sends }, expected };
+}
+
 describe("every checker can fail: one corruption at a time is named", () => {
   let rows: Row[] = [];
   let events: Array<Record<string, any>> = [];
   let sends: Send[] = [];
   let clientFrames: Array<Record<string, any>> = [];
+  let script: SendResult[] = [];
+  let expected: Record<string, Record<string, unknown>> = {};
 
   beforeAll(async () => {
     const c = await Campaign.start();
@@ -83,9 +132,14 @@ describe("every checker can fail: one corruption at a time is named", () => {
       const from = c.observer.frames.length;
       const report = await c.check(wl, {});
       expect(report.violations).toEqual([]);
+      const rules = rulesScript("rules", wl.sessions[0]!);
+      const second = await c.check(rules.wl, {});
+      expect(second.violations).toEqual([]);
+      script = second.results;
+      expected = rules.expected;
       rows = c.reader.after(0);
       events = c.observer.frames.slice(from);
-      sends = wl.sends;
+      sends = [...wl.sends, ...rules.wl.sends, ...c.harnessSends];
       clientFrames = [];
     } finally {
       await c.stop();
@@ -101,12 +155,14 @@ describe("every checker can fail: one corruption at a time is named", () => {
     inv.quiescent();
     return [...new Set(inv.violations.map((v) => v.invariant))];
   };
-  const model = (rs: Row[]): string[] => {
+  const modelOf = (rs: Row[], ss = sends): ReferenceModel => {
     const m = new ReferenceModel();
-    m.addSends(sends);
+    m.addSends(ss);
     m.ingest(rs);
-    return [...new Set(m.violations.map((v) => v.invariant))];
+    return m;
   };
+  const model = (rs: Row[], ss = sends): string[] => [...new Set(modelOf(rs, ss).violations.map((v) => v.invariant))];
+  const idx = (id: string, phase: Row["phase"]): number => first((r) => r.commandId === id && r.phase === phase);
   const renumber = (rs: Row[]): Row[] => {
     const lanes = new Map<string, number>();
     return rs.map((r, i) => {
@@ -223,4 +279,149 @@ describe("every checker can fail: one corruption at a time is named", () => {
     expect(checkClientOrder(0, clientFrames)).toEqual([]);
     expect(checkClientOrder(0, reordered).map((v) => v.invariant)).toContain("lifecycle_order");
   });
+
+  it("#14 the pipelined script gets pi-server's answers: one lane per session, server-wide keys, ifSessionVersion rules", () => {
+    for (const { send, response } of script) {
+      const f = response?.frame ?? {};
+      const want = expected[send.env.id]!;
+      for (const [k, v] of Object.entries(want)) {
+        if (k === "data") expect(f.data, send.env.id).toMatchObject(v as object);
+        else expect(f[k], `${send.env.id}.${k}`).toEqual(v);
+      }
+    }
+    const gen = generatedSessionId("rules-gen");
+    const accepted = (id: string): Row => rows[idx(id, "accepted")]!;
+    for (const id of ["rules-gen", "rules-set", "rules-get", "rules-switch", "rules-del"]) expect(accepted(id).lane, id).toBe(`session:${gen}`);
+    for (const id of ["rules-list"]) expect(accepted(id).lane, id).toBe("server");
+    expect(accepted("rules-gen").idempotencyScope).toBe("server");
+    expect(accepted("rules-other").idempotencyScope).toBe(accepted("rules-other").lane);
+    // refused at admission: no journal row, no lifecycle event
+    expect(rows.some((r) => r.commandId === "rules-ifv")).toBe(false);
+    expect(events.some((e) => e.data?.commandId === "rules-ifv")).toBe(false);
+    expect(accepted("rules-del").dependsOn).toEqual(["rules-set"]);
+  });
+
+  it("#14 lane_of_command: a create_session journaled in the server lane", () => {
+    const mutated = renumber(rows.map((r) => (r.commandId === "rules-gen" ? { ...r, lane: "server" } : r)));
+    expect(model(mutated)).toContain("lane_of_command");
+  });
+
+  it("#14 lane_of_command: a session's command journaled with another session", () => {
+    const i = idx("rules-switch", "accepted");
+    expect(model(rows.map((r, j) => (j === i ? { ...r, sessionId: null } : r)))).toContain("lane_of_command");
+  });
+
+  it("#14 idempotency_key_scope: a server command's key scoped to its session lane", () => {
+    const i = idx("rules-gen", "accepted");
+    expect(model(rows.map((r, j) => (j === i ? { ...r, idempotencyScope: r.lane } : r)))).toContain("idempotency_key_scope");
+  });
+
+  it("#14 idempotency_key_unique: a server command executes with a key another server command holds", () => {
+    // the health_check that conflicted on the create's key, journaled as an admission instead
+    const c = rows[idx("rules-health", "conflict")]!;
+    const send = sends.find((s) => s.env.id === "rules-health")!;
+    const admitted: Row = { ...c, phase: "accepted", outcome: null, detail: null, idempotencyKey: "rules-key", idempotencyScope: "server", fingerprint: identityOf(send.env), params: {}, dependsOn: null, ifSessionVersion: null, timeoutMs: null };
+    const finished: Row = { ...c, phase: "finished", outcome: { command: "health_check", success: true, data: {} }, detail: null };
+    const at = rows.indexOf(c);
+    const mutated = renumber([...rows.slice(0, at), admitted, finished, ...rows.slice(at + 1)]);
+    expect(model(mutated)).toContain("idempotency_key_unique");
+  });
+
+  it("#14 if_session_version_refused: a create_session carrying ifSessionVersion is admitted", () => {
+    const i = idx("rules-gen", "accepted");
+    const told = sends.map((s) => (s.env.id === "rules-gen" ? { ...s, env: { ...s.env, ifSessionVersion: 0 } } : s));
+    expect(model(rows.map((r, j) => (j === i ? { ...r, ifSessionVersion: 0, fingerprint: identityOf(told.find((s) => s.env.id === "rules-gen")!.env) } : r)), told)).toContain("if_session_version_refused");
+  });
+
+  it("#14 if_session_version: a delete_session with a stale ifSessionVersion runs", () => {
+    const i = idx("rules-del", "accepted");
+    const told = sends.map((s) => (s.env.id === "rules-del" ? { ...s, env: { ...s.env, ifSessionVersion: 0 } } : s));
+    const mutated = rows.map((r, j) => (j === i ? { ...r, ifSessionVersion: 0, fingerprint: identityOf(told.find((s) => s.env.id === "rules-del")!.env) } : r));
+    expect(model(mutated, told)).toContain("if_session_version");
+  });
+
+  it("#14 admitted_as_sent: an accepted row whose fingerprint no frame has", () => {
+    const i = idx("rules-get", "accepted");
+    // the frame had dependsOn: [] (part of the fingerprint); the same envelope without it is another intent
+    const { dependsOn: _d, ...plain } = sends.find((s) => s.env.id === "rules-get")!.env;
+    expect(model(rows.map((r, j) => (j === i ? { ...r, fingerprint: identityOf(plain) } : r)))).toContain("admitted_as_sent");
+  });
+
+  it("#14 session_version: a create_session without its sessionVersion 0, a delete_session with one", () => {
+    const c = idx("rules-gen", "finished");
+    const noVersion = rows.map((r, j) => (j === c ? { ...r, outcome: { ...r.outcome, sessionVersion: undefined } } : r));
+    expect(journal(noVersion)).toContain("session_version");
+    expect(model(noVersion)).toContain("outcome_drift");
+    const d = idx("rules-del", "finished");
+    const withVersion = rows.map((r, j) => (j === d ? { ...r, outcome: { ...r.outcome, sessionVersion: 1 } } : r));
+    expect(journal(withVersion)).toContain("session_version");
+    expect(model(withVersion)).toContain("outcome_drift");
+  });
+
+  it("#14 outcome_drift (rule 10): list_sessions answers a table that never stood between its started and finished rows", () => {
+    const i = idx("rules-list", "finished");
+    const forged = (data: Record<string, any>): string[] => model(rows.map((r, j) => (j === i ? { ...r, outcome: { ...r.outcome, data } } : r)));
+    const real = rows[i]!.outcome!.data as { sessions: Array<{ sessionId: string; sessionVersion: number; createdAt: number }>; count: number };
+    expect(forged(real)).toEqual([]);
+    // a session missing, or listed at a version it did not have
+    expect(forged({ sessions: real.sessions.slice(1), count: real.count - 1 })).toContain("outcome_drift");
+    expect(forged({ sessions: real.sessions.map((e, k) => (k === 0 ? { ...e, sessionVersion: e.sessionVersion + 7 } : e)), count: real.count })).toContain("outcome_drift");
+  });
+
+  it("#14 events_match_journal: a lifecycle event without dependsOn", () => {
+    const i = events.findIndex((e) => e.type === "command_accepted" && e.data.dependsOn?.length === 0);
+    expect(i).toBeGreaterThanOrEqual(0);
+    expect(checkEventsMatchJournal(rows, events)).toEqual([]);
+    const { dependsOn: _d, ...data } = events[i]!.data;
+    expect(checkEventsMatchJournal(rows, events.map((e, j) => (j === i ? { ...e, data } : e))).map((v) => v.invariant)).toContain("events_match_journal");
+  });
+
+  it("#14 admission_order: one connection's frames admitted out of the order it sent them", () => {
+    const m = modelOf(rows);
+    expect(checkSendOrder(m, script)).toEqual([]);
+    const swapped = [...script];
+    [swapped[1], swapped[2]] = [swapped[2]!, swapped[1]!];
+    expect(checkSendOrder(m, swapped).map((v) => v.invariant)).toContain("admission_order");
+  });
+
+  it("#14 resumed_stream: after a subscribe {fromSeq} response, every later row once, in order", () => {
+    const seqd = events.filter((e) => typeof e.data?.seq === "number");
+    const from = (seqd[0]!.data.seq as number) - 1;
+    const since = rows.filter((r) => r.seq > from);
+    const live = { type: "subscription_live", data: { fromSeq: from, replayedThroughSeq: since[since.length - 1]!.seq, lastSeq: since[since.length - 1]!.seq } };
+    const stream = [{ type: "response", id: "sub", success: true }, ...seqd, live];
+    expect(checkResumedStream(since, stream, "sub")).toEqual([]);
+    // the replay began before the response (the old order), an event twice, or one missing
+    const early = [seqd[0]!, { type: "response", id: "sub", success: true }, ...seqd.slice(1), live];
+    expect(checkResumedStream(since, early, "sub").map((v) => v.invariant)).toContain("resumed_stream");
+    expect(checkResumedStream(since, [...stream.slice(0, 3), stream[2]!, ...stream.slice(3)], "sub").map((v) => v.invariant)).toContain("resumed_stream");
+    expect(checkResumedStream(since, stream.filter((_, j) => j !== 4), "sub").map((v) => v.invariant)).toContain("resumed_stream");
+  });
+});
+
+describe("#14 a create_session with neither id nor sessionId", () => {
+  it("gets a generated command id cmd_<uuid>, and its session id and lane derive from it", async () => {
+    const db = join(tempDir("causeway-l5-anon-"), "j.db");
+    const server = await spawnServer({ db, commands: false });
+    const reader = { r: undefined as JournalReader | undefined };
+    try {
+      const p = await Peer.connect(server.url);
+      p.send({ type: "create_session" });
+      const res = await p.next((f) => f.type === "response" && f.command === "create_session");
+      expect(res).toMatchObject({ success: true, sessionVersion: 0 });
+      expect(res.id).toBeUndefined();
+      reader.r = new JournalReader(db);
+      const accepted = reader.r.after(0).filter((r) => r.type === "create_session" && r.phase === "accepted");
+      expect(accepted).toHaveLength(1);
+      const { commandId, sessionId, lane } = accepted[0]!;
+      expect(commandId).toMatch(/^cmd_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      expect(sessionId).toBe(generatedSessionId(commandId));
+      expect(lane).toBe(`session:${sessionId}`);
+      expect(res.data.sessionId).toBe(sessionId);
+      await p.close();
+    } finally {
+      reader.r?.close();
+      await server.stop();
+    }
+  }, 60_000);
 });

@@ -20,7 +20,7 @@ import { spawnStdio, tempDir } from "../helpers/spawn.js";
 import { Campaign, replayHint } from "../model/campaign.js";
 import { generate, type Step } from "../model/generator.js";
 import { JournalReader, Peer } from "../model/harness.js";
-import { checkClientOrder, checkEventsMatchJournal, JournalInvariants } from "../model/invariants.js";
+import { checkClientOrder, checkEventsMatchJournal, checkSendOrder, JournalInvariants } from "../model/invariants.js";
 import { ReferenceModel } from "../model/model.js";
 import { checkResponses, type SendResult } from "../model/responses.js";
 import { rng } from "../model/rng.js";
@@ -111,6 +111,7 @@ describe("transport faults", () => {
           ...checkResponses(model, results),
           ...checkEventsMatchJournal(rows, frames),
           ...checkClientOrder(0, frames),
+          ...checkSendOrder(model, results),
         ]);
       }
       console.log(`stdio transport faults: ${seeds.length} seeds, ${model.rows} journal rows, ${splitInside} cuts inside UTF-8 sequences`);
@@ -150,6 +151,7 @@ describe("transport faults", () => {
     const c = await Campaign.start({ fixtures: true, args: ["--max-outbound-bytes", String(MAX_OUT)] });
     try {
       const slow = await Peer.connect(c.url);
+      c.register({ type: "subscribe", id: "slow-sub", scope: "all" });
       expect((await slow.request({ type: "subscribe", id: "slow-sub", scope: "all" })).success).toBe(true);
       // stop reading: the kernel buffers fill, then the server's outbound buffer
       const socket = (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;

@@ -1,8 +1,10 @@
 /**
  * One server process, many seeds: each seed is a fresh workload (its own ids and sessions) run
  * over WebSocket; after it, the new journal rows go through the reference model and the
- * invariant checkers, the observer's event stream is compared with the journal, and every
- * response with the model's verdicts.
+ * invariant checkers, the observer's and every client's event stream is compared with the
+ * journal (lifecycle events go to every connection), and every response with the model's
+ * verdicts. The harness's own commands (the observer's `subscribe`, `health_check`, …) are
+ * journaled like any other: they are registered with the model as sends of client -1.
  */
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
@@ -10,8 +12,9 @@ import { CLI, ROOT, TEST_COMMANDS, spawnServer, tempDir, type SpawnedServer } fr
 import { generate, type GenOptions, type Workload } from "./generator.js";
 import { JournalReader, Peer, observer, runWorkload, type RunOptions } from "./harness.js";
 import { canon, equal } from "./json.js";
-import { checkClientOrder, checkEventsMatchJournal, JournalInvariants } from "./invariants.js";
+import { checkClientOrder, checkEventsMatchJournal, checkSendOrder, JournalInvariants } from "./invariants.js";
 import { ReferenceModel, type ModelOptions } from "./model.js";
+import { ifSessionVersionRefused } from "./rules.js";
 import { checkResponses, type SendResult } from "./responses.js";
 import type { Row, Send, Violation } from "./types.js";
 
@@ -39,6 +42,9 @@ export class Campaign {
   observer!: Peer;
   lastSeq = 0;
   readonly db: string;
+  /** the commands the harness itself sent (client -1), known to the model */
+  readonly harnessSends: Send[] = [];
+  private boots = 0;
 
   private constructor(readonly opts: CampaignOptions) {
     this.model = new ReferenceModel(opts);
@@ -54,8 +60,23 @@ export class Campaign {
   /** (Re)start the server on the campaign's journal (optionally with other flags). */
   async boot(args = this.opts.args): Promise<void> {
     this.server = await spawnServer({ db: this.db, commands: this.opts.fixtures === true, args, env: this.opts.env });
-    this.observer = await observer(this.server.url);
+    const id = `observer-${process.pid}-${++this.boots}-${Date.now()}`;
+    this.register({ type: "subscribe", id, scope: "all" });
+    this.observer = await observer(this.server.url, id);
     this.reader ??= new JournalReader(this.db);
+  }
+
+  /** Tell the model about a command the harness sends itself. */
+  register(env: Send["env"]): void {
+    const send: Send = { client: -1, index: this.harnessSends.length, env, racyDeps: false };
+    this.harnessSends.push(send);
+    this.model.addSends([send]);
+  }
+
+  /** A command of the harness over the observer's connection (journaled like any other). */
+  request(env: Send["env"], ms?: number): Promise<Record<string, any>> {
+    this.register(env);
+    return this.observer.request(env, ms);
   }
 
   get url(): string {
@@ -100,7 +121,10 @@ export class Campaign {
       ...this.invariants.violations.slice(iv),
       ...checkResponses(this.model, res.results, { ...this.opts, lossy: res.lossy, partial: run.partial }),
       ...checkEventsMatchJournal(rows, this.observer.frames.slice(obsFrom)),
-      ...res.peers.flatMap((p, c) => checkClientOrder(c, p.frames)),
+      // without authentication every connection hears every lifecycle event: each client's
+      // stream is the journal, row for row, over the time it was connected
+      ...res.peers.flatMap((p, c) => [...checkClientOrder(c, p.frames), ...checkEventsMatchJournal(rows, p.frames).map((x) => ({ ...x, message: `client ${c}: ${x.message}` }))]),
+      ...checkSendOrder(this.model, res.results),
       ...this.finalStates(wl),
     ];
     await Promise.all(res.peers.map((p) => p.close()));
@@ -147,7 +171,7 @@ export function unchangedCheck(results: SendResult[], model: ReferenceModel): { 
   const seen = new Map<string, { env: Send["env"]; outcome: Record<string, unknown> }>();
   for (const { send, response } of results) {
     const f = response?.frame;
-    if (!f || f.replayed || ["journal_unavailable", "dependency_cycle", "replay_conflict"].includes(f.code)) continue;
+    if (!f || f.replayed || ["journal_unavailable", "dependency_cycle", "replay_conflict"].includes(f.code) || ifSessionVersionRefused(send.env)) continue;
     if (seen.has(send.env.id)) continue;
     // the frame that was executed under this id (a client may also have sent another payload)
     const env = model.originalSend(send.env.id)?.env;

@@ -254,6 +254,8 @@ function toRow(r: Record<string, any>): Row {
     recordedAt: r.recorded_at,
     type: r.type,
     idempotencyKey: r.idempotency_key,
+    idempotencyScope: r.idempotency_scope,
+    fingerprint: r.fingerprint,
     dependsOn: json(r.depends_on),
     ifSessionVersion: r.if_session_version,
     params: json(r.params),

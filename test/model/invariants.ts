@@ -10,13 +10,20 @@
  * - one_finished_per_admitted: exactly one `finished` per admitted command, none for others;
  * - same_id_same_outcome: every replay answers the original's stored outcome;
  * - timeout_never_started: no `started` after the deadline, and nothing starts after it finished;
- * - events_match_journal: the `subscribe {scope:"all"}` stream is the journal, row for row;
- * - lifecycle_order: per connection, accepted < started < finished < response.
+ * - session_version also: a successful create_session answers `sessionVersion: 0`, a successful
+ *   delete_session none (pi-server: a response names the version of the session it targets);
+ * - events_match_journal: the `subscribe {scope:"all"}` stream (and, without authentication, every
+ *   connection's stream) is the journal, row for row; lifecycle events always carry `dependsOn`
+ *   (`[]` when none), the accepted row's list;
+ * - lifecycle_order: per connection, accepted < started < finished < response;
+ * - admission_order: one connection's frames are admitted in the order it sent them (so a
+ *   pipelined create_session → set → get_state of one session, in one lane, runs in that order).
  */
 import { canon, equal } from "./json.js";
+import { matchesAccepted, type ReferenceModel } from "./model.js";
+import type { SendResult } from "./responses.js";
+import { WRITES } from "./rules.js";
 import type { Row, Violation } from "./types.js";
-
-const WRITES = new Set(["set", "patch", "side_effect"]);
 
 interface Cmd {
   row: Row;
@@ -116,11 +123,12 @@ export class JournalInvariants {
     const o = r.outcome ?? {};
     if (r.type === "create_session" && o.success === true) {
       this.versions.set(o.data?.sessionId, 0);
-      if (o.data?.sessionInfo?.sessionVersion !== 0) this.v("session_version", r, "create_session must start at version 0");
+      if (o.data?.sessionInfo?.sessionVersion !== 0 || o.sessionVersion !== 0) this.v("session_version", r, `create_session must start at version 0 and answer it (sessionInfo ${canon(o.data?.sessionInfo?.sessionVersion)}, sessionVersion ${canon(o.sessionVersion)})`);
       return;
     }
     if (r.type === "delete_session" && o.success === true) {
       this.versions.delete(o.data?.sessionId);
+      if (o.sessionVersion !== undefined) this.v("session_version", r, `a successful delete_session answers no sessionVersion (got ${o.sessionVersion})`);
       return;
     }
     if (r.sessionId === null || o.sessionVersion === undefined) return;
@@ -162,6 +170,15 @@ export function checkEventsMatchJournal(rows: Row[], events: Array<Record<string
     prev = d.seq;
     if ((laneLast.get(d.laneKey) ?? 0) >= d.laneSequence) out.push({ invariant: "lane_order", message: `events of lane ${d.laneKey}: laneSequence ${d.laneSequence} after ${laneLast.get(d.laneKey)}` });
     laneLast.set(d.laneKey, d.laneSequence);
+  }
+  // lifecycle events always carry dependsOn: the accepted row's list ([] when none)
+  const deps = new Map(rows.filter((r) => r.phase === "accepted").map((r) => [r.commandId, r.dependsOn ?? []]));
+  for (const e of lifecycle) {
+    if (e.type === "command_rejected") continue;
+    const d = e.data ?? {};
+    const want = d.replayed === true ? undefined : deps.get(d.commandId);
+    if (!Array.isArray(d.dependsOn)) v(`${e.type} ${d.commandId} (seq ${d.seq}) has no dependsOn array (${canon(d.dependsOn)})`);
+    else if (want !== undefined && !equal(d.dependsOn, want)) v(`${e.type} ${d.commandId} (seq ${d.seq}) dependsOn ${canon(d.dependsOn)} != accepted ${canon(want)}`);
   }
   if (lifecycle.length === 0 || rows.length === 0) return out;
   // compare where both cover: the events' seq range intersected with the rows'
@@ -216,5 +233,54 @@ export function checkClientOrder(client: number, frames: Array<Record<string, an
       if (l && f.code !== "replay_conflict" && f.code !== "dependency_cycle") seen.delete(f.id);
     }
   }
+  return out;
+}
+
+/**
+ * One connection's frames are admitted in the order it sent them: along each client's sends
+ * (only ids sent once, so the accepted row is that frame's), accepted rows have increasing `seq`.
+ */
+export function checkSendOrder(model: ReferenceModel, results: SendResult[]): Violation[] {
+  const out: Violation[] = [];
+  const last = new Map<number, { seq: number; id: string }>();
+  for (const { send } of results) {
+    const id = send.env.id;
+    const c = model.commands.get(id);
+    if (!c || model.sendsFor(id).length !== 1 || !matchesAccepted(send, c)) continue;
+    const prev = last.get(send.client);
+    if (prev && prev.seq > c.acceptedSeq) out.push({ invariant: "admission_order", commandId: id, seq: c.acceptedSeq, message: `client ${send.client} sent it after ${prev.id}, but it was admitted first (seq ${c.acceptedSeq} < ${prev.seq})` });
+    last.set(send.client, { seq: c.acceptedSeq, id });
+  }
+  return out;
+}
+
+const RESUMED_EVENT: Record<string, string> = { ...PHASE_EVENT, requeued: "command_requeued" };
+
+/**
+ * `subscribe {scope:"all", fromSeq}`: the resumed stream starts right after the subscribe
+ * response (the response comes first, then the replay): from there the connection hears every
+ * journal row after `fromSeq` (restart-recovery `requeued` rows included) exactly once, in `seq`
+ * order, with one `subscription_live` marking the switch to live delivery. `rows` are the journal
+ * rows after `fromSeq` the stream must cover; `frames` the connection's frames.
+ */
+export function checkResumedStream(rows: Row[], frames: Array<Record<string, any>>, subscribeId: string): Violation[] {
+  const out: Violation[] = [];
+  const v = (message: string, r?: Row): void => void out.push({ invariant: "resumed_stream", message, seq: r?.seq, commandId: r?.commandId });
+  const at = frames.findIndex((f) => f.type === "response" && f.id === subscribeId);
+  if (at < 0) return [{ invariant: "resumed_stream", message: `no response to ${subscribeId}` }];
+  const after = frames.slice(at + 1);
+  const live = after.filter((f) => f.type === "subscription_live");
+  if (live.length !== 1) v(`${live.length} subscription_live frames after the subscribe response`);
+  const last = rows.length > 0 ? rows[rows.length - 1]!.seq : 0;
+  const events = after.filter((f) => typeof f.data?.seq === "number" && f.data.seq <= last);
+  rows.forEach((r, i) => {
+    const e = events[i];
+    if (!e) return v(`row ${r.phase} ${r.commandId} has no event in the resumed stream`, r);
+    if (e.data.seq !== r.seq || e.type !== RESUMED_EVENT[r.phase] || e.data.commandId !== r.commandId) v(`event #${i} ${e.type} ${e.data.commandId} seq ${e.data.seq} != row ${r.phase} ${r.commandId} seq ${r.seq}`, r);
+  });
+  if (events.length > rows.length) v(`${events.length - rows.length} events beyond the journal rows (duplicates)`);
+  const markAt = after.indexOf(live[0]!);
+  const through = live[0]?.data?.replayedThroughSeq as number | undefined;
+  if (through !== undefined && after.some((f, i) => typeof f.data?.seq === "number" && (i < markAt ? f.data.seq > through : f.data.seq <= through))) v(`subscription_live (replayedThroughSeq ${through}) is not between the replay and the live events`);
   return out;
 }

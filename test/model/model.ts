@@ -1,26 +1,36 @@
 /**
  * The Level 5 reference model: a small, single-threaded, pure re-implementation of PROTOCOL.md's
- * semantics for the built-in commands (create_session, delete_session, list_sessions, get_state,
- * set, patch): lanes, dependsOn, ifSessionVersion, idempotency keys, replay by id and key.
+ * semantics (with pi-server PROTOCOL 1.0.0's lane and idempotency rules, test/model/rules.ts) for
+ * the built-in commands (create_session, delete_session, list_sessions, get_state, set, patch),
+ * the operator commands (health_check, switch_session, subscribe, …) and the test fixtures:
+ * lanes, dependsOn, ifSessionVersion, idempotency keys, replay by id and key.
  *
  * Concurrency across lanes is not deterministic, so the model takes the order the server reports
  * as given: it walks the journal rows in `seq` order (each lane's rows in `laneSequence` order)
  * and, at every row, decides what the protocol says must happen at that point:
  *
- * - `accepted`: the id was never admitted, its idempotency key is not live, it was really sent;
+ * - `accepted`: the id was never admitted, its idempotency key is not live in its scope, it was
+ *   really sent (the row's fingerprint and envelope are those of a frame sent with that id), in
+ *   the lane of the session it names, with the key scope of its kind;
  * - `started`: it is the head of its lane (FIFO by admission, one at a time), every dependency
  *   finished successfully before, the session exists and is at `ifSessionVersion`, the deadline
  *   has not passed;
  * - `finished`: the outcome is exactly the one the model computes (precondition failure, or the
- *   command run against the model's own session state), and the model applies the effect;
+ *   command run against the model's own session state, test/model/semantics.ts), and the model
+ *   applies the effect;
  * - `replayed` / `conflict`: equal to the original's stored outcome / `replay_conflict`.
  *
  * Timeouts are taken as given (a timed-out command must not have started, or its effect is
  * discarded); `journal_unavailable` is given when journal faults are injected; `interrupted` when
- * the server was killed. Everything else is computed. Violations name the rule they break.
+ * the server was killed; the data of operator commands (engine and connection facts) is given.
+ * Everything else is computed. Violations name the rule they break.
  */
-import { DocError, applyPatch, canon, clone, equal, setAt, type J, type PatchOp } from "./json.js";
+import { canon, clone, equal } from "./json.js";
+import { fingerprintOf, FIXTURES, ifSessionVersionAllowed, isSessionScope, keyScopeOf, laneOf, normalizedOf, OPERATOR_TYPES, SERVER_TYPES, targetOf, WRITES, type Env } from "./rules.js";
+import { preconditions, run, sessionList, versionField, type ModelCommand, type Session, type World } from "./semantics.js";
 import type { Row, Send, Violation } from "./types.js";
+
+export type { ModelCommand } from "./semantics.js";
 
 export interface ModelOptions {
   /** journal commits may fail: `journal_unavailable` outcomes are given */
@@ -32,47 +42,12 @@ export interface ModelOptions {
   fixtures?: boolean;
 }
 
-const SERVER_TYPES = new Set(["create_session", "delete_session", "list_sessions"]);
-const SESSION_TYPES = new Set(["get_state", "set", "patch", "emit", "side_effect"]);
-const WRITES = new Set(["set", "patch", "side_effect"]);
-const FIXTURES = new Set(["emit", "side_effect"]);
-
-interface Session {
-  state: J;
-  version: number;
-  generation: number;
-  createdAt: number;
-}
-
-export interface ModelCommand {
-  id: string;
-  type: string;
-  lane: string;
-  sessionId: string | null;
-  params: Record<string, unknown>;
-  dependsOn: string[];
-  ifSessionVersion: number | undefined;
-  key: string | undefined;
-  /** canonical envelope minus id, idempotencyKey, timeoutMs: what the fingerprint covers */
-  identity: string;
-  acceptedSeq: number;
-  acceptedAt: number;
-  timeoutMs: number | null;
-  started?: { seq: number; state: J; version: number; generation: number; versions?: Map<string, number> };
-  finished?: { seq: number; outcome: Record<string, any> };
-}
-
 /** What a fingerprint covers: the envelope without `id`, `idempotencyKey` and `timeoutMs`. */
-export function identityOf(env: Record<string, unknown>): string {
-  const { id: _id, idempotencyKey: _k, timeoutMs: _t, ...rest } = env;
-  return canon(rest);
-}
+export const identityOf = (env: Record<string, unknown>): string => fingerprintOf(env);
 
-export function laneOf(env: { type: string; sessionId?: unknown }): string {
-  return SERVER_TYPES.has(env.type) ? "server" : `session:${String(env.sessionId)}`;
-}
+type ListData = ReturnType<typeof sessionList>;
 
-export class ReferenceModel {
+export class ReferenceModel implements World {
   readonly violations: Violation[] = [];
   readonly commands = new Map<string, ModelCommand>();
   readonly sessions = new Map<string, Session>();
@@ -82,6 +57,8 @@ export class ReferenceModel {
   private readonly laneQueues = new Map<string, ModelCommand[]>();
   private readonly laneSeqs = new Map<string, number>();
   private readonly keys = new Map<string, ModelCommand>();
+  /** list_sessions commands between their started and finished rows: the session lists they may see */
+  private readonly listViews = new Map<ModelCommand, ListData[]>();
   /** replayed / conflict rows by the id they answered */
   readonly replays = new Map<string, Row[]>();
   readonly conflicts = new Map<string, Row[]>();
@@ -90,6 +67,10 @@ export class ReferenceModel {
   rows = 0;
 
   constructor(private readonly opts: ModelOptions = {}) {}
+
+  nextGeneration(): number {
+    return ++this.generation;
+  }
 
   addSends(sends: Send[]): void {
     for (const s of sends) {
@@ -157,35 +138,46 @@ export class ReferenceModel {
   private accepted(r: Row): void {
     if (this.commands.has(r.commandId)) return this.v("one_admission_per_id", r, `id admitted twice (first at seq ${this.commands.get(r.commandId)!.acceptedSeq}); a duplicate id must replay or conflict`);
     const params = (r.params ?? {}) as Record<string, unknown>;
-    const env: Record<string, unknown> = { type: r.type, ...params };
-    if (SESSION_TYPES.has(r.type)) env.sessionId = r.sessionId;
+    // the envelope as sent, rebuilt from the row: a server command keeps its `sessionId` in params
+    const env: Env = { type: r.type, ...params };
+    if (isSessionScope(r.type)) env.sessionId = r.sessionId;
     if (r.dependsOn && r.dependsOn.length > 0) env.dependsOn = r.dependsOn;
     if (r.ifSessionVersion !== null) env.ifSessionVersion = r.ifSessionVersion;
+    const target = targetOf(env, r.commandId);
     const c: ModelCommand = {
       id: r.commandId,
       type: r.type,
       lane: r.lane,
-      sessionId: SESSION_TYPES.has(r.type) ? r.sessionId : null,
+      sessionId: isSessionScope(r.type) ? r.sessionId : null,
+      target,
       params,
       dependsOn: r.dependsOn ?? [],
       ifSessionVersion: r.ifSessionVersion ?? undefined,
       key: r.idempotencyKey ?? undefined,
-      identity: identityOf(env),
+      keyScope: keyScopeOf(env, r.commandId),
+      identity: r.fingerprint ?? "",
       acceptedSeq: r.seq,
       acceptedAt: r.recordedAt,
       timeoutMs: r.timeoutMs,
     };
     this.commands.set(c.id, c);
-    if ((!SERVER_TYPES.has(r.type) && !SESSION_TYPES.has(r.type)) || (FIXTURES.has(r.type) && !this.opts.fixtures)) this.v("known_command", r, `type ${r.type} is not a built-in command`);
-    if (r.lane !== laneOf(env as { type: string; sessionId?: unknown })) this.v("lane_of_command", r, `admitted in lane ${r.lane}, expected ${laneOf(env as { type: string })}`);
+    const known = isSessionScope(r.type) || SERVER_TYPES.has(r.type) || OPERATOR_TYPES.has(r.type);
+    if (!known || (FIXTURES.has(r.type) && !this.opts.fixtures)) this.v("known_command", r, `type ${r.type} is not a built-in command`);
+    if (r.lane !== laneOf(env, r.commandId)) this.v("lane_of_command", r, `admitted in lane ${r.lane}, expected ${laneOf(env, r.commandId)}`);
+    if (r.sessionId !== target) this.v("lane_of_command", r, `journaled with session ${r.sessionId}, expected ${target}`);
+    if (c.key !== undefined && r.idempotencyScope !== c.keyScope) this.v("idempotency_key_scope", r, `idempotencyKey scoped to ${r.idempotencyScope}, expected ${c.keyScope}`);
+    if (c.ifSessionVersion !== undefined && !ifSessionVersionAllowed(c.type)) this.v("if_session_version_refused", r, `${c.type} with ifSessionVersion must be refused at admission with invalid_command`);
     const sends = this.sendsFor(c.id);
-    if (sends.length > 0 && !sends.some((s) => matchesAccepted(s, c))) this.v("admitted_as_sent", r, `the accepted envelope matches none of the ${sends.length} frames sent with this id`);
+    const normalized = normalizedOf(env);
     if (sends.length === 0) this.v("admitted_as_sent", r, "admitted a command id no client sent");
+    else if (!sends.some((s) => matchesAccepted(s, c) && normalizedOf(s.env) === normalized)) {
+      this.v("admitted_as_sent", r, `the accepted envelope (fingerprint ${r.fingerprint}, ${normalized}) matches none of the ${sends.length} frames sent with this id`);
+    }
     if (c.dependsOn.includes(c.id)) this.v("dependency_cycle_refused", r, "a command depending on itself must be refused with dependency_cycle, not admitted");
     if (c.key !== undefined) {
-      const k = `${c.lane}\u0000${c.key}`;
+      const k = `${c.keyScope}\u0000${c.key}`;
       const holder = this.keys.get(k);
-      if (holder && keyLive(holder)) this.v("idempotency_key_unique", r, `idempotencyKey ${c.key} is still held by ${holder.id}; this must replay or conflict, not execute again`);
+      if (holder && keyLive(holder)) this.v("idempotency_key_unique", r, `idempotencyKey ${c.key} is still held by ${holder.id} in scope ${c.keyScope}; this must replay or conflict, not execute again`);
       this.keys.set(k, c);
     }
     let q = this.laneQueues.get(c.lane);
@@ -208,14 +200,13 @@ export class ReferenceModel {
     const ahead = q.slice(0, q.indexOf(c));
     if (ahead.length > 0) this.v("lane_fifo", r, `started while ${ahead.map((a) => a.id).join(", ")} (admitted earlier in ${c.lane}) had not finished`);
     const deadline = c.acceptedAt + (c.timeoutMs ?? Infinity);
-    const late = r.recordedAt > deadline;
-    if (late) this.v("timeout_never_started", r, `started at ${r.recordedAt}, after its deadline ${deadline}`);
-    const pre = this.preconditions(c);
+    if (r.recordedAt > deadline) this.v("timeout_never_started", r, `started at ${r.recordedAt}, after its deadline ${deadline}`);
+    const pre = preconditions(c, this);
     if (pre.kind === "fail") this.v(pre.invariant, r, `started although ${pre.why}`);
     if (pre.kind === "wait") this.v("dependency_causality", r, `started while dependency ${pre.on} had not finished`);
     const s = c.sessionId !== null ? this.sessions.get(c.sessionId) : undefined;
     c.started = { seq: r.seq, state: clone(s?.state ?? null), version: s?.version ?? -1, generation: s?.generation ?? -1 };
-    if (c.type === "list_sessions") c.started.versions = this.versions();
+    if (c.type === "list_sessions") this.listViews.set(c, [sessionList(this.sessions)]);
   }
 
   private requeued(r: Row): void {
@@ -237,12 +228,13 @@ export class ReferenceModel {
     const pos = q.indexOf(c);
     let expected: Record<string, unknown> | "given" = "given";
     let effect: (() => void) | undefined;
+    let skipData = false;
 
     if (code === "timeout") {
       this.give("timeout");
       if (got.timedOut !== true) this.v("timeout_outcome", r, "a timeout outcome must carry timedOut:true");
       if (c.timeoutMs !== null && r.recordedAt < c.acceptedAt + c.timeoutMs - 1) this.v("timeout_outcome", r, `timed out at ${r.recordedAt}, before its deadline ${c.acceptedAt + c.timeoutMs}`);
-      expected = { command: c.type, success: false, code: "timeout", timedOut: true, ...this.versionField(c) };
+      expected = { command: c.type, success: false, code: "timeout", timedOut: true, ...versionField(c, this) };
     } else if (code === "journal_unavailable") {
       this.give(code);
       if (!this.opts.journalFaults) this.v("no_journal_failure", r, "journal_unavailable without an injected journal fault");
@@ -254,32 +246,56 @@ export class ReferenceModel {
       this.give(code);
     } else if (!c.started) {
       if (pos > 0) this.v("lane_fifo", r, `failed its preconditions while ${q.slice(0, pos).map((a) => a.id).join(", ")} (admitted earlier in ${c.lane}) had not finished`);
-      const pre = this.preconditions(c);
+      const pre = preconditions(c, this);
       if (pre.kind === "ready") this.v("precondition_drift", r, `failed with ${code} without starting, but every precondition held`);
       else if (pre.kind === "wait") this.v("dependency_causality", r, `failed with ${code} while dependency ${pre.on} (another lane) was still unfinished: it must wait`);
       else expected = pre.outcome;
     } else {
-      const run = this.run(c, r);
-      expected = run.outcome;
-      effect = run.effect;
+      const result = run(c, this);
+      if (!result) this.v("known_command", r, `no semantics for ${c.type}`);
+      expected = result?.outcome ?? "given";
+      effect = result?.effect;
+      skipData = result?.skipData === true;
     }
 
     if (expected !== "given") {
-      const cmp = compareOutcome(expected, got, c.type === "list_sessions" && got.success === true);
+      const cmp = compareOutcome(expected, got, skipData);
       if (cmp) this.v("outcome_drift", r, `${c.type}: ${cmp}`);
-      if (c.type === "list_sessions" && got.success === true) this.checkList(c, r, got);
+      if (skipData && got.success === true) this.checkData(c, r, got);
     }
     if (got.success === true) {
       // the model's own effect, never the server's
       effect?.();
+      if (effect) for (const views of this.listViews.values()) views.push(sessionList(this.sessions));
       if (WRITES.has(c.type) && c.sessionId !== null) {
         const s = this.sessions.get(c.sessionId);
         if (s && got.sessionVersion !== s.version) this.v("session_version_gap_free", r, `successful write reports version ${got.sessionVersion}, model ${s.version}`);
         if (s && r.effect && (!equal(r.effect.state, s.state) || r.effect.version !== s.version)) this.v("effect_drift", r, `journaled effect ${canon(r.effect)} != model state ${canon(s.state)} v${s.version}`);
       }
     } else if (r.effect) this.v("failure_has_no_effect", r, `a failed command carries a session effect ${canon(r.effect)}`);
+    this.listViews.delete(c);
     c.finished = { seq: r.seq, outcome: got };
     if (pos >= 0) q.splice(pos, 1);
+  }
+
+  /** The data of a successful command whose data the model does not compute exactly. */
+  private checkData(c: ModelCommand, r: Row, got: Record<string, any>): void {
+    if (c.type !== "list_sessions") {
+      if (typeof got.data !== "object" || got.data === null) this.v("outcome_drift", r, `${c.type}: data ${canon(got.data)} is not an object`);
+      return;
+    }
+    // Rule 10: list_sessions runs in the server lane while creates and deletes run in their
+    // sessions' lanes, so nothing serialises it with them any more. Its handler reads the session
+    // table in one synchronous step, after its started row and before its finished row, and every
+    // create / delete / write changes that table in the same step that appends its finished row.
+    // So the list is exactly the session table (ids, versions, createdAt) as it stood after some
+    // prefix of the journal ending between the list's started and finished rows: the model's
+    // table at the started row, or right after one of the effects journaled in between.
+    const views = this.listViews.get(c) ?? [];
+    if (!views.some((view) => equal(view, got.data))) {
+      const last = views[views.length - 1];
+      this.v("outcome_drift", r, `list_sessions ${canon(got.data)} is none of the ${views.length} session tables between its started and finished rows (last: ${canon(last)})`);
+    }
   }
 
   private replayed(r: Row): void {
@@ -295,8 +311,9 @@ export class ReferenceModel {
     if (by === "idempotencyKey" && o.key === undefined) this.v("replay_consistency", r, `replay by key of ${of}, which had no key`);
     if (by === "idempotencyKey" && !keyLive(o)) this.v("idempotency_key_unique", r, `replay by a released key of ${of}`);
     const sends = this.sendsFor(r.commandId);
-    const keyOk = (s: Send) => by === "id" || (s.env.idempotencyKey === o.key && laneOf(s.env) === o.lane);
-    if (!sends.some((s) => identityOf(s.env) === o.identity && keyOk(s))) this.v("replay_consistency", r, `no frame sent as ${r.commandId} has the original's payload (a different payload must conflict)`);
+    // a key replays only within its scope: the session lane for session commands, server-wide otherwise
+    const keyOk = (s: Send) => by === "id" || (s.env.idempotencyKey === o.key && keyScopeOf(s.env, s.env.id) === o.keyScope);
+    if (!sends.some((s) => identityOf(s.env) === o.identity && keyOk(s))) this.v("replay_consistency", r, `no frame sent as ${r.commandId} has the original's payload in the original's key scope (a different payload must conflict)`);
   }
 
   private conflict(r: Row): void {
@@ -306,123 +323,9 @@ export class ReferenceModel {
     if (!o) return this.v("replay_consistency", r, `conflict with unknown command ${w}`);
     if (r.outcome?.code !== "replay_conflict" || r.outcome?.success !== false) this.v("replay_consistency", r, `conflict row answers ${canon(r.outcome)}`);
     const sends = this.sendsFor(r.commandId);
-    if (!sends.some((s) => identityOf(s.env) !== o.identity)) this.v("replay_consistency", r, `conflict for ${r.commandId}, but every frame sent with it has the original's payload (it must replay)`);
-  }
-
-  // ------------------------------------------------------------------ semantics
-
-  private versionField(c: ModelCommand): { sessionVersion?: number } {
-    if (c.sessionId === null) return {};
-    const s = this.sessions.get(c.sessionId);
-    return s ? { sessionVersion: s.version } : {};
-  }
-
-  private versions(): Map<string, number> {
-    return new Map([...this.sessions].map(([id, s]) => [id, s.version]));
-  }
-
-  /** PROTOCOL.md ordering rules 5 and 7, at the lane head, now. */
-  private preconditions(c: ModelCommand):
-    | { kind: "ready" }
-    | { kind: "wait"; on: string }
-    | { kind: "fail"; invariant: string; why: string; outcome: Record<string, unknown> } {
-    for (const d of c.dependsOn) {
-      const dep = this.commands.get(d);
-      const fail = (code: string, why: string) => ({ kind: "fail" as const, invariant: "dependency_causality", why, outcome: { command: c.type, success: false, code, ...this.versionField(c) } });
-      if (!dep) return fail("dependency_unknown", `dependency ${d} is unknown`);
-      if (dep.finished) {
-        if (dep.finished.outcome.success !== true) return fail("dependency_failed", `dependency ${d} failed`);
-        continue;
-      }
-      if (dep.lane === c.lane) return fail("dependency_failed", `dependency ${d} is queued behind it in its lane`);
-      return { kind: "wait", on: d };
-    }
-    if (c.sessionId !== null) {
-      const s = this.sessions.get(c.sessionId);
-      if (!s) return { kind: "fail", invariant: "session_exists", why: `session ${c.sessionId} does not exist`, outcome: { command: c.type, success: false, code: "session_not_found" } };
-      if (c.ifSessionVersion !== undefined && s.version !== c.ifSessionVersion) {
-        return { kind: "fail", invariant: "if_session_version", why: `session ${c.sessionId} is at version ${s.version}, not ifSessionVersion ${c.ifSessionVersion}`, outcome: { command: c.type, success: false, code: "version_conflict", sessionVersion: s.version } };
-      }
-    }
-    return { kind: "ready" };
-  }
-
-  /** A started command's handler, against the model's state. */
-  private run(c: ModelCommand, r: Row): { outcome: Record<string, unknown>; effect?: () => void } {
-    const p = c.params;
-    const st = c.started!;
-    if (c.sessionId !== null) {
-      const s = this.sessions.get(c.sessionId);
-      // The handler runs against the state it started with. If the session was deleted (or
-      // deleted and re-created) while it ran, the outcome is session_not_found (PROTOCOL.md:
-      // "the session does not exist (or was deleted while the command ran)").
-      const gone = !s || s.generation !== st.generation;
-      let next: J = null;
-      if (c.type === "emit") return gone ? { outcome: { command: c.type, success: false, code: "session_not_found" } } : { outcome: { command: c.type, success: true, data: { emitted: true }, sessionVersion: s.version } };
-      if (c.type === "side_effect") {
-        // fixture: a non-deterministic write (runs after its started row is durable): state.sideEffects += n
-        // on a state that is not an object the fixture's property write throws (strict mode)
-        if (typeof st.state !== "object" || st.state === null) {
-          return { outcome: { command: c.type, success: false, code: gone ? "session_not_found" : "handler_error", ...(gone ? {} : this.versionField(c)) } };
-        }
-        const base = st.state as Record<string, J>;
-        const total = (typeof base.sideEffects === "number" ? base.sideEffects : 0) + ((p.n as number | undefined) ?? 1);
-        if (gone) return { outcome: { command: c.type, success: false, code: "session_not_found" } };
-        // an array keeps no named property through JSON: the state is unchanged
-        const state: J = Array.isArray(base) ? clone(base) : { ...base, sideEffects: total };
-        return { outcome: { command: c.type, success: true, data: { total }, sessionVersion: s.version + 1 }, effect: () => this.sessions.set(c.sessionId!, { ...s, state, version: s.version + 1 }) };
-      }
-      if (c.type !== "get_state") {
-        try {
-          next = c.type === "set" ? setAt(clone(st.state), String(p.path), clone(p.value as J)) : applyPatch(st.state, p.ops as PatchOp[]);
-        } catch (e) {
-          if (!(e instanceof DocError)) throw e;
-          const code = c.type === "set" ? "invalid_command" : e.code;
-          if (gone) return { outcome: { command: c.type, success: false, code: "session_not_found" } };
-          return { outcome: { command: c.type, success: false, code, ...this.versionField(c) } };
-        }
-      }
-      if (gone) return { outcome: { command: c.type, success: false, code: "session_not_found" } };
-      if (c.type === "get_state") return { outcome: { command: c.type, success: true, data: { state: st.state }, sessionVersion: s.version } };
-      const data = c.type === "set" ? { path: p.path } : { applied: (p.ops as unknown[]).length };
-      return {
-        outcome: { command: c.type, success: true, data, sessionVersion: s.version + 1 },
-        effect: () => this.sessions.set(c.sessionId!, { ...s, state: next, version: s.version + 1 }),
-      };
-    }
-    const sid = p.sessionId as string;
-    switch (c.type) {
-      case "create_session": {
-        if (this.sessions.has(sid)) return { outcome: { command: c.type, success: false, code: "session_exists" } };
-        const info = { sessionId: sid, sessionVersion: 0, createdAt: c.acceptedAt };
-        return {
-          outcome: { command: c.type, success: true, data: { sessionId: sid, sessionInfo: info } },
-          effect: () => this.sessions.set(sid, { state: clone((p.state as J) ?? {}), version: 0, generation: ++this.generation, createdAt: c.acceptedAt }),
-        };
-      }
-      case "delete_session":
-        if (!this.sessions.has(sid)) return { outcome: { command: c.type, success: false, code: "session_not_found" } };
-        return { outcome: { command: c.type, success: true, data: { deleted: true, sessionId: sid } }, effect: () => this.sessions.delete(sid) };
-      case "list_sessions":
-        return { outcome: { command: c.type, success: true } };
-    }
-    this.v("known_command", r, `no semantics for ${c.type}`);
-    return { outcome: { command: c.type, success: false } };
-  }
-
-  /** list_sessions: exactly the live sessions (the server lane serialises creates and deletes),
-   *  in id order, each at a version it had between the command's start and finish. */
-  private checkList(c: ModelCommand, r: Row, got: Record<string, any>): void {
-    const list = (got.data?.sessions ?? []) as Array<{ sessionId: string; sessionVersion: number; createdAt: number }>;
-    const ids = [...this.sessions.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    if (got.data?.count !== ids.length || list.length !== ids.length) this.v("outcome_drift", r, `list_sessions count ${got.data?.count}/${list.length}, model ${ids.length}`);
-    list.forEach((e, i) => {
-      const s = this.sessions.get(e.sessionId);
-      if (e.sessionId !== ids[i]) return this.v("outcome_drift", r, `list_sessions[${i}] is ${e.sessionId}, model ${ids[i]}`);
-      const lo = c.started?.versions?.get(e.sessionId) ?? 0;
-      if (!s || e.sessionVersion < lo || e.sessionVersion > s.version) this.v("outcome_drift", r, `list_sessions: ${e.sessionId} at version ${e.sessionVersion}, model between ${lo} and ${s?.version}`);
-      if (s && e.createdAt !== s.createdAt) this.v("outcome_drift", r, `list_sessions: ${e.sessionId} createdAt ${e.createdAt}, model ${s.createdAt}`);
-    });
+    const by = w === r.commandId ? "id" : "idempotencyKey";
+    const keyOk = (s: Send) => by === "id" || (s.env.idempotencyKey === o.key && keyScopeOf(s.env, s.env.id) === o.keyScope);
+    if (!sends.some((s) => identityOf(s.env) !== o.identity && keyOk(s))) this.v("replay_consistency", r, `conflict for ${r.commandId} with ${w}, but no frame sent with it has another payload in the original's key scope`);
   }
 
   /** Commands admitted but without a terminal outcome (in flight, or lost to a crash). */

@@ -2,10 +2,12 @@
  * Differential check of what clients heard: every frame sent gets exactly one response, and each
  * response is one of the journal rows the model has already judged: the admitted command's own
  * outcome, a replay of a stored outcome (byte-identical to the original response plus
- * `"replayed":true`), a `replay_conflict`, or a refusal before admission.
+ * `"replayed":true`), a `replay_conflict`, or a refusal before admission (a frame with
+ * `ifSessionVersion` on a command that cannot use it gets `invalid_command`, whatever its id).
  */
 import { canon, equal } from "./json.js";
 import { identityOf, matchesAccepted, type ReferenceModel } from "./model.js";
+import { ifSessionVersionRefused } from "./rules.js";
 import type { Received, Row, Send, Violation } from "./types.js";
 
 export interface SendResult {
@@ -55,6 +57,13 @@ export function checkResponses(model: ReferenceModel, results: SendResult[], opt
         continue;
       }
       if (f.type !== "response" || f.id !== id) v("response_drift", id, `response carries id ${f.id}`);
+      if (ifSessionVersionRefused(send.env)) {
+        // rule 4: refused at admission, before its id or key is looked up
+        if (f.success !== false || f.code !== "invalid_command" || f.replayed !== undefined || f.command !== send.env.type || f.sessionVersion !== undefined) {
+          v("if_session_version_refused", id, `${send.env.type} with ifSessionVersion answered ${canon(strip(f))}${f.replayed ? " (replayed)" : ""}, not an invalid_command refusal`);
+        }
+        continue;
+      }
       if (f.replayed === true || f.code === "replay_conflict" || f.code === "dependency_cycle") continue;
       if (f.code === "journal_unavailable" && opts.journalFaults) {
         // given: nothing of it may have been acknowledged; a durable admission got a repair row
@@ -87,7 +96,7 @@ export function checkResponses(model: ReferenceModel, results: SendResult[], opt
   for (const [id, group] of byId) {
     for (const { send, response } of group) {
       const f = response?.frame;
-      if (!f) continue;
+      if (!f || ifSessionVersionRefused(send.env)) continue;
       if (f.replayed === true) {
         const rows = replaysLeft.get(id)!;
         const i = rows.findIndex((r) => equal(r.outcome, strip(f)));
@@ -158,7 +167,10 @@ function repair(model: ReferenceModel, results: SendResult[]): SendResult[] {
     const originals = (rows: Row[] | undefined, field: string): string[] =>
       (rows ?? []).map((r) => model.commands.get(r.detail?.[field] as string)?.identity).filter((x): x is string => x !== undefined);
     const conflictWith = originals(model.conflicts.get(id), "conflictWith");
+    const refusal = (f: Record<string, any>): boolean => f.code === "invalid_command" && f.replayed !== true && !(cmd?.finished && equal(strip(f), cmd.finished.outcome));
     const fits = (f: Record<string, any>, s: Send): boolean => {
+      if (ifSessionVersionRefused(s.env)) return refusal(f);
+      if (refusal(f)) return false;
       if (f.replayed === true) {
         // the originals of the replay rows that answered exactly this
         const same = (model.replays.get(id) ?? []).filter((r) => equal(r.outcome, strip(f)));
@@ -173,7 +185,7 @@ function repair(model: ReferenceModel, results: SendResult[]): SendResult[] {
     };
     // most constrained first: executions, cycle refusals, replays, conflicts, journal failures
     const prio = (f: Record<string, any>): number =>
-      f.replayed === true ? 2 : f.code === "replay_conflict" ? 3 : f.code === "dependency_cycle" ? 1 : f.code === "journal_unavailable" ? 4 : 0;
+      refusal(f) ? 1 : f.replayed === true ? 2 : f.code === "replay_conflict" ? 3 : f.code === "dependency_cycle" ? 1 : f.code === "journal_unavailable" ? 4 : 0;
     responses.sort((a, b) => prio(a.frame) - prio(b.frame));
     for (const resp of responses) {
       let i = free.findIndex((s) => fits(resp.frame, s));

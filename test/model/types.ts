@@ -28,6 +28,10 @@ export interface Row {
   recordedAt: number;
   type: string;
   idempotencyKey: string | null;
+  /** accepted rows: `session:<id>` (session-scope commands) or `server` (server commands) */
+  idempotencyScope: string | null;
+  /** accepted rows: `v1:sha256:<hex>` of the envelope without id, idempotencyKey, timeoutMs */
+  fingerprint: string | null;
   dependsOn: string[] | null;
   ifSessionVersion: number | null;
   params: Record<string, unknown> | null;
