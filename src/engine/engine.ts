@@ -229,6 +229,12 @@ export class Engine {
       this.responder.refuse(conn, env.id, failure(env.type, "invalid_command", validationFailed("ifSessionVersion: Only supported for session-targeted commands")));
       return;
     }
+    // the role gate and deny rules come before replay: a refused actor gets no stored outcome either
+    const gate = this.governor.gate(conn, env, target ?? null);
+    if (!gate.ok) {
+      this.responder.refuse(conn, env.id, gate.outcome);
+      return;
+    }
 
     if (env.id !== undefined) {
       const inflight = this.jobs.job(env.id);
@@ -269,7 +275,7 @@ export class Engine {
       }
     }
 
-    const admission = this.governor.admit(conn, env, target ?? null);
+    const admission = this.governor.admit(conn, env, target ?? null, gate.verdict);
     if (!admission.ok) {
       this.responder.refuse(conn, env.id, admission.outcome);
       return;
