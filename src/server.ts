@@ -220,12 +220,16 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
       logger: log,
       identity: localIdentity(config),
       onEnd: () => {
-        // stdin EOF: no new commands can arrive; finish what is in flight, then exit.
+        // stdin EOF: no new commands can arrive; finish and answer every admitted command, then
+        // exit. Pending ones (approval, schedule) stay durable and resume on restart.
         if (stopping) return;
         stopping = (async () => {
           engine.beginShutdown();
           const drained = await drain();
-          if (!drained) engine.abandon();
+          if (!drained) {
+            log.warn({ inFlight: engine.jobs.size - engine.governor.pendingCount() }, "stdin closed and the shutdown grace period elapsed; unanswered commands will be recovered on restart");
+            engine.abandon();
+          }
           await finalize();
         })();
       },

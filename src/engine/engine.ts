@@ -674,7 +674,6 @@ export class Engine {
       finish: (job, status, outcome, detail) => this.finish(job, status, outcome, undefined, undefined, detail),
       enqueue: (job, at) => this.enqueue(job, at),
       committed: () => this.committer.committed(),
-      shuttingDown: () => this.shuttingDown,
     };
   }
 

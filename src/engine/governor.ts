@@ -39,7 +39,6 @@ export interface GovernorHost {
   finish(job: Job, status: CommandStatus, outcome: Outcome, detail?: Record<string, unknown>): void;
   enqueue(job: Job, at: number): void;
   committed(): Promise<void>;
-  shuttingDown(): boolean;
 }
 
 /** Who decides: the actor and roles of the command that carries the decision. */
@@ -370,7 +369,6 @@ export class Governor {
   }
 
   private target(command: string, commandId: string, ifRevision: number | undefined): { job: Job } | { outcome: Outcome } {
-    if (this.host.shuttingDown()) return { outcome: failure(command, "shutting_down", "the server is shutting down and takes no decisions") };
     const job = this.host.jobs.job(commandId);
     if (!job) return { outcome: this.notPending(command, commandId) };
     if (ifRevision !== undefined && ifRevision !== job.revision) return { outcome: conflict(command, job, `it is at revision ${job.revision}, not ${ifRevision}`) };
