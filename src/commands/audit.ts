@@ -48,7 +48,8 @@ export const AUDIT_COMMANDS: ImmediateCommand[] = [
       },
     },
     handle({ env }, s) {
-      if (s.engine.isShuttingDown()) return failure(env.type, "shutting_down", "the server is shutting down and starts no audit");
+      // admitted before a shutdown began (new ones are refused at admission): it runs, and the drain
+      // waits for it within shutdownGraceMs
       const opts: AuditOptions = {
         fromSeq: (env.fromSeq as number | undefined) ?? 0,
         maxRows: (env.maxRows as number | undefined) ?? AUDIT_DEFAULT_ROWS,

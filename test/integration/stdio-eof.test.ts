@@ -32,18 +32,21 @@ async function pipeAll(db: string, policy: string, frames: object[]): Promise<{ 
 const responses = (frames: Frame[]): Map<string, Frame> => new Map(frames.filter((f) => f.type === "response").map((f) => [f.id!, f]));
 
 describe("#15.8 stdin EOF answers every admitted command", () => {
-  it("#15.8 create, a write pending approval and its cancel_command, piped with EOF at once: every frame is answered (the write cancelled, the cancel applied) before exit 0", async () => {
+  it("#15.8 create, a write pending approval, its cancel_command and an audit_journal, piped with EOF at once: every frame is answered (the write cancelled, the cancel applied, the audit run) before exit 0", async () => {
     const { db, policy } = setup();
     const sent = [
       { type: "create_session", id: "c1", sessionId: "gated-1" },
       { type: "set", id: "w1", sessionId: "gated-1", path: "/a", value: 1 },
       { type: "cancel_command", id: "x1", commandId: "w1", reason: "changed my mind" },
       { type: "get_state", id: "r1", sessionId: "gated-1" },
+      { type: "audit_journal", id: "a1" },
     ];
     const out = await pipeAll(db, policy, sent);
     expect(out.code, out.stderr).toBe(0);
     const answered = responses(out.frames);
-    expect([...answered.keys()].sort()).toEqual(["c1", "r1", "w1", "x1"]);
+    expect([...answered.keys()].sort()).toEqual(["a1", "c1", "r1", "w1", "x1"]);
+    // admitted before EOF, so it runs (it used to be refused shutting_down when it started after EOF)
+    expect(answered.get("a1")).toMatchObject({ success: true, data: { ok: true } });
     expect(answered.get("c1")).toMatchObject({ success: true });
     expect(answered.get("w1")).toMatchObject({ success: false, code: "cancelled", error: "cancelled by local: changed my mind" });
     expect(answered.get("x1")).toMatchObject({ success: true, data: { commandId: "w1", status: "cancelled" } });
