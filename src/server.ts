@@ -1,7 +1,7 @@
 /**
  * The composition root: the one place that wires store, registry, engine, protocol and transports.
  */
-import { Policy } from "./governance/policy.js";
+import { Policy, PolicyError } from "./governance/policy.js";
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
@@ -93,6 +93,44 @@ export async function loadCommandModules(paths: string[], registry: CommandRegis
   }
 }
 
+/**
+ * The policy file, parsed (Policy.load) and checked against the registered command types: a
+ * `roles` key or a rule's `match.type` naming a type no module registers refuses the start, naming
+ * the file, the JSON path and the type.
+ */
+export function loadPolicy(file: string | null, registry: CommandRegistry): Policy {
+  if (!file) return Policy.open();
+  const policy = Policy.load(file);
+  const known = registry.types();
+  const unknown = policy.unknownTypes(new Set(known));
+  if (unknown.length === 0) return policy;
+  const problems = unknown.map((u) => {
+    const near = closestName(u.type, known);
+    return `${u.path}: unknown command type "${u.type}"${near ? ` (did you mean "${near}"?)` : ""}`;
+  });
+  throw new PolicyError(`policy file ${file}: ${problems.join("; ")}; a policy names only registered command types (built-in, operator, or from --commands)`);
+}
+
+/** The candidate within two edits of `name` (Levenshtein), the closest first; undefined if none. */
+function closestName(name: string, candidates: readonly string[]): string | undefined {
+  let best: { name: string; d: number } | undefined;
+  for (const c of candidates) {
+    const d = editDistance(name, c);
+    if (d <= 2 && (best === undefined || d < best.d)) best = { name: c, d };
+  }
+  return best?.name;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
 function isDefinition(v: unknown): v is CommandDefinition {
   return typeof v === "object" && v !== null && typeof (v as CommandDefinition).type === "string" && typeof (v as CommandDefinition).run === "function" && "scope" in v;
 }
@@ -110,6 +148,8 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
     return services;
   });
   await loadCommandModules(config.commands, registry);
+  // every command type is registered now: a policy naming another one is refused (a typo gates nothing)
+  const policy = loadPolicy(config.policyFile, registry);
   const schemas = new SchemaSet(registry, config.limits, { strict: config.strict });
 
   const store =
@@ -117,7 +157,6 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
     new SqliteStore({ path: config.db, durability: config.durability, faultFailCommit: config.faultFailCommit, faultFailCount: config.faultFailCount, faultKind: config.faultKind, takeOverLease: config.takeOverLease, log });
   const metrics = new Metrics();
   const observer = combineObservers(metrics, commandLogObserver(log));
-  const policy = config.policyFile ? Policy.load(config.policyFile) : Policy.open();
   if (config.policyFile) log.info({ policyFile: config.policyFile, policyVersion: policy.version, rules: policy.file.rules?.length ?? 0 }, "governance policy loaded");
   const engine = new Engine({ config, store, registry, log, redact: createRedactor(config.redact), observer, policy, authenticated: config.tokensFile !== null && !config.stdio });
   let summary;
@@ -182,12 +221,16 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
       logger: log,
       identity: localIdentity(config),
       onEnd: () => {
-        // stdin EOF: no new commands can arrive; finish what is in flight, then exit.
+        // stdin EOF: no new commands can arrive; finish and answer every admitted command, then
+        // exit. Pending ones (approval, schedule) stay durable and resume on restart.
         if (stopping) return;
         stopping = (async () => {
           engine.beginShutdown();
           const drained = await drain();
-          if (!drained) engine.abandon();
+          if (!drained) {
+            log.warn({ inFlight: engine.jobs.size - engine.governor.pendingCount() }, "stdin closed and the shutdown grace period elapsed; unanswered commands will be recovered on restart");
+            engine.abandon();
+          }
           await finalize();
         })();
       },

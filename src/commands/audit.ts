@@ -48,7 +48,8 @@ export const AUDIT_COMMANDS: ImmediateCommand[] = [
       },
     },
     handle({ env }, s) {
-      // an admitted audit runs to its answer, also during a shutdown (the drain waits for it)
+      // admitted before a shutdown began (new ones are refused at admission): it runs, and the drain
+      // waits for it within shutdownGraceMs
       const opts: AuditOptions = {
         fromSeq: (env.fromSeq as number | undefined) ?? 0,
         maxRows: (env.maxRows as number | undefined) ?? AUDIT_DEFAULT_ROWS,

@@ -20,6 +20,11 @@ export class CommandRegistry {
     return this.lane.has(type);
   }
 
+  /** every registered command type */
+  types(): string[] {
+    return [...this.lane.keys()];
+  }
+
   laneCommands(): CommandDefinition[] {
     return [...this.lane.values()];
   }

@@ -95,6 +95,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxApprovalWindowMs: 7 * 24 * 60 * 60 * 1000,
   maxRecoveryAttempts: 3,
   maxQueuePerLane: 1024,
+  // each may hold its lane for dependencyWaitMs: a command waits behind at most 8 × 30 s of them
+  maxDependencyWaitersPerLane: 8,
   maxInFlightPerConnection: 1024,
   maxSessions: 100_000,
   maxTimeoutMs: 10 * 60 * 1000,

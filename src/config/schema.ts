@@ -117,6 +117,11 @@ const META: { [K in SettingKey]: OptionMeta } = {
   maxApprovalWindowMs: { description: "cap on a policy's approval window (expiresInMs)", arg: "<ms>", minimum: 1 },
   maxRecoveryAttempts: { description: "restarts after which a retryable command found running at a crash fails interrupted instead of running again", arg: "<n>", minimum: 0 },
   maxQueuePerLane: { description: "commands queued in one lane → busy", arg: "<n>", minimum: 1 },
+  maxDependencyWaitersPerLane: {
+    description: "commands in one lane that may wait for a dependency in another lane (each up to dependencyWaitMs) → busy",
+    arg: "<n>",
+    minimum: 1,
+  },
   maxInFlightPerConnection: { description: "commands one connection may have in flight → busy", arg: "<n>", minimum: 1 },
   maxSessions: { description: "sessions → limit_exceeded", arg: "<n>", minimum: 1 },
   maxTimeoutMs: { description: "cap on any command timeout", arg: "<ms>", minimum: 1 },

@@ -2,8 +2,9 @@
  * The engine: admission → lane → preconditions → handler → journal → publish.
  *
  * Rules kept here (each in one method):
- * - admission (`submit`): replay by id / idempotency key, limits (`busy`), cycle check; then the
- *   `accepted` row is appended and the job queued in its lane;
+ * - admission (`submit`): the policy gate (before replay), replay by id / idempotency key, limits
+ *   (`busy`), dependency-wait bounds (dependency-limits.ts), cycle check; then the `accepted` row
+ *   is appended and the job queued in its lane;
  * - lane head (`startHead`): dependsOn, session existence, ifSessionVersion, then `started` + run;
  * - `finish`: the single way a job gets its terminal outcome, recorded inside the lane before the
  *   lane moves on; dependents waiting in other lanes are woken here;
@@ -32,6 +33,7 @@ import type { Connection } from "../transport/connection.js";
 import { Committer, type NewRecord } from "./committer.js";
 import { buildContext, type RunRecord } from "./context.js";
 import { findCycle, resolveDependencies } from "./dependencies.js";
+import { DependencyLimits } from "./dependency-limits.js";
 import { abortJob, type Job } from "./job.js";
 import { JobTable } from "./jobs.js";
 import { LaneSet, SERVER_LANE, sessionLane, type Lane } from "./lanes.js";
@@ -84,6 +86,7 @@ export class Engine {
   private readonly redact: ((record: NewRecord) => NewRecord) | undefined;
   readonly observer: EngineObserver;
   readonly governor: Governor;
+  private readonly dependencyLimits: DependencyLimits;
   readonly startedAt: number;
 
   constructor(opts: EngineOptions) {
@@ -100,6 +103,13 @@ export class Engine {
     this.publisher = new Publisher(opts.authenticated ? (conn, sessionId, actor) => policy.mayRead(conn, sessionId, actor) : null);
     this.responder = new Responder(this.publisher);
     this.governor = new Governor(this.governorHost(), policy, opts.store, opts.log, this.now, opts.config.limits);
+    this.dependencyLimits = new DependencyLimits({
+      jobs: this.jobs,
+      policy,
+      authenticated: opts.authenticated === true,
+      maxDependencyWaitersPerLane: opts.config.limits.maxDependencyWaitersPerLane,
+      dependencyWaitMs: opts.config.dependencyWaitMs,
+    });
   }
 
   /** Open the store, rebuild state, journal a verdict for every unfinished command. */
@@ -177,6 +187,8 @@ export class Engine {
         this.transition(job, "interrupted", finishedRecord(job, this.now(), this.now() + this.config.idempotencyTtlMs, { recovery: verdict.kind }), (r) => this.published(job, r));
       }
     }
+    // recovered commands that may still wait for a dependency count towards their lane's bound
+    for (const job of this.jobs.jobs()) if (!job.started && job.status !== "finished" && this.dependencyLimits.mayWait(job.lane, job.dependsOn)) this.dependencyLimits.track(job);
     // startup sweep: expire / release what came due while the server was down (each on its own)
     this.governor.sweep();
     if (!this.committer.flushNow()) {
@@ -229,6 +241,12 @@ export class Engine {
       this.responder.refuse(conn, env.id, failure(env.type, "invalid_command", validationFailed("ifSessionVersion: Only supported for session-targeted commands")));
       return;
     }
+    // the role gate and deny rules come before replay: a refused actor gets no stored outcome either
+    const gate = this.governor.gate(conn, env, target ?? null);
+    if (!gate.ok) {
+      this.responder.refuse(conn, env.id, gate.outcome);
+      return;
+    }
 
     if (env.id !== undefined) {
       const inflight = this.jobs.job(env.id);
@@ -260,6 +278,11 @@ export class Engine {
     }
     // a repeated dependency counts once
     const dependsOn = env.dependsOn === undefined ? [] : env.dependsOn.length > 1 ? [...new Set(env.dependsOn)] : env.dependsOn;
+    const waits = this.dependencyLimits.check({ type: env.type, lane, sessionId: target, dependsOn, actor: conn.actor, roles: conn.roles });
+    if (waits.refusal) {
+      this.responder.refuse(conn, env.id, waits.refusal);
+      return;
+    }
     if (env.id !== undefined) {
       const laneObj = this.lanes.get(lane);
       const cycle = findCycle(env.id, lane, dependsOn, laneObj?.predecessorOf(null), this.jobs, (j) => this.lanes.get(j.lane)?.predecessorOf(j));
@@ -269,7 +292,7 @@ export class Engine {
       }
     }
 
-    const admission = this.governor.admit(conn, env, target ?? null);
+    const admission = this.governor.admit(conn, env, target ?? null, gate.verdict);
     if (!admission.ok) {
       this.responder.refuse(conn, env.id, admission.outcome);
       return;
@@ -300,6 +323,7 @@ export class Engine {
       replyId: env.id,
     });
     this.jobs.add(job);
+    if (waits.mayWait) this.dependencyLimits.track(job);
     this.responder.owe(conn);
     this.committer.append(acceptedRecord(job, now), {
       onCommit: (r) => {
@@ -480,6 +504,7 @@ export class Engine {
     clearTimeout(job.pendingTimer);
     job.pendingReason = undefined;
     this.governor.forget(job);
+    this.dependencyLimits.forget(job);
     if (job.waitingOn !== undefined) this.jobs.job(job.waitingOn)?.dependents.delete(job);
     job.waitingOn = undefined;
     job.status = "finished";
@@ -559,6 +584,7 @@ export class Engine {
     const jobs = this.jobs.jobs();
     this.jobs.clear();
     this.lanes.clear();
+    this.dependencyLimits.clear();
     for (const job of jobs) {
       clearTimeout(job.deadlineTimer);
       clearTimeout(job.waitTimer);
@@ -668,7 +694,6 @@ export class Engine {
       finish: (job, status, outcome, detail) => this.finish(job, status, outcome, undefined, undefined, detail),
       enqueue: (job, at) => this.enqueue(job, at),
       committed: () => this.committer.committed(),
-      shuttingDown: () => this.shuttingDown,
     };
   }
 

@@ -14,7 +14,7 @@
  *   handles everything that came due while the server was down, each item on its own.
  */
 import type { Logger } from "pino";
-import type { Policy, Requirements } from "../governance/policy.js";
+import type { Policy, Requirements, Verdict } from "../governance/policy.js";
 import { castVote } from "../governance/votes.js";
 import type { CommandStatus, GovernanceState, JournalRecord, PendingReason, Store } from "../journal/types.js";
 import type { ErrorCode } from "../protocol/errors.js";
@@ -39,7 +39,6 @@ export interface GovernorHost {
   finish(job: Job, status: CommandStatus, outcome: Outcome, detail?: Record<string, unknown>): void;
   enqueue(job: Job, at: number): void;
   committed(): Promise<void>;
-  shuttingDown(): boolean;
 }
 
 /** Who decides: the actor and roles of the command that carries the decision. */
@@ -118,12 +117,19 @@ export class Governor {
 
   // ------------------------------------------------------------------ admission
 
-  admit(conn: Connection, env: CommandEnvelope, sessionId: string | null): Admission {
+  /**
+   * The policy's verdict on a submission: the role gate and deny rules (`forbidden`). Checked
+   * before replay, so an actor the policy refuses never receives a stored outcome either.
+   */
+  gate(conn: Connection, env: CommandEnvelope, sessionId: string | null): { ok: true; verdict: Exclude<Verdict, { effect: "deny" }> } | { ok: false; outcome: Outcome } {
     const verdict = this.policy.evaluate({ type: env.type, sessionId, tags: env.tags ?? [], roles: conn.roles });
-    if (verdict.effect === "deny") {
-      this.log.info({ audit: "forbidden", actor: conn.actor, type: env.type, rule: verdict.rule, commandId: env.id }, "command refused by policy");
-      return { ok: false, outcome: failure(env.type, "forbidden", `${conn.actor} may not submit ${env.type}: ${verdict.reason} (policy rule ${verdict.rule})`) };
-    }
+    if (verdict.effect !== "deny") return { ok: true, verdict };
+    this.log.info({ audit: "forbidden", actor: conn.actor, type: env.type, rule: verdict.rule, commandId: env.id }, "command refused by policy");
+    return { ok: false, outcome: failure(env.type, "forbidden", `${conn.actor} may not submit ${env.type}: ${verdict.reason} (policy rule ${verdict.rule})`) };
+  }
+
+  /** Admission after the gate: schedule horizon, supersedes, pending quotas. */
+  admit(conn: Connection, env: CommandEnvelope, sessionId: string | null, verdict: Exclude<Verdict, { effect: "deny" }>): Admission {
     const requirements = verdict.effect === "require_approval" ? verdict.requirements : null;
     const now = this.now();
     const tooFar = scheduleRefusal(env, now, this.limits);
@@ -363,7 +369,6 @@ export class Governor {
   }
 
   private target(command: string, commandId: string, ifRevision: number | undefined): { job: Job } | { outcome: Outcome } {
-    if (this.host.shuttingDown()) return { outcome: failure(command, "shutting_down", "the server is shutting down and takes no decisions") };
     const job = this.host.jobs.job(commandId);
     if (!job) return { outcome: this.notPending(command, commandId) };
     if (ifRevision !== undefined && ifRevision !== job.revision) return { outcome: conflict(command, job, `it is at revision ${job.revision}, not ${ifRevision}`) };

@@ -19,6 +19,7 @@ import { readFileSync } from "node:fs";
 import { Ajv, type ErrorObject } from "ajv";
 import type { ApprovalStep } from "../journal/types.js";
 import { canonicalize } from "../protocol/fingerprint.js";
+import { escapeToken } from "../protocol/json-values.js";
 
 export type OnStale = "reject" | "renew" | "revalidate";
 
@@ -196,6 +197,23 @@ export class Policy {
   /** The permissive policy used when no policy file is configured. */
   static open(): Policy {
     return new Policy({ version: 1 });
+  }
+
+  /**
+   * The command types the policy names that are not in `known`: `roles` keys and rules'
+   * `match.type`, each with its JSON Pointer in the file. A pure check: the caller knows which
+   * types are registered (the server, once every command module is loaded).
+   */
+  unknownTypes(known: ReadonlySet<string>): Array<{ path: string; type: string }> {
+    const found: Array<{ path: string; type: string }> = [];
+    for (const type of Object.keys(this.file.roles ?? {})) if (!known.has(type)) found.push({ path: `/roles/${escapeToken(type)}`, type });
+    (this.file.rules ?? []).forEach((rule, i) => {
+      const t = rule.match?.type;
+      const path = `/rules/${i}/match/type`;
+      const named = t === undefined ? [] : Array.isArray(t) ? t.map((type, j) => ({ path: `${path}/${j}`, type })) : [{ path, type: t }];
+      for (const n of named) if (!known.has(n.type)) found.push(n);
+    });
+    return found;
   }
 
   adminRoles(): string[] {

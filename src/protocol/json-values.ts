@@ -45,6 +45,7 @@ function pointer(path: string): string {
   return path === "" ? "the top level" : JSON.stringify(Array.from(path).slice(0, 200).join(""));
 }
 
-function escapeToken(key: string): string {
+/** A property name as one JSON Pointer token (RFC 6901: `~` → `~0`, `/` → `~1`). */
+export function escapeToken(key: string): string {
   return key.replace(/~/g, "~0").replace(/\//g, "~1");
 }

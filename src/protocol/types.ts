@@ -109,6 +109,8 @@ export interface ServerLimits {
   /** restarts after which a `retryable` command still running at a crash is re-run no more */
   maxRecoveryAttempts: number;
   maxQueuePerLane: number;
+  /** commands that may wait for a dependency in another lane, per lane (queued or pending) → busy */
+  maxDependencyWaitersPerLane: number;
   maxInFlightPerConnection: number;
   maxSessions: number;
   maxTimeoutMs: number;

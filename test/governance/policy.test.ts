@@ -28,6 +28,24 @@ describe("policy file validation", () => {
     expect(() => Policy.load(join(ROOT, "no-such-policy.json"))).toThrow(/cannot read it/);
   });
 
+  it("#15.2 unknownTypes names every roles key and match.type entry that is not a known type, with its JSON Pointer", () => {
+    const p = Policy.parse(
+      JSON.stringify({
+        version: 1,
+        roles: { set: ["a"], delete_sesion: ["admin"], "odd/type~x": ["a"] },
+        rules: [{ match: { type: "patch" }, effect: "allow" }, { match: { type: ["get_state", "sett"] }, effect: "deny", reason: "r" }, { effect: "allow" }, { match: { type: "nope" }, effect: "allow" }],
+      }),
+      "p.json",
+    );
+    expect(p.unknownTypes(new Set(["set", "patch", "get_state", "delete_session"]))).toEqual([
+      { path: "/roles/delete_sesion", type: "delete_sesion" },
+      { path: "/roles/odd~1type~0x", type: "odd/type~x" },
+      { path: "/rules/1/match/type/1", type: "sett" },
+      { path: "/rules/3/match/type", type: "nope" },
+    ]);
+    expect(Policy.open().unknownTypes(new Set())).toEqual([]);
+  });
+
   it("the example policy under fixtures/ is valid, and its version is the hash of its canonical JSON", () => {
     const path = join(ROOT, "fixtures/governance/policy.example.json");
     const p = Policy.load(path);
