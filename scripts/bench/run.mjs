@@ -135,6 +135,10 @@ if (want("s4")) {
     S.s4sweep[clients] = r;
     log(`  ${fmt(r.commandsPerSec)} commands/s, p99 ${fmt(r.latencyMs.p99)} ms`);
   }
+  log(`s4: ${P.s4.clients} WebSocket clients that narrowed their lifecycle events to their own commands`);
+  S.s4own = await s4ManyConnections({ ...P.s4, lifecycle: "own" });
+  S.s4own.ratioToWsEcho = S.s4own.commandsPerSec / echo;
+  log(`  ${fmt(S.s4own.commandsPerSec)} commands/s, p99 ${fmt(S.s4own.latencyMs.p99)} ms`);
   log(`s4: ${P.s4.clients} WebSocket clients, each on its own session`);
   S.s4 = await s4ManyConnections(P.s4);
   S.s4.ratioToWsEcho = S.s4.commandsPerSec / echo;
@@ -193,6 +197,7 @@ if (S.s4sweep) {
     if (r) row(`4 ${clients} ws client(s), own session each, ${r.perClient} in flight each`, `p50 / p99 ${fmt(r.latencyMs.p50)} / ${fmt(r.latencyMs.p99)} ms`, r.commandsPerSec, "cmds/s", "", undefined, `${fmt(r.ratioToWsEcho, 3)} × ws echo`);
   }
 }
+if (S.s4own) row(`4 ${S.s4own.clients} ws clients, lifecycle "own", 1 in flight each`, `p50 / p99 ${fmt(S.s4own.latencyMs.p50)} / ${fmt(S.s4own.latencyMs.p99)} ms`, S.s4own.commandsPerSec, "cmds/s", "", undefined, `${fmt(S.s4own.ratioToWsEcho, 3)} × ws echo`);
 if (S.s4) row("4 500 ws clients, own session each, 1 in flight each", `p50 / p99 ${fmt(S.s4.latencyMs.p50)} / ${fmt(S.s4.latencyMs.p99)} ms`, S.s4.commandsPerSec, "cmds/s", "", undefined, `${fmt(S.s4.ratioToWsEcho, 3)} × ws echo`);
 if (S.s5) {
   for (const [n, r] of Object.entries(S.s5)) {

@@ -91,7 +91,7 @@ export async function s3Stdio({ commands, window, warmup }) {
 }
 
 /** Scenario 4: `clients` WebSocket connections, each writing `set` to its own session, `perClient` in flight. */
-export async function s4ManyConnections({ clients, perClient, durationMs }) {
+export async function s4ManyConnections({ clients, perClient, durationMs, lifecycle }) {
   const dir = tempDir();
   const srv = await startServer({ db: join(dir, "s4.db"), durability: "full", label: "s4" });
   try {
@@ -101,6 +101,8 @@ export async function s4ManyConnections({ clients, perClient, durationMs }) {
       conns.push(...(await Promise.all(Array.from({ length: Math.min(50, clients - i) }, () => WsClient.connect(srv.url)))));
     }
     const connectMs = performance.now() - t0;
+    // lifecycle: each client narrows the lifecycle events it receives (subscribe {lifecycle}) first
+    if (lifecycle) await Promise.all(conns.map((c) => pipeline(c, { total: 1, window: 1, frame: (_j, id) => `{"type":"subscribe","id":"${id}","lifecycle":"${lifecycle}"}` })));
     await Promise.all(conns.map((c, i) => pipeline(c, { total: 1, window: 1, frame: (_j, id) => `{"type":"create_session","id":"${id}","sessionId":"m${i}"}` })));
     const setupMs = performance.now() - t0;
     const lat = [];
@@ -142,7 +144,7 @@ export async function s4ManyConnections({ clients, perClient, durationMs }) {
     const rss = srv.mem();
     await Promise.all(conns.map((c) => c.close()));
     const { quantiles } = await import("./stats.mjs");
-    return { clients, perClient, commandsPerSec: counted / measuredSecs, failed, connectMs, setupMs, latencyMs: quantiles(measured), serverRssMb: rss.rssMb, serverPeakRssMb: rss.hwmMb };
+    return { clients, perClient, lifecycle: lifecycle ?? "all", commandsPerSec: counted / measuredSecs, failed, connectMs, setupMs, latencyMs: quantiles(measured), serverRssMb: rss.rssMb, serverPeakRssMb: rss.hwmMb };
   } finally {
     await srv.stop();
     rmSync(dir, { recursive: true, force: true });
