@@ -25,8 +25,14 @@ export type LifecycleScope = "all" | "own" | "none";
 
 export const LIFECYCLE_SCOPES: readonly LifecycleScope[] = ["all", "own", "none"];
 
-/** May `conn` see a fact about a command of `actor` in `sessionId` (null: the server lane)? */
-export type Visibility = (conn: Connection, sessionId: string | null, actor: string) => boolean;
+/** Who looks: a connection's (or a command's) actor and roles. */
+export interface Viewer {
+  readonly actor: string;
+  readonly roles: readonly string[];
+}
+
+/** May `viewer` see a fact about a command of `actor` in `sessionId` (null: the server lane)? */
+export type Visibility = (viewer: Viewer, sessionId: string | null, actor: string) => boolean;
 
 export class Publisher {
   /** connections catching up from the journal: matching live events are held back (they replay) */
@@ -102,9 +108,9 @@ export class Publisher {
     return this.scopes.get(conn) ?? "all";
   }
 
-  /** May `conn` see a fact about a command of `actor` in `sessionId` (read visibility; always without authentication)? */
-  visibleTo(conn: Connection, sessionId: string | null, actor: string): boolean {
-    return this.visible === null || this.visible(conn, sessionId, actor);
+  /** May `viewer` see a fact about a command of `actor` in `sessionId` (read visibility; always without authentication)? */
+  visibleTo(viewer: Viewer, sessionId: string | null, actor: string): boolean {
+    return this.visible === null || this.visible(viewer, sessionId, actor);
   }
 
   /** A session is gone: no connection stays subscribed to it. */
