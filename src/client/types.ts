@@ -9,6 +9,8 @@
  *   }
  */
 import type { LaneInfo } from "../engine/lanes.js";
+import type { JournalStatus } from "../journal/open.js";
+import type { HistoryEntry } from "../journal/queries.js";
 import type { HistogramSnapshot, MetricsSnapshot } from "../observability/metrics.js";
 import type { ErrorCode } from "../protocol/errors.js";
 import type { CommandEnvelope, ENVELOPE_FIELDS } from "../protocol/types.js";
@@ -92,7 +94,19 @@ export interface CausewayCommands {
       limit?: number;
       cursor?: string;
     };
-    data: { items: HistoryItem[]; nextCursor?: string; count: number };
+    data: JournalStatus & {
+      /** pi-server: the request's sessionIdFilter, commandId, fromTimestamp, toTimestamp */
+      filters: { sessionIdFilter?: string; commandId?: string; fromTimestamp?: number; toTimestamp?: number };
+      /** pi-server: the journal rows of this page's commands (at most `limit`), in page order */
+      entries: HistoryEntry[];
+      returned: number;
+      truncated: boolean;
+      maxItemsReturned: number;
+      maxItemsAllowed: number;
+      items: HistoryItem[];
+      nextCursor?: string;
+      count: number;
+    };
   };
   get_command: { params: { commandId: string }; data: { found: boolean; commandId?: string; command?: Record<string, unknown>; trace?: Array<Record<string, unknown>>; dependencies?: unknown[]; dependents?: unknown[] } };
   health_check: { params: NoParams; data: HealthData };

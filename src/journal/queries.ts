@@ -1,9 +1,10 @@
 /**
  * Read-only queries over the materialized tables and the journal (issue #4): the SQL of
- * `get_command_history` (pages of commands) and `get_command`
+ * `get_command_history` (pages of commands, and the journal entries of a page) and `get_command`
  * (one command's details). src/commands/history.ts only validates input and shapes responses.
  *
  *  - queries/history.ts: history pages (one index range read each; see there);
+ *  - queries/entries.ts: the journal rows of a page's commands (pi-server's `entries`);
  *  - queries/cursor.ts:  opaque, filter-bound cursors;
  *  - queries/detail.ts:  `get_command`: row, envelope, outcome, trace, dependencies, governance.
  *
@@ -12,3 +13,4 @@
 export * from "./queries/history.js";
 export * from "./queries/cursor.js";
 export * from "./queries/detail.js";
+export * from "./queries/entries.js";
