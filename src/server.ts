@@ -106,7 +106,8 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
   const transports = config.stdio ? ["stdio"] : ["websocket"];
   const pendingCount = deps.pendingCount ?? ((): number => engine.governor.pendingCount());
   metrics.bind(engineSources(engine, pendingCount));
-  services = { engine, store, config, serverVersion: SERVER_VERSION, transports, metrics, pending: pendingCount };
+  const compactor = new Compactor(store, retentionPolicy(config), log);
+  services = { engine, store, config, serverVersion: SERVER_VERSION, transports, metrics, pending: pendingCount, compactor };
 
   const handler = observeConnections(createDispatcher({ engine, registry, schemas, services, log }), log, metrics);
 
@@ -117,7 +118,6 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
   let stopping: Promise<void> | null = null;
   let storeClosed = false;
 
-  const compactor = new Compactor(store, retentionPolicy(config), log);
   compactor.start();
 
   const finalize = async (): Promise<void> => {

@@ -8,7 +8,9 @@
  *     }
  *   }
  */
+import type { PiServerMetrics } from "../commands/pi-metrics.js";
 import type { LaneInfo } from "../engine/lanes.js";
+import type { RecoverySummary } from "../engine/recovery.js";
 import type { JournalStatus } from "../journal/open.js";
 import type { HistoryEntry } from "../journal/queries.js";
 import type { HistogramSnapshot, MetricsSnapshot } from "../observability/metrics.js";
@@ -50,13 +52,17 @@ export interface HistoryItem {
 /** `get_lanes` data: what the server reports per lane (src/engine/lanes.ts). */
 export type { LaneInfo };
 
-/** `get_metrics` data: the server's snapshot (src/observability/metrics.ts). */
-export type { HistogramSnapshot };
-export type MetricsData = MetricsSnapshot;
+/** `get_metrics` data: pi-server's fields (src/commands/pi-metrics.ts) and the server's snapshot (src/observability/metrics.ts). */
+export type { HistogramSnapshot, PiServerMetrics };
+export type MetricsData = PiServerMetrics & MetricsSnapshot;
 
 export interface HealthData {
   healthy: boolean;
   issues: string[];
+  /** pi-server: an LLM provider circuit is open (always false) */
+  hasOpenCircuit: boolean;
+  /** pi-server: the bash circuit breaker is open (always false) */
+  hasOpenBashCircuit: boolean;
   serverVersion: string;
   protocolVersion: string;
   uptimeMs: number;
@@ -112,7 +118,7 @@ export interface CausewayCommands {
   health_check: { params: NoParams; data: HealthData };
   get_metrics: { params: NoParams; data: MetricsData };
   get_lanes: { params: { limit?: number; queuedLimit?: number; laneKey?: string }; data: { lanes: LaneInfo[]; count: number; total: number; truncated: boolean; inFlight: number; pending: number; at: number } };
-  get_startup_recovery: { params: NoParams; data: Record<string, unknown> };
+  get_startup_recovery: { params: NoParams; data: RecoverySummary };
   subscribe: { params: { scope?: "all" | "session"; fromSeq?: number }; data: Record<string, unknown> };
   unsubscribe: { params: NoParams; data: { subscriptions: { all: boolean; sessions: string[] } } };
   switch_session: { params: { sessionId: string }; data: { sessionInfo: SessionInfo } };

@@ -32,6 +32,8 @@ export interface ImmediateServices {
   metrics?: import("../observability/metrics.js").Metrics;
   /** commands awaiting approval (governance); absent = 0 */
   pending?: () => number;
+  /** the retention compactor (get_metrics: stores.journal.compaction); absent in bare test setups */
+  compactor?: import("../journal/compactor.js").Compactor;
 }
 
 /** Who sent an operator command, and on which connection (null once the connection is gone). */

@@ -37,6 +37,9 @@ export const OBSERVE_COMMANDS: ImmediateCommand[] = [
       return success(env.type, {
         healthy: issues.length === 0,
         issues,
+        // pi-server's circuit breakers guard LLM providers and bash; causeway has neither
+        hasOpenCircuit: false,
+        hasOpenBashCircuit: false,
         serverVersion: s.serverVersion,
         protocolVersion: PROTOCOL_VERSION,
         uptimeMs: Date.now() - s.engine.startedAt,

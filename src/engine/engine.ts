@@ -17,6 +17,7 @@ import type { CommandDefinition } from "../commands/define.js";
 import { targetSessionVersion } from "../commands/outcome.js";
 import type { CommandRegistry } from "../commands/registry.js";
 import type { CausewayConfig } from "../config/defaults.js";
+import { journalStatus } from "../journal/open.js";
 import type { CommandStatus, JournalRecord, SessionEffect, Store } from "../journal/types.js";
 import { assertTransition } from "../governance/transitions.js";
 import { Policy } from "../governance/policy.js";
@@ -124,7 +125,7 @@ export class Engine {
       registry: this.registry,
       failUnstarted: this.config.failUnstartedOnRecovery,
       now: this.now(),
-      schemaVersion: recovered.schemaVersion,
+      journal: journalStatus(this.store),
       sessions: recovered.sessions.length,
     });
     for (const verdict of summary.verdicts) {

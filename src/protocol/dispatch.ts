@@ -7,8 +7,9 @@ import type { Logger } from "pino";
 import type { ImmediateServices } from "../commands/immediate.js";
 import type { CommandRegistry } from "../commands/registry.js";
 import type { Engine } from "../engine/engine.js";
+import { redactRecovery } from "../engine/recovery.js";
 import type { Connection, ConnectionHandler } from "../transport/connection.js";
-import { decodeFrame, oversize } from "./decode.js";
+import { decodeFrame, oversize, type Decoded } from "./decode.js";
 import { failure, responseFrame, serialize } from "./frames.js";
 import type { SchemaSet } from "./schemas.js";
 import { PROTOCOL_VERSION } from "./types.js";
@@ -27,17 +28,22 @@ export function createDispatcher(deps: DispatchDeps): ConnectionHandler {
   const reply = (conn: Connection, frame: object): void => {
     conn.send(serialize(frame as never), "response");
   };
+  const refuse = (conn: Connection, d: Extract<Decoded, { ok: false }>): void => {
+    services.metrics?.frameRefused(d.code);
+    reply(conn, responseFrame(d.id, failure(d.command, d.code, d.error)));
+  };
   return {
     onOpen(conn) {
       engine.connect(conn);
       const ready = { serverVersion: services.serverVersion, protocolVersion: PROTOCOL_VERSION, transports: services.transports, limits };
       conn.send(serialize({ type: "server_ready", data: ready }), "event");
-      conn.send(serialize({ type: "startup_recovery_summary", data: engine.recovery }), "event");
+      // redacted, as pi-server sends it by default; get_startup_recovery answers the full summary
+      conn.send(serialize({ type: "startup_recovery_summary", data: engine.recovery && redactRecovery(engine.recovery) }), "event");
     },
     onFrame(conn, frame) {
       try {
         const d = decodeFrame(frame, limits, registry, schemas);
-        if (!d.ok) return reply(conn, responseFrame(d.id, failure(d.command, d.code, d.error)));
+        if (!d.ok) return refuse(conn, d);
         engine.submit(conn, d.envelope);
       } catch (err) {
         // A bug must not take the process or the connection down; the client gets a coded failure.
@@ -47,7 +53,7 @@ export function createDispatcher(deps: DispatchDeps): ConnectionHandler {
     },
     onOversize(conn, bytes) {
       const d = oversize(bytes, limits);
-      if (!d.ok) reply(conn, responseFrame(undefined, failure(d.command, d.code, d.error)));
+      if (!d.ok) refuse(conn, d);
     },
     onClose(conn) {
       engine.disconnect(conn);
