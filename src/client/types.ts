@@ -9,10 +9,11 @@
  *   }
  */
 import type { PiServerMetrics } from "../commands/pi-metrics.js";
-import type { LaneInfo } from "../engine/lanes.js";
+import type { SessionInfo } from "../commands/session-info.js";
 import type { RecoverySummary } from "../engine/recovery.js";
 import type { JournalStatus } from "../journal/open.js";
 import type { HistoryEntry } from "../journal/queries.js";
+import type { LaneInfo } from "../engine/lanes.js";
 import type { HistogramSnapshot, MetricsSnapshot } from "../observability/metrics.js";
 import type { ErrorCode } from "../protocol/errors.js";
 import type { CommandEnvelope, ENVELOPE_FIELDS } from "../protocol/types.js";
@@ -23,11 +24,8 @@ import type { CommandEnvelope, ENVELOPE_FIELDS } from "../protocol/types.js";
  */
 export type Envelope = Pick<CommandEnvelope, Exclude<(typeof ENVELOPE_FIELDS)[number], "type">>;
 
-export interface SessionInfo {
-  sessionId: string;
-  sessionVersion: number;
-  createdAt: number;
-}
+/** The server's SessionInfo (src/commands/session-info.ts): createdAt ISO-8601, createdAtMs epoch ms. */
+export type { SessionInfo };
 
 export type HistoryStatus = "succeeded" | "failed" | "timed_out" | "interrupted" | "queued" | "running" | "pending" | "cancelled";
 

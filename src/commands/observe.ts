@@ -5,6 +5,7 @@ import { sessionNotFound } from "../protocol/messages.js";
 import { firstRetainedSeq } from "../journal/retention.js";
 import { LIFECYCLE_SCOPES, type LifecycleScope } from "../engine/publisher.js";
 import type { ImmediateCommand } from "./immediate.js";
+import { sessionInfo } from "./session-info.js";
 
 const MAX_SESSION_SUBSCRIPTIONS = 1024;
 
@@ -148,7 +149,7 @@ export const OBSERVE_COMMANDS: ImmediateCommand[] = [
       if (conn && !s.engine.publisher.subscribeSession(conn, sid, MAX_SESSION_SUBSCRIPTIONS)) {
         return failure(env.type, "limit_exceeded", `a connection may subscribe to at most ${MAX_SESSION_SUBSCRIPTIONS} sessions`);
       }
-      return success(env.type, { sessionInfo: { sessionId: sid, sessionVersion: session.version, createdAt: session.createdAt } }, session.version);
+      return success(env.type, { sessionInfo: sessionInfo({ sessionId: sid, sessionVersion: session.version, createdAt: session.createdAt }) }, session.version);
     },
   },
 ];

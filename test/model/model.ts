@@ -394,7 +394,8 @@ export class ReferenceModel {
     switch (c.type) {
       case "create_session": {
         if (this.sessions.has(sid)) return { outcome: { command: c.type, success: false, code: "session_exists" } };
-        const info = { sessionId: sid, sessionVersion: 0, createdAt: c.acceptedAt };
+        // SessionInfo: createdAt as ISO-8601 (pi-server), createdAtMs epoch ms
+        const info = { sessionId: sid, sessionVersion: 0, createdAt: new Date(c.acceptedAt).toISOString(), createdAtMs: c.acceptedAt };
         return {
           outcome: { command: c.type, success: true, data: { sessionId: sid, sessionInfo: info } },
           effect: () => this.sessions.set(sid, { state: clone((p.state as J) ?? {}), version: 0, generation: ++this.generation, createdAt: c.acceptedAt }),
@@ -413,7 +414,7 @@ export class ReferenceModel {
   /** list_sessions: exactly the live sessions (the server lane serialises creates and deletes),
    *  in id order, each at a version it had between the command's start and finish. */
   private checkList(c: ModelCommand, r: Row, got: Record<string, any>): void {
-    const list = (got.data?.sessions ?? []) as Array<{ sessionId: string; sessionVersion: number; createdAt: number }>;
+    const list = (got.data?.sessions ?? []) as Array<{ sessionId: string; sessionVersion: number; createdAt: string; createdAtMs: number }>;
     const ids = [...this.sessions.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     if (got.data?.count !== ids.length || list.length !== ids.length) this.v("outcome_drift", r, `list_sessions count ${got.data?.count}/${list.length}, model ${ids.length}`);
     list.forEach((e, i) => {
@@ -421,7 +422,7 @@ export class ReferenceModel {
       if (e.sessionId !== ids[i]) return this.v("outcome_drift", r, `list_sessions[${i}] is ${e.sessionId}, model ${ids[i]}`);
       const lo = c.started?.versions?.get(e.sessionId) ?? 0;
       if (!s || e.sessionVersion < lo || e.sessionVersion > s.version) this.v("outcome_drift", r, `list_sessions: ${e.sessionId} at version ${e.sessionVersion}, model between ${lo} and ${s?.version}`);
-      if (s && e.createdAt !== s.createdAt) this.v("outcome_drift", r, `list_sessions: ${e.sessionId} createdAt ${e.createdAt}, model ${s.createdAt}`);
+      if (s && (e.createdAtMs !== s.createdAt || e.createdAt !== new Date(s.createdAt).toISOString())) this.v("outcome_drift", r, `list_sessions: ${e.sessionId} createdAt ${e.createdAt} (${e.createdAtMs}), model ${s.createdAt}`);
     });
   }
 
