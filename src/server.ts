@@ -172,7 +172,8 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
   const pendingCount = deps.pendingCount ?? ((): number => engine.governor.pendingCount());
   metrics.bind(engineSources(engine, pendingCount, store));
   const audits = new AuditQueue();
-  services = { engine, store, config, serverVersion: SERVER_VERSION, transports, metrics, pending: pendingCount, audits };
+  const compactor = new Compactor(store, retentionPolicy(config), log);
+  services = { engine, store, config, serverVersion: SERVER_VERSION, transports, metrics, pending: pendingCount, audits, compactor };
   // in-flight commands and online audits are answered before the server closes (within the grace)
   const drain = async (): Promise<boolean> => (await Promise.all([engine.drain(config.shutdownGraceMs), audits.idle(config.shutdownGraceMs)]))[0];
 
@@ -185,7 +186,6 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
   let stopping: Promise<void> | null = null;
   let storeClosed = false;
 
-  const compactor = new Compactor(store, retentionPolicy(config), log);
   compactor.start();
 
   const finalize = async (): Promise<void> => {

@@ -21,20 +21,24 @@
  *   table as of the finished row does not reproduce its outcome, every earlier point back to the
  *   started row is tried (list_sessions sees other lanes' versions). A session's createdAt is
  *   the create command's acceptedAt; journals written before the create effect carried it stored
- *   the finished row's recorded_at after a restart, so both are accepted; and the engine lists
+ *   the finished row's recorded_at after a restart, so both are accepted (as epoch ms and as ISO
+ *   text); journals written before issue #14 recorded SessionInfo.createdAt as epoch ms without
+ *   createdAtMs, which this fallback reads as today's form (session-info.ts); and the engine lists
  *   sessions in its in-memory order (creation order, reset to id order by a restart, which the
  *   journal does not record), so in that fallback arrays are compared without regard to order.
  */
 import { targetSessionVersion } from "../commands/outcome.js";
 import type { CommandDefinition } from "../commands/define.js";
 import type { CommandRegistry } from "../commands/registry.js";
+import { upgradeLegacySessionInfo } from "../commands/session-info.js";
 import type { JournalRecord, SessionEffect } from "../journal/types.js";
-import { containsRedacted, REDACTED } from "../journal/redaction.js";
+import { containsRedacted } from "../journal/redaction.js";
 import { handlerFailure } from "../commands/handler-codes.js";
 import { takeOutput, UNLIMITED_OUTPUT, type HandlerOutput } from "../commands/output.js";
 import { failure, success } from "../protocol/frames.js";
 import type { Outcome } from "../protocol/types.js";
 import { jsonText, type Findings } from "./findings.js";
+import { outcomeEquality } from "./outcome-equality.js";
 import { buildReexecContext, OutOfScopeError, RecordedValuesExhausted, type SessionsView } from "./reexecute-context.js";
 import type { AuditSessions } from "./sessions.js";
 
@@ -335,11 +339,13 @@ export class Reexecutor {
   private compare(s: ReexecSubject, p: Produced, aliasCreatedAt: boolean): Record<string, unknown> | null {
     const o = s.finished.outcome!;
     const diff: Record<string, unknown> = {};
-    const same = this.equality(aliasCreatedAt, containsRedacted(o.data));
+    const same = outcomeEquality(aliasCreatedAt ? this.sessions.entries() : null, containsRedacted(o.data));
     if (o.command !== p.outcome.command) diff.command = { recorded: o.command, reexecuted: p.outcome.command };
     if (o.success !== p.outcome.success) diff.success = { recorded: o.success, reexecuted: p.outcome.success };
     if (o.code !== p.outcome.code) diff.code = { recorded: o.code ?? null, reexecuted: p.outcome.code ?? null };
-    if (!same(o.data, p.outcome.data)) diff.data = { recorded: o.data ?? null, reexecuted: p.outcome.data ?? null };
+    // the fallback also reads SessionInfo as journals before issue #14 recorded it (createdAt epoch ms)
+    const recordedData = aliasCreatedAt ? upgradeLegacySessionInfo(o.data) : o.data;
+    if (!same(recordedData, p.outcome.data)) diff.data = { recorded: o.data ?? null, reexecuted: p.outcome.data ?? null };
     if (o.sessionVersion !== p.outcome.sessionVersion) diff.sessionVersion = { recorded: o.sessionVersion ?? null, reexecuted: p.outcome.sessionVersion ?? null };
     const re = s.finished.effect;
     const pe = p.effect;
@@ -356,51 +362,6 @@ export class Reexecutor {
       diff.recordedValues = { recorded: { clock, random }, consumed: p.consumed };
     }
     return Object.keys(diff).length === 0 ? null : diff;
-  }
-
-  /**
-   * Equality of recorded and re-executed values: JSON text, or (fallbacks) a deep comparison where
-   * a session's two createdAt conventions count as the same number and a recorded "[REDACTED]"
-   * (redaction.ts: outcome data is redacted before persist) matches any value.
-   */
-  private equality(aliasCreatedAt: boolean, redacted: boolean): (recorded: unknown, reexecuted: unknown) => boolean {
-    if (!aliasCreatedAt && !redacted) return (a, b) => jsonText(a) === jsonText(b);
-    const alias = new Map<number, Set<number>>();
-    const link = (x: number, y: number): void => {
-      let set = alias.get(x);
-      if (!set) alias.set(x, (set = new Set()));
-      set.add(y);
-    };
-    if (aliasCreatedAt) {
-      for (const [, rec] of this.sessions.entries()) {
-        if (rec.createdAt !== null && rec.createdAtCtx !== null && rec.createdAt !== rec.createdAtCtx) {
-          link(rec.createdAt, rec.createdAtCtx);
-          link(rec.createdAtCtx, rec.createdAt);
-        }
-      }
-    }
-    const eq = (a: unknown, b: unknown): boolean => {
-      if (redacted && a === REDACTED) return true;
-      if (typeof a === "number" && typeof b === "number") return a === b || (alias.get(a)?.has(b) ?? false);
-      if (a === null || b === null || typeof a !== "object" || typeof b !== "object") return a === b;
-      if (Array.isArray(a) !== Array.isArray(b)) return false;
-      if (aliasCreatedAt && Array.isArray(a) && Array.isArray(b)) {
-        // the engine lists sessions in its in-memory order, which a restart resets (sorted by id)
-        if (a.length !== b.length) return false;
-        const sa = [...a].sort(byKey);
-        const sb = [...b].sort(byKey);
-        return sa.every((x, i) => eq(x, sb[i]));
-      }
-      const ka = Object.keys(a);
-      const kb = Object.keys(b);
-      if (ka.length !== kb.length) return false;
-      for (let i = 0; i < ka.length; i++) {
-        if (ka[i] !== kb[i]) return false;
-        if (!eq((a as Record<string, unknown>)[ka[i]!], (b as Record<string, unknown>)[kb[i]!])) return false;
-      }
-      return true;
-    };
-    return (a, b) => (a === undefined || b === undefined ? a === b : eq(JSON.parse(JSON.stringify(a)) as unknown, JSON.parse(JSON.stringify(b)) as unknown));
   }
 
   /** What ctx.sessions sees: the audit table, refusing facts it does not have. */
@@ -442,17 +403,6 @@ export class Reexecutor {
       },
     };
   }
-}
-
-function sortKey(x: unknown): string {
-  if (x !== null && typeof x === "object" && typeof (x as { sessionId?: unknown }).sessionId === "string") return (x as { sessionId: string }).sessionId;
-  return JSON.stringify(x) ?? "";
-}
-
-function byKey(x: unknown, y: unknown): number {
-  const a = sortKey(x);
-  const b = sortKey(y);
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function numbers(v: unknown): number[] {

@@ -8,6 +8,11 @@
  *     }
  *   }
  */
+import type { PiServerMetrics } from "../commands/pi-metrics.js";
+import type { SessionInfo } from "../commands/session-info.js";
+import type { RecoverySummary } from "../engine/recovery.js";
+import type { JournalStatus } from "../journal/open.js";
+import type { HistoryEntry } from "../journal/queries.js";
 import type { LaneInfo } from "../engine/lanes.js";
 import type { GovernanceDetail, HistoryStatus } from "../journal/queries.js";
 import type { HistogramSnapshot, MetricsSnapshot } from "../observability/metrics.js";
@@ -20,11 +25,8 @@ import type { CommandEnvelope, ENVELOPE_FIELDS } from "../protocol/types.js";
  */
 export type Envelope = Pick<CommandEnvelope, Exclude<(typeof ENVELOPE_FIELDS)[number], "type">>;
 
-export interface SessionInfo {
-  sessionId: string;
-  sessionVersion: number;
-  createdAt: number;
-}
+/** The server's SessionInfo (src/commands/session-info.ts): createdAt ISO-8601, createdAtMs epoch ms. */
+export type { SessionInfo };
 
 /** Every status `get_command_history` filters by (the server's list, src/journal/queries.ts). */
 export type { HistoryStatus };
@@ -53,13 +55,17 @@ export interface HistoryItem {
 /** `get_lanes` data: what the server reports per lane (src/engine/lanes.ts). */
 export type { LaneInfo };
 
-/** `get_metrics` data: the server's snapshot (src/observability/metrics.ts). */
-export type { HistogramSnapshot };
-export type MetricsData = MetricsSnapshot;
+/** `get_metrics` data: pi-server's fields (src/commands/pi-metrics.ts) and the server's snapshot (src/observability/metrics.ts). */
+export type { HistogramSnapshot, PiServerMetrics };
+export type MetricsData = PiServerMetrics & MetricsSnapshot;
 
 export interface HealthData {
   healthy: boolean;
   issues: string[];
+  /** pi-server: an LLM provider circuit is open (always false) */
+  hasOpenCircuit: boolean;
+  /** pi-server: the bash circuit breaker is open (always false) */
+  hasOpenBashCircuit: boolean;
   serverVersion: string;
   protocolVersion: string;
   uptimeMs: number;
@@ -100,7 +106,19 @@ export interface CausewayCommands {
       limit?: number;
       cursor?: string;
     };
-    data: { items: HistoryItem[]; nextCursor?: string; count: number };
+    data: JournalStatus & {
+      /** pi-server: the request's sessionIdFilter, commandId, fromTimestamp, toTimestamp */
+      filters: { sessionIdFilter?: string; commandId?: string; fromTimestamp?: number; toTimestamp?: number };
+      /** pi-server: the journal rows of this page's commands (at most `limit`), in page order */
+      entries: HistoryEntry[];
+      returned: number;
+      truncated: boolean;
+      maxItemsReturned: number;
+      maxItemsAllowed: number;
+      items: HistoryItem[];
+      nextCursor?: string;
+      count: number;
+    };
   };
   get_command: {
     params: { commandId: string };
@@ -109,7 +127,7 @@ export interface CausewayCommands {
   health_check: { params: NoParams; data: HealthData };
   get_metrics: { params: NoParams; data: MetricsData };
   get_lanes: { params: { limit?: number; queuedLimit?: number; laneKey?: string }; data: { lanes: LaneInfo[]; count: number; total: number; truncated: boolean; inFlight: number; pending: number; at: number } };
-  get_startup_recovery: { params: NoParams; data: Record<string, unknown> };
+  get_startup_recovery: { params: NoParams; data: RecoverySummary };
   subscribe: { params: { scope?: "all" | "session"; fromSeq?: number }; data: Record<string, unknown> };
   unsubscribe: { params: NoParams; data: { subscriptions: { all: boolean; sessions: string[] } } };
   switch_session: { params: { sessionId: string }; data: { sessionInfo: SessionInfo } };

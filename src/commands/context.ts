@@ -8,17 +8,13 @@ import type { SessionEffect } from "../journal/types.js";
 import { CausewayError } from "../protocol/errors.js";
 import { sessionExists, sessionNotFound } from "../protocol/messages.js";
 import type { CommandContext, CommandScope, SessionsApi } from "./define.js";
+import type { SessionFacts } from "./session-info.js";
 
-export interface SessionInfo {
-  sessionId: string;
-  sessionVersion: number;
-  createdAt: number;
-}
 
 /** The sessions a handler may look at. */
 export interface SessionsView {
   exists(sessionId: string): boolean;
-  list(): SessionInfo[];
+  list(): SessionFacts[];
   count(): number;
   /** whether `maxSessions` is reached; null when the caller cannot tell (then it is assumed not) */
   atLimit(maxSessions: number): boolean | null;

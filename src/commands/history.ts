@@ -1,13 +1,24 @@
 /**
- * History commands (issue #4): get_command_history, get_command. Immediate: they read committed
- * journal tables on the writer connection (src/journal/queries.ts holds the SQL) and never write.
+ * History commands (issue #4): get_command_history, get_command. They read committed journal
+ * tables on the writer connection (src/journal/queries.ts holds the SQL) and never write.
+ *
+ * get_command_history answers both kinds of client (issue #14): pi-server's shape (journal status,
+ * `filters`, `entries` = one per journal row, `returned`, `truncated`, `maxItemsReturned`,
+ * `maxItemsAllowed`) and causeway's (`items` = one per command, `nextCursor`, `count`). `limit`
+ * bounds both: at most `limit` commands in `items`, and at most `limit` journal rows of those
+ * commands in `entries`.
  */
+import type Database from "better-sqlite3";
+import { journalStatus, type JournalStatus } from "../journal/open.js";
 import {
   HISTORY_STATUSES,
   HistoryCursorError,
   getCommandDetail,
+  queryEntries,
   queryHistory,
   type HistoryOrder,
+  type HistoryPage,
+  type HistoryRequest,
   type HistoryStatus,
 } from "../journal/queries.js";
 import { failure, success } from "../protocol/frames.js";
@@ -19,6 +30,28 @@ export const DEFAULT_HISTORY_LIMIT = 100;
 
 const text = { type: "string", minLength: 1, maxLength: 1024 };
 const epochMs = { type: "integer", minimum: 0 };
+
+/** pi-server's request filters, echoed in `filters` (absent ones left out). */
+const PI_SERVER_FILTERS = ["sessionIdFilter", "commandId", "fromTimestamp", "toTimestamp"] as const;
+
+/** The response data: pi-server's fields, then causeway's page. */
+function historyData(db: Database.Database, env: Record<string, unknown>, q: HistoryRequest, page: HistoryPage, status: JournalStatus, max: number): Record<string, unknown> {
+  const filters: Record<string, unknown> = {};
+  for (const k of PI_SERVER_FILTERS) if (env[k] !== undefined) filters[k] = env[k];
+  const commandIds = page.items.map((i) => i.commandId);
+  const { sessionId, fromTimestamp, toTimestamp, limit } = q;
+  const { entries, more } = queryEntries(db, { commandIds, sessionId, fromTimestamp, toTimestamp, order: q.order ?? "newest", limit });
+  return {
+    ...status,
+    filters,
+    entries,
+    returned: entries.length,
+    truncated: more || page.nextCursor !== undefined,
+    maxItemsReturned: q.limit,
+    maxItemsAllowed: max,
+    ...page,
+  };
+}
 
 function readFailure(command: string, err: unknown): Outcome {
   const msg = err instanceof Error ? err.message : String(err);
@@ -53,7 +86,7 @@ export const HISTORY_COMMANDS: ImmediateCommand[] = [
       const limit = (env.limit as number | undefined) ?? Math.min(DEFAULT_HISTORY_LIMIT, max);
       if (limit > max) return failure(env.type, "invalid_command", `limit must be at most ${max} (historyPageMax)`);
       try {
-        const page = queryHistory(s.store.database(), {
+        const q: HistoryRequest = {
           sessionId: env.sessionIdFilter as string | undefined,
           commandId: env.commandId as string | undefined,
           fromTimestamp: env.fromTimestamp as number | undefined,
@@ -68,8 +101,9 @@ export const HISTORY_COMMANDS: ImmediateCommand[] = [
           order: env.order as HistoryOrder | undefined,
           cursor: env.cursor as string | undefined,
           limit,
-        });
-        return success(env.type, page);
+        };
+        const db = s.store.database();
+        return success(env.type, historyData(db, env, q, queryHistory(db, q), journalStatus(s.store), max));
       } catch (err) {
         if (err instanceof HistoryCursorError) return failure(env.type, "invalid_command", err.message);
         return readFailure(env.type, err);

@@ -35,6 +35,8 @@ export interface ImmediateServices {
   pending?: () => number;
   /** online audits (audit_journal), one at a time; shutdown waits for them */
   audits: AuditQueue;
+  /** the retention compactor (get_metrics: stores.journal.compaction); absent in bare test setups */
+  compactor?: import("../journal/compactor.js").Compactor;
 }
 
 /** Who sent an operator command, and on which connection (null once the connection is gone). */

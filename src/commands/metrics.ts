@@ -1,11 +1,13 @@
 /**
- * Operator commands (issue #8): `get_metrics` (the figures `/metrics` exposes, as JSON) and
+ * Operator commands (issue #8): `get_metrics` (the figures `/metrics` exposes, as JSON, after
+ * pi-server's get_metrics fields: pi-metrics.ts) and
  * `get_lanes` (every active lane: depth, head, running-since, age of the oldest queued command).
  * Immediate: they read in-memory figures only, so they answer while the journal is unavailable.
  */
 import { SERVER_LANE } from "../engine/lanes.js";
 import { failure, success } from "../protocol/frames.js";
 import type { ImmediateCommand } from "./immediate.js";
+import { piServerMetrics } from "./pi-metrics.js";
 
 /** `get_lanes` page size when the request has no `limit` */
 export const DEFAULT_LANES_LIMIT = 100;
@@ -24,7 +26,8 @@ export const METRICS_COMMANDS: ImmediateCommand[] = [
     handle({ env }, s) {
       if (!s.metrics) return failure(env.type, "invalid_command", "metrics are not enabled in this server");
       // the asking command runs at the head of the server lane; the figures describe the rest
-      return success(env.type, s.metrics.snapshot(SERVER_LANE));
+      const snapshot = s.metrics.snapshot(SERVER_LANE);
+      return success(env.type, { ...piServerMetrics(s, snapshot), ...snapshot });
     },
   },
   {

@@ -6,6 +6,7 @@ import { journalProblem } from "../journal/health.js";
 import { firstRetainedSeq } from "../journal/retention.js";
 import { LIFECYCLE_SCOPES, type LifecycleScope } from "../engine/publisher.js";
 import type { ImmediateCommand } from "./immediate.js";
+import { sessionInfo } from "./session-info.js";
 
 const MAX_SESSION_SUBSCRIPTIONS = 1024;
 
@@ -46,6 +47,9 @@ export const OBSERVE_COMMANDS: ImmediateCommand[] = [
       return success(env.type, {
         healthy: issues.length === 0,
         issues,
+        // pi-server's circuit breakers guard LLM providers and bash; causeway has neither
+        hasOpenCircuit: false,
+        hasOpenBashCircuit: false,
         serverVersion: s.serverVersion,
         protocolVersion: PROTOCOL_VERSION,
         uptimeMs: Date.now() - s.engine.startedAt,
@@ -154,7 +158,7 @@ export const OBSERVE_COMMANDS: ImmediateCommand[] = [
       if (conn && !s.engine.publisher.subscribeSession(conn, sid, MAX_SESSION_SUBSCRIPTIONS)) {
         return failure(env.type, "limit_exceeded", `a connection may subscribe to at most ${MAX_SESSION_SUBSCRIPTIONS} sessions`);
       }
-      return success(env.type, { sessionInfo: { sessionId: sid, sessionVersion: session.version, createdAt: session.createdAt } }, session.version);
+      return success(env.type, { sessionInfo: sessionInfo({ sessionId: sid, sessionVersion: session.version, createdAt: session.createdAt }) }, session.version);
     },
   },
 ];

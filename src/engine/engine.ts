@@ -17,7 +17,9 @@ import type { Logger } from "pino";
 import type { CommandDefinition } from "../commands/define.js";
 import { targetSessionVersion } from "../commands/outcome.js";
 import type { CommandRegistry } from "../commands/registry.js";
+import { sessionInfo } from "../commands/session-info.js";
 import type { CausewayConfig } from "../config/defaults.js";
+import { journalStatus } from "../journal/open.js";
 import type { CommandStatus, JournalRecord, SessionEffect, Store } from "../journal/types.js";
 import { assertTransition } from "../governance/transitions.js";
 import { Policy } from "../governance/policy.js";
@@ -137,7 +139,7 @@ export class Engine {
       failUnstarted: this.config.failUnstartedOnRecovery,
       maxRecoveryAttempts: this.config.limits.maxRecoveryAttempts,
       now: this.now(),
-      schemaVersion: recovered.schemaVersion,
+      journal: journalStatus(this.store),
       sessions: recovered.sessions.length,
     });
     for (const verdict of summary.verdicts) {
@@ -543,7 +545,7 @@ export class Engine {
     this.observer.finished({ commandId: job.id, type: job.type, lane: job.lane, status: job.finalStatus!, code: job.outcome?.success ? null : (job.outcome?.code ?? null), acceptedAt: job.acceptedAt, startedAt: job.startedAt ?? null, finishedAt: record.recordedAt });
     if (job.outcome?.success) for (const e of run?.events ?? []) this.publisher.event(e.sessionId, { type: "event", sessionId: e.sessionId, event: e.event });
     if (job.effect?.kind === "create") {
-      this.publisher.broadcast({ type: "session_created", data: { sessionId: job.effect.sessionId, sessionInfo: { sessionId: job.effect.sessionId, sessionVersion: 0, createdAt: job.acceptedAt } } });
+      this.publisher.broadcast({ type: "session_created", data: { sessionId: job.effect.sessionId, sessionInfo: sessionInfo({ sessionId: job.effect.sessionId, sessionVersion: 0, createdAt: job.acceptedAt }) } });
     } else if (job.effect?.kind === "delete") {
       this.publisher.dropSession(job.effect.sessionId);
       this.publisher.broadcast({ type: "session_deleted", data: { sessionId: job.effect.sessionId } });

@@ -32,6 +32,11 @@ export class JobTable {
     return this.byId.size;
   }
 
+  /** memory figures (get_metrics): outcomes in the cache, its capacity, keys held by jobs in flight */
+  cacheStats(): { cachedOutcomes: number; cacheMax: number; keysInFlight: number } {
+    return { cachedOutcomes: this.cache.size, cacheMax: this.cacheMax, keysInFlight: this.byKey.size };
+  }
+
   add(job: Job): void {
     this.byId.set(job.id, job);
     if (job.idempotencyScope && job.idempotencyKey) this.byKey.set(keyOf(job.idempotencyScope, job.idempotencyKey), job);

@@ -13,6 +13,7 @@
  *   "[REDACTED]" placeholders would do the wrong thing.
  */
 import type { CommandRegistry } from "../commands/registry.js";
+import type { JournalStatus } from "../journal/open.js";
 import { containsRedacted } from "../journal/redaction.js";
 import type { RecoveredState, UnfinishedCommand } from "../journal/types.js";
 
@@ -33,9 +34,37 @@ export interface RecoveryBucket {
   truncated: boolean;
 }
 
-export interface RecoverySummary {
+/** pi-server's description of an in-flight command that restart recovery failed. */
+export interface RecoveredInFlight {
+  commandId: string;
+  commandType: string;
+  laneKey: string;
+  lastPhase: "command_accepted" | "command_started";
+  reason: string;
+}
+
+/**
+ * What restart recovery did: pi-server's StartupRecoveryData fields first (get_startup_recovery,
+ * startup_recovery_summary), then causeway's own. causeway reads no journal at startup (only the
+ * materialized tables): `entriesScanned` counts the unfinished command rows it read, and no
+ * stored outcome is loaded into memory (`recoveredOutcomes` 0: every outcome is looked up in the
+ * journal database when needed, none is lost). `recoveredInFlight` lists the commands recovery
+ * failed (interrupted, failedUnstarted, unregistered); re-queued ones are not failures.
+ */
+export interface RecoverySummary extends JournalStatus {
+  entriesScanned: number;
+  malformedEntries: number;
+  unsupportedVersionEntries: number;
+  recoveredOutcomes: number;
+  recoveredOutcomeIds: string[];
+  recoveredOutcomeIdsTruncated: boolean;
+  recoveredInFlightFailures: number;
+  /** first RECOVERY_IDS_MAX, in journal order */
+  recoveredInFlight: RecoveredInFlight[];
+  recoveredInFlightTruncated: boolean;
+  /** the cap on every list here (RECOVERY_IDS_MAX) */
+  maxItemsReturned: number;
   recoveredAt: number;
-  schemaVersion: number;
   lastSeq: number;
   sessions: number;
   unfinished: number;
@@ -57,7 +86,7 @@ export const REASON_REDACTED = "server stopped before the command finished, and 
 
 export function classifyRecovery(
   recovered: RecoveredState,
-  opts: { registry: CommandRegistry; failUnstarted: boolean; maxRecoveryAttempts: number; now: number; schemaVersion: number; sessions: number },
+  opts: { registry: CommandRegistry; failUnstarted: boolean; maxRecoveryAttempts: number; now: number; journal: JournalStatus; sessions: number },
 ): { verdicts: Verdict[]; summary: RecoverySummary } {
   const verdicts: Verdict[] = [];
   for (const c of recovered.unfinished) {
@@ -81,11 +110,22 @@ export function classifyRecovery(
     const all = verdicts.filter((v) => v.kind === kind).map((v) => v.command.commandId);
     return { count: all.length, ids: all.slice(0, RECOVERY_IDS_MAX), truncated: all.length > RECOVERY_IDS_MAX };
   };
+  const failed = verdicts.filter((v) => FAILED_KINDS.has(v.kind));
   return {
     verdicts,
     summary: {
+      ...opts.journal,
+      entriesScanned: recovered.unfinished.length,
+      malformedEntries: 0,
+      unsupportedVersionEntries: 0,
+      recoveredOutcomes: 0,
+      recoveredOutcomeIds: [],
+      recoveredOutcomeIdsTruncated: false,
+      recoveredInFlightFailures: failed.length,
+      recoveredInFlight: failed.slice(0, RECOVERY_IDS_MAX).map(inFlightOf),
+      recoveredInFlightTruncated: failed.length > RECOVERY_IDS_MAX,
+      maxItemsReturned: RECOVERY_IDS_MAX,
       recoveredAt: opts.now,
-      schemaVersion: opts.schemaVersion,
       lastSeq: recovered.lastSeq,
       sessions: opts.sessions,
       unfinished: recovered.unfinished.length,
@@ -105,4 +145,28 @@ function runningVerdict(c: UnfinishedCommand, retryable: boolean, maxRecoveryAtt
   const rerunsSoFar = Math.max(0, c.starts - 1);
   if (rerunsSoFar >= maxRecoveryAttempts) return { kind: "interrupted", command: c, reason: reasonAttemptsExhausted(c.starts, maxRecoveryAttempts) };
   return { kind: "requeue", command: c, reason: REASON_RETRYABLE };
+}
+
+/** Verdicts that give the command a failure outcome. */
+const FAILED_KINDS = new Set<VerdictKind>(["interrupted", "failed_unstarted", "unregistered"]);
+
+function inFlightOf(v: Verdict): RecoveredInFlight {
+  const c = v.command;
+  return { commandId: c.commandId, commandType: c.type, laneKey: c.lane, lastPhase: c.status === "running" ? "command_started" : "command_accepted", reason: v.reason };
+}
+
+/**
+ * The startup_recovery_summary event's form (pi-server's default, includeSensitiveData false): no
+ * journal path and no pi-server id lists; a `*Truncated` flag says a list was withheld.
+ * get_startup_recovery answers the full summary.
+ */
+export function redactRecovery(s: RecoverySummary): RecoverySummary {
+  return {
+    ...s,
+    journalPath: "[redacted]",
+    recoveredOutcomeIds: [],
+    recoveredOutcomeIdsTruncated: s.recoveredOutcomeIdsTruncated || s.recoveredOutcomes > 0,
+    recoveredInFlight: [],
+    recoveredInFlightTruncated: s.recoveredInFlightTruncated || s.recoveredInFlightFailures > 0,
+  };
 }

@@ -12,6 +12,8 @@ export class Compactor {
   private running: Promise<CompactionReport | null> | null = null;
   lastReport: CompactionReport | null = null;
   lastError: string | null = null;
+  /** compactions that removed a prefix since start, the journal rows they removed, and when the last one ran */
+  readonly totals = { runs: 0, removedRows: 0, lastAt: null as number | null };
 
   constructor(
     private readonly store: Store,
@@ -46,6 +48,9 @@ export class Compactor {
       const report = await compact(db, cut, this.policy.batchRows, this.now);
       this.lastReport = report;
       this.lastError = null;
+      this.totals.runs++;
+      this.totals.removedRows += report.removedRows;
+      this.totals.lastAt = this.now();
       if (report.removedRows > 0) this.log.info({ compaction: report }, "journal compacted");
       return report;
     } catch (err) {

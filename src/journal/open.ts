@@ -5,9 +5,30 @@
  * openStore() only constructs the store. The caller then calls `store.open()` (migrate, take the
  * single-writer lease, recover) and `store.close()` on shutdown.
  */
+import { resolve } from "node:path";
 import type { Durability } from "../config/defaults.js";
 import { SqliteStore } from "./sqlite-store.js";
 import type { Store } from "./types.js";
+
+/**
+ * pi-server's durable-journal status fields, as causeway reports them in get_command_history,
+ * get_startup_recovery / startup_recovery_summary and get_metrics (stores.journal). causeway's
+ * journal is always on and the server serves only once recovery is done, so it is always
+ * enabled, initialized and "ready"; journalPath is the absolute database path (":memory:" for the
+ * in-memory store).
+ */
+export interface JournalStatus {
+  enabled: true;
+  initialized: true;
+  initState: "ready";
+  journalPath: string;
+  schemaVersion: number;
+}
+
+export function journalStatus(store: Store): JournalStatus {
+  const { path, schemaVersion } = store.stats();
+  return { enabled: true, initialized: true, initState: "ready", journalPath: path === null ? ":memory:" : resolve(path), schemaVersion };
+}
 
 export interface OpenStoreOptions {
   /** database file path (default config: data/causeway.db), or ":memory:" */

@@ -147,6 +147,8 @@ export class Metrics implements EngineObserver {
   private conflictTotal = 0;
   private readonly open: Record<string, number> = {};
   private readonly opened: Record<string, number> = {};
+  /** pi-server's commandsRejected figures that causeway has (get_metrics) */
+  private readonly rejected = { sessionLimit: 0, messageSize: 0 };
 
   constructor(opts: MetricsOptions = {}) {
     this.now = opts.now ?? Date.now;
@@ -265,6 +267,7 @@ export class Metrics implements EngineObserver {
     const byOutcome = (this.finishedCounts[fact.type] ??= {});
     inc(byOutcome, fact.status);
     if (fact.code !== null) inc(this.failedByCode, fact.code);
+    if (fact.code === "limit_exceeded" && fact.type === "create_session") this.rejected.sessionLimit++;
     const s = Math.max(0, fact.finishedAt - fact.acceptedAt) / 1000;
     this.pDuration.observe({ type: fact.type }, s);
     this.duration.observe(s);
@@ -293,6 +296,16 @@ export class Metrics implements EngineObserver {
     this.commitSeconds.observe(s);
     this.pBatchRows.observe(rows);
     this.batchRows.observe(rows);
+  }
+
+  /** A frame refused before admission (not a command: not counted above). */
+  frameRefused(code: string): void {
+    if (code === "payload_too_large") this.rejected.messageSize++;
+  }
+
+  /** create_session refused at maxSessions, frames refused as too large (pi-server's commandsRejected). */
+  rejections(): { sessionLimit: number; messageSize: number } {
+    return { ...this.rejected };
   }
 
   // ------------------------------------------------------------ connections

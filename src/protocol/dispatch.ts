@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 import type { ImmediateServices } from "../commands/immediate.js";
 import type { CommandRegistry } from "../commands/registry.js";
 import type { Engine } from "../engine/engine.js";
+import { redactRecovery } from "../engine/recovery.js";
 import type { Connection, ConnectionHandler } from "../transport/connection.js";
 import { decodeFrame, invalidUtf8, oversize, type Decoded } from "./decode.js";
 import { failure, responseFrame, serialize } from "./frames.js";
@@ -27,15 +28,17 @@ export function createDispatcher(deps: DispatchDeps): ConnectionHandler {
   const reply = (conn: Connection, frame: object): void => {
     conn.send(serialize(frame as never), "response");
   };
-  const refuse = (conn: Connection, d: Decoded): void => {
-    if (!d.ok) reply(conn, responseFrame(d.id, failure(d.command, d.code, d.error)));
+  const refuse = (conn: Connection, d: Extract<Decoded, { ok: false }>): void => {
+    services.metrics?.frameRefused(d.code);
+    reply(conn, responseFrame(d.id, failure(d.command, d.code, d.error)));
   };
   return {
     onOpen(conn) {
       engine.connect(conn);
       const ready = { serverVersion: services.serverVersion, protocolVersion: PROTOCOL_VERSION, transports: services.transports, limits };
       conn.send(serialize({ type: "server_ready", data: ready }), "event");
-      conn.send(serialize({ type: "startup_recovery_summary", data: engine.recovery }), "event");
+      // redacted, as pi-server sends it by default; get_startup_recovery answers the full summary
+      conn.send(serialize({ type: "startup_recovery_summary", data: engine.recovery && redactRecovery(engine.recovery) }), "event");
     },
     onFrame(conn, frame) {
       try {
@@ -49,10 +52,12 @@ export function createDispatcher(deps: DispatchDeps): ConnectionHandler {
       }
     },
     onInvalidUtf8(conn, lossy) {
-      refuse(conn, invalidUtf8(lossy, limits));
+      const d = invalidUtf8(lossy, limits);
+      if (!d.ok) refuse(conn, d);
     },
     onOversize(conn, bytes) {
-      refuse(conn, oversize(bytes, limits));
+      const d = oversize(bytes, limits);
+      if (!d.ok) refuse(conn, d);
     },
     onClose(conn) {
       engine.disconnect(conn);

@@ -64,7 +64,7 @@ describe("causeway send", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(lines(r.stdout).map((l) => JSON.parse(l))).toEqual([
-      { command: "create_session", success: true, data: { sessionId: "cli", sessionInfo: { sessionId: "cli", sessionVersion: 0, createdAt: expect.any(Number) } } },
+      { command: "create_session", success: true, data: { sessionId: "cli", sessionInfo: { sessionId: "cli", sessionVersion: 0, createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/), createdAtMs: expect.any(Number) } } },
       { command: "set", success: true, data: { path: "/a" } },
       { command: "patch", success: true, data: { applied: 1 } },
       { command: "get_state", success: true, data: { state: { a: 42 } } },

@@ -78,7 +78,7 @@ function journalRows(db: string): Array<Record<string, unknown>> {
 }
 
 describe("startup recovery", () => {
-  it("re-queues unstarted commands in order, interrupts running ones, re-runs retryable ones, and reports it", async () => {
+  it("re-queues unstarted commands in order, interrupts running ones, re-runs retryable ones, and reports it (#14.4 in pi-server's fields too)", async () => {
     const db = crashedJournal();
     const server = startInProc({ config: { db }, commands: [retryable] });
     const c = server.connect();
@@ -90,7 +90,22 @@ describe("startup recovery", () => {
       unregistered: { count: 1, ids: ["ghost"] },
       failedUnstarted: { count: 0 },
     });
-    expect(c.frames.find((f) => f.type === "startup_recovery_summary")?.data).toEqual(summary);
+    expect(summary).toMatchObject({
+      enabled: true,
+      initialized: true,
+      initState: "ready",
+      journalPath: db,
+      entriesScanned: 5,
+      recoveredInFlightFailures: 2,
+      recoveredInFlight: [
+        { commandId: "running-set", commandType: "set", laneKey: "session:s", lastPhase: "command_started", reason: REASON_RUNNING },
+        { commandId: "ghost", commandType: "no_such_type", laneKey: "session:s", lastPhase: "command_accepted", reason: expect.stringContaining("not registered") },
+      ],
+      recoveredInFlightTruncated: false,
+      maxItemsReturned: 100,
+    });
+    // #14.4 the event on connect is the redacted form: no journal path, no pi-server id lists
+    expect(c.frames.find((f) => f.type === "startup_recovery_summary")?.data).toEqual({ ...summary, journalPath: "[redacted]", recoveredInFlight: [], recoveredInFlightTruncated: true });
     const interrupted = await c.request({ type: "set", id: "running-set", sessionId: "s", path: "/r", value: 1 });
     expect(interrupted).toMatchObject({ replayed: true, success: false, code: "interrupted", error: REASON_RUNNING });
     // re-queued commands run in their original lane order: queued-2 wins
@@ -118,7 +133,7 @@ describe("startup recovery", () => {
       const s = startInProc({ config: { db: file, failUnstartedOnRecovery: true } });
       const summary = s.engine.recovery!;
       await s.stop();
-      const { recoveredAt: _t, ...rest } = summary;
+      const { recoveredAt: _t, journalPath: _p, ...rest } = summary;
       return rest;
     };
     const a = await boot(db);
@@ -167,7 +182,7 @@ describe("#15.19 recovery attempts of retryable commands", () => {
     const registry = new CommandRegistry();
     for (const d of [...BUILTIN_COMMANDS, retryable]) registry.register(d);
     const recovered = { sessions: [], laneSeqs: [], lastSeq: 10, unfinished, schemaVersion: 5 };
-    return classifyRecovery(recovered, { registry, failUnstarted: false, maxRecoveryAttempts, now: 0, schemaVersion: 5, sessions: 0 }).verdicts;
+    return classifyRecovery(recovered, { registry, failUnstarted: false, maxRecoveryAttempts, now: 0, journal: { enabled: true, initialized: true, initState: "ready", journalPath: ":memory:", schemaVersion: 5 }, sessions: 0 }).verdicts;
   };
 
   it("#15.19 a running retryable command is re-run until recovery re-ran it maxRecoveryAttempts times (default 3), then interrupted naming its attempts", () => {

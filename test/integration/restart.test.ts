@@ -13,7 +13,7 @@ describe("restart", () => {
     const s1 = await spawnServer({ db });
     const c1 = await CausewayClient.connect(s1.url);
     const created = await c1.request({ type: "create_session", sessionId: "s" });
-    const createdAt = (created.data as { sessionInfo: { createdAt: number } }).sessionInfo.createdAt;
+    const { createdAt, createdAtMs } = (created.data as { sessionInfo: { createdAt: string; createdAtMs: number } }).sessionInfo;
     const first = await c1.request({ type: "set", sessionId: "s", path: "/a", value: 1, idempotencyKey: "pay-1" });
     await c1.request({ type: "set", sessionId: "s", path: "/b", value: 2 });
     await c1.close();
@@ -26,7 +26,7 @@ describe("restart", () => {
     const read = await c2.request({ type: "get_state", sessionId: "s" });
     expect(read).toMatchObject({ sessionVersion: 2, data: { state: { a: 1, b: 2 } } });
     // createdAt is what create_session answered, before and after the restart
-    expect((await c2.request({ type: "list_sessions" })).data).toMatchObject({ sessions: [{ sessionId: "s", createdAt }] });
+    expect((await c2.request({ type: "list_sessions" })).data).toMatchObject({ sessions: [{ sessionId: "s", createdAt, createdAtMs }] });
     // a stale version from before the restart cannot match again
     const stale = await c2.request({ type: "set", sessionId: "s", path: "/c", value: 3, ifSessionVersion: 0 });
     expect(stale).toMatchObject({ code: "version_conflict", sessionVersion: 2 });

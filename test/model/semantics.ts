@@ -92,7 +92,7 @@ export function run(c: ModelCommand, w: World): RunResult | undefined {
   switch (c.type) {
     case "create_session": {
       if (sid === null || w.sessions.has(sid)) return { outcome: { command: c.type, success: false, code: "session_exists" } };
-      const info = { sessionId: sid, sessionVersion: 0, createdAt: c.acceptedAt };
+      const info = sessionInfo(sid, 0, c.acceptedAt);
       const state = clone((c.params.state as J | undefined) ?? {});
       // rule 6: a create answers the new session's version, 0
       return {
@@ -106,7 +106,7 @@ export function run(c: ModelCommand, w: World): RunResult | undefined {
       return { outcome: { command: c.type, success: true, data: { deleted: true, sessionId: sid } }, effect: () => w.sessions.delete(sid!) };
     case "switch_session": {
       const s = w.sessions.get(sid!)!;
-      return { outcome: { command: c.type, success: true, data: { sessionInfo: { sessionId: sid, sessionVersion: s.version, createdAt: s.createdAt } }, sessionVersion: s.version } };
+      return { outcome: { command: c.type, success: true, data: { sessionInfo: sessionInfo(sid!, s.version, s.createdAt) }, sessionVersion: s.version } };
     }
     case "list_sessions":
       return { outcome: { command: c.type, success: true }, skipData: true };
@@ -154,7 +154,12 @@ function runSession(c: ModelCommand, w: World): RunResult {
 }
 
 /** What `list_sessions` answers for a session table: every session, in id order. */
-export function sessionList(sessions: Map<string, Session>): { sessions: Array<{ sessionId: string; sessionVersion: number; createdAt: number }>; count: number } {
+export function sessionList(sessions: Map<string, Session>): { sessions: Array<ReturnType<typeof sessionInfo>>; count: number } {
   const ids = [...sessions.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  return { sessions: ids.map((id) => ({ sessionId: id, sessionVersion: sessions.get(id)!.version, createdAt: sessions.get(id)!.createdAt })), count: ids.length };
+  return { sessions: ids.map((id) => sessionInfo(id, sessions.get(id)!.version, sessions.get(id)!.createdAt)), count: ids.length };
+}
+
+/** pi-server's SessionInfo: createdAt as ISO-8601, causeway's epoch ms as createdAtMs. */
+function sessionInfo(sessionId: string, sessionVersion: number, createdAt: number): { sessionId: string; sessionVersion: number; createdAt: string; createdAtMs: number } {
+  return { sessionId, sessionVersion, createdAt: new Date(createdAt).toISOString(), createdAtMs: createdAt };
 }

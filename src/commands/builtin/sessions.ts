@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { defineCommand } from "../define.js";
+import { sessionInfo } from "../session-info.js";
 
 /** The id create_session picks when the client gives none: a function of the command id. */
 export function generatedSessionId(commandId: string): string {
@@ -28,7 +29,7 @@ export const createSession = defineCommand<{ sessionId?: string; state?: unknown
     // a generated id is a function of the command id, so re-execution (audit) derives the same one
     const id = sessionId ?? generatedSessionId(ctx.commandId);
     const info = ctx.sessions.create(id, state ?? {});
-    return { sessionId: id, sessionInfo: info };
+    return { sessionId: id, sessionInfo: sessionInfo(info) };
   },
 });
 
@@ -52,7 +53,7 @@ export const listSessions = defineCommand({
   deterministic: true,
   params: { type: "object", properties: {} },
   run(ctx) {
-    const sessions = ctx.sessions.list();
+    const sessions = ctx.sessions.list().map(sessionInfo);
     return { sessions, count: sessions.length };
   },
 });

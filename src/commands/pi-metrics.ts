@@ -1,0 +1,113 @@
+/**
+ * pi-server's `get_metrics` fields (issue #14), sent beside causeway's own snapshot so that
+ * pi-server clients find every key they read. Figures causeway has are real; the ones about
+ * pi-server's agent machinery (LLM circuit breakers, bash circuit breaker, extension UI, zombie
+ * sessions, session locks, rate limits, connection limit) are neutral: zeros, empty arrays,
+ * `enabled: false`. PROTOCOL.md ("get_metrics") lists the value of each.
+ */
+import { journalStatus, type JournalStatus } from "../journal/open.js";
+import type { MetricsSnapshot } from "../observability/metrics.js";
+import type { ImmediateServices } from "./immediate.js";
+
+export interface PiServerMetrics {
+  sessionCount: number;
+  connectionCount: number;
+  pendingConnectionCount: number;
+  totalCommandsExecuted: number;
+  commandsRejected: { sessionLimit: number; messageSize: number; rateLimit: number; globalRateLimit: number; connectionLimit: number; extensionUIResponseRateLimit: number };
+  zombieSessionsDetected: number;
+  zombieSessionsCleaned: number;
+  doubleUnregisterErrors: number;
+  rateLimitUsage: { globalCount: number; globalLimit: number };
+  stores: {
+    replay: { inFlightCount: number; outcomeCount: number; idempotencyCacheSize: number; maxInFlightCommands: number; maxCommandOutcomes: number; inFlightRejections: number };
+    version: { sessionCount: number };
+    execution: { laneCount: number };
+    lock: { activeLocks: number; timeoutCount: number; waitingCount: number; queueFullRejections: number };
+    extensionUI: { pendingCount: number; maxPendingRequests: number; rejectedCount: number };
+    sessionStore: { metadataResetCount: number };
+    journal: Omit<JournalStatus, "initState"> & {
+      appendFailurePolicy: "fail_closed";
+      redaction: { beforePersistHookEnabled: boolean; beforeExportHookEnabled: boolean };
+      entriesWritten: number;
+      writeErrors: number;
+      entriesScanned: number;
+      malformedEntries: number;
+      unsupportedVersionEntries: number;
+      recoveredOutcomes: number;
+      recoveredInFlightFailures: number;
+      retention: { enabled: boolean; maxEntries?: number; maxAgeMs?: number; maxBytes?: number };
+      compaction: { runs: number; droppedEntries: number; lastCompactionAt?: number; lastEntriesBefore: number; lastEntriesAfter: number; lastBytesBefore: number; lastBytesAfter: number };
+    };
+  };
+  circuitBreakers: never[];
+  bashCircuitBreaker: { enabled: false; globalState: "closed"; globalFailureCount: 0; sessionCount: 0; openSessionCount: 0; totalCalls: 0; totalTimeouts: 0; totalRejected: 0 };
+  metrics: { counters: Record<string, number>; gauges: Record<string, number>; histograms: Record<string, unknown>; recentEvents: unknown[] };
+}
+
+const sum = (m: Record<string, number>): number => Object.values(m).reduce((a, b) => a + b, 0);
+
+function journalStore(s: ImmediateServices): PiServerMetrics["stores"]["journal"] {
+  const { initState: _ready, ...status } = journalStatus(s.store);
+  const c = s.config;
+  const redacting = Object.keys(c.redact).length > 0;
+  const committer = s.engine.committer.stats;
+  const totals = s.compactor?.totals;
+  return {
+    ...status,
+    appendFailurePolicy: "fail_closed",
+    redaction: { beforePersistHookEnabled: redacting, beforeExportHookEnabled: redacting },
+    entriesWritten: committer.records,
+    writeErrors: committer.failures,
+    entriesScanned: s.engine.recovery?.entriesScanned ?? 0,
+    malformedEntries: 0,
+    unsupportedVersionEntries: 0,
+    recoveredOutcomes: s.engine.recovery?.recoveredOutcomes ?? 0,
+    recoveredInFlightFailures: s.engine.recovery?.recoveredInFlightFailures ?? 0,
+    retention: {
+      enabled: c.retentionMaxCommands > 0 || c.retentionMaxAgeMs > 0 || c.retentionMaxBytes > 0,
+      ...(c.retentionMaxCommands > 0 ? { maxEntries: c.retentionMaxCommands } : {}),
+      ...(c.retentionMaxAgeMs > 0 ? { maxAgeMs: c.retentionMaxAgeMs } : {}),
+      ...(c.retentionMaxBytes > 0 ? { maxBytes: c.retentionMaxBytes } : {}),
+    },
+    compaction: {
+      runs: totals?.runs ?? 0,
+      droppedEntries: totals?.removedRows ?? 0,
+      ...(totals?.lastAt != null ? { lastCompactionAt: totals.lastAt } : {}),
+      lastEntriesBefore: 0,
+      lastEntriesAfter: 0,
+      lastBytesBefore: 0,
+      lastBytesAfter: 0,
+    },
+  };
+}
+
+export function piServerMetrics(s: ImmediateServices, snapshot: MetricsSnapshot): PiServerMetrics {
+  const engine = s.engine;
+  const sessions = engine.sessions.size();
+  const cache = engine.jobs.cacheStats();
+  const rejected = s.metrics?.rejections() ?? { sessionLimit: 0, messageSize: 0 };
+  return {
+    sessionCount: sessions,
+    connectionCount: engine.publisher.count(),
+    pendingConnectionCount: 0,
+    totalCommandsExecuted: sum(snapshot.commands.accepted),
+    commandsRejected: { ...rejected, rateLimit: 0, globalRateLimit: 0, connectionLimit: 0, extensionUIResponseRateLimit: 0 },
+    zombieSessionsDetected: 0,
+    zombieSessionsCleaned: 0,
+    doubleUnregisterErrors: 0,
+    rateLimitUsage: { globalCount: 0, globalLimit: 0 },
+    stores: {
+      replay: { inFlightCount: engine.jobs.size, outcomeCount: cache.cachedOutcomes, idempotencyCacheSize: cache.keysInFlight, maxInFlightCommands: 0, maxCommandOutcomes: cache.cacheMax, inFlightRejections: 0 },
+      version: { sessionCount: sessions },
+      execution: { laneCount: engine.lanes.all().length },
+      lock: { activeLocks: 0, timeoutCount: 0, waitingCount: 0, queueFullRejections: 0 },
+      extensionUI: { pendingCount: 0, maxPendingRequests: 0, rejectedCount: 0 },
+      sessionStore: { metadataResetCount: 0 },
+      journal: journalStore(s),
+    },
+    circuitBreakers: [],
+    bashCircuitBreaker: { enabled: false, globalState: "closed", globalFailureCount: 0, sessionCount: 0, openSessionCount: 0, totalCalls: 0, totalTimeouts: 0, totalRejected: 0 },
+    metrics: { counters: {}, gauges: {}, histograms: {}, recentEvents: [] },
+  };
+}
