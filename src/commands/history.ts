@@ -23,7 +23,8 @@ import {
 } from "../journal/queries.js";
 import { failure, success } from "../protocol/frames.js";
 import type { Outcome } from "../protocol/types.js";
-import type { ImmediateCommand } from "./immediate.js";
+import type { Viewer } from "../engine/publisher.js";
+import type { ImmediateCommand, ImmediateServices } from "./immediate.js";
 
 /** Page size when the request has no `limit` (capped by limits.historyPageMax). */
 export const DEFAULT_HISTORY_LIMIT = 100;
@@ -51,6 +52,15 @@ function historyData(db: Database.Database, env: Record<string, unknown>, q: His
     maxItemsAllowed: max,
     ...page,
   };
+}
+
+/**
+ * Read visibility (with authentication): only the items the viewer may read stay, so a page may
+ * hold fewer than `limit` items while `nextCursor` still goes on; entries follow the items kept.
+ */
+function visiblePage(page: HistoryPage, viewer: Viewer, s: ImmediateServices): HistoryPage {
+  const items = page.items.filter((i) => s.engine.publisher.visibleTo(viewer, i.sessionId, i.actor));
+  return items.length === page.items.length ? page : { ...page, items, count: items.length };
 }
 
 function readFailure(command: string, err: unknown): Outcome {
@@ -81,7 +91,7 @@ export const HISTORY_COMMANDS: ImmediateCommand[] = [
         cursor: { type: "string", minLength: 1, maxLength: 512 },
       },
     },
-    handle({ env }, s) {
+    handle({ env, actor, roles }, s) {
       const max = s.config.limits.historyPageMax;
       const limit = (env.limit as number | undefined) ?? Math.min(DEFAULT_HISTORY_LIMIT, max);
       if (limit > max) return failure(env.type, "invalid_command", `limit must be at most ${max} (historyPageMax)`);
@@ -103,7 +113,8 @@ export const HISTORY_COMMANDS: ImmediateCommand[] = [
           limit,
         };
         const db = s.store.database();
-        return success(env.type, historyData(db, env, q, queryHistory(db, q), journalStatus(s.store), max));
+        const page = visiblePage(queryHistory(db, q), { actor, roles }, s);
+        return success(env.type, historyData(db, env, q, page, journalStatus(s.store), max));
       } catch (err) {
         if (err instanceof HistoryCursorError) return failure(env.type, "invalid_command", err.message);
         return readFailure(env.type, err);
@@ -118,11 +129,12 @@ export const HISTORY_COMMANDS: ImmediateCommand[] = [
       properties: { commandId: text },
       required: ["commandId"],
     },
-    handle({ env }, s) {
+    handle({ env, actor, roles }, s) {
       const commandId = env.commandId as string;
       try {
         const detail = getCommandDetail(s.store.database(), commandId, { maxRows: s.config.limits.historyPageMax });
-        if (!detail) return success(env.type, { found: false, commandId });
+        // a command the asking actor may not read is not there for it (read visibility)
+        if (!detail || !s.engine.publisher.visibleTo({ actor, roles }, detail.command.sessionId, detail.command.actor)) return success(env.type, { found: false, commandId });
         // in flight: what the engine holds now (a dependency wait is pending without a journal row)
         const job = s.engine.jobs.job(commandId);
         const live = job && job.status !== "finished" ? { status: job.status === "waiting" ? "pending" : job.status, ...(job.status === "waiting" ? { pendingReason: "dependency", waitingOn: job.waitingOn } : {}), ...(job.pendingReason ? { pendingReason: job.pendingReason } : {}), revision: job.revision } : undefined;
