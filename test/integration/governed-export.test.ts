@@ -97,7 +97,8 @@ async function renewal(alice: CausewayClient, bob: CausewayClient, carol: Causew
 async function answers(dir: string, ids: string[]): Promise<{ commands: unknown[]; history: unknown }> {
   const g: Governed = await startGoverned({ dir });
   try {
-    const dave = await g.connect("dave");
+    // an admin reads every command (read visibility, #15.3)
+    const dave = await g.connect("alice");
     const commands: unknown[] = [];
     for (const id of ids) commands.push((await send(dave, { type: "get_command", commandId: id })).data);
     // these queries are journaled too (every command is): compare the exported commands only
