@@ -3,26 +3,19 @@
  * `backup` (the real CLI) refuse it with one line naming the file and saying it is not a causeway
  * journal, exit 1, and leave the file byte-for-byte as it was (no causeway tables, no WAL switch).
  */
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import Database from "better-sqlite3";
 import { beforeAll, describe, expect, it } from "vitest";
-import { CLI, ROOT, runServerToExit, tempDir } from "../helpers/spawn.js";
+import { ROOT, runCli, runServerToExit, tempDir, type CliResult } from "../helpers/spawn.js";
 
 beforeAll(async () => {
   await promisify(execFile)(process.execPath, [join(ROOT, "scripts/build-if-needed.mjs")], { cwd: ROOT, timeout: 120_000 });
 }, 120_000);
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const proc = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  proc.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-  proc.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => proc.once("close", (code) => resolve({ code, stdout, stderr })));
-}
+const cli = (args: string[]): Promise<CliResult> => runCli(args);
 
 /** An application's database: a table with a row, in rollback-journal mode, no application_id. */
 function foreignDb(dir: string, appId = 0): string {

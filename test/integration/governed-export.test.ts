@@ -5,7 +5,7 @@
  * fresh database with the real CLI, and then the two databases must agree: `causeway audit`, and
  * `get_command` / `get_command_history` answered by a server started on each.
  */
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import Database from "better-sqlite3";
 import { join } from "node:path";
@@ -13,27 +13,14 @@ import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { CausewayClient } from "../../src/client/ws-client.js";
 import type { JournalRecord } from "../../src/journal/types.js";
-import { CLI, ROOT, TEST_COMMANDS, tempDir } from "../helpers/spawn.js";
+import { ROOT, TEST_COMMANDS, runCli, tempDir, type CliResult } from "../helpers/spawn.js";
 import { send, sendPending, startGoverned, type Governed, type Reply } from "../governance/harness.js";
 
 beforeAll(async () => {
   await promisify(execFile)(process.execPath, [join(ROOT, "scripts/build-if-needed.mjs")], { cwd: ROOT, timeout: 120_000 });
 }, 120_000);
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[]): Promise<Result> {
-  const proc = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  proc.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-  proc.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => proc.once("close", (code) => resolve({ code, stdout, stderr })));
-}
+const cli = (args: string[]): Promise<CliResult> => runCli(args);
 
 const SHORT_GRACE = ["--shutdown-grace-ms", "100"];
 const commandId = (r: Reply): string => (r.data as { commandId: string }).commandId;

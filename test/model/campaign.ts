@@ -40,6 +40,7 @@ export class Campaign {
   reader!: JournalReader;
   server!: SpawnedServer;
   observer!: Peer;
+  private quiesces = 0;
   lastSeq = 0;
   readonly db: string;
   /** the commands the harness itself sent (client -1), known to the model */
@@ -83,6 +84,19 @@ export class Campaign {
     return this.server.url;
   }
 
+  /**
+   * Wait until nothing is in flight. A command failed by a journal fault is answered
+   * `journal_unavailable` at once, and its terminal repair row commits with a later batch: the
+   * journal is complete only once the server holds no command (health_check leaves itself out).
+   */
+  async quiesce(): Promise<void> {
+    for (let i = 0; i < 50; i++) {
+      const h = await this.request({ type: "health_check", id: `quiesce-${process.pid}-${this.boots}-${++this.quiesces}` });
+      if (h.success === true && h.data?.inFlight === 0) return;
+      await this.observer.next((f) => f.type === "command_finished", 1_000).catch(() => undefined);
+    }
+  }
+
   /** Ingest every journal row committed since the last call. */
   sync(): Row[] {
     const rows = this.reader.after(this.lastSeq);
@@ -113,6 +127,7 @@ export class Campaign {
     const obsFrom = this.observer.frames.length;
     this.model.addSends(wl.sends);
     const res = await runWorkload(this.url, wl, run);
+    if (this.opts.journalFaults) await this.quiesce();
     const rows = this.sync();
     await this.observed(rows);
     this.invariants.quiescent();
