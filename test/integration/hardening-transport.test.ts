@@ -218,15 +218,15 @@ describe("hardening (issue #15): stdio only", () => {
   });
 
   it("#15.14 stdio applies backpressure: a reader that stops reading stops the server from reading commands; both resume when it reads", async () => {
-    const s = spawnStdio({ commands: false, args: ["--max-outbound-bytes", "65536", "--max-in-flight-per-connection", "30000", "--max-queue-per-lane", "30000", "--log-level", "debug"] });
+    const s = spawnStdio({ commands: false, args: ["--max-outbound-bytes", "65536", "--log-level", "debug"] });
     try {
       await s.waitFor((f) => f.type === "server_ready");
       // the reader stops reading stdout
       s.proc.stdout!.pause();
-      // each ~45-byte health_check gets a ~600-byte answer: the server's output fills long before its input is read
-      // (every command counts toward the in-flight and lane limits: they are raised so this is about output alone)
+      // each ~40-byte frame of an unknown type is answered at once (no journal round trip) with a
+      // ~170-byte refusal: the server's output fills long before its input is read
       const N = 20_000;
-      const input = Buffer.from(Array.from({ length: N }, (_, i) => `{"type":"health_check","id":"h-${i}"}\n`).join(""));
+      const input = Buffer.from(Array.from({ length: N }, (_, i) => `{"type":"no_such_type","id":"h-${i}"}\n`).join(""));
       const stdin = s.proc.stdin!;
       stdin.write(input);
       await waitForLog(s.stderr, s.proc.stderr!, /input paused until the reader catches up/);
