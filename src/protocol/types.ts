@@ -71,7 +71,8 @@ export interface LifecycleEventData {
   commandId: string;
   commandType: string;
   sessionId?: string;
-  dependsOn?: string[];
+  /** always present, `[]` when none (as pi-server sends it) */
+  dependsOn: string[];
   ifSessionVersion?: number;
   idempotencyKey?: string;
   success?: boolean;

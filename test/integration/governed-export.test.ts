@@ -85,11 +85,11 @@ async function answers(dir: string, ids: string[]): Promise<{ commands: unknown[
   const g: Governed = await startGoverned({ dir });
   try {
     // an admin reads every command (read visibility, #15.3)
-    const dave = await g.connect("alice");
+    const reader = await g.connect("alice");
     const commands: unknown[] = [];
-    for (const id of ids) commands.push((await send(dave, { type: "get_command", commandId: id })).data);
+    for (const id of ids) commands.push((await send(reader, { type: "get_command", commandId: id })).data);
     // these queries are journaled too (every command is): compare the exported commands only
-    const page = (await send(dave, { type: "get_command_history", order: "oldest", limit: 500 })).data as { items: Array<{ commandId: string }> };
+    const page = (await send(reader, { type: "get_command_history", order: "oldest", limit: 500 })).data as { items: Array<{ commandId: string }> };
     const history = page.items.filter((i) => ids.includes(i.commandId));
     return { commands, history };
   } finally {
