@@ -22,7 +22,7 @@
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HISTORY_COMMANDS } from "../../dist/commands/history.js";
+import { HISTORY_COMMANDS } from "../../dist/operator/history.js";
 import { DEFAULT_CONFIG } from "../../dist/config/defaults.js";
 import { SqliteStore } from "../../dist/journal/sqlite-store.js";
 import { responseFrame, serialize } from "../../dist/protocol/frames.js";

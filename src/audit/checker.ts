@@ -16,11 +16,11 @@ import type { Findings } from "./findings.js";
 import { KeyClaims } from "./keys.js";
 import { Materialized } from "./materialized.js";
 import { PriorFacts } from "./prior.js";
-import { canTransition } from "../governance/transitions.js";
+import { canTransition } from "../lifecycle/transitions.js";
 import { chain, PRECONDITION_CODES, Reexecutor, type MaybePromise } from "./reexecute.js";
 import { ReplayChecks } from "./replays.js";
 import { SessionVersions } from "./session-versions.js";
-import { AuditSessions } from "./sessions.js";
+import { AuditSessions } from "./audit-sessions.js";
 import type { AuditCheckpoint } from "./source.js";
 
 

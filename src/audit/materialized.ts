@@ -10,7 +10,7 @@ import type { JournalRecord } from "../journal/types.js";
 import type { CommandsTableRow } from "../journal/codec.js";
 import type { Findings } from "./findings.js";
 import type { KeyEntry } from "./keys.js";
-import type { AuditSessions } from "./sessions.js";
+import type { AuditSessions } from "./audit-sessions.js";
 
 type CommandsRow = CommandsTableRow;
 

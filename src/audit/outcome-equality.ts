@@ -11,7 +11,7 @@
 import { isoTime } from "../commands/session-info.js";
 import { REDACTED } from "../journal/redaction.js";
 import { jsonText } from "./findings.js";
-import type { SessionRec } from "./sessions.js";
+import type { SessionRec } from "./audit-sessions.js";
 
 type Equal = (recorded: unknown, reexecuted: unknown) => boolean;
 

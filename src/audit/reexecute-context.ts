@@ -9,7 +9,7 @@
  * Both build the ctx through createContext (src/commands/context.ts); only these inputs differ.
  */
 import pino, { type Logger } from "pino";
-import { createContext, type ContextRun, type SessionsView } from "../commands/context.js";
+import { createContext, type ContextRun, type SessionsView } from "../commands/handler-context.js";
 import type { CommandScope } from "../commands/define.js";
 
 /**

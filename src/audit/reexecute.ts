@@ -27,20 +27,20 @@
  *   sessions in its in-memory order (creation order, reset to id order by a restart, which the
  *   journal does not record), so in that fallback arrays are compared without regard to order.
  */
-import { targetSessionVersion } from "../commands/outcome.js";
+import { targetSessionVersion } from "../lifecycle/settle.js";
 import type { CommandDefinition } from "../commands/define.js";
 import type { CommandRegistry } from "../commands/registry.js";
 import { upgradeLegacySessionInfo } from "../commands/session-info.js";
 import type { JournalRecord, SessionEffect } from "../journal/types.js";
 import { containsRedacted } from "../journal/redaction.js";
-import { handlerFailure } from "../commands/handler-codes.js";
-import { takeOutput, UNLIMITED_OUTPUT, type HandlerOutput } from "../commands/output.js";
+import { handlerFailure } from "../lifecycle/handler-codes.js";
+import { takeOutput, UNLIMITED_OUTPUT, type HandlerOutput } from "../lifecycle/output.js";
 import { failure, success } from "../protocol/frames.js";
 import type { Outcome } from "../protocol/types.js";
 import { jsonText, type Findings } from "./findings.js";
 import { outcomeEquality } from "./outcome-equality.js";
 import { buildReexecContext, OutOfScopeError, RecordedValuesExhausted, type SessionsView } from "./reexecute-context.js";
-import type { AuditSessions } from "./sessions.js";
+import type { AuditSessions } from "./audit-sessions.js";
 
 /** Failure codes the engine gives a command without running its handler. */
 export const PRECONDITION_CODES = new Set<string>([

@@ -7,7 +7,7 @@
 import type { CommandRegistry } from "../commands/registry.js";
 import type { JournalRecord, SessionEffect } from "../journal/types.js";
 import type { Findings } from "./findings.js";
-import type { AuditSessions, SessionRec } from "./sessions.js";
+import type { AuditSessions, SessionRec } from "./audit-sessions.js";
 
 export class SessionVersions {
   constructor(

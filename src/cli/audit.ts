@@ -52,7 +52,7 @@ async function audit(opts: AuditCliOptions): Promise<number> {
     requireJournalFile(opts.db, "audit");
     const [{ openAuditDatabase, runAudit, formatReport }, { loadCommandModules }, { BUILTIN_COMMANDS }, { CommandRegistry }] = await Promise.all([
       import("../audit/index.js"),
-      import("../server.js"),
+      import("../server/start.js"),
       import("../commands/builtin/index.js"),
       import("../commands/registry.js"),
     ]);

@@ -9,7 +9,7 @@
  * without spaces (RFC 6750 b64token is a subset).
  */
 import type { Command } from "commander";
-import { hashToken } from "../governance/tokens.js";
+import { hashToken } from "../auth/tokens.js";
 
 const TOKEN = /^[\x21-\x7e]+$/;
 

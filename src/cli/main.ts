@@ -6,7 +6,6 @@
  * The server module is imported dynamically in the serve action, so `--help` / `--version` never
  * load the journal's native module.
  */
-import { readFileSync } from "node:fs";
 import { isIPv6 } from "node:net";
 import { Command, Option } from "commander";
 import { CONFIG_OPTIONS, ConfigError, loadConfig, type ConfigFlags, type ConfigOption } from "../config/load.js";
@@ -14,18 +13,11 @@ import { createLogger, type Logger } from "../observability/logger.js";
 import { registerExportCommands } from "./export.js";
 import { registerAuditCommand } from "./audit.js";
 import { registerOpsCommands } from "./ops.js";
-import { logRedactionPaths } from "../observability/logging.js";
+import { logRedactionPaths } from "../observability/command-log.js";
 import { registerHashTokenCommand } from "./hash-token.js";
+import { SERVER_VERSION as VERSION } from "../server/version.js";
 import { errorMessage, MEMORY_DB, prepareWritableJournal } from "./db-path.js";
 
-const VERSION: string = (() => {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string };
-    return pkg.version ?? "0.0.0";
-  } catch {
-    return "0.0.0";
-  }
-})();
 
 function formatDefault(o: ConfigOption): string {
   if (o.default === null) return "none";
@@ -81,7 +73,7 @@ async function serve(opts: Record<string, unknown>): Promise<void> {
     const log = (logger = createLogger(config.logLevel, { redactPaths: logRedactionPaths(config.redact) }));
     db = config.db;
     const { exists } = prepareWritableJournal(config.db);
-    const { startServer } = await import("../server.js");
+    const { startServer } = await import("../server/start.js");
     const started = (server = await startServer(config, { logger }));
     announce = () => {
       if (config.db === MEMORY_DB) log.info({ db: config.db, created: true }, "journal in memory: nothing is kept after the server exits");

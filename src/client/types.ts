@@ -8,7 +8,7 @@
  *     }
  *   }
  */
-import type { PiServerMetrics } from "../commands/pi-metrics.js";
+import type { PiServerMetrics } from "../operator/pi-metrics.js";
 import type { SessionInfo } from "../commands/session-info.js";
 import type { RecoverySummary } from "../engine/recovery.js";
 import type { JournalStatus } from "../journal/open.js";

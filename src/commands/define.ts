@@ -8,7 +8,7 @@
  *   });
  */
 import type { Logger } from "pino";
-import { checkDeclaredCodes } from "./handler-codes.js";
+import { checkDeclaredCodes } from "../lifecycle/handler-codes.js";
 
 export type CommandScope = "session" | "server";
 export type CommandEffect = "read" | "write";

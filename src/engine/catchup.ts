@@ -14,7 +14,7 @@
 import type { Store } from "../journal/types.js";
 import { readJournal } from "../journal/reader.js";
 import { serialize } from "../protocol/frames.js";
-import type { Connection } from "../transport/connection.js";
+import type { Connection } from "../protocol/connection.js";
 import type { Committer } from "./committer.js";
 import type { Publisher, SubscriptionFilter } from "./publisher.js";
 import { eventFromRecord, type CausalLookup } from "./records.js";

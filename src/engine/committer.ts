@@ -9,7 +9,7 @@
  * batch reuses the numbers the failed one never made durable.
  */
 import type { JournalRecord, Store } from "../journal/types.js";
-import { NOOP_OBSERVER, type EngineObserver } from "./observer.js";
+import { NOOP_OBSERVER, type EngineObserver } from "../observability/observer.js";
 
 export type NewRecord = Omit<JournalRecord, "seq" | "laneSeq">;
 

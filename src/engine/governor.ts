@@ -20,7 +20,7 @@ import type { CommandStatus, GovernanceState, JournalRecord, PendingReason, Stor
 import type { ErrorCode } from "../protocol/errors.js";
 import { failure, success } from "../protocol/frames.js";
 import type { CommandEnvelope, Outcome } from "../protocol/types.js";
-import type { Connection } from "../transport/connection.js";
+import type { Connection } from "../protocol/connection.js";
 import type { NewRecord } from "./committer.js";
 import type { Job } from "./job.js";
 import type { JobTable } from "./jobs.js";
@@ -28,7 +28,7 @@ import type { Publisher } from "./publisher.js";
 import { approvalWindow, PendingSet, quotaRefusal, scheduleRefusal, UNBOUNDED_PENDING, type PendingLimits } from "./pending-limits.js";
 import { governanceEvent, phaseRecord } from "./records.js";
 import type { Responder } from "./responder.js";
-import type { SessionTable } from "./sessions.js";
+import type { SessionTable } from "./session-table.js";
 
 export interface GovernorHost {
   jobs: JobTable;

@@ -5,7 +5,7 @@
 import type { CommandDefinition } from "../commands/define.js";
 import type { CommandStatus, GovernanceState, PendingReason, SessionEffect } from "../journal/types.js";
 import type { CommandEnvelope, Outcome } from "../protocol/types.js";
-import type { Connection } from "../transport/connection.js";
+import type { Connection } from "../protocol/connection.js";
 
 export type JobStatus =
   /** outside every lane: waiting for approval or for its `notBefore` (governance) */
@@ -58,7 +58,7 @@ export interface Job {
   finalStatus?: CommandStatus;
   effect?: SessionEffect;
   /** the session entry the effect produced (becomes the committed entry) */
-  effectEntry?: import("./sessions.js").SessionEntry;
+  effectEntry?: import("./session-table.js").SessionEntry;
   /** the response has been sent (or the connection is gone) */
   responded: boolean;
   /** created on first use (an AbortController costs ~20 µs; most handlers never look at it) */

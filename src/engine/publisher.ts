@@ -12,7 +12,7 @@
  * Every frame is serialized once, whatever the number of recipients.
  */
 import { serialize } from "../protocol/frames.js";
-import type { Connection } from "../transport/connection.js";
+import type { Connection } from "../protocol/connection.js";
 
 /** Which events a subscription covers: every event, or the events of one session. */
 export interface SubscriptionFilter {

@@ -6,7 +6,7 @@
  */
 import { failure, responseFrame } from "../protocol/frames.js";
 import type { Outcome } from "../protocol/types.js";
-import type { Connection } from "../transport/connection.js";
+import type { Connection } from "../protocol/connection.js";
 import type { Publisher } from "./publisher.js";
 
 export class Responder {

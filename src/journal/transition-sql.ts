@@ -5,7 +5,7 @@
  * source of that target. Anything else refuses the row (and rolls the batch back).
  */
 import type Database from "better-sqlite3";
-import { sourcesOf } from "../governance/transitions.js";
+import { sourcesOf } from "../lifecycle/transitions.js";
 import { TERMINAL_STATUSES, UNFINISHED_STATUSES, type CommandStatus, type JournalRecord } from "./types.js";
 
 const TERMINAL = new Set<string>(TERMINAL_STATUSES);

@@ -11,7 +11,7 @@
  * (one per session would be unbounded); per-lane figures are in `get_lanes`.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { EngineObserver, FinishedFact } from "../engine/observer.js";
+import type { EngineObserver, FinishedFact } from "./observer.js";
 import { journalProblem } from "../journal/health.js";
 import type { Store } from "../journal/types.js";
 

@@ -12,8 +12,8 @@
  */
 import type { Readable, Writable } from "node:stream";
 import type { Logger } from "../observability/logger.js";
-import type { Identity } from "../governance/identity.js";
-import type { Connection, ConnectionHandler, FrameKind } from "./connection.js";
+import type { Identity } from "../auth/identity.js";
+import type { Connection, ConnectionHandler, FrameKind } from "../protocol/connection.js";
 import { LineSplitter } from "./line-splitter.js";
 
 export interface StdioTransportOptions {

@@ -21,8 +21,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { WebSocket, WebSocketServer, type RawData } from "ws";
 import type { Logger } from "../observability/logger.js";
-import { AUTH_CLOSE_CODE, AUTH_CLOSE_REASON, authenticateRequest, type WebSocketAuth } from "../governance/auth.js";
-import type { Connection, ConnectionHandler } from "./connection.js";
+import { AUTH_CLOSE_CODE, AUTH_CLOSE_REASON, authenticateRequest, type WebSocketAuth } from "../auth/bearer.js";
+import type { Connection, ConnectionHandler } from "../protocol/connection.js";
 import { originPolicy, type OriginPolicy } from "./origin.js";
 import { OutboundBudget } from "./outbound-budget.js";
 import { upgradeGuard } from "./upgrade-guard.js";

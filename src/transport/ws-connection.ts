@@ -9,7 +9,7 @@
  */
 import { WebSocket } from "ws";
 import type { Logger } from "../observability/logger.js";
-import type { Connection, FrameKind } from "./connection.js";
+import type { Connection, FrameKind } from "../protocol/connection.js";
 import type { BudgetMember, OutboundBudget } from "./outbound-budget.js";
 
 /** close code for a policy violation (slow consumer) */

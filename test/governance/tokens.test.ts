@@ -8,9 +8,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { authenticateRequest, type WebSocketAuth } from "../../src/governance/auth.js";
-import { assertBindAllowed, BindRefusedError, isLoopbackHost } from "../../src/governance/bind.js";
-import { hashToken, loadTokens, TokensFileError } from "../../src/governance/tokens.js";
+import { authenticateRequest, type WebSocketAuth } from "../../src/auth/bearer.js";
+import { assertBindAllowed, BindRefusedError, isLoopbackHost } from "../../src/auth/bind.js";
+import { hashToken, loadTokens, TokensFileError } from "../../src/auth/tokens.js";
 
 const dir = mkdtempSync(join(tmpdir(), "causeway-tokens-"));
 let n = 0;

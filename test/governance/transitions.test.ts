@@ -3,7 +3,7 @@
  * only at the next revision and from a source status the table allows.
  */
 import { describe, expect, it } from "vitest";
-import { canTransition, sourcesOf, TRANSITIONS, assertTransition, IllegalTransition } from "../../src/governance/transitions.js";
+import { canTransition, sourcesOf, TRANSITIONS, assertTransition, IllegalTransition } from "../../src/lifecycle/transitions.js";
 import { SqliteStore } from "../../src/journal/sqlite-store.js";
 import { TERMINAL_STATUSES, type CommandStatus, type JournalRecord } from "../../src/journal/types.js";
 

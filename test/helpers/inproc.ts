@@ -3,19 +3,19 @@
  * that need to look inside: fault injection, journal contents, recovery.
  */
 import pino from "pino";
-import { AuditQueue } from "../../src/commands/audit-queue.js";
+import { AuditQueue } from "../../src/operator/audit-queue.js";
 import { BUILTIN_COMMANDS } from "../../src/commands/builtin/index.js";
 import type { CommandDefinition } from "../../src/commands/define.js";
-import { registerImmediateCommands, type ImmediateServices } from "../../src/commands/immediate.js";
+import { registerImmediateCommands, type ImmediateServices } from "../../src/operator/register.js";
 import { CommandRegistry } from "../../src/commands/registry.js";
 import { DEFAULT_CONFIG, type CausewayConfig } from "../../src/config/defaults.js";
 import { Engine } from "../../src/engine/engine.js";
 import { SqliteStore } from "../../src/journal/sqlite-store.js";
 import { createRedactor } from "../../src/journal/redaction.js";
 import type { Store } from "../../src/journal/types.js";
-import { createDispatcher } from "../../src/protocol/dispatch.js";
+import { createDispatcher } from "../../src/server/router.js";
 import { SchemaSet } from "../../src/protocol/schemas.js";
-import type { Connection, ConnectionHandler } from "../../src/transport/connection.js";
+import type { Connection, ConnectionHandler } from "../../src/protocol/connection.js";
 
 type Frame = Record<string, any>;
 

@@ -10,7 +10,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { hashToken } from "../../src/governance/tokens.js";
+import { hashToken } from "../../src/auth/tokens.js";
 import { runServerToExit, spawnServer, spawnStdio, tempDir, type SpawnedServer } from "../helpers/spawn.js";
 
 type Frame = Record<string, any>;

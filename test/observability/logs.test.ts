@@ -6,7 +6,7 @@ import { Writable } from "node:stream";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { CausewayClient } from "../../src/client/index.js";
-import { finishLogFields, logRedactionPaths } from "../../src/observability/logging.js";
+import { finishLogFields, logRedactionPaths } from "../../src/observability/command-log.js";
 import { spawnServer } from "../helpers/spawn.js";
 
 const PASSWORD = "hunter2-PASSWORD-never-logged";

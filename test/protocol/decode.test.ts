@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { BUILTIN_COMMANDS } from "../../src/commands/builtin/index.js";
-import { registerImmediateCommands } from "../../src/commands/immediate.js";
+import { registerImmediateCommands } from "../../src/operator/register.js";
 import { CommandRegistry } from "../../src/commands/registry.js";
 import { DEFAULT_LIMITS } from "../../src/config/defaults.js";
 import { decodeFrame, invalidUtf8 } from "../../src/protocol/decode.js";

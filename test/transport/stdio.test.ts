@@ -2,7 +2,7 @@ import { once } from "node:events";
 import { PassThrough, Writable } from "node:stream";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
-import type { Connection, ConnectionHandler } from "../../src/transport/connection.js";
+import type { Connection, ConnectionHandler } from "../../src/protocol/connection.js";
 import { createStdioTransport } from "../../src/transport/stdio.js";
 
 const logger = pino({ level: "silent" });

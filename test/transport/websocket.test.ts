@@ -3,7 +3,7 @@ import { request } from "node:http";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import type { Connection, ConnectionHandler } from "../../src/transport/connection.js";
+import type { Connection, ConnectionHandler } from "../../src/protocol/connection.js";
 import { createWebSocketTransport, type WebSocketTransport } from "../../src/transport/websocket.js";
 
 const logger = pino({ level: "silent" });

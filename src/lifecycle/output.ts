@@ -12,8 +12,8 @@
  */
 import type { SessionEffect } from "../journal/types.js";
 import { describeViolation, findNonJson } from "../protocol/json-value.js";
-import type { ContextRun } from "./context.js";
-import type { CommandDefinition } from "./define.js";
+import type { ContextRun } from "../commands/handler-context.js";
+import type { CommandDefinition } from "../commands/define.js";
 import { OutputRefused } from "./handler-codes.js";
 
 export interface HandlerOutput {

@@ -5,7 +5,7 @@
  */
 import type { PendingReason } from "../journal/types.js";
 import { failure, success } from "../protocol/frames.js";
-import type { ImmediateCommand } from "./immediate.js";
+import type { ImmediateCommand } from "./register.js";
 
 const id = { type: "string", minLength: 1, maxLength: 256 };
 const text = { type: "string", minLength: 1, maxLength: 4096 };

@@ -13,15 +13,15 @@ import type { Engine } from "../engine/engine.js";
 import type { Store } from "../journal/types.js";
 import { OutcomeError, type ErrorCode } from "../protocol/errors.js";
 import type { CommandEnvelope, Outcome } from "../protocol/types.js";
-import type { Connection } from "../transport/connection.js";
+import type { Connection } from "../protocol/connection.js";
 import { AUDIT_COMMANDS } from "./audit.js";
-import { defineCommand, SUBMISSION, type CommandContext, type CommandDefinition, type ParamsSchema, type Submission } from "./define.js";
+import { defineCommand, SUBMISSION, type CommandContext, type CommandDefinition, type ParamsSchema, type Submission } from "../commands/define.js";
 import type { AuditQueue } from "./audit-queue.js";
-import { GOVERNANCE_COMMANDS } from "./governance.js";
+import { GOVERNANCE_COMMANDS } from "./decisions.js";
 import { HISTORY_COMMANDS } from "./history.js";
 import { METRICS_COMMANDS } from "./metrics.js";
 import { OBSERVE_COMMANDS } from "./observe.js";
-import type { CommandRegistry } from "./registry.js";
+import type { CommandRegistry } from "../commands/registry.js";
 
 export interface ImmediateServices {
   engine: Engine;

@@ -9,9 +9,9 @@
  * paths, so a value under a redacted property name is censored in any log line, including a
  * handler's own `ctx.log` lines.
  */
-import type { EngineObserver, FinishedFact } from "../engine/observer.js";
+import type { EngineObserver, FinishedFact } from "./observer.js";
 import { parseRedactRule, type RedactRules } from "../journal/redaction.js";
-import type { Connection, ConnectionHandler } from "../transport/connection.js";
+import type { Connection, ConnectionHandler } from "../protocol/connection.js";
 import type { Logger } from "./logger.js";
 
 /** Fans every fact out to several observers (metrics, logs). */

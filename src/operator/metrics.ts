@@ -6,7 +6,7 @@
  */
 import { SERVER_LANE } from "../engine/lanes.js";
 import { failure, success } from "../protocol/frames.js";
-import type { ImmediateCommand } from "./immediate.js";
+import type { ImmediateCommand } from "./register.js";
 import { piServerMetrics } from "./pi-metrics.js";
 
 /** `get_lanes` page size when the request has no `limit` */

@@ -5,8 +5,8 @@ import { sessionNotFound } from "../protocol/messages.js";
 import { journalProblem } from "../journal/health.js";
 import { firstRetainedSeq } from "../journal/retention.js";
 import { LIFECYCLE_SCOPES, type LifecycleScope } from "../engine/publisher.js";
-import type { ImmediateCommand } from "./immediate.js";
-import { sessionInfo } from "./session-info.js";
+import type { ImmediateCommand } from "./register.js";
+import { sessionInfo } from "../commands/session-info.js";
 
 const MAX_SESSION_SUBSCRIPTIONS = 1024;
 

@@ -24,7 +24,7 @@ import {
 import { failure, success } from "../protocol/frames.js";
 import type { Outcome } from "../protocol/types.js";
 import type { Viewer } from "../engine/publisher.js";
-import type { ImmediateCommand, ImmediateServices } from "./immediate.js";
+import type { ImmediateCommand, ImmediateServices } from "./register.js";
 
 /** Page size when the request has no `limit` (capped by limits.historyPageMax). */
 export const DEFAULT_HISTORY_LIMIT = 100;

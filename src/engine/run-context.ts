@@ -4,10 +4,10 @@
  * Session events are collected and published only after the outcome is committed.
  */
 import type { Logger } from "pino";
-import { createContext, type ContextRun } from "../commands/context.js";
+import { createContext, type ContextRun } from "../commands/handler-context.js";
 import { SUBMISSION, type Submission } from "../commands/define.js";
 import { signalOf, type Job } from "./job.js";
-import type { SessionTable } from "./sessions.js";
+import type { SessionTable } from "./session-table.js";
 
 export interface RunRecord extends ContextRun {
   events: Array<{ sessionId: string; event: unknown }>;

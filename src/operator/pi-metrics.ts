@@ -7,7 +7,7 @@
  */
 import { journalStatus, type JournalStatus } from "../journal/open.js";
 import type { MetricsSnapshot } from "../observability/metrics.js";
-import type { ImmediateServices } from "./immediate.js";
+import type { ImmediateServices } from "./register.js";
 
 export interface PiServerMetrics {
   sessionCount: number;

@@ -5,7 +5,7 @@
  */
 import type { CausewayConfig } from "../config/defaults.js";
 import type { Logger } from "../observability/logger.js";
-import type { WebSocketAuth } from "./auth.js";
+import type { WebSocketAuth } from "./bearer.js";
 import { assertBindAllowed } from "./bind.js";
 import { localIdentity } from "./identity.js";
 import { loadTokens } from "./tokens.js";

@@ -4,15 +4,15 @@
  * forget the connection.
  */
 import type { Logger } from "pino";
-import type { ImmediateServices } from "../commands/immediate.js";
+import type { ImmediateServices } from "../operator/register.js";
 import type { CommandRegistry } from "../commands/registry.js";
 import type { Engine } from "../engine/engine.js";
 import { redactRecovery } from "../engine/recovery.js";
-import type { Connection, ConnectionHandler } from "../transport/connection.js";
-import { decodeFrame, invalidUtf8, oversize, type Decoded } from "./decode.js";
-import { failure, responseFrame, serialize } from "./frames.js";
-import type { SchemaSet } from "./schemas.js";
-import { PROTOCOL_VERSION } from "./types.js";
+import type { Connection, ConnectionHandler } from "../protocol/connection.js";
+import { decodeFrame, invalidUtf8, oversize, type Decoded } from "../protocol/decode.js";
+import { failure, responseFrame, serialize } from "../protocol/frames.js";
+import type { SchemaSet } from "../protocol/schemas.js";
+import { PROTOCOL_VERSION } from "../protocol/types.js";
 
 export interface DispatchDeps {
   engine: Engine;

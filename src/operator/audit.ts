@@ -16,9 +16,9 @@ import type { AuditOptions, AuditReport } from "../audit/index.js";
 import { openAuditDatabase, runAudit, runAuditSync } from "../audit/index.js";
 import { failure, success } from "../protocol/frames.js";
 import type { Outcome } from "../protocol/types.js";
-import { BUILTIN_COMMANDS } from "./builtin/index.js";
-import type { ImmediateCommand } from "./immediate.js";
-import { CommandRegistry } from "./registry.js";
+import { BUILTIN_COMMANDS } from "../commands/builtin/index.js";
+import type { ImmediateCommand } from "./register.js";
+import { CommandRegistry } from "../commands/registry.js";
 
 export const AUDIT_DEFAULT_ROWS = 10_000;
 export const AUDIT_MAX_ROWS = 100_000;

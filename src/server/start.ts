@@ -1,35 +1,36 @@
 /**
  * The composition root: the one place that wires store, registry, engine, protocol and transports.
  */
-import { Policy, PolicyError } from "./governance/policy.js";
-import { existsSync, readFileSync } from "node:fs";
+import { Policy, PolicyError } from "../governance/policy.js";
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { pathToFileURL } from "node:url";
+import { SERVER_VERSION } from "./version.js";
 import type { Logger } from "pino";
-import { AuditQueue } from "./commands/audit-queue.js";
-import { BUILTIN_COMMANDS } from "./commands/builtin/index.js";
-import { defineCommand, type CommandDefinition } from "./commands/define.js";
-import { registerImmediateCommands, type ImmediateServices } from "./commands/immediate.js";
-import { CommandRegistry } from "./commands/registry.js";
-import type { CausewayConfig } from "./config/defaults.js";
-import { Engine } from "./engine/engine.js";
-import { SqliteStore } from "./journal/sqlite-store.js";
-import { createRedactor } from "./journal/redaction.js";
-import { Compactor } from "./journal/compactor.js";
-import { retentionPolicy } from "./journal/retention.js";
-import { journalProblem } from "./journal/health.js";
-import type { Store } from "./journal/types.js";
-import { localIdentity } from "./governance/identity.js";
-import { prepareWebSocketAuth } from "./governance/setup.js";
-import { createDispatcher } from "./protocol/dispatch.js";
-import { SchemaSet } from "./protocol/schemas.js";
-import { createStdioTransport } from "./transport/stdio.js";
-import { createWebSocketTransport } from "./transport/websocket.js";
-import { parseAllowedOrigins } from "./transport/origin.js";
-import { createHttpRoutes } from "./transport/http-routes.js";
-import { engineSources, Metrics } from "./observability/metrics.js";
-import { combineObservers, commandLogObserver, observeConnections } from "./observability/logging.js";
+import { AuditQueue } from "../operator/audit-queue.js";
+import { BUILTIN_COMMANDS } from "../commands/builtin/index.js";
+import { defineCommand, type CommandDefinition } from "../commands/define.js";
+import { registerImmediateCommands, type ImmediateServices } from "../operator/register.js";
+import { CommandRegistry } from "../commands/registry.js";
+import type { CausewayConfig } from "../config/defaults.js";
+import { Engine } from "../engine/engine.js";
+import { SqliteStore } from "../journal/sqlite-store.js";
+import { createRedactor } from "../journal/redaction.js";
+import { Compactor } from "../journal/compactor.js";
+import { retentionPolicy } from "../journal/retention.js";
+import { journalProblem } from "../journal/health.js";
+import type { Store } from "../journal/types.js";
+import { localIdentity } from "../auth/identity.js";
+import { prepareWebSocketAuth } from "../auth/setup.js";
+import { createDispatcher } from "./router.js";
+import { SchemaSet } from "../protocol/schemas.js";
+import { createStdioTransport } from "../transport/stdio.js";
+import { createWebSocketTransport } from "../transport/websocket.js";
+import { parseAllowedOrigins } from "../transport/origin.js";
+import { createHttpRoutes } from "../transport/http-routes.js";
+import { engineSources, Metrics } from "../observability/metrics.js";
+import { combineObservers, commandLogObserver, observeConnections } from "../observability/command-log.js";
 
 export interface RunningServer {
   wsAddress: { host: string; port: number } | null;
@@ -49,14 +50,7 @@ export interface ServerDeps {
   pendingCount?: () => number;
 }
 
-export const SERVER_VERSION: string = (() => {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version?: string };
-    return pkg.version ?? "0.0.0";
-  } catch {
-    return "0.0.0";
-  }
-})();
+export { SERVER_VERSION };
 
 /** A command module that could not be loaded: the message names the module and the cause. */
 export class CommandModuleError extends Error {
