@@ -10,14 +10,16 @@
  */
 import type Database from "better-sqlite3";
 import type { CommandRegistry } from "../commands/registry.js";
-import type { CommandStatus, JournalRecord } from "../journal/types.js";
+import type { JournalRecord } from "../journal/types.js";
+import type { CommandStatus } from "../lifecycle/status.js";
 import type { Outcome } from "../protocol/types.js";
 import type { Findings } from "./findings.js";
 import { KeyClaims } from "./keys.js";
 import { Materialized } from "./materialized.js";
 import { PriorFacts } from "./prior.js";
 import { canTransition } from "../lifecycle/transitions.js";
-import { chain, PRECONDITION_CODES, Reexecutor, type MaybePromise } from "./reexecute.js";
+import { PRECONDITION_CODES } from "../lifecycle/settle.js";
+import { chain, Reexecutor, type MaybePromise } from "./reexecute.js";
 import { ReplayChecks } from "./replays.js";
 import { SessionVersions } from "./session-versions.js";
 import { AuditSessions } from "./audit-sessions.js";

@@ -6,7 +6,8 @@
  */
 import type Database from "better-sqlite3";
 import { rowToRecord, type JournalRow } from "../journal/reader.js";
-import type { JournalRecord, SessionEffect } from "../journal/types.js";
+import type { JournalRecord } from "../journal/types.js";
+import type { SessionEffect } from "../lifecycle/status.js";
 
 export interface FinishedRow {
   seq: number;

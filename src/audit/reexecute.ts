@@ -27,37 +27,20 @@
  *   sessions in its in-memory order (creation order, reset to id order by a restart, which the
  *   journal does not record), so in that fallback arrays are compared without regard to order.
  */
-import { targetSessionVersion } from "../lifecycle/settle.js";
+import { PRECONDITION_CODES, settleError, settleResult, type SettleSubject, type VersionOf } from "../lifecycle/settle.js";
 import type { CommandDefinition } from "../commands/define.js";
 import type { CommandRegistry } from "../commands/registry.js";
 import { upgradeLegacySessionInfo } from "../commands/session-info.js";
-import type { JournalRecord, SessionEffect } from "../journal/types.js";
+import type { JournalRecord } from "../journal/types.js";
+import type { SessionEffect } from "../lifecycle/status.js";
 import { containsRedacted } from "../journal/redaction.js";
-import { handlerFailure } from "../lifecycle/handler-codes.js";
-import { takeOutput, UNLIMITED_OUTPUT, type HandlerOutput } from "../lifecycle/output.js";
-import { failure, success } from "../protocol/frames.js";
+import { UNLIMITED_OUTPUT } from "../lifecycle/output.js";
 import type { Outcome } from "../protocol/types.js";
 import { jsonText, type Findings } from "./findings.js";
 import { outcomeEquality } from "./outcome-equality.js";
 import { buildReexecContext, OutOfScopeError, RecordedValuesExhausted, type SessionsView } from "./reexecute-context.js";
 import type { AuditSessions } from "./audit-sessions.js";
 
-/** Failure codes the engine gives a command without running its handler. */
-export const PRECONDITION_CODES = new Set<string>([
-  "journal_unavailable",
-  "interrupted",
-  "timeout",
-  "dependency_unknown",
-  "dependency_failed",
-  "dependency_timeout",
-  "version_conflict",
-  "session_not_found",
-  // governance: decided without running
-  "rejected",
-  "cancelled",
-  "expired",
-  "superseded",
-]);
 
 /**
  * An outcome the engine gave a command whose handler was already running: its deadline
@@ -303,36 +286,29 @@ export class Reexecutor {
   }
 
   private produced(s: ReexecSubject, def: CommandDefinition, run: ReturnType<typeof buildReexecContext>, data: unknown): Attempt {
-    let out: HandlerOutput;
-    try {
-      out = takeOutput(def, run, data, UNLIMITED_OUTPUT);
-    } catch (err) {
-      return this.failed(s, def, run, err);
-    }
-    const type = s.accepted.type;
-    const base = { consumed: run.consumed(), limitAssumed: run.limitAssumed() };
-    if (def.scope === "session") {
-      const sid = s.accepted.sessionId ?? "";
-      const sess = this.sessions.get(sid, s.finished.seq)!;
-      const version = sess.version ?? 0;
-      if (def.effect === "read") return { kind: "produced", p: { ...base, outcome: success(type, out.result, version), effect: undefined } };
-      return { kind: "produced", p: { ...base, outcome: success(type, out.result, version + 1), effect: { kind: "write", sessionId: sid, state: out.state, version: version + 1 } } };
-    }
-    const target = def.targetSession ? (s.accepted.sessionId ?? null) : null;
-    const version = targetSessionVersion(target, out.sessionOp, (sid) => this.sessions.get(sid, s.finished.seq)?.version ?? undefined);
-    return { kind: "produced", p: { ...base, outcome: success(type, out.result, version), effect: out.sessionOp } };
+    const settled = settleResult(this.subject(s, def), run, data, UNLIMITED_OUTPUT, this.versionAt(s.finished.seq));
+    return { kind: "produced", p: { outcome: settled.outcome, effect: settled.effect, consumed: run.consumed(), limitAssumed: run.limitAssumed() } };
   }
 
   private failed(s: ReexecSubject, def: CommandDefinition, run: ReturnType<typeof buildReexecContext>, err: unknown): Attempt {
     if (err instanceof OutOfScopeError) return { kind: "skip", reason: "unknown_input" };
     if (err instanceof RecordedValuesExhausted) return { kind: "error", message: err.message };
-    const { code, message } = handlerFailure(s.accepted.type, def.errorCodes, err);
-    const extra: Partial<Outcome> = {};
-    if (def.scope === "session") {
-      const sess = this.sessions.get(s.accepted.sessionId ?? "", s.finished.seq);
-      if (sess?.live && sess.version !== null) extra.sessionVersion = sess.version;
-    }
-    return { kind: "produced", p: { outcome: failure(s.accepted.type, code, message, extra), effect: undefined, consumed: run.consumed(), limitAssumed: run.limitAssumed() } };
+    const settled = settleError(this.subject(s, def), err, this.versionAt(s.finished.seq));
+    return { kind: "produced", p: { outcome: settled.outcome, effect: undefined, consumed: run.consumed(), limitAssumed: run.limitAssumed() } };
+  }
+
+  /** The recorded command as the settle rule sees it: a session command's session, a server command's target. */
+  private subject(s: ReexecSubject, def: CommandDefinition): SettleSubject {
+    const sessionId = def.scope === "session" || def.targetSession ? (s.accepted.sessionId ?? null) : null;
+    return { type: s.accepted.type, scope: def.scope, effect: def.effect, errorCodes: def.errorCodes, sessionId };
+  }
+
+  /** Session versions as of journal position `seq` (a session that does not exist there: undefined). */
+  private versionAt(seq: number): VersionOf {
+    return (sid) => {
+      const sess = this.sessions.get(sid, seq);
+      return sess?.live && sess.version !== null ? sess.version : undefined;
+    };
   }
 
   /** Differences between the recorded and the re-executed result (null: none). */

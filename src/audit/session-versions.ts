@@ -5,7 +5,8 @@
  * applied to the audit's session table (which re-execution reads).
  */
 import type { CommandRegistry } from "../commands/registry.js";
-import type { JournalRecord, SessionEffect } from "../journal/types.js";
+import type { JournalRecord } from "../journal/types.js";
+import type { SessionEffect } from "../lifecycle/status.js";
 import type { Findings } from "./findings.js";
 import type { AuditSessions, SessionRec } from "./audit-sessions.js";
 

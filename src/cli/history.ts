@@ -7,7 +7,7 @@ import { Option, type Command } from "commander";
 import type { CausewayConnection, GovernanceDetail, HistoryItem, HistoryStatus, Command as TypedCommand } from "../client/index.js";
 import { CommandFailedError } from "../client/index.js";
 import { HISTORY_STATUSES } from "../journal/queries.js";
-import type { GovernanceState } from "../journal/types.js";
+import type { GovernanceState } from "../lifecycle/status.js";
 import { connectRemote, EXIT, intFlag, isoTime, remoteOptions, runRemote, table, UsageError, writeOut, type RemoteFlags } from "./remote.js";
 
 interface HistoryFlags extends RemoteFlags {

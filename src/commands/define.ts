@@ -9,17 +9,12 @@
  */
 import type { Logger } from "pino";
 import { checkDeclaredCodes } from "../lifecycle/handler-codes.js";
+import type { ParamsSchema } from "../protocol/schemas.js";
 
 export type CommandScope = "session" | "server";
 export type CommandEffect = "read" | "write";
 
-/** A JSON Schema for a command's params: an object schema whose properties become envelope fields. */
-export interface ParamsSchema {
-  type?: "object";
-  properties?: Record<string, unknown>;
-  required?: string[];
-  [keyword: string]: unknown;
-}
+export type { ParamsSchema };
 
 /** Staged session operations for server-scope commands; applied only if the command succeeds. */
 export interface SessionsApi {

@@ -4,7 +4,7 @@
  * ctx.now() / ctx.random() come from, and what happens to emitted events.
  */
 import type { Logger } from "pino";
-import type { SessionEffect } from "../journal/types.js";
+import type { SessionEffect } from "../lifecycle/status.js";
 import { CausewayError } from "../protocol/errors.js";
 import { sessionExists, sessionNotFound } from "../protocol/messages.js";
 import type { CommandContext, CommandScope, SessionsApi } from "./define.js";

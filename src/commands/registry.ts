@@ -2,6 +2,7 @@
  * The command registry: every command type the server knows (built-in, operator and user
  * commands alike). One type, one definition, one compiled schema.
  */
+import type { CommandShape } from "../protocol/schemas.js";
 import type { CommandDefinition } from "./define.js";
 
 export class CommandRegistry {
@@ -27,5 +28,10 @@ export class CommandRegistry {
 
   laneCommands(): CommandDefinition[] {
     return [...this.lane.values()];
+  }
+
+  /** each type's envelope shape, for the protocol's schemas */
+  shapes(): CommandShape[] {
+    return this.laneCommands().map((def) => ({ type: def.type, params: def.params, sessionId: def.operator?.sessionId ?? (def.scope === "session" ? "required" : "optional") }));
   }
 }

@@ -11,7 +11,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { Ajv, type ErrorObject } from "ajv";
 import { DEFAULT_CONFIG, type CausewayConfig } from "./defaults.js";
 import { CONFIG_OPTIONS, configFileSchema, ENV_PREFIX, kebabCase, type ConfigOption, type SettingKey } from "./schema.js";
-import { parseRedactRules } from "../journal/redaction.js";
+import { parseRedactRules } from "./redaction-rules.js";
 import type { ServerLimits } from "../protocol/types.js";
 
 export { CONFIG_OPTIONS, type ConfigOption, type SettingKey } from "./schema.js";

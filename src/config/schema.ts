@@ -12,7 +12,7 @@
  * text in its flag `--redact <json>` and env var CAUSEWAY_REDACT.
  */
 import { DEFAULT_CONFIG, DEFAULT_LIMITS, type CausewayConfig } from "./defaults.js";
-import { redactRulesSchema } from "../journal/redaction.js";
+import { redactRulesSchema } from "./redaction-rules.js";
 import type { ServerLimits } from "../protocol/types.js";
 
 /** a setting's name once `limits` is flattened into the top level */

@@ -8,10 +8,10 @@
  * gap-free. On a failed commit the counters fall back to the last committed values, so the next
  * batch reuses the numbers the failed one never made durable.
  */
-import type { JournalRecord, Store } from "../journal/types.js";
+import type { JournalRecord, NewRecord, Store } from "../journal/types.js";
 import { NOOP_OBSERVER, type EngineObserver } from "../observability/observer.js";
 
-export type NewRecord = Omit<JournalRecord, "seq" | "laneSeq">;
+export type { NewRecord };
 
 interface Pending {
   onCommit?: (record: JournalRecord) => void;

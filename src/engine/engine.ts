@@ -15,21 +15,20 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { CommandDefinition } from "../commands/define.js";
-import { targetSessionVersion } from "../lifecycle/settle.js";
+import { failureVersion, settleError, settleResult, type SettleSubject } from "../lifecycle/settle.js";
 import type { CommandRegistry } from "../commands/registry.js";
 import { sessionInfo } from "../commands/session-info.js";
 import type { CausewayConfig } from "../config/defaults.js";
 import { journalStatus } from "../journal/open.js";
-import type { CommandStatus, JournalRecord, SessionEffect, Store } from "../journal/types.js";
+import type { JournalRecord, Store } from "../journal/types.js";
+import type { CommandStatus, SessionEffect } from "../lifecycle/status.js";
 import { assertTransition } from "../lifecycle/transitions.js";
 import { Policy } from "../governance/policy.js";
 import { Governor } from "./governor.js";
 import { CausewayError, OutcomeError } from "../protocol/errors.js";
-import { handlerFailure } from "../lifecycle/handler-codes.js";
-import { takeOutput, type HandlerOutput } from "../lifecycle/output.js";
 import { fingerprint } from "../protocol/fingerprint.js";
 import { commandTimedOut, dependencyTimedOut, sessionNotFound, unknownCommandType, validationFailed, versionMismatch } from "../protocol/messages.js";
-import { failure, success } from "../protocol/frames.js";
+import { failure } from "../protocol/frames.js";
 import { ENVELOPE_FIELDS, type CommandEnvelope, type Outcome } from "../protocol/types.js";
 import type { Connection } from "../protocol/connection.js";
 import { Committer, type NewRecord } from "./committer.js";
@@ -448,43 +447,29 @@ export class Engine {
     // timed out, failed closed or abandoned meanwhile (a job the journal never heard of stays
     // "running" after a failed commit, but is aborted): a late completion changes nothing
     if (job.status !== "running" || job.abortReason !== undefined) return;
-    const def = job.def as CommandDefinition;
-    let out: HandlerOutput;
-    try {
-      out = takeOutput(def, run, data, this.config.limits);
-    } catch (err) {
-      return this.fail(job, err, run);
-    }
-    if (def.scope === "session") {
-      const session = this.sessions.get(job.sessionId as string);
-      if (!session || session.generation !== job.generation) {
-        return this.finish(job, "failed", failure(job.type, "session_not_found", `${sessionNotFound(job.sessionId as string)}: it was deleted while the command ran`));
-      }
-      if (def.effect === "read") return this.finish(job, "succeeded", success(job.type, out.result, session.version), undefined, run);
-      const version = session.version + 1;
-      return this.finish(job, "succeeded", success(job.type, out.result, version), { kind: "write", sessionId: job.sessionId as string, state: out.state, version }, run);
-    }
-    // pi-server: a response names the version of the session its command targets (create: 0;
-    // delete: none, the session is gone)
-    const version = targetSessionVersion(job.sessionId, out.sessionOp, (sid) => this.sessions.get(sid)?.version);
-    this.finish(job, "succeeded", success(job.type, out.result, version), out.sessionOp, run);
+    if (this.deletedWhileRunning(job)) return this.finish(job, "failed", failure(job.type, "session_not_found", `${sessionNotFound(job.sessionId as string)}: it was deleted while the command ran`));
+    const settled = settleResult(settleSubject(job), run, data, this.config.limits, this.versionOf);
+    if (settled.status === "failed" && settled.outcome.code === "handler_error") this.log.warn({ error: settled.outcome.error, commandId: job.id, type: job.type }, "handler failed");
+    this.finish(job, settled.status, settled.outcome, settled.effect, run);
   }
 
   private fail(job: Job, err: unknown, run?: RunRecord): void {
     if (job.status !== "running" || job.abortReason !== undefined) return; // as in complete()
-    if (job.def?.scope === "session") {
-      // like complete(): a session deleted (or re-created) while the handler ran wins over its error
-      const session = this.sessions.get(job.sessionId as string);
-      if (!session || session.generation !== job.generation) {
-        return this.finish(job, "failed", failure(job.type, "session_not_found", `${sessionNotFound(job.sessionId as string)}: it was deleted while the command ran`));
-      }
-    }
-    // operator commands answer some failures with their whole outcome (codes of the engine's own)
-    if (err instanceof OutcomeError) return this.finish(job, "failed", { ...err.outcome, command: job.type, ...this.sessionVersionOutcome(job) }, undefined, run);
-    const { code, message } = handlerFailure(job.type, job.def?.errorCodes, err);
-    if (code === "handler_error") this.log.warn({ err, commandId: job.id, type: job.type }, "handler failed");
-    this.finish(job, "failed", failure(job.type, code, message, this.sessionVersionOutcome(job)), undefined, run);
+    // like complete(): a session deleted (or re-created) while the handler ran wins over its error
+    if (this.deletedWhileRunning(job)) return this.finish(job, "failed", failure(job.type, "session_not_found", `${sessionNotFound(job.sessionId as string)}: it was deleted while the command ran`));
+    const settled = settleError(settleSubject(job), err, this.versionOf);
+    if (settled.outcome.code === "handler_error" && !(err instanceof OutcomeError)) this.log.warn({ err, commandId: job.id, type: job.type }, "handler failed");
+    this.finish(job, "failed", settled.outcome, undefined, run);
   }
+
+  /** A session command whose session was deleted (or re-created) while its handler ran. */
+  private deletedWhileRunning(job: Job): boolean {
+    if (job.def?.scope !== "session") return false;
+    const session = this.sessions.get(job.sessionId as string);
+    return !session || session.generation !== job.generation;
+  }
+
+  private readonly versionOf = (sessionId: string): number | undefined => this.sessions.get(sessionId)?.version;
 
   private armDeadline(job: Job): void {
     const elapsed = Math.max(0, this.now() - job.queuedAt);
@@ -620,9 +605,7 @@ export class Engine {
   // ---------------------------------------------------------------- helpers
 
   private sessionVersionOutcome(job: Job): Partial<Outcome> {
-    if (job.def?.scope !== "session" || job.sessionId === null) return {};
-    const s = this.sessions.get(job.sessionId);
-    return s ? { sessionVersion: s.version } : {};
+    return failureVersion({ scope: job.def?.scope ?? "server", sessionId: job.sessionId }, this.versionOf);
   }
 
   private timeoutFor(def: CommandDefinition, env: CommandEnvelope): number {
@@ -758,6 +741,12 @@ function paramsOf(env: CommandEnvelope, def: CommandDefinition): Record<string, 
   for (const [k, v] of Object.entries(env)) if (!ENVELOPE.has(k)) params[k] = v;
   if (def.scope === "server" && env.sessionId !== undefined) params.sessionId = env.sessionId;
   return params;
+}
+
+/** What the settle rule needs of a job. */
+function settleSubject(job: Job): SettleSubject {
+  const def = job.def as CommandDefinition;
+  return { type: job.type, scope: def.scope, effect: def.effect, errorCodes: def.errorCodes, sessionId: job.sessionId };
 }
 
 export function newCommandId(): string {

@@ -16,7 +16,8 @@
 import type { Logger } from "pino";
 import type { Policy, Requirements, Verdict } from "../governance/policy.js";
 import { castVote } from "../governance/votes.js";
-import type { CommandStatus, GovernanceState, JournalRecord, PendingReason, Store } from "../journal/types.js";
+import type { JournalRecord, Store } from "../journal/types.js";
+import type { CommandStatus, GovernanceState, PendingReason } from "../lifecycle/status.js";
 import type { ErrorCode } from "../protocol/errors.js";
 import { failure, success } from "../protocol/frames.js";
 import type { CommandEnvelope, Outcome } from "../protocol/types.js";

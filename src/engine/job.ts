@@ -3,7 +3,7 @@
  * its terminal outcome has been committed and published.
  */
 import type { CommandDefinition } from "../commands/define.js";
-import type { CommandStatus, GovernanceState, PendingReason, SessionEffect } from "../journal/types.js";
+import type { CommandStatus, GovernanceState, PendingReason, SessionEffect } from "../lifecycle/status.js";
 import type { CommandEnvelope, Outcome } from "../protocol/types.js";
 import type { Connection } from "../protocol/connection.js";
 

@@ -6,7 +6,8 @@
  * A failed journal commit rolls `working` back to `committed`. Entries are immutable (a write
  * replaces the entry), so both layers share objects and a rollback copies no state.
  */
-import type { RecoveredSession, SessionEffect } from "../journal/types.js";
+import type { RecoveredSession } from "../journal/types.js";
+import type { SessionEffect } from "../lifecycle/status.js";
 
 export interface SessionEntry {
   readonly sessionId: string;

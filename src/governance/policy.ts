@@ -17,7 +17,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { Ajv, type ErrorObject } from "ajv";
-import type { ApprovalStep } from "../journal/types.js";
+import type { ApprovalStep } from "../lifecycle/status.js";
 import { canonicalize } from "../protocol/fingerprint.js";
 import { escapeToken } from "../protocol/json-values.js";
 

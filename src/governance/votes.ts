@@ -5,7 +5,7 @@
  *  - the approver must hold a role of the open step;
  *  - when a step's quorum is met the next step opens; the last step's quorum approves the command.
  */
-import type { GovernanceState } from "../journal/types.js";
+import type { GovernanceState } from "../lifecycle/status.js";
 
 export type VoteResult =
   | { ok: true; next: GovernanceState; approved: boolean; stepClosed: boolean }

@@ -18,7 +18,8 @@
 import type Database from "better-sqlite3";
 import { assertReadableJournal } from "./file-identity.js";
 import { rowToRecord, type JournalRow } from "./reader.js";
-import type { RedactRules, Redactor } from "./redaction.js";
+import type { Redactor } from "./redaction.js";
+import type { RedactRules } from "../config/redaction-rules.js";
 
 export const TRACE_FORMAT = "causeway-trace";
 export const TRACE_VERSION = 1;

@@ -16,7 +16,8 @@
  * record, every session write needs the session's creation. A trace cut by a time window usually
  * is not, and is refused with the record that broke the rule.
  */
-import { JOURNAL_PHASES, JournalWriteError, type JournalPhase, type JournalRecord, type Store } from "./types.js";
+import { JournalWriteError, type JournalRecord, type Store } from "./types.js";
+import { JOURNAL_PHASES, type JournalPhase } from "../lifecycle/status.js";
 import { TRACE_FORMAT, TRACE_VERSION, type TraceHeader } from "./export.js";
 import { UNFINISHED_SQL_LIST } from "./migrations.js";
 

@@ -4,7 +4,8 @@
  */
 import type Database from "better-sqlite3";
 import { fromJson } from "./codec.js";
-import type { CommandStatus, JournalPhase, JournalRecord, SessionEffect } from "./types.js";
+import type { JournalRecord } from "./types.js";
+import type { CommandStatus, JournalPhase, SessionEffect } from "../lifecycle/status.js";
 import type { Outcome } from "../protocol/types.js";
 
 export interface JournalRow {

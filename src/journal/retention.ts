@@ -17,7 +17,7 @@
  * anew; a dependsOn on it fails with dependency_unknown) and their journal rows (history,
  * get_command, subscribe fromSeq below the first retained seq).
  */
-import { UNFINISHED_STATUSES } from "./types.js";
+import { UNFINISHED_STATUSES } from "../lifecycle/status.js";
 import type Database from "better-sqlite3";
 
 export interface RetentionPolicy {

@@ -36,20 +36,8 @@ import { DEFAULT_LEASE_HEARTBEAT_MS, Lease, assertSingleLink, type LeaseTakeover
 import { LATEST_SCHEMA_VERSION, UNFINISHED_SQL_LIST, assertSchemaNotTooNew, runMigrations } from "./migrations.js";
 import { encodeEffect, prepareStatements, type Statements } from "./statements.js";
 import { TransitionStatements } from "./transition-sql.js";
-import {
-  JournalWriteError,
-  TERMINAL_STATUSES,
-  TRANSITION_PHASES,
-  type CommandStatus,
-  type IdempotencyHit,
-  type JournalRecord,
-  type LeaseHolder,
-  type RecoveredState,
-  type StoreLog,
-  type StoreStats,
-  type Store,
-  type StoredCommand,
-} from "./types.js";
+import { JournalWriteError, type IdempotencyHit, type JournalRecord, type LeaseHolder, type RecoveredState, type StoreLog, type StoreStats, type Store, type StoredCommand } from "./types.js";
+import { TERMINAL_STATUSES, TRANSITION_PHASES, type CommandStatus } from "../lifecycle/status.js";
 
 export interface SqliteStoreOptions {
   /** database file path, or ":memory:" for the in-memory store */

@@ -4,7 +4,7 @@
  */
 import type Database from "better-sqlite3";
 import { COMMAND_COLUMNS } from "./codec.js";
-import type { SessionEffect } from "./types.js";
+import type { SessionEffect } from "../lifecycle/status.js";
 
 export interface Statements {
   insertJournal: Database.Statement;

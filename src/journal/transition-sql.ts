@@ -6,7 +6,8 @@
  */
 import type Database from "better-sqlite3";
 import { sourcesOf } from "../lifecycle/transitions.js";
-import { TERMINAL_STATUSES, UNFINISHED_STATUSES, type CommandStatus, type JournalRecord } from "./types.js";
+import { type JournalRecord } from "./types.js";
+import { TERMINAL_STATUSES, UNFINISHED_STATUSES, type CommandStatus } from "../lifecycle/status.js";
 
 const TERMINAL = new Set<string>(TERMINAL_STATUSES);
 

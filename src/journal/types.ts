@@ -1,6 +1,6 @@
 /**
  * The store seam. The engine reaches persistence only through `Store`.
- * Two implementations: MemoryStore (unit tests, --db :memory: semantics) and SqliteStore (default).
+ * The SQLite store (sqlite-store.ts) is the one implementation today; `--db :memory:` is SQLite too.
  *
  * A journal is an append-only list of records. Every record belongs to one lane and carries the
  * next lane sequence of that lane (gap-free) and the next global seq (gap-free). The store derives
@@ -9,97 +9,7 @@
  */
 import type { ErrorCode } from "../protocol/errors.js";
 import type { Outcome } from "../protocol/types.js";
-
-export type JournalPhase =
-  /** admitted: carries the causal envelope; command status becomes `queued` */
-  | "accepted"
-  /** handler about to run; status `running` */
-  | "started"
-  /** terminal outcome; written exactly once per admitted command */
-  | "finished"
-  /** a duplicate id / idempotency key answered from the stored outcome (no effect on status) */
-  | "replayed"
-  /** a duplicate id / key with a different fingerprint was refused (no effect on status) */
-  | "conflict"
-  /** restart recovery re-queued an accepted (or retryable started) command; status `queued` */
-  | "requeued"
-  /** schema v5, governance: the command waits outside its lane (reason approval | schedule); status `pending` */
-  | "pending"
-  /** an approval vote was recorded; status stays `pending` (or becomes `approved` with the next row) */
-  | "approval"
-  /** the last required approval: status `approved`, the command joins its lane queue */
-  | "approved"
-  /** a scheduled command reached its `notBefore`: status `queued` */
-  | "released"
-  /** approved against an old session version with onStale "renew": back to `pending`, approvals cleared */
-  | "renewed";
-
-/** Every journal phase (the CHECK constraint of journal.phase since schema v5). */
-export const JOURNAL_PHASES: readonly JournalPhase[] = ["accepted", "started", "finished", "replayed", "conflict", "requeued", "pending", "approval", "approved", "released", "renewed"];
-
-/** Phases that change a command's status (each one edge of governance/transitions.ts). */
-export const TRANSITION_PHASES: readonly JournalPhase[] = ["started", "requeued", "finished", "pending", "approval", "approved", "released", "renewed"];
-
-export type CommandStatus =
-  | "queued"
-  | "running"
-  | "succeeded"
-  | "failed"
-  | "timed_out"
-  | "interrupted"
-  /** governance (schema v5) */
-  | "pending"
-  | "approved"
-  | "rejected"
-  | "cancelled"
-  | "expired"
-  | "superseded";
-
-export const TERMINAL_STATUSES: readonly CommandStatus[] = ["succeeded", "failed", "timed_out", "interrupted", "rejected", "cancelled", "expired", "superseded"];
-export const UNFINISHED_STATUSES: readonly CommandStatus[] = ["queued", "running", "pending", "approved"];
-export type UnfinishedStatus = "queued" | "running" | "pending" | "approved";
-export type PendingReason = "approval" | "schedule" | "dependency";
-
-/** One approval stage of a governed command. */
-export interface ApprovalStep {
-  name: string;
-  approvals: number;
-  approverRoles: string[];
-}
-
-/** One recorded approval vote. */
-export interface ApprovalVote {
-  actor: string;
-  at: number;
-  step: number;
-  comment?: string;
-  revision: number;
-}
-
-/** What governs a command that needs approval; persisted with every governance transition. */
-export interface GovernanceState {
-  policyVersion: string;
-  rules: string[];
-  steps: ApprovalStep[];
-  /** index of the open step */
-  step: number;
-  approvals: ApprovalVote[];
-  allowRequester: boolean;
-  expiresInMs: number;
-  /** epoch ms the current approval round expires */
-  expiresAt: number;
-  onStale: "reject" | "renew" | "revalidate";
-  /** the session version the approvals were given against (null for server-lane commands) */
-  expectedVersion: number | null;
-  renewals: number;
-}
-
-/** What a successful command did to session state. Applied to the sessions table atomically. */
-export type SessionEffect =
-  /** createdAt: the create command's acceptedAt (absent in rows written before 2026-11; readers fall back to the row's recorded_at) */
-  | { kind: "create"; sessionId: string; state: unknown; version: number; createdAt?: number }
-  | { kind: "write"; sessionId: string; state: unknown; version: number }
-  | { kind: "delete"; sessionId: string };
+import type { CommandStatus, GovernanceState, JournalPhase, PendingReason, SessionEffect, UnfinishedStatus } from "../lifecycle/status.js";
 
 export interface JournalRecord {
   seq: number;
@@ -136,6 +46,9 @@ export interface JournalRecord {
   /** schema v5: the command's revision after this row (status-changing rows; accepted = 0) */
   revision?: number | null;
 }
+
+/** A record before the committer numbers it (`seq`, `laneSeq`). */
+export type NewRecord = Omit<JournalRecord, "seq" | "laneSeq">;
 
 export interface StoredCommand {
   commandId: string;

@@ -10,10 +10,8 @@
  * `state_too_large` (the command fails, so the session state is unchanged). The copy is a JSON
  * round trip, so nothing the handler still holds a reference to can change it later.
  */
-import type { SessionEffect } from "../journal/types.js";
+import type { SessionEffect } from "./status.js";
 import { describeViolation, findNonJson } from "../protocol/json-value.js";
-import type { ContextRun } from "../commands/handler-context.js";
-import type { CommandDefinition } from "../commands/define.js";
 import { OutputRefused } from "./handler-codes.js";
 
 export interface HandlerOutput {
@@ -25,6 +23,20 @@ export interface HandlerOutput {
   sessionOp?: SessionEffect;
 }
 
+/** What the output rule needs to know of a command definition. */
+export interface OutputShape {
+  scope: "session" | "server";
+  effect: "read" | "write";
+}
+
+/** What a handler left behind besides its return value (the handler context's record). */
+export interface RunLeftovers {
+  /** session scope: the draft after the handler ran */
+  draft(): unknown;
+  /** server scope: the session operation it staged, if any */
+  sessionOp(): SessionEffect | undefined;
+}
+
 export interface OutputLimits {
   maxResultBytes: number;
   maxStateBytes: number;
@@ -34,7 +46,7 @@ export interface OutputLimits {
 export const UNLIMITED_OUTPUT: OutputLimits = { maxResultBytes: Infinity, maxStateBytes: Infinity };
 
 /** Check and copy a handler's output. Throws OutputRefused. */
-export function takeOutput(def: CommandDefinition, run: ContextRun, data: unknown, limits: OutputLimits): HandlerOutput {
+export function takeOutput(def: OutputShape, run: RunLeftovers, data: unknown, limits: OutputLimits): HandlerOutput {
   const result = data === undefined ? undefined : jsonCopy(data, "result", limits.maxResultBytes);
   if (def.scope === "session") {
     if (def.effect === "read") return { result };

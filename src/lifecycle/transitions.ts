@@ -15,7 +15,7 @@
  *   running      → succeeded | failed | timed_out | interrupted | queued | approved (requeue)
  *   succeeded, failed, timed_out, interrupted, rejected, cancelled, expired, superseded: terminal.
  */
-import type { CommandStatus } from "../journal/types.js";
+import type { CommandStatus } from "./status.js";
 
 export const TRANSITIONS: Readonly<Record<CommandStatus, readonly CommandStatus[]>> = {
   queued: ["running", "pending", "cancelled", "failed", "timed_out", "interrupted", "queued"],

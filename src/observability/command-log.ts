@@ -10,7 +10,7 @@
  * handler's own `ctx.log` lines.
  */
 import type { EngineObserver, FinishedFact } from "./observer.js";
-import { parseRedactRule, type RedactRules } from "../journal/redaction.js";
+import { parseRedactRule, type RedactRules } from "../config/redaction-rules.js";
 import type { Connection, ConnectionHandler } from "../protocol/connection.js";
 import type { Logger } from "./logger.js";
 

@@ -12,8 +12,6 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { EngineObserver, FinishedFact } from "./observer.js";
-import { journalProblem } from "../journal/health.js";
-import type { Store } from "../journal/types.js";
 
 /** seconds: 0.5 ms .. 60 s */
 export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -385,18 +383,6 @@ export class Metrics implements EngineObserver {
       sessions: src?.sessions() ?? 0,
     };
   }
-}
-
-/** Metrics sources read from an engine and its store (journal health: journal/health.ts); `pending` comes from governance. */
-export function engineSources(engine: import("../engine/engine.js").Engine, pending: () => number, store: Pick<Store, "stats">): MetricsSources {
-  return {
-    lanes: () => engine.lanes.all().map((l) => ({ key: l.key, depth: l.length, running: l.active !== null && l.active.status === "running" })),
-    inFlight: () => engine.jobs.size,
-    sessions: () => engine.sessions.size(),
-    lastSeq: () => engine.committer.lastSeq(),
-    journalHealthy: () => journalProblem(engine.committer.stats, store) === null,
-    pending,
-  };
 }
 
 /** Re-export for observers composed with others. */

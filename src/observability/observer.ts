@@ -3,7 +3,7 @@
  * (Prometheus, `get_metrics`) implement it. Every method is optional in effect: the default
  * observer does nothing, so the engine never depends on how figures are kept.
  */
-import type { CommandStatus } from "../journal/types.js";
+import type { CommandStatus } from "../lifecycle/status.js";
 
 export interface FinishedFact {
   /** the command's id (for the per-command finish log line) */

@@ -17,7 +17,7 @@ import { openAuditDatabase, runAudit, runAuditSync } from "../audit/index.js";
 import { failure, success } from "../protocol/frames.js";
 import type { Outcome } from "../protocol/types.js";
 import { BUILTIN_COMMANDS } from "../commands/builtin/index.js";
-import type { ImmediateCommand } from "./register.js";
+import type { OperatorCommand } from "./operator-command.js";
 import { CommandRegistry } from "../commands/registry.js";
 
 export const AUDIT_DEFAULT_ROWS = 10_000;
@@ -36,7 +36,7 @@ function builtinRegistry(): CommandRegistry {
   return builtins;
 }
 
-export const AUDIT_COMMANDS: ImmediateCommand[] = [
+export const AUDIT_COMMANDS: OperatorCommand[] = [
   {
     type: "audit_journal",
     sessionId: "optional",

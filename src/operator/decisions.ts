@@ -3,9 +3,9 @@
  * Immediate: they act on another command through the engine's governor, whose transitions are
  * journaled; the response is sent only after the transition row committed.
  */
-import type { PendingReason } from "../journal/types.js";
+import type { PendingReason } from "../lifecycle/status.js";
 import { failure, success } from "../protocol/frames.js";
-import type { ImmediateCommand } from "./register.js";
+import type { OperatorCommand } from "./operator-command.js";
 
 const id = { type: "string", minLength: 1, maxLength: 256 };
 const text = { type: "string", minLength: 1, maxLength: 4096 };
@@ -14,7 +14,7 @@ const revision = { type: "integer", minimum: 0 };
 /** Default page of list_pending (capped by limits.historyPageMax). */
 export const DEFAULT_PENDING_LIMIT = 100;
 
-export const GOVERNANCE_COMMANDS: ImmediateCommand[] = [
+export const GOVERNANCE_COMMANDS: OperatorCommand[] = [
   {
     type: "approve_command",
     sessionId: "none",

@@ -24,7 +24,7 @@ import {
 import { failure, success } from "../protocol/frames.js";
 import type { Outcome } from "../protocol/types.js";
 import type { Viewer } from "../engine/publisher.js";
-import type { ImmediateCommand, ImmediateServices } from "./register.js";
+import type { OperatorCommand, OperatorServices } from "./operator-command.js";
 
 /** Page size when the request has no `limit` (capped by limits.historyPageMax). */
 export const DEFAULT_HISTORY_LIMIT = 100;
@@ -58,7 +58,7 @@ function historyData(db: Database.Database, env: Record<string, unknown>, q: His
  * Read visibility (with authentication): only the items the viewer may read stay, so a page may
  * hold fewer than `limit` items while `nextCursor` still goes on; entries follow the items kept.
  */
-function visiblePage(page: HistoryPage, viewer: Viewer, s: ImmediateServices): HistoryPage {
+function visiblePage(page: HistoryPage, viewer: Viewer, s: OperatorServices): HistoryPage {
   const items = page.items.filter((i) => s.engine.publisher.visibleTo(viewer, i.sessionId, i.actor));
   return items.length === page.items.length ? page : { ...page, items, count: items.length };
 }
@@ -68,7 +68,7 @@ function readFailure(command: string, err: unknown): Outcome {
   return failure(command, "journal_unavailable", `the journal could not be read: ${msg}`);
 }
 
-export const HISTORY_COMMANDS: ImmediateCommand[] = [
+export const HISTORY_COMMANDS: OperatorCommand[] = [
   {
     type: "get_command_history",
     sessionId: "none",

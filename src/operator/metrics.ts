@@ -6,7 +6,7 @@
  */
 import { SERVER_LANE } from "../engine/lanes.js";
 import { failure, success } from "../protocol/frames.js";
-import type { ImmediateCommand } from "./register.js";
+import type { OperatorCommand } from "./operator-command.js";
 import { piServerMetrics } from "./pi-metrics.js";
 
 /** `get_lanes` page size when the request has no `limit` */
@@ -18,7 +18,7 @@ export const DEFAULT_QUEUED_LIMIT = 5;
 /** largest `get_lanes` `queuedLimit` */
 export const MAX_QUEUED_LIMIT = 100;
 
-export const METRICS_COMMANDS: ImmediateCommand[] = [
+export const METRICS_COMMANDS: OperatorCommand[] = [
   {
     type: "get_metrics",
     sessionId: "none",

@@ -2,10 +2,9 @@
 import { failure, success } from "../protocol/frames.js";
 import { PROTOCOL_VERSION } from "../protocol/types.js";
 import { sessionNotFound } from "../protocol/messages.js";
-import { journalProblem } from "../journal/health.js";
 import { firstRetainedSeq } from "../journal/retention.js";
 import { LIFECYCLE_SCOPES, type LifecycleScope } from "../engine/publisher.js";
-import type { ImmediateCommand } from "./register.js";
+import type { OperatorCommand } from "./operator-command.js";
 import { sessionInfo } from "../commands/session-info.js";
 
 const MAX_SESSION_SUBSCRIPTIONS = 1024;
@@ -32,7 +31,7 @@ function filterOf(scope: string | undefined, sessionId: string | undefined): { a
   return scope === "all" ? { all: true } : { all: false, sessionId: sessionId! };
 }
 
-export const OBSERVE_COMMANDS: ImmediateCommand[] = [
+export const OBSERVE_COMMANDS: OperatorCommand[] = [
   {
     type: "health_check",
     sessionId: "none",
@@ -40,12 +39,9 @@ export const OBSERVE_COMMANDS: ImmediateCommand[] = [
     handle({ env, commandId }, s) {
       const c = s.engine.committer.stats;
       const { lanes, ...counts } = laneCounts(s.engine, commandId);
-      const issues: string[] = [];
-      const journalIssue = journalProblem(c, s.store);
-      if (journalIssue) issues.push(`journal: ${journalIssue}`);
-      if (s.engine.isShuttingDown()) issues.push("server is shutting down");
+      const { ready, issues, journalProblem } = s.readiness();
       return success(env.type, {
-        healthy: issues.length === 0,
+        healthy: ready,
         issues,
         // pi-server's circuit breakers guard LLM providers and bash; causeway has neither
         hasOpenCircuit: false,
@@ -62,7 +58,7 @@ export const OBSERVE_COMMANDS: ImmediateCommand[] = [
         journal: {
           store: s.config.db === ":memory:" ? "memory" : "sqlite",
           durability: s.config.durability,
-          healthy: journalIssue === null,
+          healthy: journalProblem === null,
           lastSeq: s.engine.committer.lastSeq(),
           batches: c.batches,
           records: c.records,

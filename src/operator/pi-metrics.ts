@@ -7,7 +7,7 @@
  */
 import { journalStatus, type JournalStatus } from "../journal/open.js";
 import type { MetricsSnapshot } from "../observability/metrics.js";
-import type { ImmediateServices } from "./register.js";
+import type { OperatorServices } from "./operator-command.js";
 
 export interface PiServerMetrics {
   sessionCount: number;
@@ -47,7 +47,7 @@ export interface PiServerMetrics {
 
 const sum = (m: Record<string, number>): number => Object.values(m).reduce((a, b) => a + b, 0);
 
-function journalStore(s: ImmediateServices): PiServerMetrics["stores"]["journal"] {
+function journalStore(s: OperatorServices): PiServerMetrics["stores"]["journal"] {
   const { initState: _ready, ...status } = journalStatus(s.store);
   const c = s.config;
   const redacting = Object.keys(c.redact).length > 0;
@@ -82,7 +82,7 @@ function journalStore(s: ImmediateServices): PiServerMetrics["stores"]["journal"
   };
 }
 
-export function piServerMetrics(s: ImmediateServices, snapshot: MetricsSnapshot): PiServerMetrics {
+export function piServerMetrics(s: OperatorServices, snapshot: MetricsSnapshot): PiServerMetrics {
   const engine = s.engine;
   const sessions = engine.sessions.size();
   const cache = engine.jobs.cacheStats();

@@ -5,12 +5,11 @@
  * A refused frame's response echoes the request's `id` (and its `type` as `command`) whenever they
  * are exactly what the client sent: a well-formed string (an over-long id is echoed too).
  */
-import type { CommandRegistry } from "../commands/registry.js";
 import type { ErrorCode } from "./errors.js";
 import { messageTooLarge, validationFailed } from "./messages.js";
 import { exceedsJsonDepth } from "./json-depth.js";
 import { badJsonValue, isWellFormedString } from "./json-values.js";
-import type { SchemaSet } from "./schemas.js";
+import type { CommandShapes, SchemaSet } from "./schemas.js";
 import type { CommandEnvelope, ServerLimits } from "./types.js";
 
 export type Decoded =
@@ -55,7 +54,7 @@ function parseObject(frame: string, limits: ServerLimits): Record<string, unknow
   return value as Record<string, unknown>;
 }
 
-export function decodeFrame(frame: string, limits: ServerLimits, registry: CommandRegistry, schemas: SchemaSet): Decoded {
+export function decodeFrame(frame: string, limits: ServerLimits, registry: Pick<CommandShapes, "has">, schemas: SchemaSet): Decoded {
   const bytes = Buffer.byteLength(frame, "utf8");
   if (bytes > limits.maxFrameBytes) return oversize(bytes, limits);
   const obj = parseObject(frame, limits);

@@ -4,8 +4,6 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import addFormatsImport from "ajv-formats";
-import type { CommandRegistry } from "../commands/registry.js";
-import type { ParamsSchema } from "../commands/define.js";
 import { validationFailed } from "./messages.js";
 import type { ServerLimits } from "./types.js";
 
@@ -54,16 +52,35 @@ export function buildSchema(params: ParamsSchema | undefined, sessionId: Session
   };
 }
 
+/** A JSON Schema for a command's params: an object schema whose properties become envelope fields. */
+export interface ParamsSchema {
+  type?: "object";
+  properties?: Record<string, unknown>;
+  required?: string[];
+  [keyword: string]: unknown;
+}
+
+/** What the protocol needs of a command type to validate its envelope ("schema for type"). */
+export interface CommandShape {
+  type: string;
+  params?: ParamsSchema | undefined;
+  /** the envelope's `sessionId`: "required" (a session command), "optional" or "none" */
+  sessionId: SessionIdRule;
+}
+
+/** Where the command shapes come from (the command registry). */
+export interface CommandShapes {
+  has(type: string): boolean;
+  shapes(): Iterable<CommandShape>;
+}
+
 export class SchemaSet {
   private readonly validators = new Map<string, ValidateFunction>();
 
-  constructor(registry: CommandRegistry, limits: ServerLimits, opts: { strict?: boolean } = {}) {
+  constructor(commands: Pick<CommandShapes, "shapes">, limits: ServerLimits, opts: { strict?: boolean } = {}) {
     const ajv = new Ajv({ allErrors: false, strict: false, coerceTypes: false, useDefaults: false });
     addFormats(ajv);
-    for (const def of registry.laneCommands()) {
-      const rule: SessionIdRule = def.operator?.sessionId ?? (def.scope === "session" ? "required" : "optional");
-      this.validators.set(def.type, ajv.compile(buildSchema(def.params, rule, limits, opts.strict === true)));
-    }
+    for (const c of commands.shapes()) this.validators.set(c.type, ajv.compile(buildSchema(c.params, c.sessionId, limits, opts.strict === true)));
   }
 
   /** null when valid, otherwise a readable reason. */

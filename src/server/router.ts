@@ -4,7 +4,7 @@
  * forget the connection.
  */
 import type { Logger } from "pino";
-import type { ImmediateServices } from "../operator/register.js";
+import type { OperatorServices } from "../operator/operator-command.js";
 import type { CommandRegistry } from "../commands/registry.js";
 import type { Engine } from "../engine/engine.js";
 import { redactRecovery } from "../engine/recovery.js";
@@ -14,15 +14,15 @@ import { failure, responseFrame, serialize } from "../protocol/frames.js";
 import type { SchemaSet } from "../protocol/schemas.js";
 import { PROTOCOL_VERSION } from "../protocol/types.js";
 
-export interface DispatchDeps {
+export interface RouterDeps {
   engine: Engine;
   registry: CommandRegistry;
   schemas: SchemaSet;
-  services: ImmediateServices;
+  services: OperatorServices;
   log: Logger;
 }
 
-export function createDispatcher(deps: DispatchDeps): ConnectionHandler {
+export function createRouter(deps: RouterDeps): ConnectionHandler {
   const { engine, registry, schemas, services, log } = deps;
   const limits = services.config.limits;
   const reply = (conn: Connection, frame: object): void => {

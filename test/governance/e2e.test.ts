@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CausewayClient } from "../../src/client/ws-client.js";
 import { canTransition } from "../../src/lifecycle/transitions.js";
-import type { CommandStatus } from "../../src/journal/types.js";
+import type { CommandStatus } from "../../src/lifecycle/status.js";
 import { spawnSync } from "node:child_process";
 import { CLI } from "../helpers/spawn.js";
 import { journalRows, send, sendPending, startGoverned, type Governed } from "./harness.js";

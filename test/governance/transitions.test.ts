@@ -5,7 +5,8 @@
 import { describe, expect, it } from "vitest";
 import { canTransition, sourcesOf, TRANSITIONS, assertTransition, IllegalTransition } from "../../src/lifecycle/transitions.js";
 import { SqliteStore } from "../../src/journal/sqlite-store.js";
-import { TERMINAL_STATUSES, type CommandStatus, type JournalRecord } from "../../src/journal/types.js";
+import { type JournalRecord } from "../../src/journal/types.js";
+import { TERMINAL_STATUSES, type CommandStatus } from "../../src/lifecycle/status.js";
 
 describe("transition table", () => {
   it("terminal statuses have no way out; every status but terminal ones can be left", () => {

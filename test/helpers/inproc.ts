@@ -6,14 +6,16 @@ import pino from "pino";
 import { AuditQueue } from "../../src/operator/audit-queue.js";
 import { BUILTIN_COMMANDS } from "../../src/commands/builtin/index.js";
 import type { CommandDefinition } from "../../src/commands/define.js";
-import { registerImmediateCommands, type ImmediateServices } from "../../src/operator/register.js";
+import { registerOperatorCommands } from "../../src/operator/register.js";
+import { type OperatorServices } from "../../src/operator/operator-command.js";
 import { CommandRegistry } from "../../src/commands/registry.js";
 import { DEFAULT_CONFIG, type CausewayConfig } from "../../src/config/defaults.js";
 import { Engine } from "../../src/engine/engine.js";
 import { SqliteStore } from "../../src/journal/sqlite-store.js";
 import { createRedactor } from "../../src/journal/redaction.js";
 import type { Store } from "../../src/journal/types.js";
-import { createDispatcher } from "../../src/server/router.js";
+import { createRouter } from "../../src/server/router.js";
+import { readinessOf } from "../../src/server/readiness.js";
 import { SchemaSet } from "../../src/protocol/schemas.js";
 import type { Connection, ConnectionHandler } from "../../src/protocol/connection.js";
 
@@ -79,16 +81,16 @@ export function startInProc(opts: { config?: Partial<CausewayConfig>; store?: St
   const registry = new CommandRegistry();
   for (const d of BUILTIN_COMMANDS) registry.register(d);
   for (const d of opts.commands ?? []) registry.register(d);
-  let services: ImmediateServices | undefined;
-  registerImmediateCommands(registry, () => services!);
+  let services: OperatorServices | undefined;
+  registerOperatorCommands(registry, () => services!);
   const store =
     opts.store ??
     new SqliteStore({ path: config.db, durability: config.durability, faultFailCommit: config.faultFailCommit, faultFailCount: config.faultFailCount });
   const log = pino({ level: "silent" });
   const engine = new Engine({ config, store, registry, log, redact: createRedactor(config.redact) });
   engine.start();
-  services = { engine, store, config, serverVersion: "test", transports: ["websocket"], audits: new AuditQueue() };
-  const handler = createDispatcher({ engine, registry, schemas: new SchemaSet(registry, config.limits), services, log });
+  services = { engine, store, config, serverVersion: "test", transports: ["websocket"], audits: new AuditQueue(), readiness: readinessOf(engine, store, () => true) };
+  const handler = createRouter({ engine, registry, schemas: new SchemaSet(registry, config.limits), services, log });
   return {
     engine,
     store,

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import type { JournalPhase, JournalRecord } from "../../src/journal/types.js";
+import type { JournalRecord } from "../../src/journal/types.js";
+import type { JournalPhase } from "../../src/lifecycle/status.js";
 
 export function tempDir(prefix = "causeway-journal-"): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));

@@ -1,5 +1,6 @@
 /** Builders for the history query tests: whole command lifecycles as journal records. */
-import type { CommandStatus, JournalRecord } from "../../src/journal/types.js";
+import type { JournalRecord } from "../../src/journal/types.js";
+import type { CommandStatus } from "../../src/lifecycle/status.js";
 import type { Outcome } from "../../src/protocol/types.js";
 import type { RecordBuilder } from "./helpers.js";
 

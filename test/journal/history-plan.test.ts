@@ -20,7 +20,8 @@ import {
   type HistoryStatus,
 } from "../../src/journal/queries.js";
 import { SqliteStore } from "../../src/journal/sqlite-store.js";
-import type { CommandStatus, JournalRecord } from "../../src/journal/types.js";
+import type { JournalRecord } from "../../src/journal/types.js";
+import type { CommandStatus } from "../../src/lifecycle/status.js";
 import { RecordBuilder, tempDir } from "./helpers.js";
 import { lifecycle } from "./history-helpers.js";
 

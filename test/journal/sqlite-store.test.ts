@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { LATEST_SCHEMA_VERSION } from "../../src/journal/migrations.js";
 import { SqliteStore } from "../../src/journal/sqlite-store.js";
 import { openStore } from "../../src/journal/open.js";
-import { JournalWriteError, type JournalRecord, type SessionEffect } from "../../src/journal/types.js";
+import { JournalWriteError, type JournalRecord } from "../../src/journal/types.js";
+import { type SessionEffect } from "../../src/lifecycle/status.js";
 import { RecordBuilder, dumpTables, openRaw, tempDir } from "./helpers.js";
 
 const ok = (command: string, extra: Record<string, unknown> = {}) => ({ command, success: true, ...extra });

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { BUILTIN_COMMANDS } from "../../src/commands/builtin/index.js";
-import { registerImmediateCommands } from "../../src/operator/register.js";
+import { registerOperatorCommands } from "../../src/operator/register.js";
 import { CommandRegistry } from "../../src/commands/registry.js";
 import { DEFAULT_LIMITS } from "../../src/config/defaults.js";
 import { decodeFrame, invalidUtf8 } from "../../src/protocol/decode.js";
@@ -14,7 +14,7 @@ console.log(`fast-check seed ${seed} (replay: FC_SEED=${seed})`);
 
 const registry = new CommandRegistry();
 for (const d of BUILTIN_COMMANDS) registry.register(d);
-registerImmediateCommands(registry);
+registerOperatorCommands(registry);
 const schemas = new SchemaSet(registry, DEFAULT_LIMITS);
 const decode = (s: string) => decodeFrame(s, DEFAULT_LIMITS, registry, schemas);
 

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BUILTIN_COMMANDS } from "../../src/commands/builtin/index.js";
-import { registerImmediateCommands } from "../../src/operator/register.js";
+import { registerOperatorCommands } from "../../src/operator/register.js";
 import { CommandRegistry } from "../../src/commands/registry.js";
 import { DEFAULT_CONFIG, DEFAULT_LIMITS } from "../../src/config/defaults.js";
 import { ERROR_CODES, HANDLER_ERROR_CODES } from "../../src/protocol/errors.js";
@@ -42,7 +42,7 @@ describe("PROTOCOL.md", () => {
   it("documents every command", () => {
     const registry = new CommandRegistry();
     for (const d of BUILTIN_COMMANDS) registry.register(d);
-    registerImmediateCommands(registry);
+    registerOperatorCommands(registry);
     const types = registry.laneCommands().map((d) => d.type);
     for (const t of types) expect(protocol, t).toMatch(new RegExp("^\\| `" + t + "` \\|", "m"));
   });

@@ -5,7 +5,7 @@
 import type Database from "better-sqlite3";
 import type { Outcome } from "../../protocol/types.js";
 import { fromJson, type CommandsTableRow } from "../codec.js";
-import type { CommandStatus, JournalPhase } from "../types.js";
+import type { CommandStatus, JournalPhase } from "../../lifecycle/status.js";
 import { stmt } from "./statements.js";
 
 export interface TraceEntry {

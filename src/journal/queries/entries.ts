@@ -11,7 +11,7 @@
  */
 import type Database from "better-sqlite3";
 import { fromJson } from "../codec.js";
-import type { JournalPhase } from "../types.js";
+import type { JournalPhase } from "../../lifecycle/status.js";
 import type { HistoryOrder } from "./history.js";
 import { stmt } from "./statements.js";
 
