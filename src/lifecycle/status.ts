@@ -95,3 +95,13 @@ export type SessionEffect =
   | { kind: "write"; sessionId: string; state: unknown; version: number }
   | { kind: "delete"; sessionId: string };
 
+
+/** The phases governance adds (schema v5): a governed or scheduled command waiting, voted on, released. */
+export const GOVERNANCE_PHASES: readonly JournalPhase[] = ["pending", "approval", "approved", "released", "renewed"];
+
+const GOVERNANCE = new Set<JournalPhase>(GOVERNANCE_PHASES);
+
+/** Is this one of the phases governance adds? The one list every reader of phases asks. */
+export function isGovernancePhase(phase: JournalPhase): boolean {
+  return GOVERNANCE.has(phase);
+}
