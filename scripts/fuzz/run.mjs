@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Level 5 differential fuzzing campaign (issue #6): the seeded multi-client workloads of
-// test/level5/differential.test.ts against the built server, compared with the reference model.
+// test/assurance/differential.test.ts against the built server, compared with the reference model.
 //
 //   npm run fuzz                        # 1000 seeds from 1
 //   npm run fuzz -- --seeds 10000       # a long campaign
@@ -29,5 +29,5 @@ const env = { ...process.env, FUZZ_PROGRESS: "1", FUZZ_SEEDS: opts.seeds, FUZZ_M
 if (opts.base !== undefined) env.FUZZ_SEED_BASE = opts.base;
 if (opts.seed !== undefined) env.FUZZ_SEED = opts.seed;
 const vitest = join(root, "node_modules/vitest/vitest.mjs");
-const child = spawn(process.execPath, [vitest, "run", "test/level5/differential.test.ts"], { cwd: root, env, stdio: "inherit" });
+const child = spawn(process.execPath, [vitest, "run", "test/assurance/differential.test.ts"], { cwd: root, env, stdio: "inherit" });
 child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -173,7 +173,7 @@ export class Campaign {
   }
 }
 
-export function replayHint(seed: number, file = "test/level5/differential.test.ts", env = "FUZZ_SEED"): string {
+export function replayHint(seed: number, file = "test/assurance/differential.test.ts", env = "FUZZ_SEED"): string {
   return `replay: ${env}=${seed} npx vitest run ${file}` + (file.endsWith("differential.test.ts") ? `   (or: npm run fuzz -- --seed ${seed})` : "");
 }
 

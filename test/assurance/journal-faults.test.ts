@@ -15,7 +15,7 @@ import { generate } from "../model/generator.js";
 import { rng } from "../model/rng.js";
 import { fmtViolations, type Violation } from "../model/types.js";
 
-const FILE = "test/level5/journal-faults.test.ts";
+const FILE = "test/assurance/journal-faults.test.ts";
 const seeds = process.env.JFAULT_SEED ? [Number(process.env.JFAULT_SEED)] : Array.from({ length: Number(process.env.JFAULT_SEEDS ?? 4) }, (_, i) => Number(process.env.JFAULT_SEED_BASE ?? 1) + i);
 
 describe("journal faults: failing commits never lose acknowledged data", () => {

@@ -8,7 +8,7 @@
  * response: every row since, recovery's requeued rows included, once each and in order.
  *
  * Seeds: CRASH_SEEDS (default 3) from CRASH_SEED_BASE (default 1); CRASH_SEED=N runs one.
- * Replay: CRASH_SEED=<seed> npx vitest run test/level5/crash.test.ts
+ * Replay: CRASH_SEED=<seed> npx vitest run test/assurance/crash.test.ts
  */
 import { describe, expect, it } from "vitest";
 import { audit, Campaign, replayHint, unchangedCheck } from "../model/campaign.js";
@@ -19,7 +19,7 @@ import { checkResponses } from "../model/responses.js";
 import { rng } from "../model/rng.js";
 import { fmtViolations, type Violation } from "../model/types.js";
 
-const FILE = "test/level5/crash.test.ts";
+const FILE = "test/assurance/crash.test.ts";
 const seeds = process.env.CRASH_SEED ? [Number(process.env.CRASH_SEED)] : Array.from({ length: Number(process.env.CRASH_SEEDS ?? 3) }, (_, i) => Number(process.env.CRASH_SEED_BASE ?? 1) + i);
 const ROUNDS = Number(process.env.CRASH_ROUNDS ?? 2);
 

@@ -6,7 +6,7 @@
  * success; exactly one command_finished per admitted command; same id → same outcome; a
  * timed-out command never started (test/model/invariants.ts), plus the reference model.
  *
- * Replay: FC_SEED=<seed> npx vitest run test/level5/invariants.test.ts (printed below);
+ * Replay: FC_SEED=<seed> npx vitest run test/assurance/invariants.test.ts (printed below);
  * FC_RUNS (default 40) runs per property.
  *
  * The second block shows that every checker can fail: it corrupts a real journal / event stream
@@ -30,7 +30,7 @@ import { fmtViolations } from "../model/types.js";
 
 const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
 const runs = Number(process.env.FC_RUNS ?? 40);
-const REPLAY = `FC_SEED=${seed} npx vitest run test/level5/invariants.test.ts`;
+const REPLAY = `FC_SEED=${seed} npx vitest run test/assurance/invariants.test.ts`;
 console.log(`fast-check seed ${seed} (replay: ${REPLAY})`);
 
 let campaign: Campaign;

@@ -11,7 +11,7 @@
  *   is closed (1008), everyone else's outcomes are unaffected, server memory stays bounded.
  *
  * Seeds: CHAOS_SEEDS (default 4 per fault kind) from CHAOS_SEED_BASE (default 1);
- * CHAOS_SEED=N runs one. Replay: CHAOS_SEED=<seed> npx vitest run test/level5/transport-faults.test.ts
+ * CHAOS_SEED=N runs one. Replay: CHAOS_SEED=<seed> npx vitest run test/assurance/transport-faults.test.ts
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -26,7 +26,7 @@ import { checkResponses, type SendResult } from "../model/responses.js";
 import { rng } from "../model/rng.js";
 import { fmtViolations, type Received, type Send, type Violation } from "../model/types.js";
 
-const FILE = "test/level5/transport-faults.test.ts";
+const FILE = "test/assurance/transport-faults.test.ts";
 const seeds = process.env.CHAOS_SEED ? [Number(process.env.CHAOS_SEED)] : Array.from({ length: Number(process.env.CHAOS_SEEDS ?? 4) }, (_, i) => Number(process.env.CHAOS_SEED_BASE ?? 1) + i);
 
 function fail(kind: string, seed: number, vs: Violation[]): void {

@@ -10,7 +10,7 @@
  * their lane; the server stays up; valid commands work afterwards; its memory stays within the
  * stated bound.
  *
- * Replay: BAD_SEED=<seed> npx vitest run test/level5/bad-input.test.ts
+ * Replay: BAD_SEED=<seed> npx vitest run test/assurance/bad-input.test.ts
  *
  * Memory bound (stated): after the run the server's RSS is at most MEM_BOUND_MB (default 128 MB)
  * above its RSS after warm-up, and its peak RSS (VmHWM) stays under MEM_PEAK_MB (default 400 MB).
@@ -29,7 +29,7 @@ const WS_COUNT = Number(process.env.BAD_WS_FRAMES ?? 5_000);
 const LIMITS = { maxFrameBytes: 4096, maxJsonDepth: 64, maxIdLength: 256 };
 const MEM_BOUND_MB = Number(process.env.MEM_BOUND_MB ?? 128);
 const MEM_PEAK_MB = Number(process.env.MEM_PEAK_MB ?? 400);
-const REPLAY = `BAD_SEED=${seed} npx vitest run test/level5/bad-input.test.ts`;
+const REPLAY = `BAD_SEED=${seed} npx vitest run test/assurance/bad-input.test.ts`;
 console.log(`bad-input seed ${seed} (replay: ${REPLAY})`);
 
 function memory(pid: number): { rssMb: number; peakMb: number } {
