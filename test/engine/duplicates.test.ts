@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Committer } from "../../src/engine/committer.js";
 import { Duplicates } from "../../src/engine/duplicates.js";
 import { JobTable, type FinishedRef } from "../../src/engine/jobs.js";
-import { NOOP_OBSERVER } from "../../src/engine/observer.js";
+import { NOOP_OBSERVER } from "../../src/observability/observer.js";
 import { Publisher } from "../../src/engine/publisher.js";
 import { Responder } from "../../src/engine/responder.js";
 import { readJournal } from "../../src/journal/reader.js";

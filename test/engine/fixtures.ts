@@ -5,7 +5,7 @@
 import type { Job } from "../../src/engine/job.js";
 import { SqliteStore, type SqliteStoreOptions } from "../../src/journal/sqlite-store.js";
 import type { Outcome } from "../../src/protocol/types.js";
-import type { ConnectionHandler } from "../../src/transport/connection.js";
+import type { ConnectionHandler } from "../../src/protocol/connection.js";
 import { FakeConnection } from "../helpers/inproc.js";
 import { RecordBuilder } from "../journal/helpers.js";
 
