@@ -1,5 +1,5 @@
 /**
- * Who a connection acts as (issue 5). WebSocket connections get the identity of their bearer
+ * Who a connection acts as. WebSocket connections get the identity of their bearer
  * token, or the configured local identity when the server runs open on loopback; stdio always
  * runs as the local identity.
  */

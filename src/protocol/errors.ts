@@ -1,6 +1,6 @@
 /**
  * Every stable failure code of the protocol, in one place. PROTOCOL.md lists the same set;
- * test/protocol/error-codes.test.ts fails if the two drift apart.
+ * test/protocol/docs.test.ts fails if the two drift apart.
  */
 export const ERROR_CODES = [
   "invalid_command",
