@@ -4,30 +4,17 @@ import { spawnSync } from "node:child_process";
 import { constants, copyFileSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { StdioClient, WsClient, openLoop, pipeline, sequential } from "./clients.mjs";
+import { StdioClient, WsClient, pipeline, sequential } from "./clients.mjs";
 import { CLI, nodeArgs, startServer } from "./server.mjs";
 import { cachedJournal, commandName, sessionName } from "./journal.mjs";
 import { rawScan } from "./baselines.mjs";
+import { createSessions, openLoopSets, pipelinedSets, setFrame } from "./load.mjs";
 import { median, procMem, sleep } from "./stats.mjs";
 
-const SESSIONS = 64;
 const BIG_LIMITS = ["--max-in-flight-per-connection", "1000000", "--max-queue-per-lane", "1000000"];
 
 export function tempDir() {
   return mkdtempSync(join(tmpdir(), "causeway-bench-"));
-}
-
-const setFrame = (prefix) => (i, id) => `{"type":"set","id":"${id}","idempotencyKey":"k-${id}","sessionId":"${prefix}${i % SESSIONS}","path":"/k","value":${i}}`;
-
-/** the server's group-commit counters (health_check.journal): batches, records */
-export async function journalStats(client) {
-  const f = await client.request({ type: "health_check" });
-  return f.data?.journal ?? { batches: NaN, records: NaN };
-}
-
-async function createSessions(client, prefix, n = SESSIONS) {
-  const r = await pipeline(client, { total: n, window: n, frame: (i, id) => `{"type":"create_session","id":"${id}","sessionId":"${prefix}${i}"}` });
-  if (r.failed) throw new Error(`create_session failed: ${client.failures.join(" | ")}`);
 }
 
 /** Scenario 1: durable `set` throughput over one WebSocket, 64 sessions, `window` in flight. */
@@ -36,15 +23,9 @@ export async function s1Throughput({ durability, commands, window, warmup }) {
   const srv = await startServer({ db: join(dir, "s1.db"), durability, label: `s1 ${durability}` });
   try {
     const c = await WsClient.connect(srv.url);
-    await createSessions(c, "b");
-    await pipeline(c, { total: warmup, window, frame: setFrame("b") });
-    const before = await journalStats(c);
-    const r = await pipeline(c, { total: commands, window, frame: setFrame("b") });
-    if (r.failed) throw new Error(`s1: ${r.failed} commands failed: ${c.failures.join(" | ")}`);
-    const after = await journalStats(c);
+    const r = await pipelinedSets(c, { commands, window, warmup, label: "s1" });
     await c.close();
-    const batches = after.batches - before.batches;
-    return { durability, commands, window, sessions: SESSIONS, commandsPerSec: r.perSec, latencyMs: r.latencyMs, serverRssMb: srv.mem().hwmMb, commits: batches, rowsPerCommit: batches ? (after.records - before.records) / batches : null };
+    return { durability, ...r, serverRssMb: srv.mem().hwmMb };
   } finally {
     await srv.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -57,13 +38,7 @@ export async function s2Latency({ rates, durationMs, warmup }) {
   const srv = await startServer({ db: join(dir, "s2.db"), durability: "full", args: BIG_LIMITS, label: "s2" });
   try {
     const c = await WsClient.connect(srv.url);
-    await createSessions(c, "b");
-    await pipeline(c, { total: warmup, window: 64, frame: setFrame("b") });
-    const out = {};
-    for (const rate of rates) {
-      await sleep(300);
-      out[rate] = await openLoop(c, { rate, durationMs, frame: setFrame("b") });
-    }
+    const out = await openLoopSets(c, { rates, durationMs, warmup });
     await c.close();
     return out;
   } finally {

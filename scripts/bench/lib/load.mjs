@@ -1,0 +1,47 @@
+// The `set` load the WebSocket throughput and latency figures share: s1 and s2 against causeway,
+// and the same load against the ceiling baseline (lib/baselines.mjs), so their ratios compare like
+// with like. 64 sessions, each command a one-key `set` with an id and an idempotency key.
+import { openLoop, pipeline } from "./clients.mjs";
+import { sleep } from "./stats.mjs";
+
+export const SESSIONS = 64;
+
+export const setFrame = (prefix) => (i, id) => `{"type":"set","id":"${id}","idempotencyKey":"k-${id}","sessionId":"${prefix}${i % SESSIONS}","path":"/k","value":${i}}`;
+
+/** the server's group-commit counters (health_check.journal): batches, records */
+export async function journalStats(client) {
+  const f = await client.request({ type: "health_check" });
+  return f.data?.journal ?? { batches: NaN, records: NaN };
+}
+
+export async function createSessions(client, prefix, n = SESSIONS) {
+  const r = await pipeline(client, { total: n, window: n, frame: (i, id) => `{"type":"create_session","id":"${id}","sessionId":"${prefix}${i}"}` });
+  if (r.failed) throw new Error(`create_session failed: ${client.failures.join(" | ")}`);
+}
+
+/**
+ * s1's load on a connected client: 64 sessions, `warmup` commands, then `commands` pipelined
+ * `set`s with `window` in flight; the server's group-commit counters read around the measured part.
+ */
+export async function pipelinedSets(client, { commands, window, warmup, label = "s1" }) {
+  await createSessions(client, "b");
+  await pipeline(client, { total: warmup, window, frame: setFrame("b") });
+  const before = await journalStats(client);
+  const r = await pipeline(client, { total: commands, window, frame: setFrame("b") });
+  if (r.failed) throw new Error(`${label}: ${r.failed} commands failed: ${client.failures.join(" | ")}`);
+  const after = await journalStats(client);
+  const batches = after.batches - before.batches;
+  return { commands, window, sessions: SESSIONS, commandsPerSec: r.perSec, latencyMs: r.latencyMs, commits: batches, rowsPerCommit: batches ? (after.records - before.records) / batches : null };
+}
+
+/** s2's load on a connected client: 64 sessions, `warmup` commands 64 in flight, then an open loop at each rate. */
+export async function openLoopSets(client, { rates, durationMs, warmup }) {
+  await createSessions(client, "b");
+  await pipeline(client, { total: warmup, window: 64, frame: setFrame("b") });
+  const out = {};
+  for (const rate of rates) {
+    await sleep(300);
+    out[rate] = await openLoop(client, { rate, durationMs, frame: setFrame("b") });
+  }
+  return out;
+}
