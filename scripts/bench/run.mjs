@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // causeway benchmark harness (issue #7): `npm run bench` (full, ≈15 min) or `npm run bench -- --quick`
 // (< 2 min). Every scenario starts its own `causeway serve` process; the load runs here. Baselines
-// (raw ws echo, pipe echo, raw better-sqlite3 inserts, raw journal scan) are measured in the same run
-// and every figure is reported with its ratio to one of them.
+// (raw ws echo, pipe echo, raw better-sqlite3 inserts, raw journal scan, and the ceiling: s1's load
+// against ceiling-server.mjs, the wire protocol plus WAL FULL group commit and nothing of causeway's)
+// are measured in the same run and every figure is reported with its ratio to one of them; s1, s2 at
+// 5k/s and s4 also with their ratio to the ceiling.
 //
 //   npm run bench -- --quick                  all scenarios, small sizes (50k-command journal)
 //   npm run bench -- --only s1,s6             a subset (baselines always run; names: s1 … s8)
@@ -15,7 +17,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
-import { pipeEcho, rawSqlite, wsEcho } from "./lib/baselines.mjs";
+import { ceilingOpenLoop, ceilingThroughput, pipeEcho, rawSqlite, wsEcho } from "./lib/baselines.mjs";
 import { s1Throughput, s2Latency, s3Stdio, s4ManyConnections, s5Restart, s6History, s7Rss, s8Audit } from "./lib/scenarios.mjs";
 import { fmt, median } from "./lib/stats.mjs";
 import { Command, InvalidArgumentError } from "commander";
@@ -42,6 +44,7 @@ const P = quick
       runs: 1,
       echo: { messages: 40_000, window: 256, rttSamples: 1_000, openLoopRates: [5_000], openLoopMs: 2_000 },
       sqlite: { 1: 2_000, 64: 40_000, 256: 100_000, maxMs: 1_000 },
+      ceiling: { commands: 20_000, warmup: 2_000, openLoopRate: 5_000 },
       s1: { commands: 10_000, warmup: 1_000 },
       s2: { rates: [1_000, 5_000, 10_000], durationMs: 1_000, warmup: 1_000 },
       s3: { commands: 10_000, warmup: 1_000 },
@@ -56,6 +59,7 @@ const P = quick
       runs: 3,
       echo: { messages: 200_000, window: 256, rttSamples: 5_000, openLoopRates: [1_000, 5_000, 10_000], openLoopMs: 3_000 },
       sqlite: { 1: 5_000, 64: 200_000, 256: 500_000, maxMs: 5_000 },
+      ceiling: { commands: 100_000, warmup: 5_000, openLoopRate: 5_000 },
       s1: { commands: 30_000, warmup: 3_000 },
       s2: { rates: [1_000, 5_000, 10_000], durationMs: 5_000, warmup: 3_000 },
       s3: { commands: 30_000, warmup: 3_000 },
@@ -89,7 +93,7 @@ const out = {
 };
 
 // ---------------------------------------------------------------- baselines
-log(`mode ${P.mode}; baselines: ws echo, pipe echo, raw SQLite`);
+log(`mode ${P.mode}; baselines: ws echo, pipe echo, raw SQLite, ceiling server`);
 out.baselines.wsEcho = await wsEcho(P.echo);
 log(`  ws echo ${fmt(out.baselines.wsEcho.msgsPerSec)} msgs/s, RTT p50 ${fmt(out.baselines.wsEcho.rttMs.p50)} ms`);
 out.baselines.pipeEcho = await pipeEcho({ messages: P.echo.messages, window: WINDOW });
@@ -99,6 +103,21 @@ for (const batch of [1, 64, 256]) {
 }
 log(`  raw SQLite FULL rows/s: ${Object.entries(out.baselines.sqlite).map(([b, v]) => `${b}/txn ${fmt(v)}`).join(", ")}`);
 const echo = out.baselines.wsEcho.msgsPerSec;
+// the ceiling: s1's load against ceiling-server.mjs, 1 or 3 fsync'd rows per command, with lifecycle
+// events (s1's shape) or responses only; its open loop at s2's 5k/s. Ratios "× ceiling" use 1 row + events.
+out.baselines.ceiling = { events: {}, responsesOnly: {} };
+for (const [kind, events] of [["events", true], ["responsesOnly", false]]) {
+  for (const rowsPerCommand of [1, 3]) {
+    const rs = await runs(P.runs, () => ceilingThroughput({ rowsPerCommand, events, commands: P.ceiling.commands, window: WINDOW, warmup: P.ceiling.warmup }));
+    const m = median(rs.map((r) => r.commandsPerSec));
+    out.baselines.ceiling[kind][rowsPerCommand] = { commandsPerSec: m, ratioToWsEcho: m / echo, rowsPerCommit: median(rs.map((r) => r.rowsPerCommit)), p99Ms: median(rs.map((r) => r.latencyMs.p99)), runs: rs };
+    log(`  ceiling, ${rowsPerCommand} row(s)/command, ${events ? "3 events + response" : "response only"}: ${fmt(m)} msgs/s (${fmt(m / echo, 3)} × ws echo), ${fmt(out.baselines.ceiling[kind][rowsPerCommand].rowsPerCommit)} rows per commit`);
+  }
+}
+out.baselines.ceiling.openLoop = await ceilingOpenLoop({ rowsPerCommand: 1, events: true, rates: [P.ceiling.openLoopRate], durationMs: P.s2.durationMs, warmup: P.s2.warmup });
+for (const [rate, r] of Object.entries(out.baselines.ceiling.openLoop)) log(`  ceiling open loop ${rate}/s: p50 ${fmt(r.latencyMs.p50)} p99 ${fmt(r.latencyMs.p99)} p99.9 ${fmt(r.latencyMs.p999)} ms`);
+const ceiling = out.baselines.ceiling.events[1].commandsPerSec;
+const xCeiling = (perSec) => `${fmt(perSec / ceiling, 3)} × ceiling`;
 
 // ---------------------------------------------------------------- scenarios
 const S = out.scenarios;
@@ -108,13 +127,14 @@ if (want("s1")) {
     log(`s1: durable set throughput, one WebSocket, 64 sessions, ${WINDOW} in flight, durability ${durability}`);
     const rs = await runs(P.runs, () => s1Throughput({ durability, commands: P.s1.commands, window: WINDOW, warmup: P.s1.warmup }));
     const m = median(rs.map((r) => r.commandsPerSec));
-    S.s1[durability] = { commandsPerSec: m, runs: rs, ratioToWsEcho: m / echo, journalRowsPerSec: m * 3, p99Ms: median(rs.map((r) => r.latencyMs.p99)) };
-    log(`  ${fmt(m)} commands/s (${fmt(m / echo, 3)} × ws echo), ${fmt(median(rs.map((r) => r.rowsPerCommit)))} journal rows per commit`);
+    S.s1[durability] = { commandsPerSec: m, runs: rs, ratioToWsEcho: m / echo, ratioToCeiling: m / ceiling, journalRowsPerSec: m * 3, p99Ms: median(rs.map((r) => r.latencyMs.p99)) };
+    log(`  ${fmt(m)} commands/s (${fmt(m / echo, 3)} × ws echo, ${xCeiling(m)}), ${fmt(median(rs.map((r) => r.rowsPerCommit)))} journal rows per commit`);
   }
 }
 if (want("s2")) {
   log(`s2: open-loop latency at ${P.s2.rates.join(", ")} commands/s`);
   S.s2 = await s2Latency(P.s2);
+  for (const [rate, r] of Object.entries(S.s2)) if (out.baselines.ceiling.openLoop[rate]) r.p99RatioToCeiling = r.latencyMs.p99 / out.baselines.ceiling.openLoop[rate].latencyMs.p99;
   for (const [rate, r] of Object.entries(S.s2)) log(`  ${rate}/s: p50 ${fmt(r.latencyMs.p50)} p99 ${fmt(r.latencyMs.p99)} p99.9 ${fmt(r.latencyMs.p999)} ms (achieved ${fmt(r.achievedPerSec)}/s, ${r.failed} failed)`);
 }
 if (want("s3")) {
@@ -132,16 +152,19 @@ if (want("s4")) {
     log(`s4: ${clients} WebSocket client(s), each on its own session, ${Math.floor(256 / clients)} in flight each`);
     const r = await s4ManyConnections({ ...P.s4, clients, perClient: Math.floor(256 / clients) });
     r.ratioToWsEcho = r.commandsPerSec / echo;
+    r.ratioToCeiling = r.commandsPerSec / ceiling;
     S.s4sweep[clients] = r;
     log(`  ${fmt(r.commandsPerSec)} commands/s, p99 ${fmt(r.latencyMs.p99)} ms`);
   }
   log(`s4: ${P.s4.clients} WebSocket clients that narrowed their lifecycle events to their own commands`);
   S.s4own = await s4ManyConnections({ ...P.s4, lifecycle: "own" });
   S.s4own.ratioToWsEcho = S.s4own.commandsPerSec / echo;
+  S.s4own.ratioToCeiling = S.s4own.commandsPerSec / ceiling;
   log(`  ${fmt(S.s4own.commandsPerSec)} commands/s, p99 ${fmt(S.s4own.latencyMs.p99)} ms`);
   log(`s4: ${P.s4.clients} WebSocket clients, each on its own session`);
   S.s4 = await s4ManyConnections(P.s4);
   S.s4.ratioToWsEcho = S.s4.commandsPerSec / echo;
+  S.s4.ratioToCeiling = S.s4.commandsPerSec / ceiling;
   S.s4sweep[P.s4.clients] = S.s4;
   log(`  ${fmt(S.s4.commandsPerSec)} commands/s, p99 ${fmt(S.s4.latencyMs.p99)} ms, setup ${fmt(S.s4.setupMs)} ms`);
 }
@@ -171,34 +194,38 @@ out.totalSeconds = (performance.now() - tStart) / 1000;
 
 // ---------------------------------------------------------------- table
 const rows = [];
-const row = (scenario, metric, value, unit, target, met, baseline) => rows.push({ scenario, metric, value, unit, target, met, baseline });
+const row = (scenario, metric, value, unit, target, met, baseline, ceilingRatio) => rows.push({ scenario, metric, value, unit, target, met, baseline, ceiling: ceilingRatio });
 const bl = out.baselines;
 row("baseline", "ws echo, one loopback connection, 256 in flight", bl.wsEcho.msgsPerSec, "msgs/s");
 row("baseline", "ws echo RTT p50 / p99 (one in flight)", `${fmt(bl.wsEcho.rttMs.p50)} / ${fmt(bl.wsEcho.rttMs.p99)}`, "ms");
 for (const [rate, r] of Object.entries(bl.wsEcho.openLoop)) row("baseline", `ws echo open loop ${rate}/s p50 / p99 / p99.9`, `${fmt(r.latencyMs.p50)} / ${fmt(r.latencyMs.p99)} / ${fmt(r.latencyMs.p999)}`, "ms");
 row("baseline", "pipe echo (child process), 256 in flight", bl.pipeEcho.msgsPerSec, "msgs/s");
 for (const [b, v] of Object.entries(bl.sqlite)) row("baseline", `better-sqlite3 insert, WAL, FULL, ${b} rows/txn`, v, "rows/s");
+for (const [kind, what] of [["events", "3 events + response"], ["responsesOnly", "response only"]]) {
+  for (const [n, c] of Object.entries(bl.ceiling[kind])) row("baseline", `ceiling, s1 load, ${n} row${n === "1" ? "" : "s"}/cmd, ${what}`, c.commandsPerSec, "msgs/s", "", undefined, `${fmt(c.ratioToWsEcho, 3)} × ws echo`);
+}
+for (const [rate, r] of Object.entries(bl.ceiling.openLoop)) row("baseline", `ceiling open loop ${rate}/s p50 / p99 / p99.9`, `${fmt(r.latencyMs.p50)} / ${fmt(r.latencyMs.p99)} / ${fmt(r.latencyMs.p999)}`, "ms");
 if (S.s1) {
   const f = S.s1.full;
-  row("1 durable set, 1 ws, 64 sessions, 256 in flight", "durability full", f.commandsPerSec, "cmds/s", "≥ 40,000 and ≥ 0.25 × echo", f.commandsPerSec >= 40_000 && f.ratioToWsEcho >= 0.25, `${fmt(f.ratioToWsEcho, 3)} × ws echo`);
-  row("1 durable set, 1 ws, 64 sessions, 256 in flight", "durability normal", S.s1.normal.commandsPerSec, "cmds/s", "", undefined, `${fmt(S.s1.normal.ratioToWsEcho, 3)} × ws echo`);
+  row("1 durable set, 1 ws, 64 sessions, 256 in flight", "durability full", f.commandsPerSec, "cmds/s", "≥ 40,000 and ≥ 0.25 × echo", f.commandsPerSec >= 40_000 && f.ratioToWsEcho >= 0.25, `${fmt(f.ratioToWsEcho, 3)} × ws echo`, xCeiling(f.commandsPerSec));
+  row("1 durable set, 1 ws, 64 sessions, 256 in flight", "durability normal", S.s1.normal.commandsPerSec, "cmds/s", "", undefined, `${fmt(S.s1.normal.ratioToWsEcho, 3)} × ws echo`, xCeiling(S.s1.normal.commandsPerSec));
 }
 if (S.s2) {
   for (const [rate, r] of Object.entries(S.s2)) {
     const e = bl.wsEcho.openLoop[rate];
     const is5k = Number(rate) === 5_000;
-    row("2 open-loop latency, durability full", `${rate}/s p50 / p99 / p99.9 (achieved ${fmt(r.achievedPerSec)}/s)`, `${fmt(r.latencyMs.p50)} / ${fmt(r.latencyMs.p99)} / ${fmt(r.latencyMs.p999)}`, "ms", is5k ? "p99 ≤ 2 ms" : "", is5k ? r.latencyMs.p99 <= 2 : undefined, e ? `p99 ${fmt(r.latencyMs.p99 / e.latencyMs.p99, 1)} × echo p99 at ${rate}/s` : "");
+    row("2 open-loop latency, durability full", `${rate}/s p50 / p99 / p99.9 (achieved ${fmt(r.achievedPerSec)}/s)`, `${fmt(r.latencyMs.p50)} / ${fmt(r.latencyMs.p99)} / ${fmt(r.latencyMs.p999)}`, "ms", is5k ? "p99 ≤ 2 ms" : "", is5k ? r.latencyMs.p99 <= 2 : undefined, e ? `p99 ${fmt(r.latencyMs.p99 / e.latencyMs.p99, 1)} × echo p99 at ${rate}/s` : "", r.p99RatioToCeiling === undefined ? undefined : `p99 ${fmt(r.p99RatioToCeiling, 1)} × ceiling p99`);
   }
 }
 if (S.s3) row("3 stdio pipe, 256 in flight", "durability full", S.s3.commandsPerSec, "cmds/s", "", undefined, `${fmt(S.s3.ratioToPipeEcho, 3)} × pipe echo`);
 if (S.s4sweep) {
   for (const clients of [1, 10]) {
     const r = S.s4sweep[clients];
-    if (r) row(`4 ${clients} ws client(s), own session each, ${r.perClient} in flight each`, `p50 / p99 ${fmt(r.latencyMs.p50)} / ${fmt(r.latencyMs.p99)} ms`, r.commandsPerSec, "cmds/s", "", undefined, `${fmt(r.ratioToWsEcho, 3)} × ws echo`);
+    if (r) row(`4 ${clients} ws client(s), own session each, ${r.perClient} in flight each`, `p50 / p99 ${fmt(r.latencyMs.p50)} / ${fmt(r.latencyMs.p99)} ms`, r.commandsPerSec, "cmds/s", "", undefined, `${fmt(r.ratioToWsEcho, 3)} × ws echo`, xCeiling(r.commandsPerSec));
   }
 }
-if (S.s4own) row(`4 ${S.s4own.clients} ws clients, lifecycle "own", 1 in flight each`, `p50 / p99 ${fmt(S.s4own.latencyMs.p50)} / ${fmt(S.s4own.latencyMs.p99)} ms`, S.s4own.commandsPerSec, "cmds/s", "", undefined, `${fmt(S.s4own.ratioToWsEcho, 3)} × ws echo`);
-if (S.s4) row("4 500 ws clients, own session each, 1 in flight each", `p50 / p99 ${fmt(S.s4.latencyMs.p50)} / ${fmt(S.s4.latencyMs.p99)} ms`, S.s4.commandsPerSec, "cmds/s", "", undefined, `${fmt(S.s4.ratioToWsEcho, 3)} × ws echo`);
+if (S.s4own) row(`4 ${S.s4own.clients} ws clients, lifecycle "own", 1 in flight each`, `p50 / p99 ${fmt(S.s4own.latencyMs.p50)} / ${fmt(S.s4own.latencyMs.p99)} ms`, S.s4own.commandsPerSec, "cmds/s", "", undefined, `${fmt(S.s4own.ratioToWsEcho, 3)} × ws echo`, xCeiling(S.s4own.commandsPerSec));
+if (S.s4) row("4 500 ws clients, own session each, 1 in flight each", `p50 / p99 ${fmt(S.s4.latencyMs.p50)} / ${fmt(S.s4.latencyMs.p99)} ms`, S.s4.commandsPerSec, "cmds/s", "", undefined, `${fmt(S.s4.ratioToWsEcho, 3)} × ws echo`, xCeiling(S.s4.commandsPerSec));
 if (S.s5) {
   for (const [n, r] of Object.entries(S.s5)) {
     const target = Number(n) === 1_000_000 ? "≤ 2,000 ms" : "";
@@ -226,16 +253,18 @@ const md = [
   "",
   `Node ${out.node}, ${out.cpus} × ${out.cpuModel}, ${out.memGb} GB; total ${fmt(out.totalSeconds)} s.${quick ? " Quick mode: smaller sizes (50k-command journal instead of 1M for s5/s6/s7/s8, 10k commands for s7), one run per figure." : ` Medians of ${P.runs} runs where repeated.`}`,
   "",
-  "| scenario | metric | value | unit | target | met | vs baseline (same run) |",
-  "|---|---|---:|---|---|---|---|",
-  ...rows.map((r) => `| ${r.scenario} | ${r.metric} | ${typeof r.value === "number" ? fmt(r.value) : r.value} | ${r.unit} | ${r.target ?? ""} | ${metCell(r.met)} | ${r.baseline ?? ""} |`),
+  "| scenario | metric | value | unit | target | met | vs baseline (same run) | × ceiling |",
+  "|---|---|---:|---|---|---|---|---|",
+  ...rows.map((r) => `| ${r.scenario} | ${r.metric} | ${typeof r.value === "number" ? fmt(r.value) : r.value} | ${r.unit} | ${r.target ?? ""} | ${metCell(r.met)} | ${r.baseline ?? ""} | ${r.ceiling ?? ""} |`),
+  "",
+  `× ceiling: against s1's load on ceiling-server.mjs (the wire protocol + WAL FULL group commit, nothing of causeway's) with 1 row per command and 3 lifecycle events + a response (${fmt(ceiling)} msgs/s); s2 against the ceiling's p99 at the same offered rate.`,
   "",
 ].join("\n");
 
 const w = (s, n) => (s.length > n ? s.slice(0, n - 1) + "…" : s.padEnd(n));
 console.log("");
-console.log(`${w("scenario", 48)} ${w("metric", 52)} ${"value".padStart(22)} ${w("unit", 7)} ${w("target", 26)} ${w("met", 5)} vs baseline`);
-for (const r of rows) console.log(`${w(r.scenario, 48)} ${w(r.metric, 52)} ${(typeof r.value === "number" ? fmt(r.value) : r.value).padStart(22)} ${w(r.unit, 7)} ${w(r.target ?? "", 26)} ${w(r.met === undefined ? "" : r.met ? "met" : "GAP", 5)} ${r.baseline ?? ""}`);
+console.log(`${w("scenario", 48)} ${w("metric", 52)} ${"value".padStart(22)} ${w("unit", 7)} ${w("target", 26)} ${w("met", 5)} ${w("vs baseline", 40)} × ceiling`);
+for (const r of rows) console.log(`${w(r.scenario, 48)} ${w(r.metric, 52)} ${(typeof r.value === "number" ? fmt(r.value) : r.value).padStart(22)} ${w(r.unit, 7)} ${w(r.target ?? "", 26)} ${w(r.met === undefined ? "" : r.met ? "met" : "GAP", 5)} ${w(r.baseline ?? "", 40)} ${r.ceiling ?? ""}`);
 
 const dir = fileURLToPath(new URL("../../bench/results/", import.meta.url));
 mkdirSync(dir, { recursive: true });

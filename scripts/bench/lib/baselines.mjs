@@ -1,4 +1,6 @@
 // Baselines measured in the same run as the scenarios: what this machine can do without causeway.
+// The ceiling baseline is the limit of the protocol itself: the same load against a bare server that
+// only parses frames, group-commits journal rows and answers (ceiling-server.mjs).
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -6,24 +8,55 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { StdioClient, WsClient, openLoop, pipeline, sequential } from "./clients.mjs";
+import { openLoopSets, pipelinedSets } from "./load.mjs";
 import { nodeArgs } from "./server.mjs";
 
 const ECHO = fileURLToPath(new URL("../echo-server.mjs", import.meta.url));
+const CEILING = fileURLToPath(new URL("../ceiling-server.mjs", import.meta.url));
 // the same shape and size as the scenario's `set` command
 export const sampleFrame = (i, id) => `{"type":"set","id":"${id}","idempotencyKey":"k-${id}","sessionId":"b${i % 64}","path":"/k","value":${i}}`;
 
-/** A bare ws echo server in its own process. */
-export async function startEcho() {
-  const child = spawn(process.execPath, [ECHO], { stdio: ["ignore", "pipe", "inherit"] });
+/** A bare ws server script (echo-server.mjs, ceiling-server.mjs) in its own process; it prints its port. */
+async function startBare(script, args = []) {
+  const child = spawn(process.execPath, [script, ...args], { stdio: ["ignore", "pipe", "inherit"] });
   const port = await new Promise((resolve, reject) => {
     child.stdout.once("data", (d) => resolve(Number(String(d).trim())));
-    child.once("exit", (c) => reject(new Error(`echo server exited ${c}`)));
+    child.once("exit", (c) => reject(new Error(`${script} exited ${c}`)));
   });
   return {
     url: `ws://127.0.0.1:${port}/`,
     stop: () => new Promise((r) => (child.exitCode !== null ? r() : (child.once("exit", r), child.kill("SIGTERM")))),
   };
 }
+
+/** A bare ws echo server in its own process. */
+export const startEcho = () => startBare(ECHO);
+
+/**
+ * The ceiling of this protocol on this machine: ceiling-server.mjs (wire protocol + WAL FULL group
+ * commit, nothing of causeway's) on a fresh database, `rowsPerCommand` 1 or 3, lifecycle events or
+ * responses only. `f(client)` runs the load over one WebSocket.
+ */
+async function withCeiling({ rowsPerCommand, events }, f) {
+  const dir = mkdtempSync(join(tmpdir(), "causeway-bench-ceiling-"));
+  const srv = await startBare(CEILING, ["--db", join(dir, "ceiling.db"), "--rows-per-command", String(rowsPerCommand), ...(events ? [] : ["--responses-only"])]);
+  try {
+    const c = await WsClient.connect(srv.url);
+    const r = await f(c);
+    await c.close();
+    return r;
+  } finally {
+    await srv.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** s1's load (lib/load.mjs: 1 ws, 64 sessions, `window` in flight) against the ceiling server. */
+export const ceilingThroughput = ({ rowsPerCommand, events, commands, window, warmup }) =>
+  withCeiling({ rowsPerCommand, events }, async (c) => ({ rowsPerCommand, events, ...(await pipelinedSets(c, { commands, window, warmup, label: "ceiling" })) }));
+
+/** s2's open loop (lib/load.mjs) against the ceiling server: latency at each offered rate. */
+export const ceilingOpenLoop = ({ rowsPerCommand, events, rates, durationMs, warmup }) => withCeiling({ rowsPerCommand, events }, (c) => openLoopSets(c, { rates, durationMs, warmup }));
 
 /** ws echo over one loopback connection: pipelined msgs/s, sequential RTT, open-loop latency. */
 export async function wsEcho({ messages, window, rttSamples, openLoopRates, openLoopMs }) {
