@@ -130,6 +130,12 @@ if (want("s1")) {
     S.s1[durability] = { commandsPerSec: m, runs: rs, ratioToWsEcho: m / echo, ratioToCeiling: m / ceiling, journalRowsPerSec: m * 3, p99Ms: median(rs.map((r) => r.latencyMs.p99)) };
     log(`  ${fmt(m)} commands/s (${fmt(m / echo, 3)} × ws echo, ${xCeiling(m)}), ${fmt(median(rs.map((r) => r.rowsPerCommit)))} journal rows per commit`);
   }
+  log(`s1: the same, durability full, responses only (subscribe {lifecycle: "none"})`);
+  const rs = await runs(P.runs, () => s1Throughput({ durability: "full", commands: P.s1.commands, window: WINDOW, warmup: P.s1.warmup, lifecycle: "none" }));
+  const m = median(rs.map((r) => r.commandsPerSec));
+  const ceilingResponses = out.baselines.ceiling.responsesOnly?.[1]?.commandsPerSec;
+  S.s1.responsesOnly = { commandsPerSec: m, runs: rs, ratioToWsEcho: m / echo, ratioToCeilingResponsesOnly: ceilingResponses ? m / ceilingResponses : null, p99Ms: median(rs.map((r) => r.latencyMs.p99)) };
+  log(`  ${fmt(m)} commands/s (${fmt(m / echo, 3)} × ws echo${ceilingResponses ? `, ${fmt(m / ceilingResponses, 3)} × ceiling responses only` : ""})`);
 }
 if (want("s2")) {
   log(`s2: open-loop latency at ${P.s2.rates.join(", ")} commands/s`);
@@ -209,6 +215,8 @@ if (S.s1) {
   const f = S.s1.full;
   row("1 durable set, 1 ws, 64 sessions, 256 in flight", "durability full", f.commandsPerSec, "cmds/s", "≥ 40,000 and ≥ 0.25 × echo", f.commandsPerSec >= 40_000 && f.ratioToWsEcho >= 0.25, `${fmt(f.ratioToWsEcho, 3)} × ws echo`, xCeiling(f.commandsPerSec));
   row("1 durable set, 1 ws, 64 sessions, 256 in flight", "durability normal", S.s1.normal.commandsPerSec, "cmds/s", "", undefined, `${fmt(S.s1.normal.ratioToWsEcho, 3)} × ws echo`, xCeiling(S.s1.normal.commandsPerSec));
+  const ro = S.s1.responsesOnly;
+  row("1 durable set, 1 ws, 64 sessions, 256 in flight", "durability full, responses only (lifecycle none)", ro.commandsPerSec, "cmds/s", "≥ 0.35 × echo", ro.ratioToWsEcho >= 0.35, `${fmt(ro.ratioToWsEcho, 3)} × ws echo`, ro.ratioToCeilingResponsesOnly === null ? "" : `${fmt(ro.ratioToCeilingResponsesOnly, 3)} × ceiling (responses only)`);
 }
 if (S.s2) {
   for (const [rate, r] of Object.entries(S.s2)) {

@@ -18,14 +18,19 @@ export function tempDir() {
 }
 
 /** Scenario 1: durable `set` throughput over one WebSocket, 64 sessions, `window` in flight. */
-export async function s1Throughput({ durability, commands, window, warmup }) {
+export async function s1Throughput({ durability, commands, window, warmup, lifecycle = "all" }) {
   const dir = tempDir();
-  const srv = await startServer({ db: join(dir, "s1.db"), durability, label: `s1 ${durability}` });
+  const srv = await startServer({ db: join(dir, "s1.db"), durability, label: `s1 ${durability} lifecycle ${lifecycle}` });
   try {
     const c = await WsClient.connect(srv.url);
+    // "none": responses only (the connection opts out of lifecycle events, #17)
+    if (lifecycle !== "all") {
+      const f = await c.request({ type: "subscribe", lifecycle });
+      if (!f.success) throw new Error(`s1: subscribe {lifecycle: ${lifecycle}} failed: ${JSON.stringify(f)}`);
+    }
     const r = await pipelinedSets(c, { commands, window, warmup, label: "s1" });
     await c.close();
-    return { durability, ...r, serverRssMb: srv.mem().hwmMb };
+    return { durability, lifecycle, ...r, serverRssMb: srv.mem().hwmMb };
   } finally {
     await srv.stop();
     rmSync(dir, { recursive: true, force: true });
