@@ -11,6 +11,7 @@
  * (one per session would be unbounded); per-lane figures are in `get_lanes`.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { HistogramSnapshot, MetricsSnapshot } from "../protocol/snapshots.js";
 import type { EngineObserver, FinishedFact } from "./observer.js";
 
 /** seconds: 0.5 ms .. 60 s */
@@ -30,55 +31,6 @@ export interface MetricsSources {
   journalHealthy(): boolean;
   /** commands awaiting approval (governance); 0 until wired */
   pending(): number;
-}
-
-/** A histogram as plain numbers (for `get_metrics`): cumulative bucket counts, like Prometheus. */
-export interface HistogramSnapshot {
-  count: number;
-  /** sum of observations, in the histogram's unit (seconds or rows) */
-  sum: number;
-  /** upper bound → observations ≤ it (cumulative); "+Inf" equals `count` */
-  buckets: Record<string, number>;
-}
-
-export interface MetricsSnapshot {
-  uptimeMs: number;
-  commands: {
-    /** admitted commands by type (their `accepted` row committed) */
-    accepted: Record<string, number>;
-    /** finished commands: type → outcome (`succeeded` | `failed` | `timed_out` | `interrupted`) → count */
-    finished: Record<string, Record<string, number>>;
-    /** failed commands: error code → count */
-    failedByCode: Record<string, number>;
-    inFlight: number;
-    queued: number;
-    running: number;
-    pending: number;
-  };
-  latency: {
-    /** admission (accepted) to finish, seconds */
-    admissionToFinish: HistogramSnapshot;
-    /** admission to handler start, seconds */
-    queueWait: HistogramSnapshot;
-  };
-  lanes: { active: number; maxDepth: number; queued: number; running: number };
-  journal: {
-    commits: number;
-    commitFailures: number;
-    rows: number;
-    lastSeq: number;
-    healthy: boolean;
-    /** commit duration, seconds */
-    commitLatency: HistogramSnapshot;
-    /** rows per commit */
-    batchSize: HistogramSnapshot;
-  };
-  connections: { open: Record<string, number>; opened: Record<string, number> };
-  /** duplicates answered from a stored outcome (`replay`) or attached to one in flight (`attach`), by type */
-  replays: { replay: number; attach: number; byType: Record<string, number> };
-  /** duplicates refused with replay_conflict, by type */
-  conflicts: { total: number; byType: Record<string, number> };
-  sessions: number;
 }
 
 class PlainHistogram {
