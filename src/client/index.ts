@@ -2,8 +2,9 @@
  * `causeway/client`: a typed client with safe retries by default (`connect`), plus the low-level
  * WebSocket test client (`CausewayClient`) used by the integration tests.
  */
-export { connect, CausewayConnection, ClientError, CommandFailedError } from "./client.js";
-export type { ConnectTarget, ConnectOptions, ReconnectOptions, SendOptions, EventsOptions, ClientErrorCode, ClientState } from "./client.js";
+export { connect, CausewayConnection } from "./connection.js";
+export { ClientError, CommandFailedError, type ClientErrorCode } from "./errors.js";
+export type { ConnectTarget, ConnectOptions, ReconnectOptions, SendOptions, EventsOptions, ClientState } from "./options.js";
 export type {
   CausewayCommands,
   Command,
