@@ -1,7 +1,4 @@
-/**
- * `causeway/client`: a typed client with safe retries by default (`connect`), plus the low-level
- * WebSocket test client (`CausewayClient`) used by the integration tests.
- */
+/** `causeway/client`: a typed client with safe retries by default (`connect`). */
 export { connect, CausewayConnection } from "./connection.js";
 export { ClientError, CommandFailedError, type ClientErrorCode } from "./errors.js";
 export type { ConnectTarget, ConnectOptions, ReconnectOptions, SendOptions, EventsOptions, ClientState } from "./options.js";
@@ -26,4 +23,3 @@ export type {
   HealthData,
   HistogramSnapshot,
 } from "./types.js";
-export { CausewayClient, type Frame, type ClientResponse } from "./ws-client.js";

@@ -3,7 +3,7 @@
  * over stdio (the same scenarios on both transports).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Frame } from "../../src/client/index.js";
+import type { Frame } from "../helpers/ws-client.js";
 import { startTransport, type TestClient, type TestServer, type TransportKind } from "../helpers/transports.js";
 
 type Data = Record<string, any>;
