@@ -44,8 +44,8 @@ if (!existsSync(cli) || !existsSync(clientModule)) {
   console.error("missing dist/: run `npm run build` first");
   process.exit(1);
 }
-const { CausewayClient } = await import(clientModule);
-const { hashToken } = await import(join(root, "dist/governance/tokens.js"));
+const { connect: open } = await import(clientModule);
+const { hashToken } = await import(join(root, "dist/auth/tokens.js"));
 
 const FIXTURE_SECRETS = ["fixture-password-7f3a", "fixture-api-key-91c2"];
 const RULES = { login: ["/password", "outcome:/data/token"], "*": ["apiKey"] };
@@ -83,10 +83,39 @@ async function serve(db, extra = []) {
   };
 }
 
+/**
+ * A `causeway/client` connection (resolves after server_ready) with what this script needs on top:
+ * `request` sends the command as written (no generated idempotencyKey, no retry), `waitFor` /
+ * `waitNext` wait on the frames received (every one, or from now on), `terminate` drops the link.
+ */
 async function connect(port, token) {
-  const c = await CausewayClient.connect(`ws://127.0.0.1:${port}/`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
-  await c.waitFor((f) => f.type === "server_ready");
-  return c;
+  const c = await open(`ws://127.0.0.1:${port}/`, { ...(token ? { token } : {}), reconnect: false, idempotencyKeys: false, timeoutMs: 20_000 });
+  const frames = [];
+  c.on("frame", (f) => frames.push(f));
+  const waitNext = (match, ms = 20_000) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        c.off("frame", on);
+        reject(new Error(`no matching frame within ${ms} ms`));
+      }, ms);
+      const on = (f) => {
+        if (!match(f)) return;
+        clearTimeout(timer);
+        c.off("frame", on);
+        resolve(f);
+      };
+      c.on("frame", on);
+    });
+  return {
+    request: (cmd, timeoutMs) => c.send(cmd, timeoutMs === undefined ? {} : { timeoutMs }),
+    waitNext,
+    waitFor: (match) => {
+      const seen = frames.find(match);
+      return seen ? Promise.resolve(seen) : waitNext(match);
+    },
+    close: () => c.close(),
+    terminate: () => c.dropLink(),
+  };
 }
 
 const check = async (c, cmd, ok) => {

@@ -1,9 +1,7 @@
-/**
- * `causeway/client`: a typed client with safe retries by default (`connect`), plus the low-level
- * WebSocket test client (`CausewayClient`) used by the integration tests.
- */
-export { connect, CausewayConnection, ClientError, CommandFailedError } from "./client.js";
-export type { ConnectTarget, ConnectOptions, ReconnectOptions, SendOptions, EventsOptions, ClientErrorCode, ClientState } from "./client.js";
+/** `causeway/client`: a typed client with safe retries by default (`connect`). */
+export { connect, CausewayConnection } from "./connection.js";
+export { ClientError, CommandFailedError, type ClientErrorCode } from "./errors.js";
+export type { ConnectTarget, ConnectOptions, ReconnectOptions, SendOptions, EventsOptions, ClientState } from "./options.js";
 export type {
   CausewayCommands,
   Command,
@@ -25,4 +23,3 @@ export type {
   HealthData,
   HistogramSnapshot,
 } from "./types.js";
-export { CausewayClient, type Frame, type ClientResponse } from "./ws-client.js";

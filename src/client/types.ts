@@ -8,14 +8,8 @@
  *     }
  *   }
  */
-import type { PiServerMetrics } from "../operator/pi-metrics.js";
-import type { SessionInfo } from "../commands/session-info.js";
-import type { RecoverySummary } from "../engine/recovery.js";
-import type { JournalStatus } from "../journal/open.js";
-import type { HistoryEntry } from "../journal/queries.js";
-import type { LaneInfo } from "../engine/lanes.js";
-import type { GovernanceDetail, HistoryStatus } from "../journal/queries.js";
-import type { HistogramSnapshot, MetricsSnapshot } from "../observability/metrics.js";
+import type { GovernanceDetail, HistoryEntry, HistoryItem, HistoryPage, HistoryStatus } from "../protocol/command-history.js";
+import type { HistogramSnapshot, JournalStatus, LaneInfo, MetricsSnapshot, PiServerMetrics, RecoverySummary, SessionInfo } from "../protocol/snapshots.js";
 import type { FailureCode } from "../protocol/errors.js";
 import type { CommandEnvelope, ENVELOPE_FIELDS } from "../protocol/types.js";
 
@@ -25,37 +19,22 @@ import type { CommandEnvelope, ENVELOPE_FIELDS } from "../protocol/types.js";
  */
 export type Envelope = Pick<CommandEnvelope, Exclude<(typeof ENVELOPE_FIELDS)[number], "type">>;
 
-/** The server's SessionInfo (src/commands/session-info.ts): createdAt ISO-8601, createdAtMs epoch ms. */
+/** SessionInfo (src/protocol/snapshots.ts): createdAt ISO-8601, createdAtMs epoch ms. */
 export type { SessionInfo };
 
-/** Every status `get_command_history` filters by (the server's list, src/journal/queries.ts). */
+/** Every status `get_command_history` filters by (src/protocol/command-history.ts). */
 export type { HistoryStatus };
 
-/** `get_command` data's `governance` (src/journal/queries.ts). */
+/** `get_command` data's `governance` (src/protocol/command-history.ts). */
 export type { GovernanceDetail };
 
-export interface HistoryItem {
-  commandId: string;
-  type: string;
-  actor: string;
-  sessionId: string | null;
-  laneKey: string;
-  status: HistoryStatus;
-  acceptedSeq: number;
-  acceptedAt: number;
-  finishedAt?: number;
-  success?: boolean;
-  code?: FailureCode;
-  error?: string;
-  sessionVersion?: number;
-  idempotencyKey?: string;
-  dependsOn?: string[];
-}
+/** One command of a `get_command_history` page. */
+export type { HistoryItem };
 
-/** `get_lanes` data: what the server reports per lane (src/engine/lanes.ts). */
+/** `get_lanes` data: what the server reports per lane (src/protocol/snapshots.ts). */
 export type { LaneInfo };
 
-/** `get_metrics` data: pi-server's fields (src/commands/pi-metrics.ts) and the server's snapshot (src/observability/metrics.ts). */
+/** `get_metrics` data: pi-server's fields and the server's own snapshot (src/protocol/snapshots.ts). */
 export type { HistogramSnapshot, PiServerMetrics };
 export type MetricsData = PiServerMetrics & MetricsSnapshot;
 
@@ -115,10 +94,7 @@ export interface CausewayCommands {
       truncated: boolean;
       maxItemsReturned: number;
       maxItemsAllowed: number;
-      items: HistoryItem[];
-      nextCursor?: string;
-      count: number;
-    };
+    } & HistoryPage;
   };
   get_command: {
     params: { commandId: string };

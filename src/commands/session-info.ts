@@ -4,15 +4,9 @@
  * keeps the epoch ms as `createdAtMs`. This is the one place that converts: the live handlers and
  * the audit's re-execution both go through it.
  */
+import type { SessionInfo } from "../protocol/snapshots.js";
 
-export interface SessionInfo {
-  sessionId: string;
-  sessionVersion: number;
-  /** ISO-8601 UTC with milliseconds, e.g. "2026-12-02T05:16:21.923Z" */
-  createdAt: string;
-  /** the same instant, epoch ms */
-  createdAtMs: number;
-}
+export type { SessionInfo };
 
 /** What the session table knows about a session (createdAt in epoch ms). */
 export interface SessionFacts {

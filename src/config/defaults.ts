@@ -11,7 +11,7 @@ export interface CausewayConfig {
   port: number;
   path: string;
   stdio: boolean;
-  /** bearer tokens file (issue 5); null: no authentication, WebSocket open on loopback only */
+  /** bearer tokens file; null: no authentication, WebSocket open on loopback only */
   tokensFile: string | null;
   /** allow a non-loopback host without a tokens file (open to anyone who can reach it) */
   insecure: boolean;
@@ -24,7 +24,7 @@ export interface CausewayConfig {
   localActor: string;
   /** roles of that local actor */
   localRoles: string[];
-  /** governance policy file (issue 5); null: open policy (nothing needs approval, nothing is denied) */
+  /** governance policy file; null: open policy (nothing needs approval, nothing is denied) */
   policyFile: string | null;
   /** SQLite journal file, or ":memory:" for the in-memory store */
   db: string;

@@ -2,28 +2,13 @@
  * Execution lanes: strict FIFO per lane key (`session:<id>` or `server`). A lane runs at most one
  * job at a time: the head. Lanes exist only while they hold jobs.
  */
+import type { LaneInfo } from "../protocol/snapshots.js";
 import type { Job } from "./job.js";
 
 export const SERVER_LANE = "server";
 
 export function sessionLane(sessionId: string): string {
   return `session:${sessionId}`;
-}
-
-/** What `get_lanes` reports for one lane. */
-export interface LaneInfo {
-  laneKey: string;
-  /** queued + running commands */
-  depth: number;
-  /** commands not running: waiting for their turn, or (at the head) for a dependency */
-  queued: number;
-  head: { commandId: string; type: string; status: string; acceptedAt: number; waitingOn?: string } | null;
-  /** epoch ms when the head's handler started, or null if the head is not running */
-  runningSince: number | null;
-  /** age of the oldest command that is not running, or null if there is none */
-  oldestQueuedAgeMs: number | null;
-  /** the first commands that are not running, in lane order */
-  queue: Array<{ commandId: string; type: string; acceptedAt: number; status: string }>;
 }
 
 export class Lane {

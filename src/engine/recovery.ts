@@ -13,9 +13,11 @@
  *   "[REDACTED]" placeholders would do the wrong thing.
  */
 import type { CommandRegistry } from "../commands/registry.js";
-import type { JournalStatus } from "../journal/open.js";
+import type { JournalStatus, RecoveredInFlight, RecoveryBucket, RecoverySummary } from "../protocol/snapshots.js";
 import { containsRedacted } from "../journal/redaction.js";
 import type { RecoveredState, UnfinishedCommand } from "../journal/types.js";
+
+export type { RecoverySummary };
 
 export type VerdictKind = "requeue" | "interrupted" | "failed_unstarted" | "unregistered" | "pending";
 
@@ -26,55 +28,6 @@ export interface Verdict {
 }
 
 export const RECOVERY_IDS_MAX = 100;
-
-export interface RecoveryBucket {
-  count: number;
-  /** first RECOVERY_IDS_MAX ids, in journal order */
-  ids: string[];
-  truncated: boolean;
-}
-
-/** pi-server's description of an in-flight command that restart recovery failed. */
-export interface RecoveredInFlight {
-  commandId: string;
-  commandType: string;
-  laneKey: string;
-  lastPhase: "command_accepted" | "command_started";
-  reason: string;
-}
-
-/**
- * What restart recovery did: pi-server's StartupRecoveryData fields first (get_startup_recovery,
- * startup_recovery_summary), then causeway's own. causeway reads no journal at startup (only the
- * materialized tables): `entriesScanned` counts the unfinished command rows it read, and no
- * stored outcome is loaded into memory (`recoveredOutcomes` 0: every outcome is looked up in the
- * journal database when needed, none is lost). `recoveredInFlight` lists the commands recovery
- * failed (interrupted, failedUnstarted, unregistered); re-queued ones are not failures.
- */
-export interface RecoverySummary extends JournalStatus {
-  entriesScanned: number;
-  malformedEntries: number;
-  unsupportedVersionEntries: number;
-  recoveredOutcomes: number;
-  recoveredOutcomeIds: string[];
-  recoveredOutcomeIdsTruncated: boolean;
-  recoveredInFlightFailures: number;
-  /** first RECOVERY_IDS_MAX, in journal order */
-  recoveredInFlight: RecoveredInFlight[];
-  recoveredInFlightTruncated: boolean;
-  /** the cap on every list here (RECOVERY_IDS_MAX) */
-  maxItemsReturned: number;
-  recoveredAt: number;
-  lastSeq: number;
-  sessions: number;
-  unfinished: number;
-  requeued: RecoveryBucket;
-  interrupted: RecoveryBucket;
-  failedUnstarted: RecoveryBucket;
-  unregistered: RecoveryBucket;
-  /** governed or scheduled commands that stay pending across the restart */
-  pending: RecoveryBucket;
-}
 
 export const REASON_RUNNING = "server stopped while the command was running";
 export const REASON_UNSTARTED = "server stopped before the command started; failed instead of re-queued (failUnstartedOnRecovery)";

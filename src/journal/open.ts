@@ -7,23 +7,11 @@
  */
 import { resolve } from "node:path";
 import type { Durability } from "../config/defaults.js";
+import type { JournalStatus } from "../protocol/snapshots.js";
 import { SqliteStore } from "./sqlite-store.js";
 import type { Store } from "./types.js";
 
-/**
- * pi-server's durable-journal status fields, as causeway reports them in get_command_history,
- * get_startup_recovery / startup_recovery_summary and get_metrics (stores.journal). causeway's
- * journal is always on and the server serves only once recovery is done, so it is always
- * enabled, initialized and "ready"; journalPath is the absolute database path (":memory:" for the
- * in-memory store).
- */
-export interface JournalStatus {
-  enabled: true;
-  initialized: true;
-  initState: "ready";
-  journalPath: string;
-  schemaVersion: number;
-}
+export type { JournalStatus };
 
 export function journalStatus(store: Store): JournalStatus {
   const { path, schemaVersion } = store.stats();

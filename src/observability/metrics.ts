@@ -1,5 +1,5 @@
 /**
- * Metrics: one `Metrics` object is the engine's observer (src/engine/observer.ts) and the source of
+ * Metrics: one `Metrics` object is the engine's observer (observer.ts) and the source of
  * both the Prometheus `/metrics` endpoint (prom-client, text exposition format) and the
  * `get_metrics` / `health_check` commands. Both read the same figures: counters and histograms are
  * fed once, into prom-client and into a plain snapshot that immediate commands read synchronously;
@@ -9,16 +9,15 @@
  * Label cardinality is bounded: `type` is a registered command type (unknown types are refused
  * before admission), `outcome` a terminal status, `code` an error code. Lanes are NOT a label
  * (one per session would be unbounded); per-lane figures are in `get_lanes`.
+ *
+ * prom-metrics.ts registers the prom-client side; plain-histogram.ts is the histogram of the
+ * plain side.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Registry } from "prom-client";
+import type { MetricsSnapshot } from "../protocol/snapshots.js";
 import type { EngineObserver, FinishedFact } from "./observer.js";
-
-/** seconds: 0.5 ms .. 60 s */
-export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
-/** seconds: 50 µs .. 1 s */
-export const COMMIT_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
-/** journal rows per group-commit transaction */
-export const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
+import { PlainHistogram } from "./plain-histogram.js";
+import { BATCH_BUCKETS, COMMIT_BUCKETS, LATENCY_BUCKETS, registerCounters, registerGauges, type LaneFigures, type PromCounters } from "./prom-metrics.js";
 
 /** What the gauges read when scraped. Bound once the engine exists (it needs the observer first). */
 export interface MetricsSources {
@@ -30,75 +29,6 @@ export interface MetricsSources {
   journalHealthy(): boolean;
   /** commands awaiting approval (governance); 0 until wired */
   pending(): number;
-}
-
-/** A histogram as plain numbers (for `get_metrics`): cumulative bucket counts, like Prometheus. */
-export interface HistogramSnapshot {
-  count: number;
-  /** sum of observations, in the histogram's unit (seconds or rows) */
-  sum: number;
-  /** upper bound → observations ≤ it (cumulative); "+Inf" equals `count` */
-  buckets: Record<string, number>;
-}
-
-export interface MetricsSnapshot {
-  uptimeMs: number;
-  commands: {
-    /** admitted commands by type (their `accepted` row committed) */
-    accepted: Record<string, number>;
-    /** finished commands: type → outcome (`succeeded` | `failed` | `timed_out` | `interrupted`) → count */
-    finished: Record<string, Record<string, number>>;
-    /** failed commands: error code → count */
-    failedByCode: Record<string, number>;
-    inFlight: number;
-    queued: number;
-    running: number;
-    pending: number;
-  };
-  latency: {
-    /** admission (accepted) to finish, seconds */
-    admissionToFinish: HistogramSnapshot;
-    /** admission to handler start, seconds */
-    queueWait: HistogramSnapshot;
-  };
-  lanes: { active: number; maxDepth: number; queued: number; running: number };
-  journal: {
-    commits: number;
-    commitFailures: number;
-    rows: number;
-    lastSeq: number;
-    healthy: boolean;
-    /** commit duration, seconds */
-    commitLatency: HistogramSnapshot;
-    /** rows per commit */
-    batchSize: HistogramSnapshot;
-  };
-  connections: { open: Record<string, number>; opened: Record<string, number> };
-  /** duplicates answered from a stored outcome (`replay`) or attached to one in flight (`attach`), by type */
-  replays: { replay: number; attach: number; byType: Record<string, number> };
-  /** duplicates refused with replay_conflict, by type */
-  conflicts: { total: number; byType: Record<string, number> };
-  sessions: number;
-}
-
-class PlainHistogram {
-  private readonly counts: number[];
-  count = 0;
-  sum = 0;
-  constructor(private readonly bounds: number[]) {
-    this.counts = bounds.map(() => 0);
-  }
-  observe(v: number): void {
-    this.count++;
-    this.sum += v;
-    for (let i = 0; i < this.bounds.length; i++) if (v <= this.bounds[i]!) this.counts[i]!++;
-  }
-  snapshot(): HistogramSnapshot {
-    const buckets: Record<string, number> = {};
-    this.bounds.forEach((b, i) => (buckets[String(b)] = this.counts[i]!));
-    buckets["+Inf"] = this.count;
-    return { count: this.count, sum: this.sum, buckets };
-  }
 }
 
 const inc = (m: Record<string, number>, k: string, by = 1): void => {
@@ -117,18 +47,8 @@ export class Metrics implements EngineObserver {
   private readonly now: () => number;
   private readonly startedAt: number;
 
-  // prom-client side
-  private readonly pAccepted: Counter<"type">;
-  private readonly pFinished: Counter<"type" | "outcome" | "code">;
-  private readonly pDuration: Histogram<"type">;
-  private readonly pQueueWait: Histogram<"type">;
-  private readonly pCommitSeconds: Histogram;
-  private readonly pBatchRows: Histogram;
-  private readonly pCommitFailures: Counter;
-  private readonly pDuplicates: Counter<"type" | "kind">;
-  private readonly pConflicts: Counter<"type">;
-  private readonly pConnOpened: Counter<"transport">;
-  private readonly pConnections: Gauge<"transport">;
+  /** the prom-client side (/metrics) */
+  private readonly prom: PromCounters;
 
   // plain side (get_metrics)
   private readonly acceptedCounts: Record<string, number> = {};
@@ -151,92 +71,15 @@ export class Metrics implements EngineObserver {
   constructor(opts: MetricsOptions = {}) {
     this.now = opts.now ?? Date.now;
     this.startedAt = this.now();
-    const registers = [this.registry];
-    this.pAccepted = new Counter({ name: "causeway_commands_accepted_total", help: "Commands admitted (accepted row committed), by type", labelNames: ["type"], registers });
-    this.pFinished = new Counter({
-      name: "causeway_commands_total",
-      help: "Commands finished (terminal outcome committed), by type, outcome (succeeded, failed, timed_out, interrupted) and error code (empty on success)",
-      labelNames: ["type", "outcome", "code"],
-      registers,
-    });
-    this.pDuration = new Histogram({ name: "causeway_command_duration_seconds", help: "Admission (accepted) to finish, by type", labelNames: ["type"], buckets: LATENCY_BUCKETS, registers });
-    this.pQueueWait = new Histogram({ name: "causeway_command_queue_wait_seconds", help: "Admission to handler start (time queued in the lane), by type", labelNames: ["type"], buckets: LATENCY_BUCKETS, registers });
-    this.pCommitSeconds = new Histogram({ name: "causeway_journal_commit_seconds", help: "Duration of one group-commit transaction", buckets: COMMIT_BUCKETS, registers });
-    this.pBatchRows = new Histogram({ name: "causeway_journal_commit_batch_rows", help: "Journal rows per group-commit transaction", buckets: BATCH_BUCKETS, registers });
-    this.pCommitFailures = new Counter({ name: "causeway_journal_commit_failures_total", help: "Failed journal transactions (fail closed, retried with backoff)", registers });
-    this.pDuplicates = new Counter({ name: "causeway_replays_total", help: "Duplicate submissions answered from a stored outcome (kind=replay) or attached to the original in flight (kind=attach)", labelNames: ["type", "kind"], registers });
-    this.pConflicts = new Counter({ name: "causeway_replay_conflicts_total", help: "Duplicate id or idempotency key with a different fingerprint (replay_conflict)", labelNames: ["type"], registers });
-    this.pConnOpened = new Counter({ name: "causeway_connections_opened_total", help: "Connections opened, by transport", labelNames: ["transport"], registers });
-    this.pConnections = new Gauge({ name: "causeway_connections", help: "Open connections, by transport", labelNames: ["transport"], registers });
-
+    this.prom = registerCounters(this.registry);
     // gauges read when scraped
-    const self = this;
-    new Gauge({
-      name: "causeway_lanes_active",
-      help: "Lanes holding at least one queued or running command",
-      registers,
-      collect() {
-        this.set(self.laneFigures().active);
-      },
-    });
-    new Gauge({
-      name: "causeway_lane_depth_max",
-      help: "Depth (queued + running commands) of the deepest lane",
-      registers,
-      collect() {
-        this.set(self.laneFigures().maxDepth);
-      },
-    });
-    new Gauge({
-      name: "causeway_lane_depth",
-      help: "Commands in lanes by state: queued (waiting for their turn or a dependency) or running",
-      labelNames: ["state"],
-      registers,
-      collect() {
-        const f = self.laneFigures();
-        this.set({ state: "queued" }, f.queued);
-        this.set({ state: "running" }, f.running);
-      },
-    });
-    new Gauge({
-      name: "causeway_commands_in_flight",
-      help: "Admitted commands whose outcome is not yet committed and published",
-      registers,
-      collect() {
-        this.set(self.sources?.inFlight() ?? 0);
-      },
-    });
-    new Gauge({
-      name: "causeway_commands_pending",
-      help: "Commands awaiting approval (governance)",
-      registers,
-      collect() {
-        this.set(self.sources?.pending() ?? 0);
-      },
-    });
-    new Gauge({
-      name: "causeway_sessions",
-      help: "Live sessions",
-      registers,
-      collect() {
-        this.set(self.sources?.sessions() ?? 0);
-      },
-    });
-    new Gauge({
-      name: "causeway_journal_last_seq",
-      help: "Global sequence of the last committed journal row",
-      registers,
-      collect() {
-        this.set(self.sources?.lastSeq() ?? 0);
-      },
-    });
-    new Gauge({
-      name: "causeway_journal_healthy",
-      help: "1 if the last journal commit succeeded, 0 while commits fail",
-      registers,
-      collect() {
-        this.set(self.sources === null || self.sources.journalHealthy() ? 1 : 0);
-      },
+    registerGauges(this.registry, {
+      laneFigures: () => this.laneFigures(),
+      inFlight: () => this.sources?.inFlight() ?? 0,
+      pending: () => this.sources?.pending() ?? 0,
+      sessions: () => this.sources?.sessions() ?? 0,
+      lastSeq: () => this.sources?.lastSeq() ?? 0,
+      journalHealthy: () => this.sources === null || this.sources.journalHealthy(),
     });
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
@@ -249,50 +92,50 @@ export class Metrics implements EngineObserver {
   // ------------------------------------------------------------ EngineObserver
 
   accepted(type: string): void {
-    this.pAccepted.inc({ type });
+    this.prom.accepted.inc({ type });
     inc(this.acceptedCounts, type);
   }
 
   started(type: string, _lane: string, queueWaitMs: number): void {
     const s = Math.max(0, queueWaitMs) / 1000;
-    this.pQueueWait.observe({ type }, s);
+    this.prom.queueWait.observe({ type }, s);
     this.queueWait.observe(s);
   }
 
   finished(fact: FinishedFact): void {
     const code = fact.code ?? "";
-    this.pFinished.inc({ type: fact.type, outcome: fact.status, code });
+    this.prom.finished.inc({ type: fact.type, outcome: fact.status, code });
     const byOutcome = (this.finishedCounts[fact.type] ??= {});
     inc(byOutcome, fact.status);
     if (fact.code !== null) inc(this.failedByCode, fact.code);
     if (fact.code === "limit_exceeded" && fact.type === "create_session") this.rejected.sessionLimit++;
     const s = Math.max(0, fact.finishedAt - fact.acceptedAt) / 1000;
-    this.pDuration.observe({ type: fact.type }, s);
+    this.prom.duration.observe({ type: fact.type }, s);
     this.duration.observe(s);
   }
 
   duplicate(kind: "replay" | "attach" | "conflict", type: string): void {
     if (kind === "conflict") {
-      this.pConflicts.inc({ type });
+      this.prom.conflicts.inc({ type });
       inc(this.conflictsByType, type);
       this.conflictTotal++;
       return;
     }
-    this.pDuplicates.inc({ type, kind });
+    this.prom.duplicates.inc({ type, kind });
     this.replayCounts[kind]++;
     inc(this.replaysByType, type);
   }
 
   commit(rows: number, ms: number, ok: boolean): void {
     if (!ok) {
-      this.pCommitFailures.inc();
+      this.prom.commitFailures.inc();
       this.commitFailures++;
       return;
     }
     const s = ms / 1000;
-    this.pCommitSeconds.observe(s);
+    this.prom.commitSeconds.observe(s);
     this.commitSeconds.observe(s);
-    this.pBatchRows.observe(rows);
+    this.prom.batchRows.observe(rows);
     this.batchRows.observe(rows);
   }
 
@@ -309,14 +152,14 @@ export class Metrics implements EngineObserver {
   // ------------------------------------------------------------ connections
 
   connectionOpened(transport: string): void {
-    this.pConnOpened.inc({ transport });
-    this.pConnections.inc({ transport });
+    this.prom.connOpened.inc({ transport });
+    this.prom.connections.inc({ transport });
     inc(this.opened, transport);
     inc(this.open, transport);
   }
 
   connectionClosed(transport: string): void {
-    this.pConnections.dec({ transport });
+    this.prom.connections.dec({ transport });
     inc(this.open, transport, -1);
   }
 
@@ -328,7 +171,7 @@ export class Metrics implements EngineObserver {
   }
 
   /** `askingLane`: the lane whose running head is the command asking (left out of the figures). */
-  laneFigures(askingLane?: string): { active: number; maxDepth: number; queued: number; running: number } {
+  laneFigures(askingLane?: string): LaneFigures {
     let maxDepth = 0;
     let queued = 0;
     let running = 0;

@@ -5,45 +5,9 @@
  * sessions, session locks, rate limits, connection limit) are neutral: zeros, empty arrays,
  * `enabled: false`. PROTOCOL.md ("get_metrics") lists the value of each.
  */
-import { journalStatus, type JournalStatus } from "../journal/open.js";
-import type { MetricsSnapshot } from "../observability/metrics.js";
+import { journalStatus } from "../journal/open.js";
+import type { MetricsSnapshot, PiServerMetrics } from "../protocol/snapshots.js";
 import type { OperatorServices } from "./operator-command.js";
-
-export interface PiServerMetrics {
-  sessionCount: number;
-  connectionCount: number;
-  pendingConnectionCount: number;
-  totalCommandsExecuted: number;
-  commandsRejected: { sessionLimit: number; messageSize: number; rateLimit: number; globalRateLimit: number; connectionLimit: number; extensionUIResponseRateLimit: number };
-  zombieSessionsDetected: number;
-  zombieSessionsCleaned: number;
-  doubleUnregisterErrors: number;
-  rateLimitUsage: { globalCount: number; globalLimit: number };
-  stores: {
-    replay: { inFlightCount: number; outcomeCount: number; idempotencyCacheSize: number; maxInFlightCommands: number; maxCommandOutcomes: number; inFlightRejections: number };
-    version: { sessionCount: number };
-    execution: { laneCount: number };
-    lock: { activeLocks: number; timeoutCount: number; waitingCount: number; queueFullRejections: number };
-    extensionUI: { pendingCount: number; maxPendingRequests: number; rejectedCount: number };
-    sessionStore: { metadataResetCount: number };
-    journal: Omit<JournalStatus, "initState"> & {
-      appendFailurePolicy: "fail_closed";
-      redaction: { beforePersistHookEnabled: boolean; beforeExportHookEnabled: boolean };
-      entriesWritten: number;
-      writeErrors: number;
-      entriesScanned: number;
-      malformedEntries: number;
-      unsupportedVersionEntries: number;
-      recoveredOutcomes: number;
-      recoveredInFlightFailures: number;
-      retention: { enabled: boolean; maxEntries?: number; maxAgeMs?: number; maxBytes?: number };
-      compaction: { runs: number; droppedEntries: number; lastCompactionAt?: number; lastEntriesBefore: number; lastEntriesAfter: number; lastBytesBefore: number; lastBytesAfter: number };
-    };
-  };
-  circuitBreakers: never[];
-  bashCircuitBreaker: { enabled: false; globalState: "closed"; globalFailureCount: 0; sessionCount: 0; openSessionCount: 0; totalCalls: 0; totalTimeouts: 0; totalRejected: 0 };
-  metrics: { counters: Record<string, number>; gauges: Record<string, number>; histograms: Record<string, unknown>; recentEvents: unknown[] };
-}
 
 const sum = (m: Record<string, number>): number => Object.values(m).reduce((a, b) => a + b, 0);
 

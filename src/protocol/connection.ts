@@ -10,7 +10,7 @@ export interface Connection {
   readonly id: string;
   readonly transport: TransportKind;
   /**
-   * Authenticated actor (issue 5): the bearer token's actor (tokens file), or the configured
+   * Authenticated actor: the bearer token's actor (tokens file), or the configured
    * `localActor` (default `local`) for stdio and open loopback WebSocket.
    */
   readonly actor: string;

@@ -1,5 +1,5 @@
 /**
- * Plain HTTP routes on the WebSocket transport's HTTP server (issue #8):
+ * Plain HTTP routes on the WebSocket transport's HTTP server:
  * - `GET /metrics`: Prometheus text exposition (prom-client registry);
  * - `GET /readyz`: 200 when the journal is open, startup recovery is done, the last journal commit
  *   succeeded and the server is not shutting down; 503 otherwise. The body says which check failed.

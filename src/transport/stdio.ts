@@ -8,13 +8,14 @@
  * Backpressure: while more than `maxOutboundBytes` are queued on `output`, events are dropped (one
  * `events_dropped` notice follows) and `input` is paused, so a reader that stops reading stops the
  * server from reading more commands; both resume once the queue falls back under the bound. Memory
- * stays bounded by the bound plus the answers to the commands already read.
+ * stays bounded by the bound plus the answers to the commands already read (stdio-output.ts).
  */
 import type { Readable, Writable } from "node:stream";
 import type { Logger } from "../observability/logger.js";
 import type { Identity } from "../auth/identity.js";
 import type { Connection, ConnectionHandler, FrameKind } from "../protocol/connection.js";
 import { LineSplitter } from "./line-splitter.js";
+import { StdioOutput } from "./stdio-output.js";
 
 export interface StdioTransportOptions {
   input: Readable;
@@ -37,128 +38,41 @@ export interface StdioTransport {
   close(): void;
 }
 
-/** poll period while waiting for an over-full output to fall back under the bound */
-const DRAIN_POLL_MS = 25;
+/** Whether the transport was closed, and whether its input ended. */
+interface StdioState {
+  closed: boolean;
+  ended: boolean;
+}
 
-export function createStdioTransport(options: StdioTransportOptions): StdioTransport {
-  const { input, output, maxOutboundBytes, handler, logger } = options;
-  const log = logger.child({ transport: "stdio" });
-
-  let outputBroken = false;
-  let closed = false;
-  let ended = false;
-  let dropped = 0;
-  let inputPaused = false;
-  let drainWatch: NodeJS.Timeout | null = null;
-
-  const markBroken = (err?: unknown): void => {
-    if (outputBroken) return;
-    outputBroken = true;
-    stopDrainWatch();
-    // nobody reads our answers any more: keep reading input, so its EOF still ends the server
-    resumeInput();
-    if (err) log.warn({ err }, "stdout failed; further frames are discarded");
-    else log.warn("stdout is no longer writable; further frames are discarded");
-  };
-
-  const outputWritable = (): boolean => {
-    if (outputBroken) return false;
-    if (output.destroyed || output.writableEnded || output.writable === false) {
-      markBroken();
-      return false;
-    }
-    return true;
-  };
-
-  const write = (frame: string): boolean => {
-    if (!outputWritable()) return false;
-    try {
-      output.write(frame + "\n");
-    } catch (err) {
-      markBroken(err);
-      return false;
-    }
-    if (output.writableLength > maxOutboundBytes) pauseInput();
-    return true;
-  };
-
-  function pauseInput(): void {
-    if (inputPaused || closed || ended) return;
-    inputPaused = true;
-    input.pause();
-    log.debug({ queuedBytes: output.writableLength, maxOutboundBytes }, "stdout is over its bound: input paused until the reader catches up");
-    armDrainWatch();
-  }
-
-  function resumeInput(): void {
-    if (!inputPaused) return;
-    inputPaused = false;
-    if (closed || ended) return;
-    input.resume();
-    log.debug({ queuedBytes: output.writableLength }, "stdout is back under its bound: input resumed");
-  }
-
-  const stopDrainWatch = (): void => {
-    if (drainWatch) clearTimeout(drainWatch);
-    drainWatch = null;
-    output.removeListener("drain", checkDrained);
-  };
-
-  function checkDrained(): void {
-    drainWatch = null;
-    output.removeListener("drain", checkDrained);
-    if ((dropped === 0 && !inputPaused) || !outputWritable()) return;
-    if (output.writableLength > maxOutboundBytes) {
-      armDrainWatch();
-      return;
-    }
-    resumeInput();
-    if (dropped === 0) return;
-    const count = dropped;
-    dropped = 0;
-    write(JSON.stringify({ type: "events_dropped", data: { count } }));
-    log.warn({ count }, "events dropped for a slow stdout reader");
-  }
-
-  const armDrainWatch = (): void => {
-    if (drainWatch) return;
-    // 'drain' fires when the buffer empties after a write returned false; the timer covers bounds
-    // below the stream's highWaterMark, where no 'drain' is ever emitted.
-    output.once("drain", checkDrained);
-    drainWatch = setTimeout(checkDrained, DRAIN_POLL_MS);
-    drainWatch.unref();
-  };
-
-  const connection: Connection = {
+function stdioConnection(options: StdioTransportOptions, st: StdioState, out: StdioOutput, close: () => void): Connection {
+  return {
     id: "stdio",
     transport: "stdio",
     actor: options.identity?.actor ?? "local",
     roles: [...(options.identity?.roles ?? [])],
     get closed(): boolean {
-      return closed || outputBroken;
+      return st.closed || out.isBroken;
     },
     send(frame: string, kind: FrameKind): boolean {
-      if (closed || !outputWritable()) return false;
-      if (kind === "event" && (dropped > 0 || output.writableLength > maxOutboundBytes)) {
-        // once dropping, keep dropping until the notice goes out, so the client sees a clean gap
-        dropped++;
-        armDrainWatch();
-        return false;
-      }
-      return write(frame);
+      if (st.closed) return false;
+      return out.send(frame, kind);
     },
     bufferedBytes(): number {
-      return outputBroken ? 0 : output.writableLength;
+      return out.queuedBytes();
     },
     close(): void {
-      closeTransport();
+      close();
     },
   };
+}
 
-  const splitter = new LineSplitter({
+/** Input lines to the handler (none once the transport is closed); a handler that throws is logged. */
+function frameSplitter(options: StdioTransportOptions, connection: Connection, st: StdioState, log: Logger): LineSplitter {
+  const { handler } = options;
+  return new LineSplitter({
     maxLineBytes: options.maxLineBytes,
     onLine: (line) => {
-      if (closed) return;
+      if (st.closed) return;
       try {
         handler.onFrame(connection, line);
       } catch (err) {
@@ -166,7 +80,7 @@ export function createStdioTransport(options: StdioTransportOptions): StdioTrans
       }
     },
     onOversize: (bytes) => {
-      if (closed) return;
+      if (st.closed) return;
       try {
         handler.onOversize(connection, bytes);
       } catch (err) {
@@ -174,7 +88,7 @@ export function createStdioTransport(options: StdioTransportOptions): StdioTrans
       }
     },
     onInvalidUtf8: (lossy) => {
-      if (closed) return;
+      if (st.closed) return;
       try {
         handler.onInvalidUtf8(connection, lossy);
       } catch (err) {
@@ -182,13 +96,22 @@ export function createStdioTransport(options: StdioTransportOptions): StdioTrans
       }
     },
   });
+}
+
+export function createStdioTransport(options: StdioTransportOptions): StdioTransport {
+  const { input, output, maxOutboundBytes, handler, logger } = options;
+  const log = logger.child({ transport: "stdio" });
+  const st: StdioState = { closed: false, ended: false };
+  const out = new StdioOutput({ input, output, maxOutboundBytes, log, reading: () => !st.closed && !st.ended });
+  const connection = stdioConnection(options, st, out, () => closeTransport());
+  const splitter = frameSplitter(options, connection, st, log);
 
   const onData = (chunk: Buffer | string): void => {
     splitter.push(chunk);
   };
   const finishInput = (): void => {
-    if (ended) return;
-    ended = true;
+    if (st.ended) return;
+    st.ended = true;
     input.removeListener("data", onData);
     splitter.end();
     try {
@@ -203,9 +126,9 @@ export function createStdioTransport(options: StdioTransportOptions): StdioTrans
   };
 
   function closeTransport(): void {
-    if (closed) return;
-    closed = true;
-    stopDrainWatch();
+    if (st.closed) return;
+    st.closed = true;
+    out.stopDrainWatch();
     input.removeListener("data", onData);
     input.removeListener("end", finishInput);
     input.removeListener("close", finishInput);
@@ -217,7 +140,7 @@ export function createStdioTransport(options: StdioTransportOptions): StdioTrans
     }
   }
 
-  output.on("error", (err) => markBroken(err));
+  output.on("error", (err) => out.markBroken(err));
   // keep a listener after close too: a late EPIPE must never become an uncaught exception
   input.on("error", onInputError);
 

@@ -13,7 +13,7 @@
  * - Upgrades (upgrade-guard.ts): refused with 403 when `Origin` is present and not allowed
  *   (origin.ts), with 503 when `maxConnections` sockets are open.
  * - `GET /healthz` answers 200 `{"ok":true}`; any other plain HTTP request gets 426.
- * - Authentication (`auth`, issue 5): with a tokens file, `Authorization: Bearer <token>` is checked
+ * - Authentication (`auth`): with a tokens file, `Authorization: Bearer <token>` is checked
  *   at upgrade; a failure completes the handshake and closes with 1008 "unauthorized" (no frame is
  *   sent) and logs an `auth_failed` audit line. The connection's actor/roles come from the token.
  */
@@ -21,7 +21,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { WebSocket, WebSocketServer, type RawData } from "ws";
 import type { Logger } from "../observability/logger.js";
-import { AUTH_CLOSE_CODE, AUTH_CLOSE_REASON, authenticateRequest, type WebSocketAuth } from "../auth/bearer.js";
+import { AUTH_CLOSE_CODE, AUTH_CLOSE_REASON, authenticateRequest, type AuthFailure, type WebSocketAuth } from "../auth/bearer.js";
 import type { Connection, ConnectionHandler } from "../protocol/connection.js";
 import { originPolicy, type OriginPolicy } from "./origin.js";
 import { OutboundBudget } from "./outbound-budget.js";
@@ -53,7 +53,7 @@ export interface WebSocketTransportOptions {
   handler: ConnectionHandler;
   logger: Logger;
   /**
-   * Authentication at upgrade (src/governance/auth.ts). Absent: open, every connection is
+   * Authentication at upgrade (src/auth/bearer.ts). Absent: open, every connection is
    * `local` with no roles. A failed check completes the handshake, then closes with 1008.
    */
   auth?: WebSocketAuth;
@@ -173,8 +173,89 @@ function listen(server: Server, port: number, host: string): Promise<void> {
   });
 }
 
+/** An upgrade whose bearer token failed: no frame, only a close with 1008 (terminated if the peer never answers it). */
+function refuseUnauthenticated(ws: WebSocket, who: { connectionId: string; remoteAddress: string | undefined; reason: AuthFailure }, log: Logger): void {
+  const { connectionId, remoteAddress, reason } = who;
+  // never log the presented token; the client gets no frame, only the close
+  log.warn({ audit: "auth_failed", remoteAddress, reason, connectionId }, "WebSocket authentication failed");
+  ws.on("error", (err) => log.debug({ err, conn: connectionId }, "websocket error (unauthenticated)"));
+  const kill = setTimeout(() => ws.terminate(), CLOSE_TIMEOUT_MS);
+  kill.unref();
+  ws.once("close", () => clearTimeout(kill));
+  ws.close(AUTH_CLOSE_CODE, AUTH_CLOSE_REASON);
+}
+
+/** What a new socket needs: the transport's options, its open sockets, the outbound budget and the next id. */
+interface AcceptContext {
+  options: WebSocketTransportOptions;
+  auth: WebSocketAuth;
+  live: Map<WebSocket, WsConnection>;
+  budget: OutboundBudget<WsConnection>;
+  nextId(): number;
+  log: Logger;
+}
+
+/** An upgraded socket: authenticate it, then serve it as a connection. */
+function acceptSocket(ws: WebSocket, req: IncomingMessage, c: AcceptContext): void {
+  const { auth, live, log } = c;
+  const connectionId = `ws-${c.nextId()}`;
+  const remoteAddress = req.socket.remoteAddress;
+  const authn = authenticateRequest(req.headers, auth);
+  if (!authn.ok) return refuseUnauthenticated(ws, { connectionId, remoteAddress, reason: authn.reason }, log);
+  const { actor, roles } = authn.identity;
+  if (auth.tokens) log.info({ audit: "auth_ok", actor, connectionId, remoteAddress }, "WebSocket client authenticated");
+  const conn = new WsConnection(connectionId, ws, c.options.maxOutboundBytes, c.budget, log, actor, roles);
+  live.set(ws, conn);
+  log.debug({ conn: conn.id, remote: req.socket.remoteAddress }, "connection open");
+  serveConnection(ws, conn, { handler: c.options.handler, maxFrameBytes: c.options.maxFrameBytes, log, onGone: () => live.delete(ws) });
+}
+
+/** The HTTP server (plain routes, then /healthz or 426) and the WebSocket server on it, upgrades guarded. */
+function createServers(options: WebSocketTransportOptions, origins: () => OriginPolicy | null, log: Logger): { server: Server; wss: WebSocketServer } {
+  const server: Server = createServer((req, res) => {
+    if (options.httpRoutes?.(req, res)) return;
+    httpHandler(req, res);
+  });
+  const wss: WebSocketServer = new WebSocketServer({
+    server,
+    path: options.path,
+    maxPayload: options.maxPayload,
+    // validated per frame, so a bad frame is answered instead of closing the socket (1007)
+    skipUTF8Validation: true,
+    verifyClient: upgradeGuard({
+      origins,
+      maxConnections: options.maxConnections ?? Number.POSITIVE_INFINITY,
+      openConnections: (): number => wss.clients.size,
+      log,
+    }),
+  });
+  return { server, wss };
+}
+
+/** Stop accepting upgrades, close every open socket with 1001, then the HTTP server; resolves when all is closed. */
+async function shutDown(server: Server, wss: WebSocketServer, live: Map<WebSocket, WsConnection>): Promise<void> {
+  // stop accepting upgrades (ws calls back only once every client socket has closed),
+  // then say goodbye to every open socket
+  const wssClosed = new Promise<void>((resolve) => wss.close(() => resolve()));
+  const sockets = [...live.entries()];
+  await Promise.all(
+    sockets.map(
+      ([ws, conn]) =>
+        new Promise<void>((resolve) => {
+          if (ws.readyState === WebSocket.CLOSED) return resolve();
+          ws.once("close", () => resolve());
+          conn.close(CLOSE_GOING_AWAY, "server shutting down");
+        }),
+    ),
+  );
+  await wssClosed;
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
 export async function createWebSocketTransport(options: WebSocketTransportOptions): Promise<WebSocketTransport> {
-  const { handler, maxFrameBytes, maxOutboundBytes } = options;
   const log = options.logger.child({ transport: "websocket" });
   const live = new Map<WebSocket, WsConnection>();
   let nextId = 0;
@@ -185,50 +266,13 @@ export async function createWebSocketTransport(options: WebSocketTransportOption
     const fields = { conn: conn.id, bufferedAmount: bytes, totalBuffered: total, maxOutboundBytesTotal: budget.limit };
     log.warn(fields, "closing slow consumer: the outbound bytes of all connections are over maxOutboundBytesTotal");
   });
-
-  const server: Server = createServer((req, res) => {
-    if (options.httpRoutes?.(req, res)) return;
-    httpHandler(req, res);
-  });
-  const wss: WebSocketServer = new WebSocketServer({
-    server,
-    path: options.path,
-    maxPayload: options.maxPayload,
-    // validated per frame below, so a bad frame is answered instead of closing the socket (1007)
-    skipUTF8Validation: true,
-    verifyClient: upgradeGuard({
-      origins: () => origins,
-      maxConnections: options.maxConnections ?? Number.POSITIVE_INFINITY,
-      openConnections: (): number => wss.clients.size,
-      log,
-    }),
-  });
+  const { server, wss } = createServers(options, () => origins, log);
 
   wss.on("error", (err) => log.error({ err }, "websocket server error"));
 
   const auth: WebSocketAuth = options.auth ?? { tokens: null, local: { actor: "local", roles: [] } };
-
-  wss.on("connection", (ws, req) => {
-    const connectionId = `ws-${++nextId}`;
-    const remoteAddress = req.socket.remoteAddress;
-    const authn = authenticateRequest(req.headers, auth);
-    if (!authn.ok) {
-      // never log the presented token; the client gets no frame, only the close
-      log.warn({ audit: "auth_failed", remoteAddress, reason: authn.reason, connectionId }, "WebSocket authentication failed");
-      ws.on("error", (err) => log.debug({ err, conn: connectionId }, "websocket error (unauthenticated)"));
-      const kill = setTimeout(() => ws.terminate(), CLOSE_TIMEOUT_MS);
-      kill.unref();
-      ws.once("close", () => clearTimeout(kill));
-      ws.close(AUTH_CLOSE_CODE, AUTH_CLOSE_REASON);
-      return;
-    }
-    const { actor, roles } = authn.identity;
-    if (auth.tokens) log.info({ audit: "auth_ok", actor, connectionId, remoteAddress }, "WebSocket client authenticated");
-    const conn = new WsConnection(connectionId, ws, maxOutboundBytes, budget, log, actor, roles);
-    live.set(ws, conn);
-    log.debug({ conn: conn.id, remote: req.socket.remoteAddress }, "connection open");
-    serveConnection(ws, conn, { handler, maxFrameBytes, log, onGone: () => live.delete(ws) });
-  });
+  const accept: AcceptContext = { options, auth, live, budget, nextId: () => ++nextId, log };
+  wss.on("connection", (ws, req) => acceptSocket(ws, req, accept));
 
   const heartbeat = startHeartbeat(live, options.heartbeatIntervalMs, log);
 
@@ -244,28 +288,8 @@ export async function createWebSocketTransport(options: WebSocketTransportOption
 
   const close = (): Promise<void> => {
     if (closing) return closing;
-    closing = (async () => {
-      if (heartbeat) clearInterval(heartbeat);
-      // stop accepting upgrades (ws calls back only once every client socket has closed),
-      // then say goodbye to every open socket
-      const wssClosed = new Promise<void>((resolve) => wss.close(() => resolve()));
-      const sockets = [...live.entries()];
-      await Promise.all(
-        sockets.map(
-          ([ws, conn]) =>
-            new Promise<void>((resolve) => {
-              if (ws.readyState === WebSocket.CLOSED) return resolve();
-              ws.once("close", () => resolve());
-              conn.close(CLOSE_GOING_AWAY, "server shutting down");
-            }),
-        ),
-      );
-      await wssClosed;
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    })();
+    if (heartbeat) clearInterval(heartbeat);
+    closing = shutDown(server, wss, live);
     return closing;
   };
 

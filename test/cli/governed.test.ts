@@ -5,7 +5,7 @@
  * every status the server filters by (g).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CausewayClient } from "../../src/client/ws-client.js";
+import type { CausewayClient } from "../helpers/ws-client.js";
 import { HISTORY_STATUSES } from "../../src/journal/queries.js";
 import { IDENTITIES, send, sendPending, startGoverned, type Governed } from "../governance/harness.js";
 import { runCli, type CliResult } from "../helpers/spawn.js";

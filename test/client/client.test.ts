@@ -9,7 +9,7 @@ import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClientError, CommandFailedError, connect, type CausewayConnection, type Response } from "../../src/client/index.js";
-import { CausewayClient } from "../../src/client/index.js";
+import { CausewayClient } from "../helpers/ws-client.js";
 import { startProxy } from "../helpers/proxy.js";
 import { CLI, spawnServer, tempDir, TEST_COMMANDS, type SpawnedServer } from "../helpers/spawn.js";
 

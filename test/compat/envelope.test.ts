@@ -3,7 +3,7 @@
  * causeway does NOT copy. Real server over WebSocket and stdio.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Frame } from "../../src/client/index.js";
+import type { Frame } from "../helpers/ws-client.js";
 import { DEFAULT_LIMITS } from "../../src/config/defaults.js";
 import { startTransport, type TestClient, type TestServer, type TransportKind } from "../helpers/transports.js";
 

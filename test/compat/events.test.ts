@@ -7,7 +7,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CausewayClient, type Frame } from "../../src/client/index.js";
+import { CausewayClient, type Frame } from "../helpers/ws-client.js";
 import { spawnServer, tempDir, type SpawnedServer } from "../helpers/spawn.js";
 import { IDENTITIES, writeTokens, type Who } from "../governance/harness.js";
 

@@ -5,7 +5,7 @@
  * (no dependsOn where pi-server needs none).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Frame } from "../../src/client/index.js";
+import type { Frame } from "../helpers/ws-client.js";
 import { startTransport, type TestClient, type TestServer, type TransportKind } from "../helpers/transports.js";
 
 type Data = Record<string, any>;

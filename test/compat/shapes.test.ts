@@ -5,7 +5,7 @@
  * causeway's own fields.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Frame } from "../../src/client/index.js";
+import type { Frame } from "../helpers/ws-client.js";
 import { tempDir } from "../helpers/spawn.js";
 import { startTransport, type TestClient, type TestServer, type TransportKind } from "../helpers/transports.js";
 import { join } from "node:path";

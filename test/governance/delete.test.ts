@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CausewayClient } from "../../src/client/ws-client.js";
+import type { CausewayClient } from "../helpers/ws-client.js";
 import { ROOT } from "../helpers/spawn.js";
 import { send, sendPending, startGoverned, type Governed } from "./harness.js";
 

@@ -10,7 +10,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { Frame } from "../../src/client/index.js";
+import type { Frame } from "../helpers/ws-client.js";
 import { tempDir } from "../helpers/spawn.js";
 import { startTransport, type TestClient } from "../helpers/transports.js";
 import { send, startGoverned } from "./harness.js";

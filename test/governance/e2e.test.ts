@@ -4,7 +4,7 @@
  * fixtures/governance/policy.test.json.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CausewayClient } from "../../src/client/ws-client.js";
+import type { CausewayClient } from "../helpers/ws-client.js";
 import { canTransition } from "../../src/lifecycle/transitions.js";
 import type { CommandStatus } from "../../src/lifecycle/status.js";
 import { spawnSync } from "node:child_process";

@@ -11,7 +11,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CausewayClient } from "../../src/client/ws-client.js";
+import type { CausewayClient } from "../helpers/ws-client.js";
 import { runCli, tempDir, TEST_COMMANDS } from "../helpers/spawn.js";
 import { startTransport } from "../helpers/transports.js";
 import { send, startGoverned, type Governed } from "./harness.js";

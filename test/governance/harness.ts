@@ -7,7 +7,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { hashToken } from "../../src/auth/tokens.js";
-import { CausewayClient, type Frame } from "../../src/client/ws-client.js";
+import { CausewayClient, type Frame } from "../helpers/ws-client.js";
 import { ROOT, spawnServer, tempDir, type SpawnedServer } from "../helpers/spawn.js";
 
 export const POLICY = join(ROOT, "fixtures/governance/policy.test.json");

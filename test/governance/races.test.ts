@@ -10,7 +10,7 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CausewayClient } from "../../src/client/ws-client.js";
+import type { CausewayClient } from "../helpers/ws-client.js";
 import { canTransition } from "../../src/lifecycle/transitions.js";
 import type { CommandStatus } from "../../src/lifecycle/status.js";
 import { journalRows, send, sendPending, startGoverned, type Governed, type Who } from "./harness.js";

@@ -7,7 +7,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CausewayClient, type Frame } from "../../src/client/ws-client.js";
+import { CausewayClient, type Frame } from "../helpers/ws-client.js";
 import { hashToken } from "../../src/auth/tokens.js";
 import { spawnServer, tempDir, type SpawnedServer } from "../helpers/spawn.js";
 

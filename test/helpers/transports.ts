@@ -3,7 +3,7 @@
  * StdioClient (the server's stdin/stdout as a child process) with the same surface.
  */
 import { createInterface } from "node:readline";
-import { CausewayClient, type ClientResponse, type Frame } from "../../src/client/index.js";
+import { CausewayClient, type ClientResponse, type Frame } from "./ws-client.js";
 import { spawnServer, spawnStdio, type SpawnOptions, type StdioServer } from "./spawn.js";
 
 export type TransportKind = "websocket" | "stdio";

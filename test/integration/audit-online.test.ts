@@ -10,7 +10,7 @@ import { copyFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { CausewayClient } from "../../src/client/ws-client.js";
+import { CausewayClient } from "../helpers/ws-client.js";
 import { ROOT, spawnServer, spawnStdio, tempDir } from "../helpers/spawn.js";
 
 /** 20,000 commands over 200 sessions: about 60,000 journal rows */

@@ -11,7 +11,7 @@ import Database from "better-sqlite3";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { CausewayClient } from "../../src/client/ws-client.js";
+import type { CausewayClient } from "../helpers/ws-client.js";
 import type { JournalRecord } from "../../src/journal/types.js";
 import { ROOT, TEST_COMMANDS, runCli, tempDir, type CliResult } from "../helpers/spawn.js";
 import { send, sendPending, startGoverned, type Governed, type Reply } from "../governance/harness.js";

@@ -4,7 +4,7 @@
  * Real server over WebSocket and stdio.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Frame } from "../../src/client/index.js";
+import type { Frame } from "../helpers/ws-client.js";
 import { startTransport, type TestClient, type TestServer, type TransportKind } from "../helpers/transports.js";
 
 describe.each<TransportKind>(["websocket", "stdio"])("over %s", (kind) => {

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ClientResponse } from "../../src/client/index.js";
+import type { ClientResponse } from "../helpers/ws-client.js";
 import { HANDLER_ERROR_CODES } from "../../src/protocol/errors.js";
 import { CLI, HARDENING_COMMANDS, ROOT, runServerToExit, tempDir } from "../helpers/spawn.js";
 import { startTransport, type TestClient, type TestServer, type TransportKind } from "../helpers/transports.js";

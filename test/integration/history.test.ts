@@ -4,7 +4,7 @@
  * get_command (envelope, trace with replays, dependencies, dependents).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CausewayClient, type ClientResponse, type Frame } from "../../src/client/index.js";
+import { CausewayClient, type ClientResponse, type Frame } from "../helpers/ws-client.js";
 import { spawnServer, type SpawnedServer } from "../helpers/spawn.js";
 
 type Data = Record<string, any>;

@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import { CausewayClient } from "../../src/client/index.js";
+import { CausewayClient } from "../helpers/ws-client.js";
 import { spawnSync } from "node:child_process";
 import { CLI, ROOT, TEST_COMMANDS, spawnServer, tempDir } from "../helpers/spawn.js";
 

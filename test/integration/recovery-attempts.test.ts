@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CausewayClient, type Frame } from "../../src/client/ws-client.js";
+import { CausewayClient, type Frame } from "../helpers/ws-client.js";
 import { spawnServer, tempDir, type SpawnedServer } from "../helpers/spawn.js";
 
 interface Bucket {

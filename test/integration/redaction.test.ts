@@ -9,7 +9,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CausewayClient } from "../../src/client/index.js";
+import { CausewayClient } from "../helpers/ws-client.js";
 import { CLI, ROOT, spawnServer, tempDir } from "../helpers/spawn.js";
 
 const RULES = { login: ["/password", "outcome:/data/token"] };

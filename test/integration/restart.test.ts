@@ -4,7 +4,7 @@
  */
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CausewayClient } from "../../src/client/index.js";
+import { CausewayClient } from "../helpers/ws-client.js";
 import { runServerToExit, spawnServer, tempDir } from "../helpers/spawn.js";
 
 describe("restart", () => {

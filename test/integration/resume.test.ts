@@ -3,7 +3,7 @@
  * saw, and ends up with every event exactly once, while commands keep arriving.
  */
 import { describe, expect, it } from "vitest";
-import { CausewayClient, type Frame } from "../../src/client/index.js";
+import { CausewayClient, type Frame } from "../helpers/ws-client.js";
 import { spawnServer } from "../helpers/spawn.js";
 
 type Data = Record<string, any>;

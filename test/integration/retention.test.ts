@@ -6,7 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CausewayClient } from "../../src/client/index.js";
+import { CausewayClient } from "../helpers/ws-client.js";
 import { CLI, ROOT, spawnServer, tempDir } from "../helpers/spawn.js";
 
 describe("retention (background compactor)", () => {

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CausewayClient } from "../../src/client/index.js";
+import { CausewayClient } from "../helpers/ws-client.js";
 import { ROOT, runServerToExit, spawnServer, tempDir } from "../helpers/spawn.js";
 
 beforeAll(async () => {

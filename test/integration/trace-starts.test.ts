@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import { CausewayClient } from "../../src/client/index.js";
+import { CausewayClient } from "../helpers/ws-client.js";
 import { HARDENING_COMMANDS, spawnServer, spawnStdio, tempDir, type Exit } from "../helpers/spawn.js";
 import type { TransportKind } from "../helpers/transports.js";
 

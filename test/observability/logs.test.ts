@@ -5,7 +5,7 @@
 import { Writable } from "node:stream";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
-import { CausewayClient } from "../../src/client/index.js";
+import { CausewayClient } from "../helpers/ws-client.js";
 import { finishLogFields, logRedactionPaths } from "../../src/observability/command-log.js";
 import { spawnServer } from "../helpers/spawn.js";
 

@@ -4,7 +4,7 @@
  * and both surfaces report the same figures.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CausewayClient, type Frame } from "../../src/client/index.js";
+import { CausewayClient, type Frame } from "../helpers/ws-client.js";
 import { spawnServer, type SpawnedServer } from "../helpers/spawn.js";
 import { scrape, value } from "./prom.js";
 

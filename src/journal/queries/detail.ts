@@ -3,6 +3,7 @@
  * dependencies, dependents and governance decisions.
  */
 import type Database from "better-sqlite3";
+import type { GovernanceDetail } from "../../protocol/command-history.js";
 import type { Outcome } from "../../protocol/types.js";
 import { fromJson, type CommandsTableRow } from "../codec.js";
 import type { CommandStatus, JournalPhase } from "../../lifecycle/status.js";
@@ -50,30 +51,6 @@ export interface DependencyInfo {
 export interface DependentInfo {
   commandId: string;
   status: CommandStatus;
-}
-
-export interface Decision {
-  kind: string;
-  actor: string;
-  at: number;
-  revision: number;
-  step?: number;
-  comment?: string;
-  seq: number;
-}
-
-/** get_command's governance block (schema v5). */
-export interface GovernanceDetail {
-  revision: number;
-  pendingReason: string | null;
-  expiresAt: number | null;
-  notBefore: number | null;
-  tags: string[];
-  policyVersion: string | null;
-  /** requirements and approvals so far (governed commands), else null */
-  state: Record<string, unknown> | null;
-  /** every decision, oldest first: approve, approved, reject, cancel, expire, supersede, renew */
-  decisions: Decision[];
 }
 
 export interface CommandDetail {

@@ -12,6 +12,7 @@
 import type Database from "better-sqlite3";
 import { fromJson } from "../codec.js";
 import type { JournalPhase } from "../../lifecycle/status.js";
+import type { HistoryEntry } from "../../protocol/command-history.js";
 import type { HistoryOrder } from "./history.js";
 import { stmt } from "./statements.js";
 
@@ -21,31 +22,6 @@ export const PI_SERVER_PHASES: Readonly<Partial<Record<JournalPhase, string>>> =
   started: "command_started",
   finished: "command_finished",
 };
-
-export interface HistoryEntry {
-  recordedAt: number;
-  /** `command_accepted` | `command_started` | `command_finished`, or the journal phase name */
-  phase: string;
-  commandId: string;
-  commandType: string;
-  laneKey: string;
-  laneSequence: number;
-  fingerprint: string;
-  explicitId: boolean;
-  sessionId?: string;
-  dependsOn?: string[];
-  ifSessionVersion?: number;
-  idempotencyKey?: string;
-  success?: boolean;
-  error?: string;
-  sessionVersion?: number;
-  replayed?: boolean;
-  timedOut?: boolean;
-  /** causeway: the row's global journal sequence */
-  seq: number;
-  /** causeway: the outcome's error code */
-  code?: string;
-}
 
 export interface EntriesRequest {
   /** the page's commands */

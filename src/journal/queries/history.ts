@@ -20,26 +20,12 @@ import type Database from "better-sqlite3";
 import { fromJson } from "../codec.js";
 import { UNFINISHED_SQL_LIST } from "../migrations.js";
 import type { CommandStatus } from "../../lifecycle/status.js";
+import { HISTORY_STATUSES, type HistoryItem, type HistoryPage, type HistoryStatus } from "../../protocol/command-history.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import { stmt } from "./statements.js";
 
 
-/** Status values accepted by the history filter (every command status). */
-export const HISTORY_STATUSES = [
-  "succeeded",
-  "failed",
-  "timed_out",
-  "interrupted",
-  "queued",
-  "running",
-  "pending",
-  "approved",
-  "rejected",
-  "cancelled",
-  "expired",
-  "superseded",
-] as const;
-export type HistoryStatus = (typeof HISTORY_STATUSES)[number];
+export { HISTORY_STATUSES, type HistoryItem, type HistoryPage, type HistoryStatus };
 
 export type HistoryOrder = "newest" | "oldest";
 
@@ -69,30 +55,6 @@ export interface HistoryRequest extends HistoryFilters {
   limit: number;
   /** opaque cursor from a previous page's nextCursor */
   cursor?: string;
-}
-
-export interface HistoryItem {
-  commandId: string;
-  type: string;
-  sessionId: string | null;
-  laneKey: string;
-  actor: string;
-  status: CommandStatus;
-  acceptedSeq: number;
-  acceptedAt: number;
-  finishedAt?: number;
-  success?: boolean;
-  code?: string;
-  error?: string;
-  sessionVersion?: number;
-  idempotencyKey?: string;
-  dependsOn?: string[];
-}
-
-export interface HistoryPage {
-  items: HistoryItem[];
-  nextCursor?: string;
-  count: number;
 }
 
 // ---------------------------------------------------------------------------------------------

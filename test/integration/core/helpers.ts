@@ -4,7 +4,7 @@
  * session.
  */
 import { expect } from "vitest";
-import type { Frame } from "../../../src/client/index.js";
+import type { Frame } from "../../helpers/ws-client.js";
 import type { TestClient } from "../../helpers/transports.js";
 
 /** Every core file starts its server with these: a 64 KiB frame limit, long dependency waits. */

@@ -1,10 +1,10 @@
 /**
- * A low-level causeway WebSocket client: request/response matching by `id`, an event log with
- * predicate waits, and raw frame access. Used by the integration tests and by `causeway` tooling.
+ * The tests' low-level causeway WebSocket client: request/response matching by `id`, an event log
+ * with predicate waits, and raw frame access. Not part of `causeway/client` (that is `connect()`).
  */
 import { randomBytes } from "node:crypto";
 import WebSocket from "ws";
-import type { ResponseFrame } from "../protocol/types.js";
+import type { ResponseFrame } from "../../src/protocol/types.js";
 
 export interface Frame {
   type: string;
