@@ -35,7 +35,7 @@ import { Committer, type NewRecord } from "./committer.js";
 import { buildContext, type RunRecord } from "./run-context.js";
 import { findCycle, resolveDependencies } from "./dependencies.js";
 import { DependencyLimits } from "./dependency-limits.js";
-import { abortJob, type Job } from "./job.js";
+import { abortJob, stopTimers, type Job } from "./job.js";
 import { JobTable } from "./jobs.js";
 import { LaneSet, SERVER_LANE, sessionLane, type Lane } from "./lanes.js";
 import { Publisher } from "./publisher.js";
@@ -436,8 +436,8 @@ export class Engine {
     const go = (): Promise<unknown> => Promise.resolve().then(() => def.run(run.ctx, job.params));
     // a deterministic handler may run before its `started` row is durable, unless traceStarts asks
     // for the journal to name every handler before it runs (a frozen one included)
-    const pending = def.deterministic && !this.config.traceStarts ? go() : this.committer.committed().then(go);
-    pending.then(
+    const running = def.deterministic && !this.config.traceStarts ? go() : this.committer.committed().then(go);
+    running.then(
       (data) => this.complete(job, run, data),
       (err: unknown) => this.fail(job, err, run),
     );
@@ -486,9 +486,7 @@ export class Engine {
   /** The one place a job gets its terminal outcome. Runs inside the lane, before it moves on. */
   private finish(job: Job, status: CommandStatus, outcome: Outcome, effect?: SessionEffect, run?: RunRecord, detail?: Record<string, unknown>): void {
     if (job.status === "finished") return;
-    clearTimeout(job.deadlineTimer);
-    clearTimeout(job.waitTimer);
-    clearTimeout(job.pendingTimer);
+    stopTimers(job);
     job.pendingReason = undefined;
     this.governor.forget(job);
     this.dependencyLimits.forget(job);
@@ -573,9 +571,7 @@ export class Engine {
     this.lanes.clear();
     this.dependencyLimits.clear();
     for (const job of jobs) {
-      clearTimeout(job.deadlineTimer);
-      clearTimeout(job.waitTimer);
-      clearTimeout(job.pendingTimer);
+      stopTimers(job);
       abortJob(job, new CausewayError("journal_unavailable", "journal unavailable"));
       job.dependents.clear();
       const outcome = journalUnavailable(job.type);
@@ -710,7 +706,7 @@ export class Engine {
   }
 
   private isDrained(): boolean {
-    return this.busyJobs() === 0 && !this.committer.hasPending();
+    return this.busyJobs() === 0 && !this.committer.hasUncommitted();
   }
 
   private checkDrained(): void {
@@ -727,9 +723,7 @@ export class Engine {
   /** Stop timers of whatever is still in flight (after a drain timeout); recovery handles it on restart. */
   abandon(): void {
     for (const job of this.jobs.jobs()) {
-      clearTimeout(job.deadlineTimer);
-      clearTimeout(job.waitTimer);
-      clearTimeout(job.pendingTimer);
+      stopTimers(job);
       abortJob(job, new CausewayError("shutting_down", "server stopped"));
     }
   }

@@ -1,5 +1,5 @@
 /**
- * Governance commands (issue #5): approve_command, reject_command, cancel_command, list_pending.
+ * Governance commands: approve_command, reject_command, cancel_command, list_pending.
  * Immediate: they act on another command through the engine's governor, whose transitions are
  * journaled; the response is sent only after the transition row committed.
  */

@@ -1,8 +1,8 @@
 /**
- * History commands (issue #4): get_command_history, get_command. They read committed journal
+ * History commands: get_command_history, get_command. They read committed journal
  * tables on the writer connection (src/journal/queries.ts holds the SQL) and never write.
  *
- * get_command_history answers both kinds of client (issue #14): pi-server's shape (journal status,
+ * get_command_history answers both kinds of client: pi-server's shape (journal status,
  * `filters`, `entries` = one per journal row, `returned`, `truncated`, `maxItemsReturned`,
  * `maxItemsAllowed`) and causeway's (`items` = one per command, `nextCursor`, `count`). `limit`
  * bounds both: at most `limit` commands in `items`, and at most `limit` journal rows of those

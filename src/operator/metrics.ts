@@ -1,5 +1,5 @@
 /**
- * Operator commands (issue #8): `get_metrics` (the figures `/metrics` exposes, as JSON, after
+ * Operator commands: `get_metrics` (the figures `/metrics` exposes, as JSON, after
  * pi-server's get_metrics fields: pi-metrics.ts) and
  * `get_lanes` (every active lane: depth, head, running-since, age of the oldest queued command).
  * Immediate: they read in-memory figures only, so they answer while the journal is unavailable.

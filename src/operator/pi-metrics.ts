@@ -1,5 +1,5 @@
 /**
- * pi-server's `get_metrics` fields (issue #14), sent beside causeway's own snapshot so that
+ * pi-server's `get_metrics` fields, sent beside causeway's own snapshot so that
  * pi-server clients find every key they read. Figures causeway has are real; the ones about
  * pi-server's agent machinery (LLM circuit breakers, bash circuit breaker, extension UI, zombie
  * sessions, session locks, rate limits, connection limit) are neutral: zeros, empty arrays,
