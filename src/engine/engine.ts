@@ -24,7 +24,7 @@ import type { JournalRecord, Store } from "../journal/types.js";
 import type { CommandStatus, SessionEffect } from "../lifecycle/status.js";
 import { assertTransition } from "../lifecycle/transitions.js";
 import { Policy } from "../governance/policy.js";
-import { Governor } from "./governor.js";
+import { Governor, type Decider, type PendingFilter, type PendingItem } from "./governor.js";
 import { CausewayError, OutcomeError } from "../protocol/errors.js";
 import { fingerprint } from "../protocol/fingerprint.js";
 import { commandTimedOut, dependencyTimedOut, sessionNotFound, unknownCommandType, validationFailed, versionMismatch } from "../protocol/messages.js";
@@ -37,14 +37,15 @@ import { findCycle, resolveDependencies } from "./dependencies.js";
 import { DependencyLimits } from "./dependency-limits.js";
 import { abortJob, stopTimers, type Job } from "./job.js";
 import { JobTable } from "./jobs.js";
-import { LaneSet, SERVER_LANE, sessionLane, type Lane } from "./lanes.js";
-import { Publisher } from "./publisher.js";
+import { LaneSet, SERVER_LANE, sessionLane, type Lane, type LaneInfo, type LaneSnapshot } from "./lanes.js";
+import { Publisher, type LifecycleScope, type SubscriptionFilter, type Viewer } from "./publisher.js";
 import { journalUnavailable, Responder } from "./responder.js";
 import { Duplicates } from "./duplicates.js";
 import { CatchUp } from "./catchup.js";
 import { acceptedRecord, finishedRecord, lifecycleEvent, phaseRecord } from "./records.js";
 import { classifyRecovery, type RecoverySummary } from "./recovery.js";
-import { SessionTable } from "./session-table.js";
+import { SessionTable, type SessionEntry } from "./session-table.js";
+import { commandView, laneTotals, type CommandView, type Decision, type EngineStats } from "./views.js";
 import { NOOP_OBSERVER, type EngineObserver } from "../observability/observer.js";
 
 export interface EngineOptions {
@@ -68,14 +69,14 @@ export interface EngineOptions {
 const ENVELOPE = new Set<string>(ENVELOPE_FIELDS);
 
 export class Engine {
-  readonly publisher: Publisher;
-  readonly sessions = new SessionTable();
-  readonly lanes = new LaneSet();
-  readonly jobs: JobTable;
-  committer!: Committer;
-  catchUp!: CatchUp;
-  recovery: RecoverySummary | null = null;
-  readonly responder: Responder;
+  private readonly publisher: Publisher;
+  private readonly sessions = new SessionTable();
+  private readonly laneSet = new LaneSet();
+  private readonly jobs: JobTable;
+  private committer!: Committer;
+  private catchUp!: CatchUp;
+  private recovered: RecoverySummary | null = null;
+  private readonly responder: Responder;
   private duplicates!: Duplicates;
   private shuttingDown = false;
   private drainWaiters: Array<() => void> = [];
@@ -85,10 +86,10 @@ export class Engine {
   private readonly registry: CommandRegistry;
   private readonly log: Logger;
   private readonly redact: ((record: NewRecord) => NewRecord) | undefined;
-  readonly observer: EngineObserver;
-  readonly governor: Governor;
+  private readonly observer: EngineObserver;
+  private readonly governor: Governor;
   private readonly dependencyLimits: DependencyLimits;
-  readonly startedAt: number;
+  private readonly startedAt: number;
 
   constructor(opts: EngineOptions) {
     this.config = opts.config;
@@ -178,7 +179,7 @@ export class Engine {
       } else if (verdict.kind === "requeue") {
         const to = job.governance && (u.status === "approved" || u.status === "running") ? "approved" : "queued";
         this.transition(job, to, phaseRecord(job, "requeued", this.now(), { reason: verdict.reason }));
-        this.lanes.getOrCreate(job.lane).queue.push(job);
+        this.laneSet.getOrCreate(job.lane).queue.push(job);
         this.armDeadline(job);
       } else {
         job.status = "finished";
@@ -195,9 +196,14 @@ export class Engine {
     if (!this.committer.flushNow()) {
       throw Object.assign(new Error(`could not journal the startup recovery verdicts: ${this.committer.stats.lastError}`), { code: "journal_unavailable" });
     }
-    this.recovery = summary.summary;
-    for (const lane of this.lanes.all()) this.pump(lane);
+    this.recovered = summary.summary;
+    for (const lane of this.laneSet.all()) this.pump(lane);
     return summary.summary;
+  }
+
+  /** The startup recovery summary (null until start() finished). */
+  recovery(): RecoverySummary | null {
+    return this.recovered;
   }
 
   // ---------------------------------------------------------------- connections
@@ -212,8 +218,103 @@ export class Engine {
     for (const job of this.jobs.jobs()) if (job.conn === conn) job.conn = null;
   }
 
-  inflight(conn: Connection): number {
-    return this.responder.inflight(conn);
+  // ---------------------------------------------------------------- figures and reads
+
+  /** The engine's figures; `excluding`: the asking command, left out of in-flight and lane figures. */
+  stats(excluding?: string): EngineStats {
+    const self = excluding !== undefined && this.jobs.job(excluding) !== undefined ? 1 : 0;
+    return {
+      uptimeMs: this.now() - this.startedAt,
+      sessions: this.sessions.size(),
+      connections: this.publisher.count(),
+      inFlight: this.jobs.size - self,
+      pending: this.governor.pendingCount(),
+      ...laneTotals(this.laneSnapshots(excluding)),
+      lastSeq: this.committer.lastSeq(),
+      commits: { ...this.committer.stats },
+      cache: this.jobs.cacheStats(),
+    };
+  }
+
+  /** Every lane holding a command: its depth and whether its head runs (`excluding` left out). */
+  laneSnapshots(excluding?: string): LaneSnapshot[] {
+    return this.laneSet.all().map((l) => l.snapshot(excluding));
+  }
+
+  /** `get_lanes`: each lane that holds more than the `excluding` command, inspected. */
+  inspectLanes(now: number, queuedLimit: number, excluding?: string): LaneInfo[] {
+    return this.laneSet
+      .all()
+      .filter((l) => l.snapshot(excluding).depth > 0)
+      .map((l) => l.inspect(now, queuedLimit));
+  }
+
+  /** A command in flight as the engine holds it now; undefined once finished (the journal tells). */
+  command(commandId: string): CommandView | undefined {
+    const job = this.jobs.job(commandId);
+    return job && commandView(job);
+  }
+
+  /** A session's working entry (what lanes execute against). */
+  session(sessionId: string): Pick<SessionEntry, "sessionId" | "version" | "createdAt"> | undefined {
+    return this.sessions.get(sessionId);
+  }
+
+  /** Read visibility: may `viewer` see a command of `actor` in `sessionId` (null: the server lane)? */
+  mayRead(viewer: Viewer, sessionId: string | null, actor: string): boolean {
+    return this.publisher.visibleTo(viewer, sessionId, actor);
+  }
+
+  // ---------------------------------------------------------------- subscriptions
+
+  /** Attach a live subscription; false if `conn` already follows `maxSessions` sessions. */
+  subscribe(conn: Connection, filter: SubscriptionFilter, maxSessions: number): boolean {
+    if (filter.all) {
+      this.publisher.subscribeAll(conn);
+      return true;
+    }
+    return this.publisher.subscribeSession(conn, filter.sessionId!, maxSessions);
+  }
+
+  /** Would subscribe() accept this filter (the per-connection session bound)? */
+  maySubscribe(conn: Connection, filter: SubscriptionFilter, maxSessions: number): boolean {
+    return filter.all || this.publisher.canSubscribeSession(conn, filter.sessionId!, maxSessions);
+  }
+
+  unsubscribe(conn: Connection, sessionId?: string): void {
+    this.publisher.unsubscribe(conn, sessionId);
+  }
+
+  subscriptions(conn: Connection): { all: boolean; sessions: string[]; lifecycle: LifecycleScope } {
+    return this.publisher.subscriptions(conn);
+  }
+
+  setLifecycleScope(conn: Connection, scope: LifecycleScope): void {
+    this.publisher.setLifecycle(conn, scope);
+  }
+
+  /** Resumable subscription, first step: hold back live events matching `filter` (they will replay). */
+  holdCatchUp(conn: Connection, filter: SubscriptionFilter): void {
+    this.catchUp.hold(conn, filter);
+  }
+
+  /** Second step: replay the journal after `fromSeq`, then `attach` the live subscription. */
+  startCatchUp(conn: Connection, filter: SubscriptionFilter, fromSeq: number, attach: () => void): void {
+    this.catchUp.start(conn, filter, fromSeq, attach);
+  }
+
+  // ---------------------------------------------------------------- governance decisions
+
+  /** approve / reject / cancel another command; answers once the decision is journaled. */
+  decide(decider: Decider, d: Decision): Promise<Outcome> {
+    if (d.kind === "approve") return this.governor.approve(decider, d);
+    if (d.kind === "reject") return this.governor.reject(decider, d);
+    return this.governor.cancel(decider, d);
+  }
+
+  /** Commands waiting for approval, their schedule or a dependency (list_pending). */
+  pendingList(filter: PendingFilter): { items: PendingItem[]; total: number } {
+    return this.governor.list(filter);
   }
 
   // ---------------------------------------------------------------- admission
@@ -269,11 +370,11 @@ export class Engine {
     }
 
     const { limits } = this.config;
-    if (this.inflight(conn) >= limits.maxInFlightPerConnection) {
+    if (this.responder.inflight(conn) >= limits.maxInFlightPerConnection) {
       this.responder.refuse(conn, env.id, failure(env.type, "busy", `this connection already has ${limits.maxInFlightPerConnection} commands in flight (maxInFlightPerConnection)`));
       return;
     }
-    if (this.lanes.queueLength(lane) >= limits.maxQueuePerLane) {
+    if (this.laneSet.queueLength(lane) >= limits.maxQueuePerLane) {
       this.responder.refuse(conn, env.id, failure(env.type, "busy", `lane ${lane} already holds ${limits.maxQueuePerLane} commands (maxQueuePerLane); retry later`));
       return;
     }
@@ -285,8 +386,8 @@ export class Engine {
       return;
     }
     if (env.id !== undefined) {
-      const laneObj = this.lanes.get(lane);
-      const cycle = findCycle(env.id, lane, dependsOn, laneObj?.predecessorOf(null), this.jobs, (j) => this.lanes.get(j.lane)?.predecessorOf(j));
+      const laneObj = this.laneSet.get(lane);
+      const cycle = findCycle(env.id, lane, dependsOn, laneObj?.predecessorOf(null), this.jobs, (j) => this.laneSet.get(j.lane)?.predecessorOf(j));
       if (cycle) {
         this.responder.refuse(conn, env.id, failure(env.type, "dependency_cycle", `dependsOn would create a wait cycle: ${cycle.join(" → ")}`));
         return;
@@ -341,7 +442,7 @@ export class Engine {
   private enqueue(job: Job, at: number): void {
     job.status = "queued";
     job.queuedAt = at;
-    const laneObj = this.lanes.getOrCreate(job.lane);
+    const laneObj = this.laneSet.getOrCreate(job.lane);
     laneObj.queue.push(job);
     this.armDeadline(job);
     this.pump(laneObj);
@@ -377,7 +478,7 @@ export class Engine {
       while (lane.active === null && lane.length > 0) this.startHead(lane, lane.head()!);
     } finally {
       lane.pumping = false;
-      this.lanes.dropIfEmpty(lane);
+      this.laneSet.dropIfEmpty(lane);
     }
   }
 
@@ -500,7 +601,7 @@ export class Engine {
       job.effectEntry = this.sessions.apply(effect, job.acceptedAt);
     }
     this.jobs.settle(job);
-    const lane = this.lanes.get(job.lane);
+    const lane = this.laneSet.get(job.lane);
     lane?.remove(job);
     const now = this.now();
     const recorded = run?.recorded();
@@ -511,7 +612,7 @@ export class Engine {
       clearTimeout(dependent.waitTimer);
       dependent.status = "queued";
       dependent.waitingOn = undefined;
-      const dl = this.lanes.get(dependent.lane);
+      const dl = this.laneSet.get(dependent.lane);
       if (dl) {
         dl.active = null;
         this.pump(dl);
@@ -568,7 +669,7 @@ export class Engine {
     this.sessions.rollback();
     const jobs = this.jobs.jobs();
     this.jobs.clear();
-    this.lanes.clear();
+    this.laneSet.clear();
     this.dependencyLimits.clear();
     for (const job of jobs) {
       stopTimers(job);
@@ -686,6 +787,11 @@ export class Engine {
 
   beginShutdown(): void {
     this.shuttingDown = true;
+  }
+
+  /** Tell every connection the server is going down, and how long it waits for commands in flight. */
+  broadcastShutdown(reason: string, timeoutMs: number): void {
+    this.publisher.broadcast({ type: "server_shutdown", data: { reason, timeoutMs } });
   }
 
   /** Resolves when no command is in flight and the journal buffer is empty, or after `timeoutMs`. */
