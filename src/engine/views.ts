@@ -1,9 +1,9 @@
 /**
  * What the engine shows of itself through its façade (engine.ts): figures for operators and
  * metrics, the in-flight view of one command, and the decisions operators take on pending ones.
- * Views are copies: nothing outside the engine holds a job, a lane or a table.
+ * Views are plain data: nothing outside the engine holds a job, a lane or a table.
  */
-import type { PendingReason } from "../lifecycle/status.js";
+import type { GovernanceState, PendingReason } from "../lifecycle/status.js";
 import type { CommitterStats } from "./committer.js";
 import type { Job, JobStatus } from "./job.js";
 import type { LaneSnapshot } from "./lanes.js";
@@ -72,3 +72,74 @@ export type Decision =
   | { kind: "approve"; commandId: string; comment?: string; ifRevision?: number }
   | { kind: "reject"; commandId: string; reason: string; ifRevision?: number }
   | { kind: "cancel"; commandId: string; reason?: string; ifRevision?: number };
+
+/** list_pending's filter. */
+export interface PendingFilter {
+  sessionId?: string;
+  reason?: PendingReason;
+  type?: string;
+  actor?: string;
+  limit: number;
+}
+
+/** One command of list_pending: waiting for approval, its schedule, or (at its lane head) a dependency. */
+export interface PendingItem {
+  commandId: string;
+  type: string;
+  sessionId: string | null;
+  actor: string;
+  reason: PendingReason;
+  status: "pending" | "queued";
+  revision: number;
+  acceptedAt: number;
+  tags: string[];
+  expiresAt: number | null;
+  notBefore: number | null;
+  waitingOn: string | null;
+  requirements: ReturnType<typeof requirementsView> | null;
+}
+
+export function requirementsView(g: GovernanceState) {
+  return {
+    steps: g.steps,
+    step: g.step,
+    approvals: g.approvals,
+    allowRequester: g.allowRequester,
+    expiresAt: g.expiresAt,
+    onStale: g.onStale,
+    expectedVersion: g.expectedVersion,
+    policyVersion: g.policyVersion,
+    rules: g.rules,
+    renewals: g.renewals,
+  };
+}
+
+/** The commands in `jobs` that wait, oldest first; `total` before the `limit`. */
+export function pendingItems(jobs: Iterable<Job>, filter: PendingFilter): { items: PendingItem[]; total: number } {
+  const items: PendingItem[] = [];
+  for (const job of jobs) {
+    const reason: PendingReason | undefined = job.status === "pending" ? job.pendingReason : job.status === "waiting" ? "dependency" : undefined;
+    if (!reason) continue;
+    if (filter.reason !== undefined && filter.reason !== reason) continue;
+    if (filter.sessionId !== undefined && filter.sessionId !== job.sessionId) continue;
+    if (filter.type !== undefined && filter.type !== job.type) continue;
+    if (filter.actor !== undefined && filter.actor !== job.actor) continue;
+    items.push({
+      commandId: job.id,
+      type: job.type,
+      sessionId: job.sessionId,
+      actor: job.actor,
+      reason,
+      status: job.status === "pending" ? "pending" : "queued",
+      revision: job.revision,
+      acceptedAt: job.acceptedAt,
+      tags: [...job.tags],
+      expiresAt: reason === "approval" ? (job.governance?.expiresAt ?? null) : null,
+      notBefore: job.notBefore,
+      waitingOn: job.waitingOn ?? null,
+      requirements: job.governance ? requirementsView(job.governance) : null,
+    });
+  }
+  items.sort((a, b) => a.acceptedAt - b.acceptedAt || (a.commandId < b.commandId ? -1 : 1));
+  return { items: items.slice(0, filter.limit), total: items.length };
+}
