@@ -92,7 +92,7 @@ export type DecisionVerdict<V> = Refusal | V;
 
 export class Governor {
   constructor(
-    readonly policy: Policy,
+    private readonly policy: Policy,
     private readonly lookup: CommandLookup,
     private readonly limits: PendingLimits = UNBOUNDED_PENDING,
   ) {}
@@ -244,7 +244,7 @@ export class Governor {
 
   // ------------------------------------------------------------------ helpers
 
-  isAdmin(roles: readonly string[]): boolean {
+  private isAdmin(roles: readonly string[]): boolean {
     return this.policy.adminRoles().some((r) => roles.includes(r));
   }
 
