@@ -13,7 +13,8 @@ import { NOOP_OBSERVER, type EngineObserver } from "../observability/observer.js
 
 export type { NewRecord };
 
-interface Pending {
+/** What runs once a record's batch committed (or failed). */
+export interface CommitHooks {
   onCommit?: (record: JournalRecord) => void;
   onFail?: (err: unknown) => void;
 }
@@ -30,7 +31,7 @@ export interface CommitterStats {
 
 export class Committer {
   private buffer: JournalRecord[] = [];
-  private pending: Pending[] = [];
+  private hooks: CommitHooks[] = [];
   private scheduled = false;
   private nextSeq: number;
   private readonly laneSeqs = new Map<string, number>();
@@ -75,12 +76,12 @@ export class Committer {
     return this.committedSeq;
   }
 
-  append(record: NewRecord, pending: Pending = {}): JournalRecord {
+  append(record: NewRecord, hooks: CommitHooks = {}): JournalRecord {
     const laneSeq = (this.laneSeqs.get(record.lane) ?? 0) + 1;
     this.laneSeqs.set(record.lane, laneSeq);
     const full = { ...this.transform(record), seq: this.nextSeq++, laneSeq } as JournalRecord;
     this.buffer.push(full);
-    this.pending.push(pending);
+    this.hooks.push(hooks);
     this.schedule();
     return full;
   }
@@ -97,7 +98,8 @@ export class Committer {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  hasPending(): boolean {
+  /** Records appended but not yet committed. */
+  hasUncommitted(): boolean {
     return this.buffer.length > 0;
   }
 
@@ -117,10 +119,10 @@ export class Committer {
     this.scheduled = false;
     if (this.buffer.length === 0) return true;
     const batch = this.buffer;
-    const pending = this.pending;
+    const hooks = this.hooks;
     const waiters = this.waiters;
     this.buffer = [];
-    this.pending = [];
+    this.hooks = [];
     this.waiters = [];
     const t0 = performance.now();
     try {
@@ -137,7 +139,7 @@ export class Committer {
       this.nextSeq = this.committedSeq + 1;
       this.laneSeqs.clear();
       for (const [lane, seq] of this.committedLaneSeqs) this.laneSeqs.set(lane, seq);
-      for (const p of pending) p.onFail?.(err);
+      for (const h of hooks) h.onFail?.(err);
       for (const w of waiters) w.reject(err);
       this.failureHandler(err);
       this.notifyIdle();
@@ -153,7 +155,7 @@ export class Committer {
       this.committedSeq = r.seq;
       this.committedLaneSeqs.set(r.lane, r.laneSeq);
     }
-    for (let i = 0; i < batch.length; i++) pending[i]!.onCommit?.(batch[i]!);
+    for (let i = 0; i < batch.length; i++) hooks[i]!.onCommit?.(batch[i]!);
     for (const w of waiters) w.resolve();
     this.notifyIdle();
     return true;

@@ -1,5 +1,5 @@
 /**
- * Bounds on dependency waits (issue #15.18), in one place. A command at its lane head whose
+ * Bounds on dependency waits, in one place. A command at its lane head whose
  * dependency is unfinished in another lane holds its lane for up to `dependencyWaitMs`; chained,
  * such waits could starve a session for hours. At admission:
  *

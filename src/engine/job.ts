@@ -110,6 +110,13 @@ export function abortJob(job: Job, reason: unknown): void {
   job.controller?.abort(reason);
 }
 
+/** Stop every timer of a job: its deadline, its dependency wait, its pending expiry / release. */
+export function stopTimers(job: Job): void {
+  clearTimeout(job.deadlineTimer);
+  clearTimeout(job.waitTimer);
+  clearTimeout(job.pendingTimer);
+}
+
 export function isTerminal(job: Job): boolean {
   return job.status === "finished";
 }

@@ -11,6 +11,13 @@ export function sessionLane(sessionId: string): string {
   return `session:${sessionId}`;
 }
 
+/** A lane's size, for figures: `depth` queued + running commands, `running` its head's handler runs. */
+export interface LaneSnapshot {
+  key: string;
+  depth: number;
+  running: boolean;
+}
+
 export class Lane {
   readonly queue: Job[] = [];
   /** the head job has been taken up (waiting on a dependency or running) */
@@ -33,10 +40,23 @@ export class Lane {
     return i > 0 ? this.queue[i - 1] : undefined;
   }
 
+  /** THE rule for "this lane's head is running": it was taken up and its handler runs. */
+  headRunning(): boolean {
+    const head = this.queue[0];
+    return head !== undefined && this.active === head && head.status === "running";
+  }
+
+  /** Size figures; `excluding`: a command id left out when it is this lane's running head (the asking command). */
+  snapshot(excluding?: string): LaneSnapshot {
+    const running = this.headRunning();
+    const self = running && excluding !== undefined && this.queue[0]!.id === excluding ? 1 : 0;
+    return { key: this.key, depth: this.queue.length - self, running: running && self === 0 };
+  }
+
   /** A read-only view for operators (`get_lanes`); `queuedLimit` bounds the listed queue. */
   inspect(now: number, queuedLimit: number): LaneInfo {
     const head = this.queue[0];
-    const running = head !== undefined && this.active === head && head.status === "running";
+    const running = this.headRunning();
     const waiting = this.queue.filter((j) => j !== head || !running);
     const oldest = waiting.reduce<number | null>((min, j) => (min === null || j.acceptedAt < min ? j.acceptedAt : min), null);
     return {
@@ -44,7 +64,7 @@ export class Lane {
       depth: this.queue.length,
       queued: waiting.length,
       head: head === undefined ? null : { commandId: head.id, type: head.type, status: head.status, acceptedAt: head.acceptedAt, ...(head.waitingOn !== undefined ? { waitingOn: head.waitingOn } : {}) },
-      runningSince: running ? (head.startedAt ?? null) : null,
+      runningSince: running && head !== undefined ? (head.startedAt ?? null) : null,
       oldestQueuedAgeMs: oldest === null ? null : Math.max(0, now - oldest),
       queue: waiting.slice(0, queuedLimit).map((j) => ({ commandId: j.id, type: j.type, acceptedAt: j.acceptedAt, status: j.status })),
     };

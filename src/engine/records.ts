@@ -3,6 +3,7 @@
  * committed row it describes, so its `seq` / `laneSequence` are the row's.
  */
 import type { JournalRecord } from "../journal/types.js";
+import { isGovernancePhase } from "../lifecycle/status.js";
 import type { LifecycleEvent, LifecycleEventData, LifecyclePhase, Outcome } from "../protocol/types.js";
 import type { NewRecord } from "./committer.js";
 import type { Job } from "./job.js";
@@ -133,6 +134,7 @@ export type CausalLookup = (commandId: string) => { dependsOn: string[]; ifSessi
  * Returns undefined for rows that were never published as events.
  */
 export function eventFromRecord(r: JournalRecord, lookup: CausalLookup): LifecycleEvent | { type: string; data: Record<string, unknown> } | undefined {
+  if (isGovernancePhase(r.phase)) return governanceEvent(r);
   const replayOf = typeof r.detail?.replayOf === "string" ? r.detail.replayOf : undefined;
   const causal = lookup(replayOf ?? r.commandId) ?? { dependsOn: [], ifSessionVersion: undefined, idempotencyKey: null };
   const job = { type: r.type, sessionId: r.sessionId, ...causal };
@@ -150,12 +152,6 @@ export function eventFromRecord(r: JournalRecord, lookup: CausalLookup): Lifecyc
         type: "command_rejected",
         data: { commandId: r.commandId, commandType: r.type, code: "replay_conflict", error: r.outcome?.error, conflictWith: r.detail?.conflictWith, laneKey: r.lane, laneSequence: r.laneSeq, seq: r.seq, recordedAt: r.recordedAt },
       };
-    case "pending":
-    case "approval":
-    case "approved":
-    case "released":
-    case "renewed":
-      return governanceEvent(r);
     case "requeued":
       return { type: "command_requeued", data: { commandId: r.commandId, commandType: r.type, ...(r.sessionId !== null ? { sessionId: r.sessionId } : {}), reason: r.detail?.reason, laneKey: r.lane, laneSequence: r.laneSeq, seq: r.seq, recordedAt: r.recordedAt } };
   }

@@ -1,11 +1,11 @@
 /**
- * In-process, bounded journal audit (issue #4): audit_journal.
+ * In-process, bounded journal audit: audit_journal.
  *
  * Runs the replay audit (src/audit) over a window of the committed journal: every invariant, and
  * re-execution of the deterministic built-in commands (user command types are counted as
  * `unregistered`). The window is bounded: maxRows defaults to 10,000 and is at most 100,000 rows.
  *
- * It must not stall the server (issue #15 item 16): on a journal file it runs the same driver as
+ * It must not stall the server: on a journal file it runs the same driver as
  * `causeway audit` on its own read-only connection, inside one read snapshot (WAL: the writer keeps
  * committing meanwhile), in slices of AUDIT_SLICE_ROWS rows that yield to the event loop between
  * them, so every other command keeps being served. Audits run one at a time (AuditQueue). Only an

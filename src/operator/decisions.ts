@@ -1,6 +1,6 @@
 /**
- * Governance commands (issue #5): approve_command, reject_command, cancel_command, list_pending.
- * Immediate: they act on another command through the engine's governor, whose transitions are
+ * Governance commands: approve_command, reject_command, cancel_command, list_pending.
+ * Immediate: they act on another command through the engine (engine.decide), whose transitions are
  * journaled; the response is sent only after the transition row committed.
  */
 import type { PendingReason } from "../lifecycle/status.js";
@@ -20,7 +20,7 @@ export const GOVERNANCE_COMMANDS: OperatorCommand[] = [
     sessionId: "none",
     params: { type: "object", properties: { commandId: id, comment: text, ifRevision: revision }, required: ["commandId"] },
     handle(call, s) {
-      return s.engine.governor.approve(call, { commandId: call.env.commandId as string, comment: call.env.comment as string | undefined, ifRevision: call.env.ifRevision as number | undefined });
+      return s.engine.decide(call, { kind: "approve", commandId: call.env.commandId as string, comment: call.env.comment as string | undefined, ifRevision: call.env.ifRevision as number | undefined });
     },
   },
   {
@@ -28,7 +28,7 @@ export const GOVERNANCE_COMMANDS: OperatorCommand[] = [
     sessionId: "none",
     params: { type: "object", properties: { commandId: id, reason: text, ifRevision: revision }, required: ["commandId", "reason"] },
     handle(call, s) {
-      return s.engine.governor.reject(call, { commandId: call.env.commandId as string, reason: call.env.reason as string, ifRevision: call.env.ifRevision as number | undefined });
+      return s.engine.decide(call, { kind: "reject", commandId: call.env.commandId as string, reason: call.env.reason as string, ifRevision: call.env.ifRevision as number | undefined });
     },
   },
   {
@@ -36,7 +36,7 @@ export const GOVERNANCE_COMMANDS: OperatorCommand[] = [
     sessionId: "none",
     params: { type: "object", properties: { commandId: id, reason: text, ifRevision: revision }, required: ["commandId"] },
     handle(call, s) {
-      return s.engine.governor.cancel(call, { commandId: call.env.commandId as string, reason: call.env.reason as string | undefined, ifRevision: call.env.ifRevision as number | undefined });
+      return s.engine.decide(call, { kind: "cancel", commandId: call.env.commandId as string, reason: call.env.reason as string | undefined, ifRevision: call.env.ifRevision as number | undefined });
     },
   },
   {
@@ -55,7 +55,7 @@ export const GOVERNANCE_COMMANDS: OperatorCommand[] = [
       const max = s.config.limits.historyPageMax;
       const limit = (env.limit as number | undefined) ?? Math.min(DEFAULT_PENDING_LIMIT, max);
       if (limit > max) return failure(env.type, "invalid_command", `limit must be at most ${max} (historyPageMax)`);
-      const page = s.engine.governor.list({
+      const page = s.engine.pendingList({
         sessionId: env.sessionId,
         reason: env.reason as PendingReason | undefined,
         type: env.commandType as string | undefined,

@@ -1,8 +1,8 @@
 /**
- * History commands (issue #4): get_command_history, get_command. They read committed journal
+ * History commands: get_command_history, get_command. They read committed journal
  * tables on the writer connection (src/journal/queries.ts holds the SQL) and never write.
  *
- * get_command_history answers both kinds of client (issue #14): pi-server's shape (journal status,
+ * get_command_history answers both kinds of client: pi-server's shape (journal status,
  * `filters`, `entries` = one per journal row, `returned`, `truncated`, `maxItemsReturned`,
  * `maxItemsAllowed`) and causeway's (`items` = one per command, `nextCursor`, `count`). `limit`
  * bounds both: at most `limit` commands in `items`, and at most `limit` journal rows of those
@@ -59,7 +59,7 @@ function historyData(db: Database.Database, env: Record<string, unknown>, q: His
  * hold fewer than `limit` items while `nextCursor` still goes on; entries follow the items kept.
  */
 function visiblePage(page: HistoryPage, viewer: Viewer, s: OperatorServices): HistoryPage {
-  const items = page.items.filter((i) => s.engine.publisher.visibleTo(viewer, i.sessionId, i.actor));
+  const items = page.items.filter((i) => s.engine.mayRead(viewer, i.sessionId, i.actor));
   return items.length === page.items.length ? page : { ...page, items, count: items.length };
 }
 
@@ -134,10 +134,9 @@ export const HISTORY_COMMANDS: OperatorCommand[] = [
       try {
         const detail = getCommandDetail(s.store.database(), commandId, { maxRows: s.config.limits.historyPageMax });
         // a command the asking actor may not read is not there for it (read visibility)
-        if (!detail || !s.engine.publisher.visibleTo({ actor, roles }, detail.command.sessionId, detail.command.actor)) return success(env.type, { found: false, commandId });
+        if (!detail || !s.engine.mayRead({ actor, roles }, detail.command.sessionId, detail.command.actor)) return success(env.type, { found: false, commandId });
         // in flight: what the engine holds now (a dependency wait is pending without a journal row)
-        const job = s.engine.jobs.job(commandId);
-        const live = job && job.status !== "finished" ? { status: job.status === "waiting" ? "pending" : job.status, ...(job.status === "waiting" ? { pendingReason: "dependency", waitingOn: job.waitingOn } : {}), ...(job.pendingReason ? { pendingReason: job.pendingReason } : {}), revision: job.revision } : undefined;
+        const live = s.engine.command(commandId);
         return success(env.type, { found: true, ...detail, ...(live ? { live } : {}) });
       } catch (err) {
         return readFailure(env.type, err);

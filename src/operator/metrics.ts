@@ -1,5 +1,5 @@
 /**
- * Operator commands (issue #8): `get_metrics` (the figures `/metrics` exposes, as JSON, after
+ * Operator commands: `get_metrics` (the figures `/metrics` exposes, as JSON, after
  * pi-server's get_metrics fields: pi-metrics.ts) and
  * `get_lanes` (every active lane: depth, head, running-since, age of the oldest queued command).
  * Immediate: they read in-memory figures only, so they answer while the journal is unavailable.
@@ -46,11 +46,8 @@ export const METRICS_COMMANDS: OperatorCommand[] = [
       const queuedLimit = (env.queuedLimit as number | undefined) ?? DEFAULT_QUEUED_LIMIT;
       const only = env.laneKey as string | undefined;
       const now = Date.now();
-      const all = s.engine.lanes
-        .all()
-        // the asking command's own lane is left out when it holds nothing else
-        .filter((l) => l.length > (l.active?.id === commandId ? 1 : 0) && (only === undefined || l.key === only))
-        .map((l) => l.inspect(now, queuedLimit));
+      // the asking command's own lane is left out when it holds nothing else
+      const all = s.engine.inspectLanes(now, queuedLimit, commandId).filter((l) => only === undefined || l.laneKey === only);
       // deepest first, then the longest-waiting: what an operator looks for first
       all.sort((a, b) => b.depth - a.depth || (b.oldestQueuedAgeMs ?? -1) - (a.oldestQueuedAgeMs ?? -1) || (a.laneKey < b.laneKey ? -1 : 1));
       const lanes = all.slice(0, limit);
@@ -59,7 +56,7 @@ export const METRICS_COMMANDS: OperatorCommand[] = [
         count: lanes.length,
         total: all.length,
         truncated: all.length > lanes.length,
-        inFlight: s.engine.jobs.size - 1,
+        inFlight: s.engine.stats(commandId).inFlight,
         pending: s.pending?.() ?? 0,
         at: now,
       });

@@ -9,24 +9,6 @@ import { sessionInfo } from "../commands/session-info.js";
 
 const MAX_SESSION_SUBSCRIPTIONS = 1024;
 
-/**
- * Commands in lanes: `queued` (not running) and `running` (lane heads whose handler runs). The
- * asking command (`self`, running in the server lane) is left out: figures describe the rest.
- */
-function laneCounts(engine: import("../engine/engine.js").Engine, self: string): { queued: number; running: number; lanes: number } {
-  let queued = 0;
-  let running = 0;
-  let lanes = 0;
-  for (const l of engine.lanes.all()) {
-    const mine = l.active !== null && l.active.id === self ? 1 : 0;
-    const r = l.active !== null && l.active.status === "running" ? 1 : 0;
-    running += r - mine;
-    queued += l.length - r;
-    if (l.length - mine > 0) lanes++;
-  }
-  return { queued, running, lanes };
-}
-
 function filterOf(scope: string | undefined, sessionId: string | undefined): { all: boolean; sessionId?: string } {
   return scope === "all" ? { all: true } : { all: false, sessionId: sessionId! };
 }
@@ -37,8 +19,9 @@ export const OBSERVE_COMMANDS: OperatorCommand[] = [
     sessionId: "none",
     params: { type: "object", properties: {} },
     handle({ env, commandId }, s) {
-      const c = s.engine.committer.stats;
-      const { lanes, ...counts } = laneCounts(s.engine, commandId);
+      // the asking command (running in the server lane) is left out: figures describe the rest
+      const st = s.engine.stats(commandId);
+      const c = st.commits;
       const { ready, issues, journalProblem } = s.readiness();
       return success(env.type, {
         healthy: ready,
@@ -48,18 +31,19 @@ export const OBSERVE_COMMANDS: OperatorCommand[] = [
         hasOpenBashCircuit: false,
         serverVersion: s.serverVersion,
         protocolVersion: PROTOCOL_VERSION,
-        uptimeMs: Date.now() - s.engine.startedAt,
-        sessions: s.engine.sessions.size(),
-        lanes,
-        inFlight: s.engine.jobs.size - 1,
-        ...counts,
+        uptimeMs: st.uptimeMs,
+        sessions: st.sessions,
+        lanes: st.lanes,
+        inFlight: st.inFlight,
+        queued: st.queued,
+        running: st.running,
         pending: s.pending?.() ?? 0,
-        connections: s.engine.publisher.count(),
+        connections: st.connections,
         journal: {
           store: s.config.db === ":memory:" ? "memory" : "sqlite",
           durability: s.config.durability,
           healthy: journalProblem === null,
-          lastSeq: s.engine.committer.lastSeq(),
+          lastSeq: st.lastSeq,
           batches: c.batches,
           records: c.records,
           failures: c.failures,
@@ -73,7 +57,7 @@ export const OBSERVE_COMMANDS: OperatorCommand[] = [
     sessionId: "none",
     params: { type: "object", properties: {} },
     handle({ env }, s) {
-      return success(env.type, s.engine.recovery);
+      return success(env.type, s.engine.recovery());
     },
   },
   {
@@ -88,27 +72,24 @@ export const OBSERVE_COMMANDS: OperatorCommand[] = [
       const scope = (env.scope as string | undefined) ?? (env.sessionId !== undefined ? "session" : undefined);
       const sessionId = env.sessionId;
       const lifecycle = env.lifecycle as LifecycleScope | undefined;
-      const publisher = s.engine.publisher;
+      const engine = s.engine;
       if (scope === undefined && lifecycle !== undefined && env.fromSeq === undefined) {
         // only the lifecycle scope: which command facts this connection receives besides its subscriptions
-        publisher.setLifecycle(conn, lifecycle);
-        return success(env.type, { subscriptions: publisher.subscriptions(conn) });
+        engine.setLifecycleScope(conn, lifecycle);
+        return success(env.type, { subscriptions: engine.subscriptions(conn) });
       }
       if (scope !== "all" && !(scope === "session" && sessionId !== undefined)) {
         return failure(env.type, "invalid_command", 'subscribe needs {scope:"all"}, a sessionId, or a lifecycle scope');
       }
-      if (lifecycle !== undefined) publisher.setLifecycle(conn, lifecycle);
-      if (scope === "session" && !publisher.canSubscribeSession(conn, sessionId!, MAX_SESSION_SUBSCRIPTIONS)) {
+      if (lifecycle !== undefined) engine.setLifecycleScope(conn, lifecycle);
+      const filter = filterOf(scope, sessionId);
+      if (!engine.maySubscribe(conn, filter, MAX_SESSION_SUBSCRIPTIONS)) {
         return failure(env.type, "limit_exceeded", `a connection may subscribe to at most ${MAX_SESSION_SUBSCRIPTIONS} sessions`);
       }
-      const attach = (): void => {
-        if (scope === "all") publisher.subscribeAll(conn);
-        else publisher.subscribeSession(conn, sessionId!, MAX_SESSION_SUBSCRIPTIONS);
-      };
       const fromSeq = env.fromSeq as number | undefined;
       if (fromSeq === undefined) {
-        attach();
-        return success(env.type, { subscriptions: publisher.subscriptions(conn) });
+        engine.subscribe(conn, filter, MAX_SESSION_SUBSCRIPTIONS);
+        return success(env.type, { subscriptions: engine.subscriptions(conn) });
       }
       const first = firstRetainedSeq(s.store.database());
       if (fromSeq < first - 1) {
@@ -116,20 +97,15 @@ export const OBSERVE_COMMANDS: OperatorCommand[] = [
       }
       // hold live events back now; the journal replay after fromSeq starts once the response is
       // out (afterResponse), then the subscription goes live (see src/engine/catchup.ts)
-      s.engine.catchUp.hold(conn, filterOf(scope, sessionId));
-      return success(env.type, { fromSeq, lastSeq: s.engine.committer.lastSeq(), replaying: true });
+      engine.holdCatchUp(conn, filter);
+      return success(env.type, { fromSeq, lastSeq: engine.stats().lastSeq, replaying: true });
     },
     afterResponse({ conn, env }, s) {
       const fromSeq = env.fromSeq as number | undefined;
       if (!conn || conn.closed || fromSeq === undefined) return;
       const scope = (env.scope as string | undefined) ?? (env.sessionId !== undefined ? "session" : undefined);
-      const sessionId = env.sessionId;
-      const publisher = s.engine.publisher;
-      const attach = (): void => {
-        if (scope === "all") publisher.subscribeAll(conn);
-        else publisher.subscribeSession(conn, sessionId!, MAX_SESSION_SUBSCRIPTIONS);
-      };
-      s.engine.catchUp.start(conn, filterOf(scope, sessionId), fromSeq, attach);
+      const filter = filterOf(scope, env.sessionId);
+      s.engine.startCatchUp(conn, filter, fromSeq, () => void s.engine.subscribe(conn, filter, MAX_SESSION_SUBSCRIPTIONS));
     },
   },
   {
@@ -138,8 +114,8 @@ export const OBSERVE_COMMANDS: OperatorCommand[] = [
     params: { type: "object", properties: {} },
     handle({ conn, env }, s) {
       if (!conn) return success(env.type, { subscriptions: { all: false, sessions: [], lifecycle: "all" } });
-      s.engine.publisher.unsubscribe(conn, env.sessionId);
-      return success(env.type, { subscriptions: s.engine.publisher.subscriptions(conn) });
+      s.engine.unsubscribe(conn, env.sessionId);
+      return success(env.type, { subscriptions: s.engine.subscriptions(conn) });
     },
   },
   {
@@ -149,9 +125,9 @@ export const OBSERVE_COMMANDS: OperatorCommand[] = [
     handle({ conn, env }, s) {
       const sid = env.sessionId as string;
       // it runs in the session's lane, after the engine checked that the session exists
-      const session = s.engine.sessions.get(sid);
+      const session = s.engine.session(sid);
       if (!session) return failure(env.type, "session_not_found", sessionNotFound(sid));
-      if (conn && !s.engine.publisher.subscribeSession(conn, sid, MAX_SESSION_SUBSCRIPTIONS)) {
+      if (conn && !s.engine.subscribe(conn, { all: false, sessionId: sid }, MAX_SESSION_SUBSCRIPTIONS)) {
         return failure(env.type, "limit_exceeded", `a connection may subscribe to at most ${MAX_SESSION_SUBSCRIPTIONS} sessions`);
       }
       return success(env.type, { sessionInfo: sessionInfo({ sessionId: sid, sessionVersion: session.version, createdAt: session.createdAt }) }, session.version);

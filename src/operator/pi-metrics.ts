@@ -1,5 +1,5 @@
 /**
- * pi-server's `get_metrics` fields (issue #14), sent beside causeway's own snapshot so that
+ * pi-server's `get_metrics` fields, sent beside causeway's own snapshot so that
  * pi-server clients find every key they read. Figures causeway has are real; the ones about
  * pi-server's agent machinery (LLM circuit breakers, bash circuit breaker, extension UI, zombie
  * sessions, session locks, rate limits, connection limit) are neutral: zeros, empty arrays,
@@ -15,7 +15,8 @@ function journalStore(s: OperatorServices): PiServerMetrics["stores"]["journal"]
   const { initState: _ready, ...status } = journalStatus(s.store);
   const c = s.config;
   const redacting = Object.keys(c.redact).length > 0;
-  const committer = s.engine.committer.stats;
+  const committer = s.engine.stats().commits;
+  const recovery = s.engine.recovery();
   const totals = s.compactor?.totals;
   return {
     ...status,
@@ -23,11 +24,11 @@ function journalStore(s: OperatorServices): PiServerMetrics["stores"]["journal"]
     redaction: { beforePersistHookEnabled: redacting, beforeExportHookEnabled: redacting },
     entriesWritten: committer.records,
     writeErrors: committer.failures,
-    entriesScanned: s.engine.recovery?.entriesScanned ?? 0,
+    entriesScanned: recovery?.entriesScanned ?? 0,
     malformedEntries: 0,
     unsupportedVersionEntries: 0,
-    recoveredOutcomes: s.engine.recovery?.recoveredOutcomes ?? 0,
-    recoveredInFlightFailures: s.engine.recovery?.recoveredInFlightFailures ?? 0,
+    recoveredOutcomes: recovery?.recoveredOutcomes ?? 0,
+    recoveredInFlightFailures: recovery?.recoveredInFlightFailures ?? 0,
     retention: {
       enabled: c.retentionMaxCommands > 0 || c.retentionMaxAgeMs > 0 || c.retentionMaxBytes > 0,
       ...(c.retentionMaxCommands > 0 ? { maxEntries: c.retentionMaxCommands } : {}),
@@ -47,13 +48,13 @@ function journalStore(s: OperatorServices): PiServerMetrics["stores"]["journal"]
 }
 
 export function piServerMetrics(s: OperatorServices, snapshot: MetricsSnapshot): PiServerMetrics {
-  const engine = s.engine;
-  const sessions = engine.sessions.size();
-  const cache = engine.jobs.cacheStats();
+  const figures = s.engine.stats();
+  const sessions = figures.sessions;
+  const cache = figures.cache;
   const rejected = s.metrics?.rejections() ?? { sessionLimit: 0, messageSize: 0 };
   return {
     sessionCount: sessions,
-    connectionCount: engine.publisher.count(),
+    connectionCount: figures.connections,
     pendingConnectionCount: 0,
     totalCommandsExecuted: sum(snapshot.commands.accepted),
     commandsRejected: { ...rejected, rateLimit: 0, globalRateLimit: 0, connectionLimit: 0, extensionUIResponseRateLimit: 0 },
@@ -62,9 +63,9 @@ export function piServerMetrics(s: OperatorServices, snapshot: MetricsSnapshot):
     doubleUnregisterErrors: 0,
     rateLimitUsage: { globalCount: 0, globalLimit: 0 },
     stores: {
-      replay: { inFlightCount: engine.jobs.size, outcomeCount: cache.cachedOutcomes, idempotencyCacheSize: cache.keysInFlight, maxInFlightCommands: 0, maxCommandOutcomes: cache.cacheMax, inFlightRejections: 0 },
+      replay: { inFlightCount: figures.inFlight, outcomeCount: cache.cachedOutcomes, idempotencyCacheSize: cache.keysInFlight, maxInFlightCommands: 0, maxCommandOutcomes: cache.cacheMax, inFlightRejections: 0 },
       version: { sessionCount: sessions },
-      execution: { laneCount: engine.lanes.all().length },
+      execution: { laneCount: figures.lanes },
       lock: { activeLocks: 0, timeoutCount: 0, waitingCount: 0, queueFullRejections: 0 },
       extensionUI: { pendingCount: 0, maxPendingRequests: 0, rejectedCount: 0 },
       sessionStore: { metadataResetCount: 0 },

@@ -25,10 +25,10 @@ export interface Readiness {
 
 export function readinessOf(engine: Engine, store: Pick<Store, "stats">, journalOpen: () => boolean): () => Readiness {
   return () => {
-    const problem = journalProblem(engine.committer.stats, store);
+    const problem = journalProblem(engine.stats().commits, store);
     const checks: ReadinessChecks = {
       journalOpen: journalOpen(),
-      recoveryDone: engine.recovery !== null,
+      recoveryDone: engine.recovery() !== null,
       journalHealthy: problem === null,
       acceptingCommands: !engine.isShuttingDown(),
     };

@@ -38,7 +38,8 @@ export function createRouter(deps: RouterDeps): ConnectionHandler {
       const ready = { serverVersion: services.serverVersion, protocolVersion: PROTOCOL_VERSION, transports: services.transports, limits };
       conn.send(serialize({ type: "server_ready", data: ready }), "event");
       // redacted, as pi-server sends it by default; get_startup_recovery answers the full summary
-      conn.send(serialize({ type: "startup_recovery_summary", data: engine.recovery && redactRecovery(engine.recovery) }), "event");
+      const recovery = engine.recovery();
+      conn.send(serialize({ type: "startup_recovery_summary", data: recovery && redactRecovery(recovery) }), "event");
     },
     onFrame(conn, frame) {
       try {

@@ -99,7 +99,7 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
   const engine = startEngine(config, store, registry, policy, metrics, log);
   let storeOpen = true;
   const readiness = readinessOf(engine, store, () => storeOpen);
-  const pendingCount = deps.pendingCount ?? ((): number => engine.governor.pendingCount());
+  const pendingCount = deps.pendingCount ?? ((): number => engine.stats().pending);
   metrics.bind(engineSources(engine, pendingCount, readiness));
   const audits = new AuditQueue();
   const compactor = new Compactor(store, retentionPolicy(config), log);
@@ -122,11 +122,12 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
   const stop = (reason: string | null): Promise<void> => {
     stopping ??= (async () => {
       engine.beginShutdown();
-      if (reason !== null) engine.publisher.broadcast({ type: "server_shutdown", data: { reason, timeoutMs: config.shutdownGraceMs } });
+      if (reason !== null) engine.broadcastShutdown(reason, config.shutdownGraceMs);
       const [drained] = await Promise.all([engine.drain(config.shutdownGraceMs), audits.idle(config.shutdownGraceMs)]);
       if (!drained) {
         const why = reason === null ? "stdin closed and the shutdown grace period elapsed" : "shutdown grace period elapsed";
-        log.warn({ inFlight: engine.jobs.size - engine.governor.pendingCount() }, `${why}; unfinished commands will be recovered on restart`);
+        const st = engine.stats();
+        log.warn({ inFlight: st.inFlight - st.pending }, `${why}; unfinished commands will be recovered on restart`);
         engine.abandon();
       }
       await compactor.stop();

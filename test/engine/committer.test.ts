@@ -52,11 +52,11 @@ describe("#16 Committer: batching", () => {
   it("rows appended in one event-loop turn commit in ONE transaction, in append order, at the next turn", async () => {
     const { store, committer } = start();
     for (const id of ["c1", "c2", "c3", "c4", "c5"]) committer.append(accepted(id, id === "c3" ? null : "s"));
-    expect(committer.hasPending()).toBe(true);
+    expect(committer.hasUncommitted()).toBe(true);
     expect(store.stats().commits).toBe(0);
     expect(journal(store)).toEqual([]);
     await committer.committed();
-    expect(committer.hasPending()).toBe(false);
+    expect(committer.hasUncommitted()).toBe(false);
     expect(store.stats()).toMatchObject({ commits: 1, lastBatchSize: 5, recordsWritten: 5 });
     expect(committer.stats).toMatchObject({ batches: 1, records: 5, lastBatchSize: 5, failures: 0, degraded: false });
     expect(journal(store).map((r) => r.commandId)).toEqual(["c1", "c2", "c3", "c4", "c5"]);
@@ -78,7 +78,7 @@ describe("#16 Committer: batching", () => {
     committer.append(accepted("c1"));
     expect(committer.flushNow()).toBe(true);
     expect(store.getCommand("c1")).toMatchObject({ status: "queued", acceptedSeq: 1 });
-    expect(committer.hasPending()).toBe(false);
+    expect(committer.hasUncommitted()).toBe(false);
     expect(committer.lastSeq()).toBe(1);
     return Promise.all([committer.committed(), committer.idle()]);
   });

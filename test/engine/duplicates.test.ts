@@ -77,7 +77,7 @@ describe("#16 Duplicates.inFlight", () => {
     w.duplicates.inFlight(w.conn, again, original, fingerprint(again), "id");
     expect(original.attached).toEqual([{ conn: w.conn, replyId: "again", by: "id" }]);
     expect(w.responder.inflight(w.conn)).toBe(1);
-    expect(w.committer.hasPending()).toBe(false);
+    expect(w.committer.hasUncommitted()).toBe(false);
     await new Promise((resolve) => setImmediate(resolve));
     expect(w.conn.frames).toEqual([]);
     expect(newRows(w)).toEqual([]);

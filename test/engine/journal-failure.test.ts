@@ -112,8 +112,8 @@ describe("journal write failure", () => {
     expect(r.code).toBe("journal_unavailable");
     const h = await c.request({ type: "health_check" });
     expect(h).toMatchObject({ success: false, code: "journal_unavailable" });
-    expect(server.engine.committer.stats.degraded).toBe(true);
-    expect(server.engine.committer.stats.lastError).toMatch(/injected/);
+    expect(server.engine.stats().commits.degraded).toBe(true);
+    expect(server.engine.stats().commits.lastError).toMatch(/injected/);
   });
 
   it("health_check reports the failed commits once the journal commits again", async () => {

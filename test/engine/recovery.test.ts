@@ -131,7 +131,7 @@ describe("startup recovery", () => {
     copyFileSync(db, copy);
     const boot = async (file: string) => {
       const s = startInProc({ config: { db: file, failUnstartedOnRecovery: true } });
-      const summary = s.engine.recovery!;
+      const summary = s.engine.recovery()!;
       await s.stop();
       const { recoveredAt: _t, journalPath: _p, ...rest } = summary;
       return rest;

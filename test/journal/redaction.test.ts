@@ -218,7 +218,7 @@ describe("engine with redaction", () => {
     store.close();
 
     const server = startInProc({ config: { db, redact: RULES }, commands: [login] });
-    expect(server.engine.recovery).toMatchObject({ requeued: { count: 1, ids: ["queued-set"] }, interrupted: { count: 1, ids: ["queued-login"] } });
+    expect(server.engine.recovery()).toMatchObject({ requeued: { count: 1, ids: ["queued-set"] }, interrupted: { count: 1, ids: ["queued-login"] } });
     const c = server.connect();
     await c.request({ type: "get_state", sessionId: "s" });
     expect(server.store.getCommand("queued-login")).toMatchObject({ status: "interrupted", outcome: { success: false, code: "interrupted", error: REASON_REDACTED } });

@@ -1,0 +1,267 @@
+/**
+ * The lane runner: strictly one job at a time per lane, in order.
+ *
+ * - lane head (`startHead`): the deadline, dependsOn (dependencies.ts), session existence, the
+ *   governor's staleness verdict, ifSessionVersion; then the `started` row and the handler;
+ * - the handler's result becomes an outcome and a session effect by the one settle rule
+ *   (lifecycle/settle.ts);
+ * - `finish`: the single way a job gets its terminal outcome, recorded inside the lane before the
+ *   lane moves on; dependents waiting in other lanes are woken here. Its `finished` row is
+ *   published (publication.ts) only once committed.
+ */
+import type { CommandDefinition } from "../commands/define.js";
+import type { CommandStatus, SessionEffect } from "../lifecycle/status.js";
+import { failureVersion, settleError, settleResult, type SettleSubject } from "../lifecycle/settle.js";
+import { CausewayError, OutcomeError } from "../protocol/errors.js";
+import { failure } from "../protocol/frames.js";
+import { commandTimedOut, dependencyTimedOut, sessionNotFound, versionMismatch } from "../protocol/messages.js";
+import type { Outcome } from "../protocol/types.js";
+import { resolveDependencies } from "./dependencies.js";
+import type { Park } from "./governor.js";
+import { abortJob, stopTimers, type Job } from "./job.js";
+import type { Lane } from "./lanes.js";
+import type { EngineParts } from "./parts.js";
+import type { Publication } from "./publication.js";
+import { finishedRecord, phaseRecord } from "./records.js";
+import { buildContext, type RunRecord } from "./run-context.js";
+import type { SessionTable } from "./session-table.js";
+import { transition } from "./transition.js";
+
+/** What the runner asks of the pending commands (pending.ts). */
+export interface PendingHooks {
+  /** the job finished: it leaves the pending set, if it was there */
+  leave(job: Job): void;
+  /** the job, approved against an older session version, must be approved again (onStale renew) */
+  park(job: Job, verdict: Park): void;
+}
+
+/** What a finish carries besides status and outcome. */
+export interface FinishExtra {
+  effect?: SessionEffect;
+  run?: RunRecord;
+  /** goes on the `finished` row */
+  detail?: Record<string, unknown>;
+}
+
+export class LaneRunner {
+  constructor(
+    private readonly p: EngineParts,
+    private readonly publication: Publication,
+    private readonly pending: PendingHooks,
+  ) {}
+
+  /** Put an admitted (or just released / approved) command at the tail of its lane queue, and run. */
+  enqueue(job: Job, at: number): void {
+    job.status = "queued";
+    job.queuedAt = at;
+    const lane = this.p.lanes.getOrCreate(job.lane);
+    lane.queue.push(job);
+    this.armDeadline(job);
+    this.pump(lane);
+  }
+
+  /** Startup: a recovered command joins its lane queue with its deadline; `pumpAll` starts lanes. */
+  requeue(job: Job): void {
+    this.p.lanes.getOrCreate(job.lane).queue.push(job);
+    this.armDeadline(job);
+  }
+
+  pumpAll(): void {
+    for (const lane of this.p.lanes.all()) this.pump(lane);
+  }
+
+  private pump(lane: Lane): void {
+    if (lane.pumping) return;
+    lane.pumping = true;
+    try {
+      while (lane.active === null && lane.length > 0) this.startHead(lane, lane.head()!);
+    } finally {
+      lane.pumping = false;
+      this.p.lanes.dropIfEmpty(lane);
+    }
+  }
+
+  private startHead(lane: Lane, job: Job): void {
+    // one clock reading decides the deadline AND stamps the started row: a command can never be
+    // recorded as starting after the deadline it was checked against
+    const now = this.p.now();
+    if (now >= job.queuedAt + job.timeoutMs) {
+      // its deadline passed while it waited (event-loop lag, or a restart): it must never start
+      return this.finish(job, "timed_out", this.timedOut(job, "before it started; it will never run"));
+    }
+    const verdict = resolveDependencies(job, this.p.jobs);
+    if (verdict.kind === "fail") return this.finish(job, "failed", failure(job.type, verdict.code, verdict.error, this.versionOutcome(job)));
+    if (verdict.kind === "wait") return this.waitFor(lane, job, verdict.on);
+    const checked = this.checkSession(lane, job, now);
+    if (checked) this.run(lane, job, now, checked.revalidated);
+  }
+
+  /** Its dependency runs in another lane: hold this lane for up to dependencyWaitMs. */
+  private waitFor(lane: Lane, job: Job, on: Job): void {
+    job.status = "waiting";
+    job.waitingOn = on.id;
+    on.dependents.add(job);
+    lane.active = job;
+    const ms = this.p.config.dependencyWaitMs;
+    job.waitTimer = setTimeout(() => {
+      this.finish(job, "failed", failure(job.type, "dependency_timeout", dependencyTimedOut(on.id, ms), this.versionOutcome(job)));
+    }, ms);
+  }
+
+  /**
+   * The session checks at the lane head. Returns null when the job did not get to run (finished,
+   * or parked again for approval); else the staleness detail its `started` row carries.
+   */
+  private checkSession(lane: Lane, job: Job, now: number): { revalidated: Record<string, unknown> | undefined } | null {
+    const def = job.def as CommandDefinition;
+    if (def.scope !== "session" && def.targetSession?.mustExist !== true) return { revalidated: undefined };
+    const session = job.sessionId !== null ? this.p.sessions.get(job.sessionId) : undefined;
+    if (!session) {
+      const why = job.ifSessionVersion !== undefined ? `${sessionNotFound(job.sessionId as string)} for ifSessionVersion=${job.ifSessionVersion}` : sessionNotFound(job.sessionId as string);
+      this.finish(job, "failed", failure(job.type, "session_not_found", why));
+      return null;
+    }
+    const stale = this.p.governor.checkStale(job, session.version, now);
+    if (stale.kind === "park") {
+      clearTimeout(job.deadlineTimer);
+      this.pending.park(job, stale);
+      lane.remove(job);
+      lane.active = null;
+      return null;
+    }
+    if (stale.kind !== "fresh" && stale.kind !== "revalidate") {
+      this.finish(job, stale.status, stale.outcome, { detail: stale.detail });
+      return null;
+    }
+    if (job.ifSessionVersion !== undefined && session.version !== job.ifSessionVersion) {
+      this.finish(job, "failed", failure(job.type, "version_conflict", versionMismatch(job.ifSessionVersion, session.version), { sessionVersion: session.version }));
+      return null;
+    }
+    job.generation = session.generation;
+    return { revalidated: stale.kind === "revalidate" ? stale.detail : undefined };
+  }
+
+  /** The claim (queued|approved → running, a CAS on the revision), then the handler. */
+  private run(lane: Lane, job: Job, now: number, revalidated: Record<string, unknown> | undefined): void {
+    const def = job.def as CommandDefinition;
+    job.status = "running";
+    job.started = true;
+    job.startedAt = now;
+    lane.active = job;
+    // a later cancel finds it running
+    transition(this.p.committer, job, "running", phaseRecord(job, "started", now, revalidated), (r) => {
+      this.p.observer.started(job.type, job.lane, r.recordedAt - job.queuedAt);
+      this.publication.lifecycle("command_started", job, r);
+    });
+    const run = buildContext(job, { sessions: this.p.sessions, log: this.p.log, maxSessions: this.p.config.limits.maxSessions, now: this.p.now });
+    const go = (): Promise<unknown> => Promise.resolve().then(() => def.run(run.ctx, job.params));
+    // a deterministic handler may run before its `started` row is durable, unless traceStarts asks
+    // for the journal to name every handler before it runs (a frozen one included)
+    const running = def.deterministic && !this.p.config.traceStarts ? go() : this.p.committer.committed().then(go);
+    running.then(
+      (data) => this.complete(job, run, data),
+      (err: unknown) => this.fail(job, err, run),
+    );
+  }
+
+  private complete(job: Job, run: RunRecord, data: unknown): void {
+    // timed out, failed closed or abandoned meanwhile (a job the journal never heard of stays
+    // "running" after a failed commit, but is aborted): a late completion changes nothing
+    if (job.status !== "running" || job.abortReason !== undefined) return;
+    if (this.deletedWhileRunning(job)) return this.finish(job, "failed", failure(job.type, "session_not_found", `${sessionNotFound(job.sessionId as string)}: it was deleted while the command ran`));
+    const settled = settleResult(settleSubject(job), run, data, this.p.config.limits, this.versionOf);
+    if (settled.status === "failed" && settled.outcome.code === "handler_error") this.p.log.warn({ error: settled.outcome.error, commandId: job.id, type: job.type }, "handler failed");
+    this.finish(job, settled.status, settled.outcome, { effect: settled.effect, run });
+  }
+
+  private fail(job: Job, err: unknown, run?: RunRecord): void {
+    if (job.status !== "running" || job.abortReason !== undefined) return; // as in complete()
+    // like complete(): a session deleted (or re-created) while the handler ran wins over its error
+    if (this.deletedWhileRunning(job)) return this.finish(job, "failed", failure(job.type, "session_not_found", `${sessionNotFound(job.sessionId as string)}: it was deleted while the command ran`));
+    const settled = settleError(settleSubject(job), err, this.versionOf);
+    if (settled.outcome.code === "handler_error" && !(err instanceof OutcomeError)) this.p.log.warn({ err, commandId: job.id, type: job.type }, "handler failed");
+    this.finish(job, "failed", settled.outcome, { run });
+  }
+
+  /** A session command whose session was deleted (or re-created) while its handler ran. */
+  private deletedWhileRunning(job: Job): boolean {
+    if (job.def?.scope !== "session") return false;
+    const session = this.p.sessions.get(job.sessionId as string);
+    return !session || session.generation !== job.generation;
+  }
+
+  private readonly versionOf = (sessionId: string): number | undefined => this.p.sessions.get(sessionId)?.version;
+
+  private versionOutcome(job: Job): Partial<Outcome> {
+    return versionOutcome(job, this.p.sessions);
+  }
+
+  private timedOut(job: Job, when: string): Outcome {
+    return failure(job.type, "timeout", commandTimedOut(job.type, job.timeoutMs, when), { ...this.versionOutcome(job), timedOut: true });
+  }
+
+  private armDeadline(job: Job): void {
+    const elapsed = Math.max(0, this.p.now() - job.queuedAt);
+    const ms = Math.max(0, job.timeoutMs - elapsed);
+    job.deadlineTimer = setTimeout(() => {
+      if (job.status === "finished") return;
+      const wasRunning = job.status === "running";
+      abortJob(job, new CausewayError("timeout", "command timed out"));
+      this.finish(job, "timed_out", this.timedOut(job, wasRunning ? "while running; its changes were discarded" : "before it started; it will never run"));
+    }, ms);
+  }
+
+  /** The one place a job gets its terminal outcome. Runs inside the lane, before it moves on. */
+  finish(job: Job, status: CommandStatus, outcome: Outcome, extra: FinishExtra = {}): void {
+    if (job.status === "finished") return;
+    stopTimers(job);
+    job.pendingReason = undefined;
+    this.pending.leave(job);
+    this.p.dependencyLimits.forget(job);
+    if (job.waitingOn !== undefined) this.p.jobs.job(job.waitingOn)?.dependents.delete(job);
+    job.waitingOn = undefined;
+    job.status = "finished";
+    job.outcome = outcome;
+    job.finalStatus = status;
+    if (extra.effect) {
+      job.effect = extra.effect;
+      job.effectEntry = this.p.sessions.apply(extra.effect, job.acceptedAt);
+    }
+    this.p.jobs.settle(job);
+    const lane = this.p.lanes.get(job.lane);
+    lane?.remove(job);
+    const now = this.p.now();
+    const recorded = extra.run?.recorded();
+    const detail = recorded || extra.detail ? { ...(recorded ?? {}), ...(extra.detail ?? {}) } : undefined;
+    transition(this.p.committer, job, status, finishedRecord(job, now, now + this.p.config.idempotencyTtlMs, detail), (r) => this.publication.finished(job, r, extra.run));
+    this.wakeDependents(job);
+    if (lane) this.pump(lane);
+  }
+
+  /** Jobs in other lanes waiting at their head for `job`: their lanes move on. */
+  private wakeDependents(job: Job): void {
+    for (const dependent of job.dependents) {
+      if (dependent.status !== "waiting" || dependent.waitingOn !== job.id) continue;
+      clearTimeout(dependent.waitTimer);
+      dependent.status = "queued";
+      dependent.waitingOn = undefined;
+      const lane = this.p.lanes.get(dependent.lane);
+      if (lane) {
+        lane.active = null;
+        this.pump(lane);
+      }
+    }
+    job.dependents.clear();
+  }
+}
+
+/** A failure's `sessionVersion`: the session's version now, for a session command. */
+export function versionOutcome(job: Job, sessions: SessionTable): Partial<Outcome> {
+  return failureVersion({ scope: job.def?.scope ?? "server", sessionId: job.sessionId }, (id) => sessions.get(id)?.version);
+}
+
+/** What the settle rule needs of a job. */
+function settleSubject(job: Job): SettleSubject {
+  const def = job.def as CommandDefinition;
+  return { type: job.type, scope: def.scope, effect: def.effect, errorCodes: def.errorCodes, sessionId: job.sessionId };
+}
