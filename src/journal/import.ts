@@ -19,7 +19,7 @@
 import { JournalWriteError, type JournalRecord, type Store } from "./types.js";
 import { JOURNAL_PHASES, type JournalPhase } from "../lifecycle/status.js";
 import { TRACE_FORMAT, TRACE_VERSION, type TraceHeader } from "./export.js";
-import { UNFINISHED_SQL_LIST } from "./migrations.js";
+import { UNFINISHED_SQL_LIST } from "./migrations/index.js";
 
 export class ImportError extends Error {
   constructor(message: string) {

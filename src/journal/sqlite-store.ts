@@ -33,7 +33,7 @@ import { FaultInjector, type FaultKind } from "./fault.js";
 import { FileGuard } from "./file-guard.js";
 import { inspectJournalFile, markJournalFile } from "./file-identity.js";
 import { DEFAULT_LEASE_HEARTBEAT_MS, Lease, assertSingleLink, type LeaseTakeover } from "./lease.js";
-import { LATEST_SCHEMA_VERSION, UNFINISHED_SQL_LIST, assertSchemaNotTooNew, runMigrations } from "./migrations.js";
+import { LATEST_SCHEMA_VERSION, UNFINISHED_SQL_LIST, assertSchemaNotTooNew, runMigrations } from "./migrations/index.js";
 import { encodeEffect, prepareStatements, type Statements } from "./statements.js";
 import { TransitionStatements } from "./transition-sql.js";
 import { JournalWriteError, type IdempotencyHit, type JournalRecord, type LeaseHolder, type RecoveredState, type StoreLog, type StoreStats, type Store, type StoredCommand } from "./types.js";

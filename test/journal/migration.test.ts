@@ -3,7 +3,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CAUSEWAY_APPLICATION_ID } from "../../src/journal/file-identity.js";
-import { LATEST_SCHEMA_VERSION, MIGRATIONS } from "../../src/journal/migrations.js";
+import { LATEST_SCHEMA_VERSION, MIGRATIONS } from "../../src/journal/migrations/index.js";
 import { queryHistory } from "../../src/journal/queries.js";
 import { SqliteStore } from "../../src/journal/sqlite-store.js";
 import { StoreOpenError } from "../../src/journal/types.js";

@@ -1,9 +1,9 @@
-import { UNFINISHED_SQL_LIST } from "../../src/journal/migrations.js";
+import { UNFINISHED_SQL_LIST } from "../../src/journal/migrations/index.js";
 import { unfinishedColumns } from "../../src/journal/codec.js";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { LATEST_SCHEMA_VERSION } from "../../src/journal/migrations.js";
+import { LATEST_SCHEMA_VERSION } from "../../src/journal/migrations/index.js";
 import { SqliteStore } from "../../src/journal/sqlite-store.js";
 import { openStore } from "../../src/journal/open.js";
 import { JournalWriteError, type JournalRecord } from "../../src/journal/types.js";

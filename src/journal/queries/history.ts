@@ -18,7 +18,7 @@
  */
 import type Database from "better-sqlite3";
 import { fromJson } from "../codec.js";
-import { UNFINISHED_SQL_LIST } from "../migrations.js";
+import { UNFINISHED_SQL_LIST } from "../migrations/index.js";
 import type { CommandStatus } from "../../lifecycle/status.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import { stmt } from "./statements.js";
