@@ -12,7 +12,7 @@
 import type Database from "better-sqlite3";
 import { fromJson } from "../codec.js";
 import type { JournalPhase } from "../../lifecycle/status.js";
-import type { HistoryOrder } from "./history.js";
+import type { EntriesRequest, HistoryEntry } from "./types.js";
 import { stmt } from "./statements.js";
 
 /** pi-server's lifecycle phase names; other journal phases keep their own name (`replayed`, `pending`, …). */
@@ -21,43 +21,6 @@ export const PI_SERVER_PHASES: Readonly<Partial<Record<JournalPhase, string>>> =
   started: "command_started",
   finished: "command_finished",
 };
-
-export interface HistoryEntry {
-  recordedAt: number;
-  /** `command_accepted` | `command_started` | `command_finished`, or the journal phase name */
-  phase: string;
-  commandId: string;
-  commandType: string;
-  laneKey: string;
-  laneSequence: number;
-  fingerprint: string;
-  explicitId: boolean;
-  sessionId?: string;
-  dependsOn?: string[];
-  ifSessionVersion?: number;
-  idempotencyKey?: string;
-  success?: boolean;
-  error?: string;
-  sessionVersion?: number;
-  replayed?: boolean;
-  timedOut?: boolean;
-  /** causeway: the row's global journal sequence */
-  seq: number;
-  /** causeway: the outcome's error code */
-  code?: string;
-}
-
-export interface EntriesRequest {
-  /** the page's commands */
-  commandIds: string[];
-  /** pi-server `sessionIdFilter`: the row's sessionId */
-  sessionId?: string;
-  /** inclusive bounds on the row's recordedAt (epoch ms) */
-  fromTimestamp?: number;
-  toTimestamp?: number;
-  order: HistoryOrder;
-  limit: number;
-}
 
 /** The entries query for the present filters (exported for the plan test). */
 export function buildEntriesSql(q: Pick<EntriesRequest, "sessionId" | "fromTimestamp" | "toTimestamp" | "order">): string {

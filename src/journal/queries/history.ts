@@ -22,78 +22,7 @@ import { UNFINISHED_SQL_LIST } from "../migrations/index.js";
 import type { CommandStatus } from "../../lifecycle/status.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import { stmt } from "./statements.js";
-
-
-/** Status values accepted by the history filter (every command status). */
-export const HISTORY_STATUSES = [
-  "succeeded",
-  "failed",
-  "timed_out",
-  "interrupted",
-  "queued",
-  "running",
-  "pending",
-  "approved",
-  "rejected",
-  "cancelled",
-  "expired",
-  "superseded",
-] as const;
-export type HistoryStatus = (typeof HISTORY_STATUSES)[number];
-
-export type HistoryOrder = "newest" | "oldest";
-
-export interface HistoryFilters {
-  /** pi-server `sessionIdFilter` */
-  sessionId?: string;
-  commandId?: string;
-  /** inclusive lower bound on accepted time (epoch ms) */
-  fromTimestamp?: number;
-  /** inclusive upper bound on accepted time (epoch ms) */
-  toTimestamp?: number;
-  type?: string;
-  status?: HistoryStatus;
-  actor?: string;
-  laneKey?: string;
-  /** governance: status pending for this reason (approval | schedule) */
-  pendingReason?: string;
-  /** governance: commands this actor approved */
-  approver?: string;
-  /** governance: commands carrying this envelope tag */
-  tag?: string;
-}
-
-export interface HistoryRequest extends HistoryFilters {
-  order?: HistoryOrder;
-  /** page size, ≥ 1 (the caller enforces the maximum) */
-  limit: number;
-  /** opaque cursor from a previous page's nextCursor */
-  cursor?: string;
-}
-
-export interface HistoryItem {
-  commandId: string;
-  type: string;
-  sessionId: string | null;
-  laneKey: string;
-  actor: string;
-  status: CommandStatus;
-  acceptedSeq: number;
-  acceptedAt: number;
-  finishedAt?: number;
-  success?: boolean;
-  code?: string;
-  error?: string;
-  sessionVersion?: number;
-  idempotencyKey?: string;
-  dependsOn?: string[];
-}
-
-export interface HistoryPage {
-  items: HistoryItem[];
-  nextCursor?: string;
-  count: number;
-}
+import type { HistoryFilters, HistoryItem, HistoryOrder, HistoryPage, HistoryRequest, HistoryStatus } from "./types.js";
 
 // ---------------------------------------------------------------------------------------------
 // SQL building
