@@ -18,7 +18,7 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { Durability } from "../config/defaults.js";
 import {
-  unfinishedColumns,
+  UNFINISHED_COLUMNS,
   rowToSession,
   rowToStoredCommand,
   rowToUnfinished,
@@ -33,11 +33,11 @@ import { FaultInjector, type FaultKind } from "./fault.js";
 import { FileGuard } from "./file-guard.js";
 import { inspectJournalFile, markJournalFile } from "./file-identity.js";
 import { DEFAULT_LEASE_HEARTBEAT_MS, Lease, assertSingleLink, type LeaseTakeover } from "./lease.js";
-import { LATEST_SCHEMA_VERSION, UNFINISHED_SQL_LIST, assertSchemaNotTooNew, runMigrations } from "./migrations/index.js";
+import { UNFINISHED_SQL_LIST, assertSchemaNotTooNew, runMigrations } from "./migrations/index.js";
 import { encodeEffect, prepareStatements, type Statements } from "./statements.js";
 import { TransitionStatements } from "./transition-sql.js";
 import { JournalWriteError, type IdempotencyHit, type JournalRecord, type LeaseHolder, type RecoveredState, type StoreLog, type StoreStats, type Store, type StoredCommand } from "./types.js";
-import { TERMINAL_STATUSES, TRANSITION_PHASES, type CommandStatus } from "../lifecycle/status.js";
+import { TERMINAL_STATUSES, TRANSITION_PHASES } from "../lifecycle/status.js";
 
 export interface SqliteStoreOptions {
   /** database file path, or ":memory:" for the in-memory store */
@@ -53,11 +53,6 @@ export interface SqliteStoreOptions {
   leaseHeartbeatMs?: number;
   /** clock for lease timestamps (default Date.now) */
   now?: () => number;
-  /**
-   * Migrate only up to this schema version (default: latest). For building old-version fixtures
-   * and migration tests; never set in production.
-   */
-  migrateTo?: number;
   /** SQLite busy_timeout in ms (default 250) */
   busyTimeoutMs?: number;
   /** where a store that fails closed (files deleted, lease lost) or takes a lease over says so (default: nowhere) */
@@ -96,15 +91,14 @@ export class SqliteStore implements Store {
   private readonly durability: Durability;
   private readonly heartbeatMs: number;
   private readonly now: () => number;
-  private readonly migrateTo: number;
   private readonly busyTimeoutMs: number;
   private readonly fault: FaultInjector;
 
   private db: Database.Database | null = null;
   private st: Statements | null = null;
   private txn: Database.Transaction<(records: JournalRecord[], commitNo: number) => BatchResult> | null = null;
-  /** schema v5+: the transition table compiled into compare-and-swap UPDATEs */
-  private tx5: TransitionStatements | null = null;
+  /** the transition table compiled into compare-and-swap UPDATEs */
+  private tx: TransitionStatements | null = null;
   private lease: Lease | null = null;
   /** the database and -wal files as opened (file databases) */
   private guard: FileGuard | null = null;
@@ -132,7 +126,6 @@ export class SqliteStore implements Store {
     if (!Object.hasOwn(SYNCHRONOUS, opts.durability)) throw new Error(`unknown durability mode: ${String(opts.durability)}`);
     this.heartbeatMs = opts.leaseHeartbeatMs ?? DEFAULT_LEASE_HEARTBEAT_MS;
     this.now = opts.now ?? Date.now;
-    this.migrateTo = opts.migrateTo ?? LATEST_SCHEMA_VERSION;
     this.busyTimeoutMs = opts.busyTimeoutMs ?? 250;
     this.log = opts.log;
     this.takeOverLease = opts.takeOverLease ?? false;
@@ -164,14 +157,14 @@ export class SqliteStore implements Store {
         lease = new Lease({ db, path: this.path, heartbeatMs: this.heartbeatMs, now: this.now, takeOver: this.takeOverLease });
         takeover = lease.acquire();
       }
-      this.schemaVersion = runMigrations(db, this.path, this.migrateTo);
+      this.schemaVersion = runMigrations(db, this.path);
       lease?.beat(); // a long migration must not make our fresh lease look abandoned
       // a journal from before the mark existed gets it, under the lease
       if (kind === "unmarked") markJournalFile(db);
 
       this.db = db;
-      this.st = prepareStatements(db, this.schemaVersion);
-      this.tx5 = this.schemaVersion >= 5 ? new TransitionStatements(db) : null;
+      this.st = prepareStatements(db);
+      this.tx = new TransitionStatements(db);
       this.txn = db.transaction((records: JournalRecord[], commitNo: number) => this.applyBatch(records, commitNo));
 
       const recovered = this.recover(db);
@@ -186,7 +179,7 @@ export class SqliteStore implements Store {
       lease?.release();
       this.db = null;
       this.st = null;
-      this.tx5 = null;
+      this.tx = null;
       this.txn = null;
       if (db.open) db.close();
       throw err;
@@ -212,9 +205,7 @@ export class SqliteStore implements Store {
     const unfinished = (
       db
         .prepare(
-          this.schemaVersion >= 5
-            ? `SELECT ${unfinishedColumns(5)} FROM commands WHERE status IN (${UNFINISHED_SQL_LIST}) ORDER BY accepted_seq`
-            : `SELECT ${unfinishedColumns(this.schemaVersion)} FROM commands WHERE status IN ('queued','running') ORDER BY accepted_seq`,
+          `SELECT ${UNFINISHED_COLUMNS} FROM commands WHERE status IN (${UNFINISHED_SQL_LIST}) ORDER BY accepted_seq`,
         )
         .all() as UnfinishedRow[]
     ).map(rowToUnfinished);
@@ -288,6 +279,7 @@ export class SqliteStore implements Store {
   /** The transaction body: append + materialize every record, then the lane heads. */
   private applyBatch(records: JournalRecord[], commitNo: number): BatchResult {
     const st = this.st!;
+    const tx = this.tx!;
     const lanes = new Map<string, LaneUpdate>();
     // single writer: the lease row must still be ours, read under this transaction's write lock
     if (this.lease && !this.lease.verify()) throw new JournalWriteError(`journal ${this.path}: ${this.lease.lost}`);
@@ -299,7 +291,7 @@ export class SqliteStore implements Store {
         const orig = records[i]!;
         // rows written before schema 5 (imported traces) carry no revision: they materialize as the
         // next one, and the journal keeps the row exactly as it came
-        const r = this.tx5 && TRANSITION_SET.has(orig.phase) && typeof orig.revision !== "number" ? this.tx5.legacyRow(orig) : orig;
+        const r = TRANSITION_SET.has(orig.phase) && typeof orig.revision !== "number" ? tx.legacyRow(orig) : orig;
         if (r.seq !== seq + 1) {
           throw new InvariantViolation(`seq must be gap-free: got ${r.seq}, expected ${seq + 1}`);
         }
@@ -340,45 +332,24 @@ export class SqliteStore implements Store {
           effectJson,
           r.idempotencyExpiresAt ?? null,
           toJson(r.detail),
+          orig.revision ?? null,
         ];
-        if (this.tx5) journalArgs.push(orig.revision ?? null);
         st.insertJournal.run(...journalArgs);
-        if (this.tx5 && TRANSITION_SET.has(r.phase)) {
-          // schema v5: every status change is a compare-and-swap through the transition table
-          if (r.phase === "finished") this.applyFinished(st, r, outcomeJson, stateJson);
+        if (TRANSITION_SET.has(r.phase)) {
+          // every status change is a compare-and-swap through the transition table
+          if (r.phase === "finished") this.applyFinished(st, tx, r, outcomeJson, stateJson);
           else {
-            const refused = this.tx5.apply(r);
+            const refused = tx.apply(r);
             if (refused) throw new InvariantViolation(`${r.phase}: ${refused}`);
           }
-          this.tx5.recordDecision(r);
+          tx.recordDecision(r);
         } else switch (r.phase) {
           case "accepted":
-            this.applyAccepted(st, r, dependsJson, paramsJson);
-            break;
-          case "started":
-            if (st.startCommand.run(r.recordedAt, r.commandId).changes !== 1) {
-              throw new InvariantViolation(`started: ${this.describeCommand(st, r.commandId, "is not queued")}`);
-            }
-            break;
-          case "requeued":
-            if (st.requeueCommand.run(r.commandId).changes !== 1) {
-              throw new InvariantViolation(
-                `requeued: ${this.describeCommand(st, r.commandId, "is not queued or running")}`,
-              );
-            }
-            break;
-          case "finished":
-            this.applyFinished(st, r, outcomeJson, stateJson);
+            this.applyAccepted(st, tx, r, dependsJson, paramsJson);
             break;
           case "replayed":
           case "conflict":
             break;
-          case "pending":
-          case "approval":
-          case "approved":
-          case "released":
-          case "renewed":
-            throw new InvariantViolation(`phase ${r.phase} needs journal schema 5 (this journal is at ${this.schemaVersion})`);
           default:
             throw new InvariantViolation(`unknown journal phase ${String((r as JournalRecord).phase)}`);
         }
@@ -402,15 +373,13 @@ export class SqliteStore implements Store {
     return { lastSeq: seq, lanes };
   }
 
-  private applyAccepted(st: Statements, r: JournalRecord, dependsJson: string | null, paramsJson: string | null): void {
-    // history (schema v3): clock_regressions lists every command accepted at an earlier time than
-    // a command before it (max(accepted_at) is read once per batch, before this row exists)
-    if (st.maxAcceptedAt && st.insertClockRegression) {
-      if (this.batchMaxAcceptedAt === undefined) this.batchMaxAcceptedAt = (st.maxAcceptedAt.get() as { m: number | null }).m;
-      const max = this.batchMaxAcceptedAt;
-      if (max !== null && r.recordedAt < max) st.insertClockRegression.run(r.seq, r.recordedAt, max);
-      this.batchMaxAcceptedAt = max === null ? r.recordedAt : Math.max(max, r.recordedAt);
-    }
+  private applyAccepted(st: Statements, tx: TransitionStatements, r: JournalRecord, dependsJson: string | null, paramsJson: string | null): void {
+    // history: clock_regressions lists every command accepted at an earlier time than a command
+    // before it (max(accepted_at) is read once per batch, before this row exists)
+    if (this.batchMaxAcceptedAt === undefined) this.batchMaxAcceptedAt = (st.maxAcceptedAt.get() as { m: number | null }).m;
+    const max = this.batchMaxAcceptedAt;
+    if (max !== null && r.recordedAt < max) st.insertClockRegression.run(r.seq, r.recordedAt, max);
+    this.batchMaxAcceptedAt = max === null ? r.recordedAt : Math.max(max, r.recordedAt);
     const commandArgs: unknown[] = [
       r.commandId,
       r.lane,
@@ -428,18 +397,14 @@ export class SqliteStore implements Store {
       r.seq,
       r.recordedAt,
     ];
-    if (this.tx5) {
-      const tags = Array.isArray(r.detail?.tags) ? (r.detail.tags as string[]) : null;
-      const notBefore = typeof r.detail?.notBefore === "number" ? r.detail.notBefore : null;
-      commandArgs.push(tags && tags.length > 0 ? JSON.stringify(tags) : null, notBefore, r.recordedAt);
-      st.insertCommand.run(...commandArgs);
-      if (tags) for (const t of tags) this.tx5.insertTag(t, r.seq, r.commandId);
-    } else {
-      st.insertCommand.run(...commandArgs);
-    }
-    // history (schema v3): "who depends on X" is an index lookup on command_dependencies
+    const tags = Array.isArray(r.detail?.tags) ? (r.detail.tags as string[]) : null;
+    const notBefore = typeof r.detail?.notBefore === "number" ? r.detail.notBefore : null;
+    commandArgs.push(tags && tags.length > 0 ? JSON.stringify(tags) : null, notBefore, r.recordedAt);
+    st.insertCommand.run(...commandArgs);
+    if (tags) for (const t of tags) tx.insertTag(t, r.seq, r.commandId);
+    // history: "who depends on X" is an index lookup on command_dependencies
     const deps = r.dependsOn;
-    if (deps && st.insertDependency) for (const d of deps) st.insertDependency.run(r.commandId, d, r.seq);
+    if (deps) for (const d of deps) st.insertDependency.run(r.commandId, d, r.seq);
     const key = r.idempotencyKey ?? null;
     if (key !== null) {
       const scope = r.idempotencyScope ?? null;
@@ -451,35 +416,19 @@ export class SqliteStore implements Store {
     }
   }
 
-  private applyFinished(st: Statements, r: JournalRecord, outcomeJson: string | null, stateJson: string | null): void {
+  private applyFinished(st: Statements, tx: TransitionStatements, r: JournalRecord, outcomeJson: string | null, stateJson: string | null): void {
     const status = r.status;
     if (status === undefined || !TERMINAL.has(status)) {
       throw new InvariantViolation(`finished record needs a terminal status, got ${String(status)}`);
     }
     if (outcomeJson === null) throw new InvariantViolation("finished record without an outcome");
+    const row = tx.finish(r, status, outcomeJson);
+    if (!row) throw new InvariantViolation(`finished: ${tx.describeRefusal(r.commandId, status, r.revision)}`);
+    // the command's key entry (if it has one) starts expiring; with no expiry given it stays NULL
+    // (held, never expires)
     const expiresAt = r.idempotencyExpiresAt;
-    if (this.tx5) {
-      const row = this.tx5.finish(r, status, outcomeJson);
-      if (!row) throw new InvariantViolation(`finished: ${this.tx5.describeRefusal(r.commandId, status, r.revision)}`);
-      if (typeof expiresAt === "number" && row.idempotency_key !== null && row.idempotency_scope !== null) {
-        st.expireIdempotency.run(expiresAt, row.idempotency_scope, row.idempotency_key, r.commandId);
-      }
-    } else if (typeof expiresAt === "number") {
-      // the command's key entry (if it has one) starts expiring; RETURNING finds the key
-      const row = st.finishCommandReturningKey.get(status, outcomeJson, r.seq, r.recordedAt, r.commandId) as
-        | { idempotency_scope: string | null; idempotency_key: string | null }
-        | undefined;
-      if (!row) {
-        throw new InvariantViolation(
-          `finished: ${this.describeCommand(st, r.commandId, "already has a terminal outcome")}`,
-        );
-      }
-      if (row.idempotency_key !== null && row.idempotency_scope !== null) {
-        st.expireIdempotency.run(expiresAt, row.idempotency_scope, row.idempotency_key, r.commandId);
-      }
-    } else if (st.finishCommand.run(status, outcomeJson, r.seq, r.recordedAt, r.commandId).changes !== 1) {
-      // no expiry given: a key entry, if any, stays NULL (held, never expires)
-      throw new InvariantViolation(`finished: ${this.describeCommand(st, r.commandId, "already has a terminal outcome")}`);
+    if (typeof expiresAt === "number" && row.idempotency_key !== null && row.idempotency_scope !== null) {
+      st.expireIdempotency.run(expiresAt, row.idempotency_scope, row.idempotency_key, r.commandId);
     }
     const e = r.effect;
     if (!e) return;
@@ -510,11 +459,6 @@ export class SqliteStore implements Store {
       default:
         throw new InvariantViolation(`unknown session effect ${String((e as { kind: unknown }).kind)}`);
     }
-  }
-
-  private describeCommand(st: Statements, commandId: string, otherwise: string): string {
-    const cur = st.commandStatus.get(commandId) as { status: CommandStatus } | undefined;
-    return cur ? `command ${commandId} ${otherwise} (status ${cur.status})` : `unknown command ${commandId}`;
   }
 
   getCommand(commandId: string): StoredCommand | undefined {
@@ -571,6 +515,7 @@ export class SqliteStore implements Store {
     this.guard = null;
     this.db = null;
     this.st = null;
+    this.tx = null;
     this.txn = null;
     if (db?.open) db.close();
   }
