@@ -3,7 +3,7 @@
  * JSON.stringify (SQL NULL for absent values); booleans are stored as 0/1.
  */
 import type { Outcome } from "../protocol/types.js";
-import type { RecoveredSession, StoredCommand, UnfinishedCommand } from "./types.js";
+import type { RecoveredSession, StoredCommand, UnfinishedCommand } from "./record.js";
 import type { CommandStatus, GovernanceState, PendingReason, UnfinishedStatus } from "../lifecycle/status.js";
 
 /** JSON text for a column, or SQL NULL for undefined / null. */

@@ -12,7 +12,7 @@
 import type Database from "better-sqlite3";
 import { fromJson } from "../codec.js";
 import type { JournalPhase } from "../../lifecycle/status.js";
-import type { EntriesRequest, HistoryEntry } from "./types.js";
+import type { EntriesRequest, HistoryEntries, HistoryEntry } from "./types.js";
 import { stmt } from "./statements.js";
 
 /** pi-server's lifecycle phase names; other journal phases keep their own name (`replayed`, `pending`, …). */
@@ -94,7 +94,7 @@ function rowToEntry(r: EntryRow, c: EnvelopeRow | undefined): HistoryEntry {
 }
 
 /** The entries of a page's commands; `more`: further matching rows of those commands were left out. */
-export function queryEntries(db: Database.Database, q: EntriesRequest): { entries: HistoryEntry[]; more: boolean } {
+export function queryEntries(db: Database.Database, q: EntriesRequest): HistoryEntries {
   if (q.commandIds.length === 0) return { entries: [], more: false };
   const params: Record<string, unknown> = { ids: JSON.stringify(q.commandIds), limit: q.limit + 1 };
   if (q.sessionId !== undefined) params.sessionId = q.sessionId;

@@ -101,6 +101,12 @@ export interface HistoryEntry {
   code?: string;
 }
 
+/** The entries of a page's commands; `more`: further matching rows of those commands were left out. */
+export interface HistoryEntries {
+  entries: HistoryEntry[];
+  more: boolean;
+}
+
 export interface EntriesRequest {
   /** the page's commands */
   commandIds: string[];
