@@ -1,6 +1,6 @@
 /**
  * The database files the CLI opens, checked before SQLite sees them, and every expected file
- * problem worded for a person: one line that names the file and says what to do next (issue #19).
+ * problem worded for a person: one line that names the file and says what to do next.
  * Used by audit, export, backup and import (read an existing journal / create a new one) and by
  * serve (may create its journal).
  *

@@ -1,4 +1,4 @@
-/** The operator subcommands of issue #8: send, history, tail, status (against a running server) and backup. */
+/** The operator subcommands: send, history, tail, status (against a running server) and backup. */
 import type { Command } from "commander";
 import { registerBackupCommand } from "./backup.js";
 import { registerHistoryCommand } from "./history.js";

@@ -1,5 +1,5 @@
 /**
- * `get_command` details (issue #4): one command's row, envelope and outcome, its journal trace,
+ * `get_command` details: one command's row, envelope and outcome, its journal trace,
  * dependencies, dependents and governance decisions.
  */
 import type Database from "better-sqlite3";

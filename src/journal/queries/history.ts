@@ -1,8 +1,8 @@
 /**
- * `get_command_history` pages (issue #4): one page of commands over the materialized `commands`
- * table. src/commands/history.ts only validates input and shapes responses.
+ * `get_command_history` pages: one page of commands over the materialized `commands` table.
+ * src/operator/history.ts only validates input and shapes responses.
  *
- * Every history page is ONE index range read in accepted_seq order (schema v3, migrations.ts):
+ * Every history page is ONE index range read in accepted_seq order (schema v3, migrations/v3.ts):
  *  - the filter with the best expected selectivity picks the index (commandId → primary key,
  *    sessionIdFilter → commands_session, laneKey → commands_lane, type → commands_type,
  *    actor → commands_actor, status → commands_status (finished) / commands_unfinished (queued,
