@@ -71,6 +71,9 @@ export interface SqliteStoreOptions {
 
 const SYNCHRONOUS: Record<Durability, string> = { full: "FULL", normal: "NORMAL", off: "OFF" };
 
+/** One commit: the records and the commit's number (for the fault hook). */
+type WriteTransaction = Database.Transaction<(records: JournalRecord[], commitNo: number) => BatchResult>;
+
 export class SqliteStore implements Store {
   readonly kind: "memory" | "sqlite";
   readonly path: string;
@@ -83,7 +86,7 @@ export class SqliteStore implements Store {
 
   private db: Database.Database | null = null;
   private st: Statements | null = null;
-  private txn: Database.Transaction<(records: JournalRecord[], commitNo: number) => BatchResult> | null = null;
+  private txn: WriteTransaction | null = null;
   private lease: Lease | null = null;
   /** the database and -wal files as opened (file databases) */
   private guard: FileGuard | null = null;
@@ -171,7 +174,7 @@ export class SqliteStore implements Store {
   }
 
   /** The transaction body: the lease still ours, every record appended and materialized, the fault hook. */
-  private writeTransaction(db: Database.Database, materializer: Materializer): NonNullable<SqliteStore["txn"]> {
+  private writeTransaction(db: Database.Database, materializer: Materializer): WriteTransaction {
     return db.transaction((records: JournalRecord[], commitNo: number) => {
       // single writer: the lease row must still be ours, read under this transaction's write lock
       if (this.lease && !this.lease.verify()) throw new JournalWriteError(`journal ${this.path}: ${this.lease.lost}`);
