@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
- * Builds fixtures/journal-v1.db: a schema-version-1 journal with a small, realistic history,
- * committed through SqliteStore (migrateTo: 1). test/journal/migration.test.ts migrates a copy
- * to the latest schema and checks that nothing materialized changed.
+ * Builds fixtures/journal-v1.db: a schema-version-1 journal with a small, realistic history. The
+ * frozen migration 1 creates the schema and the rows are what SqliteStore materializes for the
+ * records below (src/journal/migrations/old-journal.ts). test/journal/migration.test.ts migrates a
+ * copy to the latest schema and checks that nothing materialized changed.
  *
- *   npm run build && node scripts/make-v1-fixture.mjs
+ *   npm run build && node scripts/make-v1-fixture.mjs [out.db]
  *
  * The history (all timestamps fixed, from 2026-01-01T00:00:00Z):
  *  - sessions "alpha" and "beta" created by server-scope create_session commands
@@ -23,14 +24,14 @@ import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const storeModule = join(root, "dist/journal/sqlite-store.js");
-if (!existsSync(storeModule)) {
-  console.error(`missing ${storeModule}: run \`npm run build\` first`);
+const builderModule = join(root, "dist/journal/migrations/old-journal.js");
+if (!existsSync(builderModule)) {
+  console.error(`missing ${builderModule}: run \`npm run build\` first`);
   process.exit(1);
 }
-const { SqliteStore } = await import(storeModule);
+const { writeOldJournal } = await import(builderModule);
 
-const out = join(root, "fixtures/journal-v1.db");
+const out = resolve(process.argv[2] ?? join(root, "fixtures/journal-v1.db"));
 for (const f of [out, `${out}-wal`, `${out}-shm`, `${out}-journal`]) rmSync(f, { force: true });
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -77,9 +78,9 @@ function finished(id, sessionId, type, status, outcome, extra = {}) {
 }
 const FAR = Date.UTC(2099, 0, 1); // idempotency entries that stay live for the test's lifetime
 
-const store = new SqliteStore({ path: out, durability: "full", migrateTo: 1, now: () => T0 });
-const recovered = store.open();
-if (recovered.schemaVersion !== 1) throw new Error(`expected schema 1, got ${recovered.schemaVersion}`);
+/** the commits, in order (each one transaction) */
+const batches = [];
+const store = { commit: (records) => batches.push(records) };
 
 // 1. create alpha (idempotency key) and beta
 store.commit([
@@ -178,12 +179,11 @@ store.commit([
     idempotencyScope: "session:alpha",
   }),
 ]);
-store.close();
+const written = writeOldJournal(out, 1, batches);
+if (written !== 1) throw new Error(`expected schema 1, got ${written}`);
 
-// single self-contained file: checkpoint the WAL, leave WAL mode, compact
+// single self-contained file, compacted
 const db = new Database(out);
-db.pragma("wal_checkpoint(TRUNCATE)");
-db.pragma("journal_mode = DELETE");
 db.exec("VACUUM");
 const version = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get();
 const counts = Object.fromEntries(

@@ -8,8 +8,8 @@
  * and sessions from before the window through indexed lookups (prior.ts); a session-filtered
  * audit reads lane `session:<id>` and the server lane, and looks other commands up the same way.
  */
-import type Database from "better-sqlite3";
 import type { CommandRegistry } from "../commands/registry.js";
+import type { AuditCheckpoint, AuditReads } from "../journal/audit-reads.js";
 import type { JournalRecord } from "../journal/types.js";
 import type { CommandStatus } from "../lifecycle/status.js";
 import type { Outcome } from "../protocol/types.js";
@@ -23,7 +23,6 @@ import { chain, Reexecutor, type MaybePromise } from "./reexecute.js";
 import { ReplayChecks } from "./replays.js";
 import { SessionVersions } from "./session-versions.js";
 import { AuditSessions } from "./audit-sessions.js";
-import type { AuditCheckpoint } from "./source.js";
 
 
 const UNFINISHED_IDS_MAX = 100;
@@ -46,7 +45,7 @@ interface OpenCommand {
 type Resolved = { kind: "open"; cmd: OpenCommand } | { kind: "done"; seq: number; success: boolean } | { kind: "unknown" };
 
 export interface AuditorOptions {
-  db: Database.Database;
+  journal: AuditReads;
   registry: CommandRegistry;
   findings: Findings;
   mode: "sync" | "async";
@@ -94,7 +93,7 @@ export class Auditor {
     this.partial = !this.fromBaseline || this.filtered;
     this.seq = opts.afterSeq;
     const cpSessions = opts.checkpoint?.sessions ?? {};
-    this.prior = new PriorFacts(opts.db, opts.baselineSeq, cpSessions);
+    this.prior = new PriorFacts(opts.journal, opts.baselineSeq, cpSessions);
     this.sessions = new AuditSessions({
       // a session filter sees one session's lane: other sessions are created in their own lanes
       universeKnown: this.fromBaseline && !this.filtered,
@@ -106,7 +105,7 @@ export class Auditor {
     this.keys = new KeyClaims(this.findings, (type) => opts.registry.get(type)?.scope);
     this.versions = new SessionVersions(this.sessions, this.findings, opts.registry);
     this.replays = new ReplayChecks(this.prior, this.findings, opts.checkpoint !== null);
-    this.table = new Materialized(opts.db, this.findings);
+    this.table = new Materialized(opts.journal, this.findings);
     if (this.fromBaseline && opts.checkpoint) {
       for (const [lane, laneSeq] of Object.entries(opts.checkpoint.lanes)) if (this.inScope(lane)) this.laneHeads.set(lane, { laneSeq, at: null });
     }

@@ -4,7 +4,7 @@
  * row never changes again) and, for unfinished commands, at the end; sessions, lanes and keys at
  * the end of the scan, and only when the scan reached the end of the journal.
  */
-import type Database from "better-sqlite3";
+import type { AuditReads } from "../journal/audit-reads.js";
 import { toJson } from "../journal/codec.js";
 import type { JournalRecord } from "../journal/types.js";
 import type { CommandsTableRow } from "../journal/codec.js";
@@ -13,15 +13,6 @@ import type { KeyEntry } from "./keys.js";
 import type { AuditSessions } from "./audit-sessions.js";
 
 type CommandsRow = CommandsTableRow;
-
-interface SessionsRow {
-  session_id: string;
-  state: string;
-  version: number;
-  created_at: number;
-  updated_at: number;
-  deleted_at: number | null;
-}
 
 /** What the journal implies about an admitted command at the point it is compared. */
 export interface CommandFacts {
@@ -33,53 +24,23 @@ export interface CommandFacts {
 }
 
 export class Materialized {
-  private readonly st: {
-    command: Database.Statement;
-    commandCheck: Database.Statement;
-    session: Database.Statement;
-    lane: Database.Statement;
-    key: Database.Statement;
-  };
-
   constructor(
-    private readonly db: Database.Database,
+    private readonly journal: AuditReads,
     private readonly findings: Findings,
-  ) {
-    this.st = {
-      command: db.prepare("SELECT * FROM commands WHERE command_id = ?"),
-      // the fast path: SQLite compares the copied columns with the journal rows they came from,
-      // so no JSON text crosses into JS unless something differs
-      commandCheck: db.prepare(
-        `SELECT c.accepted_seq AS accepted_seq, c.finished_seq AS finished_seq, c.started_at AS started_at, c.status AS status,
-           c.accepted_at AS accepted_at, c.finished_at AS finished_at,
-           (a.command_id IS c.command_id AND a.lane IS c.lane AND a.session_id IS c.session_id AND a.type IS c.type AND a.actor IS c.actor
-             AND a.fingerprint IS c.fingerprint AND coalesce(a.explicit_id, 0) IS c.explicit_id AND a.idempotency_key IS c.idempotency_key
-             AND a.idempotency_scope IS c.idempotency_scope AND a.depends_on IS c.depends_on AND a.if_session_version IS c.if_session_version
-             AND a.params IS c.params AND a.timeout_ms IS c.timeout_ms) AS envelope_ok,
-           (f.outcome IS c.outcome) AS outcome_ok
-         FROM commands c LEFT JOIN journal a ON a.seq = c.accepted_seq LEFT JOIN journal f ON f.seq = c.finished_seq
-         WHERE c.command_id = ?`,
-      ),
-      session: db.prepare("SELECT session_id, state, version, created_at, updated_at, deleted_at FROM sessions WHERE session_id = ?"),
-      lane: db.prepare("SELECT last_lane_seq, updated_at FROM lanes WHERE lane = ?"),
-      key: db.prepare("SELECT command_id, fingerprint, expires_at FROM idempotency WHERE scope = ? AND key = ?"),
-    };
-  }
+  ) {}
 
   commandRow(commandId: string): CommandsRow | undefined {
-    return this.st.command.get(commandId) as CommandsRow | undefined;
+    return this.journal.commandRow(commandId);
   }
 
   /**
-   * Compare a command's row with its accepted row and (if finished) its finished row: first in
-   * SQL (cheap), then column by column for the evidence when something differs.
+   * Compare a command's row with its accepted row and (if finished) its finished row: first by the
+   * store's own check (cheap), then column by column for the evidence when something differs.
    */
   command(c: CommandFacts, finished: JournalRecord | undefined, known?: CommandsRow): void {
     const a = c.accepted;
     if (!known) {
-      const q = this.st.commandCheck.get(a.commandId) as
-        | { accepted_seq: number; finished_seq: number | null; started_at: number | null; status: string; accepted_at: number; finished_at: number | null; envelope_ok: number; outcome_ok: number }
-        | undefined;
+      const q = this.journal.commandCheck(a.commandId);
       if (
         q &&
         q.envelope_ok === 1 &&
@@ -143,11 +104,11 @@ export class Materialized {
 
   /** The number of commands rows admitted inside the audited journal. */
   commandCount(afterSeq: number, admitted: number, isKnown: (commandId: string) => boolean): void {
-    const n = (this.db.prepare("SELECT count(*) AS n FROM commands WHERE accepted_seq > ?").get(afterSeq) as { n: number }).n;
+    const n = this.journal.countCommandsAcceptedAfter(afterSeq);
     if (n === admitted) return this.findings.check("materialized_tables");
     const extra: string[] = [];
-    for (const r of this.db.prepare("SELECT command_id FROM commands WHERE accepted_seq > ?").iterate(afterSeq) as Iterable<{ command_id: string }>) {
-      if (!isKnown(r.command_id)) extra.push(r.command_id);
+    for (const id of this.journal.commandIdsAcceptedAfter(afterSeq)) {
+      if (!isKnown(id)) extra.push(id);
       if (extra.length >= 20) break;
     }
     this.findings.expect(false, "materialized_tables", () => ({
@@ -163,7 +124,7 @@ export class Materialized {
       if (rec.live === null) continue;
       total++;
       if (rec.live) live++;
-      const row = this.st.session.get(id) as SessionsRow | undefined;
+      const row = this.journal.sessionRow(id);
       if (!row) {
         this.findings.expect(!rec.live && !rec.touched, "materialized_tables", () => ({
           sessionId: id,
@@ -186,14 +147,13 @@ export class Materialized {
       }));
     }
     if (compareCount === "none") return;
-    const sql = compareCount === "all" ? "SELECT session_id FROM sessions" : "SELECT session_id FROM sessions WHERE deleted_at IS NULL";
     const want = compareCount === "all" ? total : live;
-    const n = (this.db.prepare(`SELECT count(*) AS n FROM (${sql})`).get() as { n: number }).n;
+    const n = this.journal.countSessions(compareCount);
     if (n === want) return this.findings.check("materialized_tables");
     const extra: string[] = [];
-    for (const r of this.db.prepare(sql).iterate() as Iterable<{ session_id: string }>) {
-      const rec = table.peek(r.session_id);
-      if (!rec || (compareCount === "live" && !rec.live)) extra.push(r.session_id);
+    for (const sessionId of this.journal.sessionIds(compareCount)) {
+      const rec = table.peek(sessionId);
+      if (!rec || (compareCount === "live" && !rec.live)) extra.push(sessionId);
       if (extra.length >= 20) break;
     }
     this.findings.expect(false, "materialized_tables", () => ({
@@ -204,7 +164,7 @@ export class Materialized {
 
   lanes(heads: Map<string, { laneSeq: number; at: number | null }>, compareCount: boolean): void {
     for (const [lane, h] of heads) {
-      const row = this.st.lane.get(lane) as { last_lane_seq: number; updated_at: number } | undefined;
+      const row = this.journal.laneRow(lane);
       const ok = row !== undefined && row.last_lane_seq === h.laneSeq && (h.at === null || row.updated_at === h.at);
       this.findings.expect(ok, "materialized_tables", () => ({
         message: row ? `lanes row of ${lane} is at lane_seq ${row.last_lane_seq} (updated_at ${row.updated_at}); the journal's last row is lane_seq ${h.laneSeq} (recorded_at ${String(h.at)})` : `lanes has no row for lane ${lane}`,
@@ -212,16 +172,16 @@ export class Materialized {
       }));
     }
     if (!compareCount) return;
-    const n = (this.db.prepare("SELECT count(*) AS n FROM lanes").get() as { n: number }).n;
+    const n = this.journal.countLanes();
     this.findings.expect(n === heads.size, "materialized_tables", () => {
-      const extra = (this.db.prepare("SELECT lane FROM lanes").all() as Array<{ lane: string }>).map((r) => r.lane).filter((l) => !heads.has(l)).slice(0, 20);
+      const extra = this.journal.laneNames().filter((l) => !heads.has(l)).slice(0, 20);
       return { message: `lanes holds ${n} rows, the journal has ${heads.size} lanes`, evidence: { table: "lanes", tableRows: n, journalLanes: heads.size, lanesNotInJournal: extra } };
     });
   }
 
   keys(entries: Map<string, KeyEntry>, compareCount: boolean): void {
     for (const e of entries.values()) {
-      const row = this.st.key.get(e.scope, e.key) as { command_id: string; fingerprint: string | null; expires_at: number | null } | undefined;
+      const row = this.journal.idempotencyRow(e.scope, e.key);
       const ok = row !== undefined && row.command_id === e.commandId && row.fingerprint === e.fingerprint && row.expires_at === e.expiresAt;
       this.findings.expect(ok, "materialized_tables", () => ({
         commandId: e.commandId,
@@ -230,7 +190,7 @@ export class Materialized {
       }));
     }
     if (!compareCount) return;
-    const n = (this.db.prepare("SELECT count(*) AS n FROM idempotency").get() as { n: number }).n;
+    const n = this.journal.countIdempotencyKeys();
     this.findings.expect(n === entries.size, "materialized_tables", () => ({
       message: `idempotency holds ${n} entries, the journal claims ${entries.size} keys`,
       evidence: { table: "idempotency", tableRows: n, journalKeys: entries.size },

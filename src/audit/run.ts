@@ -1,17 +1,16 @@
 /**
- * Running an audit over a database: resolve the window, stream bounded pages through the checker,
- * and build the report. Two drivers share everything else:
- * - runAudit (CLI): async (async handlers are awaited), inside one read snapshot;
- * - runAuditSync (audit_journal): synchronous, on the server's own connection, bounded by
- *   maxRows; a handler returning a promise is skipped.
+ * Running an audit over a journal (its reads: journal/audit-reads.ts): resolve the window, stream
+ * bounded pages through the checker, and build the report. Two drivers share everything else:
+ * - runAudit (CLI, audit_journal on a file): async (async handlers are awaited), inside one read
+ *   snapshot;
+ * - runAuditSync (audit_journal on an in-memory journal): synchronous, on the server's own data,
+ *   bounded by maxRows; a handler returning a promise is skipped.
  */
-import type Database from "better-sqlite3";
 import type { CommandRegistry } from "../commands/registry.js";
 import { DEFAULT_LIMITS } from "../config/defaults.js";
+import type { AuditReads } from "../journal/audit-reads.js";
 import { Auditor } from "./checker.js";
 import { Findings } from "./findings.js";
-import { withSnapshot } from "./open.js";
-import { countRows, journalBounds, latestCheckpoint, readPage } from "./source.js";
 import type { AuditOptions, AuditReport, AuditWindow } from "./types.js";
 
 const DEFAULT_PAGE = 2_000;
@@ -23,9 +22,9 @@ interface Plan {
   total: number;
 }
 
-function plan(db: Database.Database, registry: CommandRegistry, opts: AuditOptions, mode: "sync" | "async"): Plan {
-  const bounds = journalBounds(db);
-  const checkpoint = latestCheckpoint(db);
+function plan(journal: AuditReads, registry: CommandRegistry, opts: AuditOptions, mode: "sync" | "async"): Plan {
+  const bounds = journal.bounds();
+  const checkpoint = journal.latestCheckpoint();
   const baselineSeq = checkpoint?.seq ?? 0;
   const after = Math.max(opts.fromSeq ?? 0, baselineSeq);
   const toSeq = opts.maxRows !== undefined ? Math.min(bounds.lastSeq, after + opts.maxRows) : bounds.lastSeq;
@@ -41,7 +40,7 @@ function plan(db: Database.Database, registry: CommandRegistry, opts: AuditOptio
   };
   const findings = new Findings(opts.maxViolations ?? 1_000);
   const auditor = new Auditor({
-    db,
+    journal,
     registry,
     findings,
     mode,
@@ -51,7 +50,7 @@ function plan(db: Database.Database, registry: CommandRegistry, opts: AuditOptio
     checkpoint,
     sessionId,
   });
-  const total = opts.onProgress ? countRows(db, after, window.toSeq, opts.sessionId) : 0;
+  const total = opts.onProgress ? journal.countRows(after, window.toSeq, opts.sessionId) : 0;
   return { window, auditor, findings, total };
 }
 
@@ -75,15 +74,15 @@ function report(p: Plan, path: string | null, started: number): AuditReport {
 }
 
 /** The CLI audit: one read snapshot, pages of `pageSize` rows, async handlers awaited. */
-export async function runAudit(db: Database.Database, path: string | null, registry: CommandRegistry, opts: AuditOptions = {}): Promise<AuditReport> {
+export async function runAudit(journal: AuditReads, path: string | null, registry: CommandRegistry, opts: AuditOptions = {}): Promise<AuditReport> {
   const started = Date.now();
-  return withSnapshot(db, async () => {
-    const p = plan(db, registry, opts, "async");
+  return journal.withSnapshot(async () => {
+    const p = plan(journal, registry, opts, "async");
     const pageSize = opts.pageSize ?? DEFAULT_PAGE;
     let cursor = p.window.fromSeq;
     let done = 0;
     for (;;) {
-      const page = readPage(db, { afterSeq: cursor, toSeq: p.window.toSeq, limit: pageSize, ...(opts.sessionId !== undefined ? { sessionId: opts.sessionId } : {}) });
+      const page = journal.readPage({ afterSeq: cursor, toSeq: p.window.toSeq, limit: pageSize, ...(opts.sessionId !== undefined ? { sessionId: opts.sessionId } : {}) });
       if (page.length === 0) break;
       for (const r of page) {
         const pending = p.auditor.feed(r);
@@ -104,13 +103,13 @@ export async function runAudit(db: Database.Database, path: string | null, regis
  * The in-process audit (audit_journal): synchronous, so the journal cannot change under it; the
  * caller bounds it with maxRows. Handlers that return a promise are skipped ("async_handler").
  */
-export function runAuditSync(db: Database.Database, registry: CommandRegistry, opts: AuditOptions = {}): AuditReport {
+export function runAuditSync(journal: AuditReads, registry: CommandRegistry, opts: AuditOptions = {}): AuditReport {
   const started = Date.now();
-  const p = plan(db, registry, opts, "sync");
+  const p = plan(journal, registry, opts, "sync");
   const pageSize = opts.pageSize ?? DEFAULT_PAGE;
   let cursor = p.window.fromSeq;
   for (;;) {
-    const page = readPage(db, { afterSeq: cursor, toSeq: p.window.toSeq, limit: pageSize, ...(opts.sessionId !== undefined ? { sessionId: opts.sessionId } : {}) });
+    const page = journal.readPage({ afterSeq: cursor, toSeq: p.window.toSeq, limit: pageSize, ...(opts.sessionId !== undefined ? { sessionId: opts.sessionId } : {}) });
     if (page.length === 0) break;
     for (const r of page) {
       if (p.auditor.feed(r) instanceof Promise) throw new Error("internal: the synchronous audit produced a pending re-execution");

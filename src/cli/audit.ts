@@ -46,7 +46,7 @@ export function registerAuditCommand(program: Command): void {
 }
 
 async function audit(opts: AuditCliOptions): Promise<number> {
-  let db: import("better-sqlite3").Database | null = null;
+  let journal: import("../journal/audit-reads.js").AuditReads | null = null;
   const bar = await progressBar("audit", "rows", opts);
   try {
     requireJournalFile(opts.db, "audit");
@@ -59,10 +59,10 @@ async function audit(opts: AuditCliOptions): Promise<number> {
     const registry = new CommandRegistry();
     for (const def of BUILTIN_COMMANDS) registry.register(def);
     await loadCommandModules(opts.commands ?? [], registry);
-    db = openAuditDatabase(opts.db);
+    journal = openAuditDatabase(opts.db);
     // counting the rows costs a pass over the journal: only for a bar that is drawn
     const onProgress = bar.active ? (done: number, total: number): void => bar.update(done, total) : undefined;
-    const report = await runAudit(db, opts.db, registry, { ...(opts.session !== undefined ? { sessionId: opts.session } : {}), ...(onProgress ? { onProgress } : {}) });
+    const report = await runAudit(journal, opts.db, registry, { ...(opts.session !== undefined ? { sessionId: opts.session } : {}), ...(onProgress ? { onProgress } : {}) });
     bar.stop();
     process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
     return report.ok ? AUDIT_EXIT.clean : AUDIT_EXIT.violations;
@@ -71,6 +71,6 @@ async function audit(opts: AuditCliOptions): Promise<number> {
     process.stderr.write(`causeway: audit failed: ${errorMessage(err, opts.db)}\n`);
     return AUDIT_EXIT.error;
   } finally {
-    db?.close();
+    journal?.close();
   }
 }

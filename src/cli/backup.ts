@@ -1,14 +1,14 @@
 /**
  * `causeway backup <dest>`: a consistent copy of a journal with SQLite's online backup API
- * (better-sqlite3 `db.backup()`), safe while a server is running and writing: the source is opened
- * read-only, pages are copied in steps, and the copy is one consistent snapshot (the server keeps
- * committing meanwhile). The copy's single-writer lease row is removed, so a server can start on
- * it at once (e.g. on another machine), and it is checked with `PRAGMA integrity_check`. The source
- * must be an existing causeway journal (a --db typo is refused, never created); a progress bar is
- * drawn on a terminal (src/cli/progress.ts).
+ * (src/journal/backup.ts), safe while a server is running and writing: the copy is one consistent
+ * snapshot, has no single-writer lease row (a server can start on it at once, e.g. on another
+ * machine) and is checked with `PRAGMA integrity_check`. The source must be an existing causeway
+ * journal (a --db typo is refused, never created); a progress bar is drawn on a terminal
+ * (src/cli/progress.ts).
  */
 import { existsSync, rmSync } from "node:fs";
 import type { Command } from "commander";
+import type { BackupReport } from "../journal/backup.js";
 import { loadConfig, type ConfigFlags } from "../config/load.js";
 import { describeFileError, errorMessage, FileProblem, requireJournalFile } from "./db-path.js";
 import { progressBar, progressOptions, type ProgressFlags } from "./progress.js";
@@ -20,61 +20,16 @@ interface BackupFlags extends ProgressFlags {
   json?: boolean;
 }
 
-export interface BackupReport {
-  source: string;
-  destination: string;
-  pages: number;
-  bytes: number;
-  schemaVersion: number;
-  lastSeq: number;
-  integrity: string;
-  durationMs: number;
-}
-
 /**
- * Back up the causeway journal `source` to `destination` (which must not exist); `onProgress`
- * hears the pages copied after each step.
+ * Back up the causeway journal `source` to `destination` (src/journal/backup.ts); a failure to
+ * write the copy is reported as a problem of the destination file.
  */
 export async function backupJournal(source: string, destination: string, onProgress?: (copied: number, total: number) => void): Promise<BackupReport> {
-  const [{ default: Database }, { assertReadableJournal }] = await Promise.all([import("better-sqlite3"), import("../journal/file-identity.js")]);
-  const t0 = Date.now();
-  const src = new Database(source, { readonly: true, fileMustExist: true });
-  let pages = 0;
-  try {
-    src.pragma("busy_timeout = 5000");
-    assertReadableJournal(src, source);
-    const r = await src
-      .backup(destination, {
-        // copy in steps so a running server is never blocked for long
-        progress: ({ totalPages, remainingPages }) => {
-          pages = totalPages;
-          onProgress?.(totalPages - remainingPages, totalPages);
-          return 1000;
-        },
-      })
-      .catch((err: unknown) => {
-        // SQLite names neither file: a failure to write the copy is about the destination
-        const writing = /SQLITE_(CANTOPEN|READONLY|PERM|FULL|IOERR)/.test(String((err as { code?: unknown }).code));
-        throw writing ? new FileProblem(describeFileError(err, destination) ?? `cannot write ${destination}: ${String(err)}`) : err;
-      });
-    pages = r.totalPages;
-  } finally {
-    src.close();
-  }
-  const dst = new Database(destination, { fileMustExist: true });
-  try {
-    const hasLease = dst.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'lease'").get() !== undefined;
-    if (hasLease) dst.prepare("DELETE FROM lease").run();
-    const integrity = String(dst.pragma("integrity_check", { simple: true }));
-    const schemaVersion = Number(dst.pragma("user_version", { simple: true }) ?? 0);
-    const hasJournal = dst.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'journal'").get() !== undefined;
-    const lastSeq = hasJournal ? Number((dst.prepare("SELECT COALESCE(MAX(seq), 0) AS s FROM journal").get() as { s: number }).s) : 0;
-    const pageSize = Number(dst.pragma("page_size", { simple: true }));
-    dst.pragma("wal_checkpoint(TRUNCATE)");
-    return { source, destination, pages, bytes: pages * pageSize, schemaVersion, lastSeq, integrity, durationMs: Date.now() - t0 };
-  } finally {
-    dst.close();
-  }
+  const { backupJournal: backup, BackupDestinationError } = await import("../journal/backup.js");
+  return backup(source, destination, onProgress).catch((err: unknown) => {
+    if (!(err instanceof BackupDestinationError)) throw err;
+    throw new FileProblem(describeFileError(err.cause, destination) ?? `cannot write ${destination}: ${String(err.cause)}`);
+  });
 }
 
 async function runBackup(dest: string, opts: BackupFlags): Promise<void> {

@@ -43,16 +43,11 @@ async function runExport(opts: ExportFlags): Promise<void> {
     const config = loadConfig({ flags, env: process.env, configFile: opts.config });
     path = config.db;
     requireJournalFile(config.db, "export");
-    const [{ default: Database }, { exportTrace, parseTime }, { createRedactor }] = await Promise.all([
-      import("better-sqlite3"),
-      import("../journal/export.js"),
-      import("../journal/redaction.js"),
-    ]);
+    const [{ exportTraceFile, parseTime }, { createRedactor }] = await Promise.all([import("../journal/export.js"), import("../journal/redaction.js")]);
     // validate the bounds before anything is written
     const from = opts.from !== undefined ? parseTime(opts.from, "--from") : undefined;
     const to = opts.to !== undefined ? parseTime(opts.to, "--to") : undefined;
     const redactor = createRedactor(config.redact);
-    const db = new Database(config.db, { readonly: true, fileMustExist: true });
     const out = process.stdout;
     out.on("error", (err: NodeJS.ErrnoException) => {
       // the reader went away (`causeway export | head`): stop quietly
@@ -60,14 +55,12 @@ async function runExport(opts: ExportFlags): Promise<void> {
       fail(err);
     });
     try {
-      db.pragma("busy_timeout = 1000");
       const onProgress = (seq: number, lastSeq: number): void => bar.update(seq, lastSeq);
-      for (const line of exportTrace(db, { sessionId: opts.session, from, to, redactor, onProgress })) {
+      for (const line of exportTraceFile(config.db, { sessionId: opts.session, from, to, redactor, onProgress })) {
         if (!out.write(`${line}\n`)) await once(out, "drain");
       }
     } finally {
       bar.stop();
-      db.close();
     }
   } catch (err) {
     bar.stop();

@@ -58,7 +58,7 @@ function startupFailure(err: unknown, logger: Logger | null, db?: string): never
   const message = errorMessage(err, db);
   if (logger && !(err instanceof ConfigError)) logger.debug({ err }, "startup failed");
   process.stderr.write(`causeway: ${message}\n`);
-  // BindRefusedError (src/governance/bind.ts) exits 2; every other startup failure 1
+  // BindRefusedError (src/auth/bind.ts) exits 2; every other startup failure 1
   process.exit(err instanceof Error && (err as { exitCode?: unknown }).exitCode === 2 ? 2 : 1);
 }
 

@@ -14,7 +14,6 @@ import { ENVELOPE_FIELDS, type CommandEnvelope, type Outcome } from "../protocol
 import type { Connection } from "../protocol/connection.js";
 import { findCycle } from "./dependencies.js";
 import type { Duplicates } from "./duplicates.js";
-import type { Admission } from "./governor.js";
 import { SERVER_LANE, sessionLane } from "./lanes.js";
 import { makeJob, newCommandId } from "./make-job.js";
 import type { EngineParts } from "./parts.js";

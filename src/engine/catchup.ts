@@ -11,8 +11,7 @@
  * Catch-up is paged and respects the connection's outbound buffer, so a large backlog neither
  * blocks the event loop nor trips the slow-consumer event dropping.
  */
-import type { Store } from "../journal/types.js";
-import { readJournal } from "../journal/reader.js";
+import type { JournalQueries } from "../journal/types.js";
 import { serialize } from "../protocol/frames.js";
 import type { Connection } from "../protocol/connection.js";
 import type { Committer } from "./committer.js";
@@ -29,12 +28,12 @@ export class CatchUp {
   private readonly lookup: CausalLookup;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<JournalQueries, "readJournal" | "causalFields">,
     private readonly committer: Committer,
     private readonly publisher: Publisher,
     private readonly opts: CatchUpOptions,
   ) {
-    this.lookup = causalLookup(store);
+    this.lookup = (commandId) => store.causalFields(commandId);
   }
 
   /** Hold back live events matching `filter` for `conn` from now on: they will be replayed by `start`. */
@@ -56,7 +55,7 @@ export class CatchUp {
         return;
       }
       const upto = this.committer.lastSeq();
-      const rows = readJournal(this.store.database(), { afterSeq: cursor, toSeq: upto, sessionId: filter.sessionId, limit: this.opts.pageSize });
+      const rows = this.store.readJournal({ afterSeq: cursor, toSeq: upto, sessionId: filter.sessionId, limit: this.opts.pageSize });
       for (const r of rows) {
         const ev = eventFromRecord(r, this.lookup);
         // the replay obeys the same read visibility as live delivery
@@ -74,20 +73,5 @@ export class CatchUp {
     };
     setImmediate(step);
   }
-}
-
-/** The causal fields of a command (kept on its accepted row) for rebuilding its events. */
-function causalLookup(store: Store): CausalLookup {
-  let stmt: import("better-sqlite3").Statement | undefined;
-  return (commandId: string) => {
-    stmt ??= store.database().prepare("SELECT depends_on, if_session_version, idempotency_key FROM commands WHERE command_id = ?");
-    const row = stmt.get(commandId) as { depends_on: string | null; if_session_version: number | null; idempotency_key: string | null } | undefined;
-    if (!row) return undefined;
-    return {
-      dependsOn: row.depends_on ? (JSON.parse(row.depends_on) as string[]) : [],
-      ifSessionVersion: row.if_session_version ?? undefined,
-      idempotencyKey: row.idempotency_key,
-    };
-  };
 }
 

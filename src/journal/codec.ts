@@ -3,7 +3,7 @@
  * JSON.stringify (SQL NULL for absent values); booleans are stored as 0/1.
  */
 import type { Outcome } from "../protocol/types.js";
-import type { RecoveredSession, StoredCommand, UnfinishedCommand } from "./types.js";
+import type { RecoveredSession, StoredCommand, UnfinishedCommand } from "./record.js";
 import type { CommandStatus, GovernanceState, PendingReason, UnfinishedStatus } from "../lifecycle/status.js";
 
 /** JSON text for a column, or SQL NULL for undefined / null. */
@@ -45,8 +45,7 @@ export interface CommandRow extends CommandIdentityRow {
   status: CommandStatus;
   finished_at: number | null;
   outcome: string | null;
-  /** schema v5 */
-  revision?: number;
+  revision: number;
 }
 
 function identity(row: CommandIdentityRow) {
@@ -85,7 +84,7 @@ export function rowToStoredCommand(row: CommandRow): StoredCommand {
   const cmd: StoredCommand = { ...identity(row), status: row.status };
   if (row.outcome !== null) cmd.outcome = JSON.parse(row.outcome) as Outcome;
   if (row.finished_at !== null) cmd.finishedAt = row.finished_at;
-  if (row.revision !== undefined) cmd.revision = row.revision;
+  cmd.revision = row.revision;
   return cmd;
 }
 
@@ -98,13 +97,12 @@ export interface UnfinishedRow extends CommandIdentityRow {
   status: UnfinishedStatus;
   /** `started` rows of a running command (0 otherwise) */
   starts: number;
-  /** schema v5 columns (absent on older schemas) */
-  revision?: number;
-  pending_reason?: PendingReason | null;
-  governance?: string | null;
-  tags?: string | null;
-  not_before?: number | null;
-  queued_at?: number | null;
+  revision: number;
+  pending_reason: PendingReason | null;
+  governance: string | null;
+  tags: string | null;
+  not_before: number | null;
+  queued_at: number | null;
 }
 
 // a running command's `started` rows: how often it was run (index journal_command; only the few
@@ -113,10 +111,8 @@ const UNFINISHED_BASE =
   "command_id, lane, session_id, type, actor, fingerprint, explicit_id, idempotency_key, idempotency_scope, depends_on, if_session_version, params, timeout_ms, accepted_at, accepted_seq, status, " +
   "CASE WHEN status = 'running' THEN (SELECT count(*) FROM journal j WHERE j.command_id = commands.command_id AND j.phase = 'started') ELSE 0 END AS starts";
 
-/** The columns recovery reads; governance columns exist from schema v5 on. */
-export function unfinishedColumns(schemaVersion: number): string {
-  return schemaVersion >= 5 ? `${UNFINISHED_BASE}, revision, pending_reason, governance, tags, not_before, queued_at` : UNFINISHED_BASE;
-}
+/** The columns recovery reads. */
+export const UNFINISHED_COLUMNS = `${UNFINISHED_BASE}, revision, pending_reason, governance, tags, not_before, queued_at`;
 
 export function rowToUnfinished(row: UnfinishedRow): UnfinishedCommand {
   return {
@@ -128,12 +124,12 @@ export function rowToUnfinished(row: UnfinishedRow): UnfinishedCommand {
     timeoutMs: row.timeout_ms,
     status: row.status,
     starts: row.starts,
-    revision: row.revision ?? 0,
-    pendingReason: row.pending_reason ?? null,
-    governance: fromJson<GovernanceState>(row.governance ?? null),
-    tags: fromJson<string[]>(row.tags ?? null) ?? [],
-    notBefore: row.not_before ?? null,
-    queuedAt: row.queued_at ?? null,
+    revision: row.revision,
+    pendingReason: row.pending_reason,
+    governance: fromJson<GovernanceState>(row.governance),
+    tags: fromJson<string[]>(row.tags) ?? [],
+    notBefore: row.not_before,
+    queuedAt: row.queued_at,
   };
 }
 

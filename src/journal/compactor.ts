@@ -4,8 +4,8 @@
  * and retried on the next tick, never thrown into the server.
  */
 import type { Logger } from "pino";
-import type { Store } from "./types.js";
-import { compact, planCut, retentionEnabled, type CompactionReport, type RetentionPolicy } from "./retention.js";
+import type { JournalWriter } from "./types.js";
+import { retentionEnabled, type CompactionReport, type RetentionPolicy } from "./retention.js";
 
 export class Compactor {
   private timer: NodeJS.Timeout | null = null;
@@ -16,7 +16,7 @@ export class Compactor {
   readonly totals = { runs: 0, removedRows: 0, lastAt: null as number | null };
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<JournalWriter, "compact">,
     private readonly policy: RetentionPolicy,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
@@ -42,10 +42,8 @@ export class Compactor {
 
   private async compactNow(): Promise<CompactionReport | null> {
     try {
-      const db = this.store.database();
-      const cut = planCut(db, this.policy, this.now());
-      if (cut === 0) return null;
-      const report = await compact(db, cut, this.policy.batchRows, this.now);
+      const report = await this.store.compact(this.policy, this.now);
+      if (!report) return null;
       this.lastReport = report;
       this.lastError = null;
       this.totals.runs++;

@@ -15,7 +15,7 @@
  *
  * Reads page by page (`pageSize` rows) up to the last seq present when the export started.
  */
-import type Database from "better-sqlite3";
+import Database from "better-sqlite3";
 import { assertReadableJournal } from "./file-identity.js";
 import { rowToRecord, type JournalRow } from "./reader.js";
 import type { Redactor } from "./redaction.js";
@@ -132,6 +132,20 @@ export function* exportTrace(db: Database.Database, opts: ExportOptions = {}): G
     }
     after = rows[rows.length - 1]!.seq;
     opts.onProgress?.(after, lastSeq);
+  }
+}
+
+/**
+ * The trace of the journal file `path`, read on a read-only connection of its own (safe while a
+ * server runs; the file is never created), closed when the lines end or the reader stops.
+ */
+export function* exportTraceFile(path: string, opts: ExportOptions = {}): Generator<string> {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    db.pragma("busy_timeout = 1000");
+    yield* exportTrace(db, opts);
+  } finally {
+    db.close();
   }
 }
 

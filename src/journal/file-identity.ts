@@ -11,7 +11,7 @@
  *   anything is written (not even the WAL switch, which changes the file header).
  */
 import type Database from "better-sqlite3";
-import { assertSchemaNotTooNew } from "./migrations.js";
+import { assertSchemaNotTooNew } from "./migrations/index.js";
 import { StoreOpenError } from "./types.js";
 
 /** "CWAY" as a big-endian 32-bit integer: 0x43574159 = 1129791833. */

@@ -1,7 +1,7 @@
 /**
  * Import a causeway trace (export.ts) into an EMPTY journal.
  *
- * The records are re-committed through `Store.commit` in batches, so the materialized tables
+ * The records are re-committed through the store's commit() in batches, so the materialized tables
  * (commands, idempotency keys, sessions, lanes, …) are rebuilt by the same code path, with the same
  * invariant checks, as when the server wrote them. The whole import is one transaction: it either
  * lands completely or leaves the database empty.
@@ -16,10 +16,11 @@
  * record, every session write needs the session's creation. A trace cut by a time window usually
  * is not, and is refused with the record that broke the rule.
  */
-import { JournalWriteError, type JournalRecord, type Store } from "./types.js";
+import type { SqliteStore } from "./sqlite-store.js";
+import { JournalWriteError, type JournalRecord } from "./types.js";
 import { JOURNAL_PHASES, type JournalPhase } from "../lifecycle/status.js";
 import { TRACE_FORMAT, TRACE_VERSION, type TraceHeader } from "./export.js";
-import { UNFINISHED_SQL_LIST } from "./migrations.js";
+import { UNFINISHED_SQL_LIST } from "./migrations/index.js";
 
 export class ImportError extends Error {
   constructor(message: string) {
@@ -29,7 +30,7 @@ export class ImportError extends Error {
 }
 
 export interface ImportOptions {
-  /** records per Store.commit (default 500) */
+  /** records per commit (default 500) */
   batchSize?: number;
   /** a name for the trace in error messages (default "trace") */
   source?: string;
@@ -54,92 +55,110 @@ const PHASES = new Set<JournalPhase>(JOURNAL_PHASES);
  * Throws ImportError (bad trace, non-empty database, or a record the store refused, naming its
  * line). On failure nothing was imported; close the store (its in-memory counters are stale).
  */
-export async function importTrace(lines: Iterable<string> | AsyncIterable<string>, store: Store, opts: ImportOptions = {}): Promise<ImportReport> {
-  const source = opts.source ?? "trace";
-  const batchSize = Math.max(1, opts.batchSize ?? 500);
+export async function importTrace(lines: Iterable<string> | AsyncIterable<string>, store: SqliteStore, opts: ImportOptions = {}): Promise<ImportReport> {
+  const trace = new TraceImport(store, opts.source ?? "trace", Math.max(1, opts.batchSize ?? 500));
   const db = store.database();
   assertEmpty(db, store);
-
-  let header: TraceHeader | undefined;
-  let lineNo = 0;
-  let seq = 0;
-  let lastOriginalSeq = 0;
-  let renumbered = 0;
-  const laneSeqs = new Map<string, number>();
-  let batch: JournalRecord[] = [];
-  let batchLines: number[] = [];
-
-  const flush = (): void => {
-    if (batch.length === 0) return;
-    try {
-      store.commit(batch);
-    } catch (err) {
-      if (!(err instanceof JournalWriteError)) throw err;
-      const m = /record #(\d+)/.exec(err.message);
-      const at = m ? batchLines[Number(m[1])] : undefined;
-      throw new ImportError(
-        `${source}${at !== undefined ? ` line ${at}` : ""}: cannot be imported: ${err.message}` +
-          " (a trace must be self-contained: a time-windowed export usually is not)",
-      );
-    }
-    batch = [];
-    batchLines = [];
-  };
-
   db.exec("BEGIN IMMEDIATE");
   try {
-    for await (const raw of lines) {
-      lineNo++;
-      const line = raw.trim();
-      if (line.length === 0) continue;
-      let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch (err) {
-        throw new ImportError(`${source} line ${lineNo}: invalid JSON (${(err as Error).message})`);
-      }
-      if (!header) {
-        header = checkHeader(value, `${source} line ${lineNo}`);
-        continue;
-      }
-      const r = checkRecord(value, `${source} line ${lineNo}`);
-      if (r.seq <= lastOriginalSeq) throw new ImportError(`${source} line ${lineNo}: seq ${r.seq} is not above the previous record's seq ${lastOriginalSeq}`);
-      lastOriginalSeq = r.seq;
-      const newSeq = ++seq;
-      const newLaneSeq = (laneSeqs.get(r.lane) ?? 0) + 1;
-      laneSeqs.set(r.lane, newLaneSeq);
-      if (newSeq !== r.seq || newLaneSeq !== r.laneSeq) {
-        renumbered++;
-        const detail = r.detail ?? {};
-        r.detail = { ...detail, originalSeq: detail.originalSeq ?? r.seq, originalLaneSeq: detail.originalLaneSeq ?? r.laneSeq };
-        r.seq = newSeq;
-        r.laneSeq = newLaneSeq;
-      }
-      batch.push(r);
-      batchLines.push(lineNo);
-      if (batch.length >= batchSize) flush();
-    }
-    if (!header) throw new ImportError(`${source}: empty (no trace header)`);
-    flush();
+    for await (const raw of lines) trace.line(raw);
+    const header = trace.end();
     db.exec("COMMIT");
+    const count = (sql: string): number => (db.prepare(sql).get() as { n: number }).n;
+    return {
+      header,
+      records: trace.seq,
+      renumbered: trace.renumbered,
+      commands: count("SELECT count(*) AS n FROM commands"),
+      sessions: count("SELECT count(*) AS n FROM sessions WHERE deleted_at IS NULL"),
+      unfinished: count(`SELECT count(*) AS n FROM commands WHERE status IN (${UNFINISHED_SQL_LIST})`),
+      lastSeq: trace.seq,
+    };
   } catch (err) {
     if (db.inTransaction) db.exec("ROLLBACK");
     throw err;
   }
-
-  const count = (sql: string): number => (db.prepare(sql).get() as { n: number }).n;
-  return {
-    header,
-    records: seq,
-    renumbered,
-    commands: count("SELECT count(*) AS n FROM commands"),
-    sessions: count("SELECT count(*) AS n FROM sessions WHERE deleted_at IS NULL"),
-    unfinished: count(`SELECT count(*) AS n FROM commands WHERE status IN (${UNFINISHED_SQL_LIST})`),
-    lastSeq: seq,
-  };
 }
 
-function assertEmpty(db: import("better-sqlite3").Database, store: Store): void {
+/** One trace being read: the header, the renumbering, and the batches committed to the store. */
+class TraceImport {
+  seq = 0;
+  renumbered = 0;
+  private header: TraceHeader | undefined;
+  private lineNo = 0;
+  private lastOriginalSeq = 0;
+  private readonly laneSeqs = new Map<string, number>();
+  private batch: JournalRecord[] = [];
+  private batchLines: number[] = [];
+
+  constructor(
+    private readonly store: SqliteStore,
+    private readonly source: string,
+    private readonly batchSize: number,
+  ) {}
+
+  line(raw: string): void {
+    const lineNo = ++this.lineNo;
+    const line = raw.trim();
+    if (line.length === 0) return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (err) {
+      throw new ImportError(`${this.source} line ${lineNo}: invalid JSON (${(err as Error).message})`);
+    }
+    if (!this.header) {
+      this.header = checkHeader(value, `${this.source} line ${lineNo}`);
+      return;
+    }
+    const r = checkRecord(value, `${this.source} line ${lineNo}`);
+    if (r.seq <= this.lastOriginalSeq) throw new ImportError(`${this.source} line ${lineNo}: seq ${r.seq} is not above the previous record's seq ${this.lastOriginalSeq}`);
+    this.lastOriginalSeq = r.seq;
+    this.renumber(r);
+    this.batch.push(r);
+    this.batchLines.push(lineNo);
+    if (this.batch.length >= this.batchSize) this.flush();
+  }
+
+  /** The last batch committed; returns the header. */
+  end(): TraceHeader {
+    if (!this.header) throw new ImportError(`${this.source}: empty (no trace header)`);
+    this.flush();
+    return this.header;
+  }
+
+  /** Gap-free numbering in trace order; a record renumbered keeps its first original numbers in detail. */
+  private renumber(r: JournalRecord): void {
+    const newSeq = ++this.seq;
+    const newLaneSeq = (this.laneSeqs.get(r.lane) ?? 0) + 1;
+    this.laneSeqs.set(r.lane, newLaneSeq);
+    if (newSeq === r.seq && newLaneSeq === r.laneSeq) return;
+    this.renumbered++;
+    const detail = r.detail ?? {};
+    r.detail = { ...detail, originalSeq: detail.originalSeq ?? r.seq, originalLaneSeq: detail.originalLaneSeq ?? r.laneSeq };
+    r.seq = newSeq;
+    r.laneSeq = newLaneSeq;
+  }
+
+  private flush(): void {
+    if (this.batch.length === 0) return;
+    try {
+      this.store.commit(this.batch);
+    } catch (err) {
+      if (!(err instanceof JournalWriteError)) throw err;
+      const m = /record #(\d+)/.exec(err.message);
+      const at = m ? this.batchLines[Number(m[1])] : undefined;
+      throw new ImportError(
+        `${this.source}${at !== undefined ? ` line ${at}` : ""}: cannot be imported: ${err.message}` +
+          " (a trace must be self-contained: a time-windowed export usually is not)",
+      );
+    }
+    this.batch = [];
+    this.batchLines = [];
+  }
+}
+
+function assertEmpty(db: import("better-sqlite3").Database, store: SqliteStore): void {
   const n = (table: string): number => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
   const journal = n("journal");
   const commands = n("commands");

@@ -26,7 +26,7 @@ import { randomUUID } from "node:crypto";
 import { statSync } from "node:fs";
 import { hostname } from "node:os";
 import type Database from "better-sqlite3";
-import { LEASE_TABLE_SQL } from "./migrations.js";
+import { LEASE_TABLE_SQL } from "./migrations/index.js";
 import { StoreOpenError, type LeaseHolder } from "./types.js";
 
 export const DEFAULT_LEASE_HEARTBEAT_MS = 2000;

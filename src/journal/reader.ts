@@ -1,10 +1,12 @@
 /**
- * Reading the journal back as records, in `seq` order: resumable subscriptions, export, audit.
- * Works on the writer's connection or on a read-only one opened on the file (offline tools).
+ * Reading the journal back as records, in `seq` order (resumable subscriptions, export, audit), and
+ * the causal fields that rebuild a command's events. Works on the writer's connection or on a
+ * read-only one opened on the file (offline tools).
  */
 import type Database from "better-sqlite3";
 import { fromJson } from "./codec.js";
-import type { JournalRecord } from "./types.js";
+import { stmt } from "./queries/statements.js";
+import type { CausalFields, JournalRecord, ReadJournalOptions } from "./record.js";
 import type { CommandStatus, JournalPhase, SessionEffect } from "../lifecycle/status.js";
 import type { Outcome } from "../protocol/types.js";
 
@@ -64,16 +66,6 @@ export function rowToRecord(row: JournalRow): JournalRecord {
   return r;
 }
 
-export interface ReadJournalOptions {
-  /** exclusive lower bound */
-  afterSeq?: number;
-  /** inclusive upper bound */
-  toSeq?: number;
-  sessionId?: string;
-  /** max rows returned (the caller pages) */
-  limit: number;
-}
-
 /** One page of journal records in seq order. Uses the primary key (and session_id for a session filter). */
 export function readJournal(db: Database.Database, opts: ReadJournalOptions): JournalRecord[] {
   const where = ["seq > @after"];
@@ -82,4 +74,17 @@ export function readJournal(db: Database.Database, opts: ReadJournalOptions): Jo
   const sql = `SELECT * FROM journal WHERE ${where.join(" AND ")} ORDER BY seq LIMIT @limit`;
   const rows = db.prepare(sql).all({ after: opts.afterSeq ?? 0, to: opts.toSeq, session: opts.sessionId, limit: opts.limit }) as JournalRow[];
   return rows.map(rowToRecord);
+}
+
+const CAUSAL_SQL = "SELECT depends_on, if_session_version, idempotency_key FROM commands WHERE command_id = ?";
+
+/** The causal fields of a command (kept on its commands row), or undefined when there is none. */
+export function readCausalFields(db: Database.Database, commandId: string): CausalFields | undefined {
+  const row = stmt(db, CAUSAL_SQL).get(commandId) as { depends_on: string | null; if_session_version: number | null; idempotency_key: string | null } | undefined;
+  if (!row) return undefined;
+  return {
+    dependsOn: row.depends_on ? (JSON.parse(row.depends_on) as string[]) : [],
+    ifSessionVersion: row.if_session_version ?? undefined,
+    idempotencyKey: row.idempotency_key,
+  };
 }

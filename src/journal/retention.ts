@@ -170,25 +170,6 @@ export function buildCheckpoint(db: Database.Database, seq: number, createdAt: n
   return { seq, createdAt, sessions, lanes };
 }
 
-/**
- * Schema for compaction (a numbered migration applies it): the checkpoints table, and the
- * append-only delete trigger relaxed for compaction only (ad-hoc deletes are still refused).
- */
-export const RETENTION_SCHEMA_SQL = `
-CREATE TABLE IF NOT EXISTS checkpoints (
-  seq        INTEGER PRIMARY KEY,
-  created_at INTEGER NOT NULL,
-  sessions   TEXT    NOT NULL,
-  lanes      TEXT    NOT NULL
-);
-DROP TRIGGER IF EXISTS journal_append_only_delete;
-CREATE TRIGGER journal_append_only_delete BEFORE DELETE ON journal
-WHEN NOT EXISTS (SELECT 1 FROM meta WHERE key = 'compaction_in_progress')
-BEGIN
-  SELECT RAISE(ABORT, 'journal is append-only: rows are only removed by compaction');
-END;
-`;
-
 /** The policy from the flat config settings (0 disables a limit). */
 export function retentionPolicy(c: { retentionMaxAgeMs: number; retentionMaxCommands: number; retentionMaxBytes: number; retentionBatchRows: number; retentionIntervalMs: number }): RetentionPolicy {
   return {

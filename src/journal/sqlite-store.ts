@@ -4,12 +4,13 @@
  * - File databases run in WAL mode with `synchronous` chosen by the durability mode, and are
  *   guarded by a single-writer lease (lease.ts). ":memory:" is the in-memory store (kind "memory",
  *   no lease, nothing survives close()).
- * - commit(records) appends the records to `journal` and materializes `commands`, `idempotency`,
- *   `sessions` and `lanes` in ONE immediate transaction. Any violation (seq / lane_seq gap,
- *   duplicate command id, second terminal outcome, held idempotency key, bad session effect) or
- *   SQLite error rolls the whole batch back and surfaces as JournalWriteError.
- * - The writer keeps the global seq and the lane heads in memory (loaded at open; the lease makes
- *   this process the only writer) and updates them only after a transaction committed.
+ * - Write side: commit(records) appends the records and materializes them (materialize.ts) in ONE
+ *   immediate transaction; anything refused rolls the whole batch back and surfaces as
+ *   JournalWriteError. The writer keeps the global seq and the lane heads in memory (loaded at open
+ *   by recover.ts; the lease makes this process the only writer) and updates them only after a
+ *   transaction committed.
+ * - Query side: the read modules (queries/, reader.ts, retention.ts, sqlite-audit-reads.ts) on the
+ *   writer's connection; the audit of a file reads through its own read-only connection.
  *
  * docs/journal-schema.md describes the schema, invariants and durability guarantees.
  */
@@ -17,27 +18,34 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { Durability } from "../config/defaults.js";
-import {
-  unfinishedColumns,
-  rowToSession,
-  rowToStoredCommand,
-  rowToUnfinished,
-  toBit,
-  toJson,
-  toJsonNotNull,
-  type CommandRow,
-  type SessionRow,
-  type UnfinishedRow,
-} from "./codec.js";
+import type { AuditReads } from "./audit-reads.js";
+import { rowToStoredCommand, type CommandRow } from "./codec.js";
 import { FaultInjector, type FaultKind } from "./fault.js";
 import { FileGuard } from "./file-guard.js";
 import { inspectJournalFile, markJournalFile } from "./file-identity.js";
 import { DEFAULT_LEASE_HEARTBEAT_MS, Lease, assertSingleLink, type LeaseTakeover } from "./lease.js";
-import { LATEST_SCHEMA_VERSION, UNFINISHED_SQL_LIST, assertSchemaNotTooNew, runMigrations } from "./migrations.js";
-import { encodeEffect, prepareStatements, type Statements } from "./statements.js";
+import { Materializer, type BatchResult } from "./materialize.js";
+import { assertSchemaNotTooNew, runMigrations } from "./migrations/index.js";
+import { getCommandDetail, queryEntries, queryHistory } from "./queries.js";
+import type { CommandDetail, EntriesRequest, HistoryEntries, HistoryPage, HistoryRequest } from "./queries/types.js";
+import { readCausalFields, readJournal } from "./reader.js";
+import { readRecoveredState } from "./recover.js";
+import { compact, firstRetainedSeq, planCut, type CompactionReport, type RetentionPolicy } from "./retention.js";
+import { SqliteAuditReads, openAuditDatabase } from "./sqlite-audit-reads.js";
+import { prepareStatements, type Statements } from "./statements.js";
 import { TransitionStatements } from "./transition-sql.js";
-import { JournalWriteError, type IdempotencyHit, type JournalRecord, type LeaseHolder, type RecoveredState, type StoreLog, type StoreStats, type Store, type StoredCommand } from "./types.js";
-import { TERMINAL_STATUSES, TRANSITION_PHASES, type CommandStatus } from "../lifecycle/status.js";
+import {
+  JournalWriteError,
+  type CausalFields,
+  type IdempotencyHit,
+  type JournalRecord,
+  type ReadJournalOptions,
+  type RecoveredState,
+  type Store,
+  type StoreLog,
+  type StoreStats,
+  type StoredCommand,
+} from "./types.js";
 
 export interface SqliteStoreOptions {
   /** database file path, or ":memory:" for the in-memory store */
@@ -53,11 +61,6 @@ export interface SqliteStoreOptions {
   leaseHeartbeatMs?: number;
   /** clock for lease timestamps (default Date.now) */
   now?: () => number;
-  /**
-   * Migrate only up to this schema version (default: latest). For building old-version fixtures
-   * and migration tests; never set in production.
-   */
-  migrateTo?: number;
   /** SQLite busy_timeout in ms (default 250) */
   busyTimeoutMs?: number;
   /** where a store that fails closed (files deleted, lease lost) or takes a lease over says so (default: nowhere) */
@@ -67,27 +70,9 @@ export interface SqliteStoreOptions {
 }
 
 const SYNCHRONOUS: Record<Durability, string> = { full: "FULL", normal: "NORMAL", off: "OFF" };
-const TERMINAL = new Set<string>(TERMINAL_STATUSES);
-const TRANSITION_SET = new Set<string>(TRANSITION_PHASES);
 
-/** An invariant violated by a batch; always rolls the transaction back. */
-class InvariantViolation extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "InvariantViolation";
-  }
-}
-
-
-interface BatchResult {
-  lastSeq: number;
-  lanes: Map<string, LaneUpdate>;
-}
-
-interface LaneUpdate {
-  laneSeq: number;
-  at: number;
-}
+/** One commit: the records and the commit's number (for the fault hook). */
+type WriteTransaction = Database.Transaction<(records: JournalRecord[], commitNo: number) => BatchResult>;
 
 export class SqliteStore implements Store {
   readonly kind: "memory" | "sqlite";
@@ -96,15 +81,12 @@ export class SqliteStore implements Store {
   private readonly durability: Durability;
   private readonly heartbeatMs: number;
   private readonly now: () => number;
-  private readonly migrateTo: number;
   private readonly busyTimeoutMs: number;
   private readonly fault: FaultInjector;
 
   private db: Database.Database | null = null;
   private st: Statements | null = null;
-  private txn: Database.Transaction<(records: JournalRecord[], commitNo: number) => BatchResult> | null = null;
-  /** schema v5+: the transition table compiled into compare-and-swap UPDATEs */
-  private tx5: TransitionStatements | null = null;
+  private txn: WriteTransaction | null = null;
   private lease: Lease | null = null;
   /** the database and -wal files as opened (file databases) */
   private guard: FileGuard | null = null;
@@ -114,8 +96,6 @@ export class SqliteStore implements Store {
   private readonly takeOverLease: boolean;
 
   private lastSeq = 0;
-  /** within one batch: max(commands.accepted_at) so far (undefined: not read yet) */
-  private batchMaxAcceptedAt: number | null | undefined;
   private readonly laneHeads = new Map<string, number>();
   private schemaVersion = 0;
   private commitCalls = 0;
@@ -132,7 +112,6 @@ export class SqliteStore implements Store {
     if (!Object.hasOwn(SYNCHRONOUS, opts.durability)) throw new Error(`unknown durability mode: ${String(opts.durability)}`);
     this.heartbeatMs = opts.leaseHeartbeatMs ?? DEFAULT_LEASE_HEARTBEAT_MS;
     this.now = opts.now ?? Date.now;
-    this.migrateTo = opts.migrateTo ?? LATEST_SCHEMA_VERSION;
     this.busyTimeoutMs = opts.busyTimeoutMs ?? 250;
     this.log = opts.log;
     this.takeOverLease = opts.takeOverLease ?? false;
@@ -164,17 +143,19 @@ export class SqliteStore implements Store {
         lease = new Lease({ db, path: this.path, heartbeatMs: this.heartbeatMs, now: this.now, takeOver: this.takeOverLease });
         takeover = lease.acquire();
       }
-      this.schemaVersion = runMigrations(db, this.path, this.migrateTo);
+      this.schemaVersion = runMigrations(db, this.path);
       lease?.beat(); // a long migration must not make our fresh lease look abandoned
       // a journal from before the mark existed gets it, under the lease
       if (kind === "unmarked") markJournalFile(db);
 
       this.db = db;
-      this.st = prepareStatements(db, this.schemaVersion);
-      this.tx5 = this.schemaVersion >= 5 ? new TransitionStatements(db) : null;
-      this.txn = db.transaction((records: JournalRecord[], commitNo: number) => this.applyBatch(records, commitNo));
+      this.st = prepareStatements(db);
+      this.txn = this.writeTransaction(db, new Materializer(this.st, new TransitionStatements(db)));
 
-      const recovered = this.recover(db);
+      const recovered = readRecoveredState(db, this.schemaVersion);
+      this.lastSeq = recovered.lastSeq;
+      this.laneHeads.clear();
+      for (const l of recovered.laneSeqs) this.laneHeads.set(l.lane, l.laneSeq);
       if (takeover) this.reportTakeover(takeover, recovered);
       this.lease = lease;
       this.failure = null;
@@ -186,45 +167,22 @@ export class SqliteStore implements Store {
       lease?.release();
       this.db = null;
       this.st = null;
-      this.tx5 = null;
       this.txn = null;
       if (db.open) db.close();
       throw err;
     }
   }
 
-  private recover(db: Database.Database): RecoveredState {
-    const lastSeq = (db.prepare("SELECT coalesce(max(seq), 0) AS s FROM journal").get() as { s: number }).s;
-    const laneRows = db.prepare("SELECT lane, last_lane_seq FROM lanes ORDER BY lane").all() as Array<{
-      lane: string;
-      last_lane_seq: number;
-    }>;
-    this.lastSeq = lastSeq;
-    this.laneHeads.clear();
-    for (const r of laneRows) this.laneHeads.set(r.lane, r.last_lane_seq);
-    const sessions = (
-      db
-        .prepare(
-          "SELECT session_id, state, version, created_at FROM sessions WHERE deleted_at IS NULL ORDER BY session_id",
-        )
-        .all() as SessionRow[]
-    ).map(rowToSession);
-    const unfinished = (
-      db
-        .prepare(
-          this.schemaVersion >= 5
-            ? `SELECT ${unfinishedColumns(5)} FROM commands WHERE status IN (${UNFINISHED_SQL_LIST}) ORDER BY accepted_seq`
-            : `SELECT ${unfinishedColumns(this.schemaVersion)} FROM commands WHERE status IN ('queued','running') ORDER BY accepted_seq`,
-        )
-        .all() as UnfinishedRow[]
-    ).map(rowToUnfinished);
-    return {
-      sessions,
-      laneSeqs: laneRows.map((r) => ({ lane: r.lane, laneSeq: r.last_lane_seq })),
-      lastSeq,
-      unfinished,
-      schemaVersion: this.schemaVersion,
-    };
+  /** The transaction body: the lease still ours, every record appended and materialized, the fault hook. */
+  private writeTransaction(db: Database.Database, materializer: Materializer): WriteTransaction {
+    return db.transaction((records: JournalRecord[], commitNo: number) => {
+      // single writer: the lease row must still be ours, read under this transaction's write lock
+      if (this.lease && !this.lease.verify()) throw new JournalWriteError(`journal ${this.path}: ${this.lease.lost}`);
+      const result = materializer.write(records, this.lastSeq, this.laneHeads);
+      // test-only: fail after every write of the batch, before the transaction commits
+      this.fault.check(commitNo);
+      return result;
+    });
   }
 
   commit(records: JournalRecord[]): void {
@@ -285,248 +243,57 @@ export class SqliteStore implements Store {
     return reason;
   }
 
-  /** The transaction body: append + materialize every record, then the lane heads. */
-  private applyBatch(records: JournalRecord[], commitNo: number): BatchResult {
-    const st = this.st!;
-    const lanes = new Map<string, LaneUpdate>();
-    // single writer: the lease row must still be ours, read under this transaction's write lock
-    if (this.lease && !this.lease.verify()) throw new JournalWriteError(`journal ${this.path}: ${this.lease.lost}`);
-    let seq = this.lastSeq;
-    let i = 0;
-    this.batchMaxAcceptedAt = undefined;
-    try {
-      for (; i < records.length; i++) {
-        const orig = records[i]!;
-        // rows written before schema 5 (imported traces) carry no revision: they materialize as the
-        // next one, and the journal keeps the row exactly as it came
-        const r = this.tx5 && TRANSITION_SET.has(orig.phase) && typeof orig.revision !== "number" ? this.tx5.legacyRow(orig) : orig;
-        if (r.seq !== seq + 1) {
-          throw new InvariantViolation(`seq must be gap-free: got ${r.seq}, expected ${seq + 1}`);
-        }
-        const pending = lanes.get(r.lane);
-        const laneHead = pending ? pending.laneSeq : (this.laneHeads.get(r.lane) ?? 0);
-        if (r.laneSeq !== laneHead + 1) {
-          throw new InvariantViolation(
-            `lane_seq must be gap-free in lane ${r.lane}: got ${r.laneSeq}, expected ${laneHead + 1}`,
-          );
-        }
-        const paramsJson = toJson(r.params);
-        const dependsJson = toJson(r.dependsOn);
-        const outcomeJson = toJson(r.outcome);
-        // session state is serialized once and shared by journal.effect and sessions.state
-        const effect = r.effect;
-        const stateJson = effect && effect.kind !== "delete" ? toJsonNotNull(effect.state) : null;
-        const effectJson = effect ? encodeEffect(effect, stateJson) : null;
-        const journalArgs = [
-          r.seq,
-          r.lane,
-          r.laneSeq,
-          r.commandId,
-          r.sessionId ?? null,
-          r.phase,
-          r.recordedAt,
-          r.type,
-          r.actor,
-          r.fingerprint ?? null,
-          toBit(r.explicitId),
-          r.idempotencyKey ?? null,
-          r.idempotencyScope ?? null,
-          dependsJson,
-          r.ifSessionVersion ?? null,
-          paramsJson,
-          r.timeoutMs ?? null,
-          orig.status ?? null,
-          outcomeJson,
-          effectJson,
-          r.idempotencyExpiresAt ?? null,
-          toJson(r.detail),
-        ];
-        if (this.tx5) journalArgs.push(orig.revision ?? null);
-        st.insertJournal.run(...journalArgs);
-        if (this.tx5 && TRANSITION_SET.has(r.phase)) {
-          // schema v5: every status change is a compare-and-swap through the transition table
-          if (r.phase === "finished") this.applyFinished(st, r, outcomeJson, stateJson);
-          else {
-            const refused = this.tx5.apply(r);
-            if (refused) throw new InvariantViolation(`${r.phase}: ${refused}`);
-          }
-          this.tx5.recordDecision(r);
-        } else switch (r.phase) {
-          case "accepted":
-            this.applyAccepted(st, r, dependsJson, paramsJson);
-            break;
-          case "started":
-            if (st.startCommand.run(r.recordedAt, r.commandId).changes !== 1) {
-              throw new InvariantViolation(`started: ${this.describeCommand(st, r.commandId, "is not queued")}`);
-            }
-            break;
-          case "requeued":
-            if (st.requeueCommand.run(r.commandId).changes !== 1) {
-              throw new InvariantViolation(
-                `requeued: ${this.describeCommand(st, r.commandId, "is not queued or running")}`,
-              );
-            }
-            break;
-          case "finished":
-            this.applyFinished(st, r, outcomeJson, stateJson);
-            break;
-          case "replayed":
-          case "conflict":
-            break;
-          case "pending":
-          case "approval":
-          case "approved":
-          case "released":
-          case "renewed":
-            throw new InvariantViolation(`phase ${r.phase} needs journal schema 5 (this journal is at ${this.schemaVersion})`);
-          default:
-            throw new InvariantViolation(`unknown journal phase ${String((r as JournalRecord).phase)}`);
-        }
-        seq = r.seq;
-        if (pending) {
-          pending.laneSeq = r.laneSeq;
-          pending.at = r.recordedAt;
-        } else {
-          lanes.set(r.lane, { laneSeq: r.laneSeq, at: r.recordedAt });
-        }
-      }
-    } catch (err) {
-      const r = records[i];
-      const where = r ? `record #${i} (seq ${r.seq}, ${r.phase} ${r.commandId})` : `record #${i}`;
-      const msg = err instanceof Error ? err.message : String(err);
-      throw new JournalWriteError(`journal commit rolled back: ${where}: ${msg}`, err);
-    }
-    for (const [lane, u] of lanes) st.upsertLane.run(lane, u.laneSeq, u.at);
-    // test-only: fail after every write of the batch, before the transaction commits
-    this.fault.check(commitNo);
-    return { lastSeq: seq, lanes };
-  }
-
-  private applyAccepted(st: Statements, r: JournalRecord, dependsJson: string | null, paramsJson: string | null): void {
-    // history (schema v3): clock_regressions lists every command accepted at an earlier time than
-    // a command before it (max(accepted_at) is read once per batch, before this row exists)
-    if (st.maxAcceptedAt && st.insertClockRegression) {
-      if (this.batchMaxAcceptedAt === undefined) this.batchMaxAcceptedAt = (st.maxAcceptedAt.get() as { m: number | null }).m;
-      const max = this.batchMaxAcceptedAt;
-      if (max !== null && r.recordedAt < max) st.insertClockRegression.run(r.seq, r.recordedAt, max);
-      this.batchMaxAcceptedAt = max === null ? r.recordedAt : Math.max(max, r.recordedAt);
-    }
-    const commandArgs: unknown[] = [
-      r.commandId,
-      r.lane,
-      r.sessionId ?? null,
-      r.type,
-      r.actor,
-      r.fingerprint ?? null,
-      r.explicitId ? 1 : 0,
-      r.idempotencyKey ?? null,
-      r.idempotencyScope ?? null,
-      dependsJson,
-      r.ifSessionVersion ?? null,
-      paramsJson,
-      r.timeoutMs ?? null,
-      r.seq,
-      r.recordedAt,
-    ];
-    if (this.tx5) {
-      const tags = Array.isArray(r.detail?.tags) ? (r.detail.tags as string[]) : null;
-      const notBefore = typeof r.detail?.notBefore === "number" ? r.detail.notBefore : null;
-      commandArgs.push(tags && tags.length > 0 ? JSON.stringify(tags) : null, notBefore, r.recordedAt);
-      st.insertCommand.run(...commandArgs);
-      if (tags) for (const t of tags) this.tx5.insertTag(t, r.seq, r.commandId);
-    } else {
-      st.insertCommand.run(...commandArgs);
-    }
-    // history (schema v3): "who depends on X" is an index lookup on command_dependencies
-    const deps = r.dependsOn;
-    if (deps && st.insertDependency) for (const d of deps) st.insertDependency.run(r.commandId, d, r.seq);
-    const key = r.idempotencyKey ?? null;
-    if (key !== null) {
-      const scope = r.idempotencyScope ?? null;
-      if (scope === null) throw new InvariantViolation(`idempotency key ${key} without an idempotency scope`);
-      const info = st.claimIdempotency.run(scope, key, r.commandId, r.fingerprint ?? null, r.recordedAt);
-      if (info.changes !== 1) {
-        throw new InvariantViolation(`idempotency key (${scope}, ${key}) is still held by another command`);
-      }
-    }
-  }
-
-  private applyFinished(st: Statements, r: JournalRecord, outcomeJson: string | null, stateJson: string | null): void {
-    const status = r.status;
-    if (status === undefined || !TERMINAL.has(status)) {
-      throw new InvariantViolation(`finished record needs a terminal status, got ${String(status)}`);
-    }
-    if (outcomeJson === null) throw new InvariantViolation("finished record without an outcome");
-    const expiresAt = r.idempotencyExpiresAt;
-    if (this.tx5) {
-      const row = this.tx5.finish(r, status, outcomeJson);
-      if (!row) throw new InvariantViolation(`finished: ${this.tx5.describeRefusal(r.commandId, status, r.revision)}`);
-      if (typeof expiresAt === "number" && row.idempotency_key !== null && row.idempotency_scope !== null) {
-        st.expireIdempotency.run(expiresAt, row.idempotency_scope, row.idempotency_key, r.commandId);
-      }
-    } else if (typeof expiresAt === "number") {
-      // the command's key entry (if it has one) starts expiring; RETURNING finds the key
-      const row = st.finishCommandReturningKey.get(status, outcomeJson, r.seq, r.recordedAt, r.commandId) as
-        | { idempotency_scope: string | null; idempotency_key: string | null }
-        | undefined;
-      if (!row) {
-        throw new InvariantViolation(
-          `finished: ${this.describeCommand(st, r.commandId, "already has a terminal outcome")}`,
-        );
-      }
-      if (row.idempotency_key !== null && row.idempotency_scope !== null) {
-        st.expireIdempotency.run(expiresAt, row.idempotency_scope, row.idempotency_key, r.commandId);
-      }
-    } else if (st.finishCommand.run(status, outcomeJson, r.seq, r.recordedAt, r.commandId).changes !== 1) {
-      // no expiry given: a key entry, if any, stays NULL (held, never expires)
-      throw new InvariantViolation(`finished: ${this.describeCommand(st, r.commandId, "already has a terminal outcome")}`);
-    }
-    const e = r.effect;
-    if (!e) return;
-    switch (e.kind) {
-      case "create": {
-        const info = st.createSession.run(e.sessionId, stateJson, e.version, e.createdAt ?? r.recordedAt, r.recordedAt);
-        if (info.changes !== 1) throw new InvariantViolation(`create: session ${e.sessionId} already exists`);
-        break;
-      }
-      case "write": {
-        const info = st.writeSession.run(stateJson, e.version, r.recordedAt, e.sessionId, e.version);
-        if (info.changes !== 1) {
-          const cur = st.sessionRow.get(e.sessionId) as { version: number; deleted_at: number | null } | undefined;
-          const why = !cur
-            ? "does not exist"
-            : cur.deleted_at !== null
-              ? "is deleted"
-              : `is at version ${cur.version}, not below ${e.version}`;
-          throw new InvariantViolation(`write: session ${e.sessionId} ${why}`);
-        }
-        break;
-      }
-      case "delete": {
-        const info = st.deleteSession.run(r.recordedAt, r.recordedAt, e.sessionId);
-        if (info.changes !== 1) throw new InvariantViolation(`delete: session ${e.sessionId} does not exist`);
-        break;
-      }
-      default:
-        throw new InvariantViolation(`unknown session effect ${String((e as { kind: unknown }).kind)}`);
-    }
-  }
-
-  private describeCommand(st: Statements, commandId: string, otherwise: string): string {
-    const cur = st.commandStatus.get(commandId) as { status: CommandStatus } | undefined;
-    return cur ? `command ${commandId} ${otherwise} (status ${cur.status})` : `unknown command ${commandId}`;
-  }
+  // ---------------------------------------------------------------------------------------------
+  // query side
 
   getCommand(commandId: string): StoredCommand | undefined {
     const row = this.statements().getCommand.get(commandId) as CommandRow | undefined;
     return row ? rowToStoredCommand(row) : undefined;
   }
 
+  history(q: HistoryRequest): HistoryPage {
+    return queryHistory(this.database(), q);
+  }
+
+  historyEntries(q: EntriesRequest): HistoryEntries {
+    return queryEntries(this.database(), q);
+  }
+
+  commandDetail(commandId: string, opts: { maxRows: number }): CommandDetail | undefined {
+    return getCommandDetail(this.database(), commandId, opts);
+  }
+
+  readJournal(opts: ReadJournalOptions): JournalRecord[] {
+    return readJournal(this.database(), opts);
+  }
+
+  causalFields(commandId: string): CausalFields | undefined {
+    return readCausalFields(this.database(), commandId);
+  }
+
+  firstRetainedSeq(): number {
+    return firstRetainedSeq(this.database());
+  }
+
+  /** In memory: the writer's connection (nothing else can open it); a file: a read-only connection of its own. */
+  openAuditReads(): AuditReads {
+    const db = this.database();
+    return this.memory ? new SqliteAuditReads(db, { shared: true }) : openAuditDatabase(this.path);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // write side
+
   getIdempotency(scope: string, key: string, now: number): IdempotencyHit | undefined {
-    const row = this.statements().getIdempotency.get(scope, key, now) as
-      | { command_id: string; fingerprint: string | null }
-      | undefined;
+    const row = this.statements().getIdempotency.get(scope, key, now) as { command_id: string; fingerprint: string | null } | undefined;
     return row ? { commandId: row.command_id, fingerprint: row.fingerprint } : undefined;
+  }
+
+  async compact(policy: RetentionPolicy, now: () => number): Promise<CompactionReport | null> {
+    const db = this.database();
+    const cut = planCut(db, policy, now());
+    if (cut === 0) return null;
+    return compact(db, cut, policy.batchRows, now);
   }
 
   stats(): StoreStats {
@@ -543,8 +310,8 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * The open database connection, for read-only queries that live in their own modules (history,
-   * journal reads, retention). Writes of journal data go through commit() only.
+   * The open connection, for the journal's own modules and tools (import, old-journal fixtures) and
+   * tests; not part of the Store contract. Writes of journal data go through commit() only.
    */
   database(): Database.Database {
     if (!this.db) throw new Error(`journal ${this.path} is not open`);

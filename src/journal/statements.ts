@@ -1,5 +1,5 @@
 /**
- * The prepared statements of the SQLite store (one set per open, chosen by schema version), and the
+ * The prepared statements the SQLite store writes through (one set per open), and the
  * session-effect encoder shared by journal.effect and sessions.state.
  */
 import type Database from "better-sqlite3";
@@ -10,11 +10,6 @@ export interface Statements {
   insertJournal: Database.Statement;
   insertCommand: Database.Statement;
   claimIdempotency: Database.Statement;
-  startCommand: Database.Statement;
-  requeueCommand: Database.Statement;
-  finishCommand: Database.Statement;
-  finishCommandReturningKey: Database.Statement;
-  commandStatus: Database.Statement;
   expireIdempotency: Database.Statement;
   createSession: Database.Statement;
   writeSession: Database.Statement;
@@ -23,11 +18,11 @@ export interface Statements {
   upsertLane: Database.Statement;
   getCommand: Database.Statement;
   getIdempotency: Database.Statement;
-  /** schema v3+: one row per (command, dependency); null on older schemas (migrateTo) */
-  insertDependency: Database.Statement | null;
-  /** schema v3+: the latest accepted time so far, and a command accepted before it */
-  maxAcceptedAt: Database.Statement | null;
-  insertClockRegression: Database.Statement | null;
+  /** one row per (command, dependency) */
+  insertDependency: Database.Statement;
+  /** the latest accepted time so far, and a command accepted before it */
+  maxAcceptedAt: Database.Statement;
+  insertClockRegression: Database.Statement;
 }
 
 /** JSON of a session effect, embedding the already serialized state (JSON.stringify key order). */
@@ -37,29 +32,19 @@ export function encodeEffect(e: SessionEffect, stateJson: string | null): string
   return `{"kind":${JSON.stringify(e.kind)},"sessionId":${JSON.stringify(e.sessionId)},"state":${stateJson ?? "null"},"version":${JSON.stringify(e.version)}${created}}`;
 }
 
-export function prepareStatements(db: Database.Database, schemaVersion: number): Statements {
+export function prepareStatements(db: Database.Database): Statements {
   return {
     insertJournal: db.prepare(
-      schemaVersion >= 5
-        ? `INSERT INTO journal (seq, lane, lane_seq, command_id, session_id, phase, recorded_at, type, actor,
-             fingerprint, explicit_id, idempotency_key, idempotency_scope, depends_on, if_session_version,
-             params, timeout_ms, status, outcome, effect, idempotency_expires_at, detail, revision)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-        : `INSERT INTO journal (seq, lane, lane_seq, command_id, session_id, phase, recorded_at, type, actor,
-             fingerprint, explicit_id, idempotency_key, idempotency_scope, depends_on, if_session_version,
-             params, timeout_ms, status, outcome, effect, idempotency_expires_at, detail)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO journal (seq, lane, lane_seq, command_id, session_id, phase, recorded_at, type, actor,
+         fingerprint, explicit_id, idempotency_key, idempotency_scope, depends_on, if_session_version,
+         params, timeout_ms, status, outcome, effect, idempotency_expires_at, detail, revision)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     insertCommand: db.prepare(
-      schemaVersion >= 5
-        ? `INSERT INTO commands (command_id, lane, session_id, type, actor, fingerprint, explicit_id,
-             idempotency_key, idempotency_scope, depends_on, if_session_version, params, timeout_ms,
-             status, accepted_seq, accepted_at, tags, not_before, queued_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)`
-        : `INSERT INTO commands (command_id, lane, session_id, type, actor, fingerprint, explicit_id,
-             idempotency_key, idempotency_scope, depends_on, if_session_version, params, timeout_ms,
-             status, accepted_seq, accepted_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
+      `INSERT INTO commands (command_id, lane, session_id, type, actor, fingerprint, explicit_id,
+         idempotency_key, idempotency_scope, depends_on, if_session_version, params, timeout_ms,
+         status, accepted_seq, accepted_at, tags, not_before, queued_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)`,
     ),
     // (re)claim a key: insert, or replace an entry that has expired at the accept time
     claimIdempotency: db.prepare(
@@ -68,22 +53,6 @@ export function prepareStatements(db: Database.Database, schemaVersion: number):
          fingerprint = excluded.fingerprint, expires_at = NULL
        WHERE idempotency.expires_at IS NOT NULL AND idempotency.expires_at <= ?`,
     ),
-    startCommand: db.prepare(
-      "UPDATE commands SET status = 'running', started_at = ? WHERE command_id = ? AND status = 'queued'",
-    ),
-    requeueCommand: db.prepare(
-      "UPDATE commands SET status = 'queued', started_at = NULL WHERE command_id = ? AND status IN ('queued','running')",
-    ),
-    finishCommand: db.prepare(
-      `UPDATE commands SET status = ?, outcome = ?, finished_seq = ?, finished_at = ?
-       WHERE command_id = ? AND status IN ('queued','running')`,
-    ),
-    finishCommandReturningKey: db.prepare(
-      `UPDATE commands SET status = ?, outcome = ?, finished_seq = ?, finished_at = ?
-       WHERE command_id = ? AND status IN ('queued','running')
-       RETURNING idempotency_scope, idempotency_key`,
-    ),
-    commandStatus: db.prepare("SELECT status FROM commands WHERE command_id = ?"),
     expireIdempotency: db.prepare(
       "UPDATE idempotency SET expires_at = ? WHERE scope = ? AND key = ? AND command_id = ?",
     ),
@@ -106,18 +75,12 @@ export function prepareStatements(db: Database.Database, schemaVersion: number):
       `INSERT INTO lanes (lane, last_lane_seq, updated_at) VALUES (?, ?, ?)
        ON CONFLICT (lane) DO UPDATE SET last_lane_seq = excluded.last_lane_seq, updated_at = excluded.updated_at`,
     ),
-    getCommand: db.prepare(`SELECT ${COMMAND_COLUMNS}${schemaVersion >= 5 ? ", revision" : ""} FROM commands WHERE command_id = ?`),
+    getCommand: db.prepare(`SELECT ${COMMAND_COLUMNS}, revision FROM commands WHERE command_id = ?`),
     getIdempotency: db.prepare(
       "SELECT command_id, fingerprint FROM idempotency WHERE scope = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?)",
     ),
-    insertDependency:
-      schemaVersion >= 3
-        ? db.prepare("INSERT OR IGNORE INTO command_dependencies (command_id, depends_on, accepted_seq) VALUES (?, ?, ?)")
-        : null,
-    maxAcceptedAt: schemaVersion >= 3 ? db.prepare("SELECT max(accepted_at) AS m FROM commands") : null,
-    insertClockRegression:
-      schemaVersion >= 3
-        ? db.prepare("INSERT OR REPLACE INTO clock_regressions (accepted_seq, accepted_at, previous_max) VALUES (?, ?, ?)")
-        : null,
+    insertDependency: db.prepare("INSERT OR IGNORE INTO command_dependencies (command_id, depends_on, accepted_seq) VALUES (?, ?, ?)"),
+    maxAcceptedAt: db.prepare("SELECT max(accepted_at) AS m FROM commands"),
+    insertClockRegression: db.prepare("INSERT OR REPLACE INTO clock_regressions (accepted_seq, accepted_at, previous_max) VALUES (?, ?, ?)"),
   };
 }

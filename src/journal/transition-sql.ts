@@ -1,5 +1,5 @@
 /**
- * Schema v5: the transition table (governance/transitions.ts) compiled into compare-and-swap
+ * Schema v5: the transition table (lifecycle/transitions.ts) compiled into compare-and-swap
  * UPDATEs. A status-changing journal row carries the command's new `status` and `revision`; the
  * row applies only if the command is at `revision - 1` and in a status the table allows as a
  * source of that target. Anything else refuses the row (and rolls the batch back).

@@ -1,173 +1,95 @@
 /**
- * The store seam. The engine reaches persistence only through `Store`.
- * The SQLite store (sqlite-store.ts) is the one implementation today; `--db :memory:` is SQLite too.
+ * The store seam. The engine, the operator commands and the tools reach a journal only through
+ * this contract, in two halves a provider implements together (`Store = JournalWriter &
+ * JournalQueries`):
+ *  - JournalWriter: the one writer (open + recover, append a batch and apply its transitions,
+ *    idempotency lookups at admission, retention, stats, close);
+ *  - JournalQueries: everything read back (commands, history, command details, catch-up pages,
+ *    the first retained seq, the audit's reads).
+ * The SQLite provider (sqlite-store.ts) is the one implementation today; `--db :memory:` is SQLite
+ * too (kind "memory"). Nothing outside src/journal/ sees SQL or a database handle.
  *
  * A journal is an append-only list of records. Every record belongs to one lane and carries the
  * next lane sequence of that lane (gap-free) and the next global seq (gap-free). The store derives
- * its materialized tables (commands, idempotency keys, sessions, lane counters) from the records
- * of a batch inside the same transaction as the append.
+ * its materialized state (commands, idempotency keys, sessions, lane heads) from the records of a
+ * batch atomically with the append.
  */
 import type { ErrorCode } from "../protocol/errors.js";
-import type { Outcome } from "../protocol/types.js";
-import type { CommandStatus, GovernanceState, JournalPhase, PendingReason, SessionEffect, UnfinishedStatus } from "../lifecycle/status.js";
+import type { AuditReads } from "./audit-reads.js";
+import type { CommandDetail, EntriesRequest, HistoryEntries, HistoryPage, HistoryRequest } from "./queries/types.js";
+import type { CausalFields, IdempotencyHit, JournalRecord, ReadJournalOptions, RecoveredState, StoreStats, StoredCommand } from "./record.js";
+import type { CompactionReport, RetentionPolicy } from "./retention.js";
 
-export interface JournalRecord {
-  seq: number;
-  lane: string;
-  laneSeq: number;
-  commandId: string;
-  sessionId: string | null;
-  phase: JournalPhase;
-  recordedAt: number;
-  type: string;
-  actor: string;
-  fingerprint: string | null;
-  /** accepted: the causal envelope */
-  explicitId?: boolean;
-  idempotencyKey?: string | null;
-  /** scope of the idempotency key: `session:<id>` or `server` */
-  idempotencyScope?: string | null;
-  dependsOn?: string[] | null;
-  ifSessionVersion?: number | null;
-  /** accepted: command params (envelope minus envelope fields), already redacted */
-  params?: unknown;
-  /** accepted: effective timeout in ms; the deadline is recordedAt + timeoutMs */
-  timeoutMs?: number | null;
-  /** finished: the stored outcome (replayed byte-identical); replayed/conflict: what was answered */
-  outcome?: Outcome;
-  /** finished: terminal status */
-  status?: CommandStatus;
-  /** finished + success: what happened to session state */
-  effect?: SessionEffect;
-  /** finished: idempotency key entry expiry (epoch ms) */
-  idempotencyExpiresAt?: number | null;
-  /** free-form explanation: recovery reason, replay source, conflict reason */
-  detail?: Record<string, unknown> | null;
-  /** schema v5: the command's revision after this row (status-changing rows; accepted = 0) */
-  revision?: number | null;
-}
+export type * from "./record.js";
 
-/** A record before the committer numbers it (`seq`, `laneSeq`). */
-export type NewRecord = Omit<JournalRecord, "seq" | "laneSeq">;
-
-export interface StoredCommand {
-  commandId: string;
-  lane: string;
-  sessionId: string | null;
-  type: string;
-  actor: string;
-  fingerprint: string | null;
-  explicitId: boolean;
-  idempotencyKey: string | null;
-  status: CommandStatus;
-  acceptedSeq: number;
-  acceptedAt: number;
-  /** present once terminal */
-  outcome?: Outcome;
-  finishedAt?: number;
-  /** schema v5 */
-  revision?: number;
-}
-
-export interface UnfinishedCommand {
-  commandId: string;
-  lane: string;
-  sessionId: string | null;
-  type: string;
-  actor: string;
-  fingerprint: string | null;
-  explicitId: boolean;
-  idempotencyKey: string | null;
-  idempotencyScope: string | null;
-  dependsOn: string[] | null;
-  ifSessionVersion: number | null;
-  params: unknown;
-  timeoutMs: number | null;
-  acceptedAt: number;
-  acceptedSeq: number;
-  status: UnfinishedStatus;
-  /** how many times it was started (its `started` rows); counted only for a running command, else 0 */
-  starts: number;
-  /** schema v5 (0 on older journals) */
-  revision: number;
-  pendingReason: PendingReason | null;
-  governance: GovernanceState | null;
-  tags: string[];
-  notBefore: number | null;
-  /** when it (last) joined its lane queue: accepted, released or approved */
-  queuedAt: number | null;
-}
-
-export interface RecoveredSession {
-  sessionId: string;
-  state: unknown;
-  version: number;
-  createdAt: number;
-}
-
-export interface RecoveredState {
-  sessions: RecoveredSession[];
-  /** last lane sequence per lane */
-  laneSeqs: Array<{ lane: string; laneSeq: number }>;
-  /** last global seq (0 for an empty journal) */
-  lastSeq: number;
-  /** commands without a terminal outcome, ordered by acceptedSeq */
-  unfinished: UnfinishedCommand[];
-  schemaVersion: number;
-  /**
-   * Set when open() took over a stale single-writer lease (a crashed holder). Worth a warn log:
-   * the previous writer did not shut down cleanly.
-   */
-  staleLeaseTakenOver?: LeaseHolder;
-}
-
-/** The process that holds (or held) a journal's single-writer lease. */
-export interface LeaseHolder {
-  pid: number;
-  host: string;
-  /** epoch ms the holder opened the journal */
-  startedAt: number;
-  /** epoch ms of the holder's last heartbeat */
-  heartbeatAt: number;
-}
-
-export interface IdempotencyHit {
-  commandId: string;
-  fingerprint: string | null;
-}
-
-export interface StoreStats {
-  kind: "memory" | "sqlite";
-  path: string | null;
-  /**
-   * Set once the store failed closed for good (its files were deleted or replaced, or its lease was
-   * taken over): every later commit fails with `journal_unavailable`. Null while healthy.
-   */
-  failure: string | null;
-  schemaVersion: number;
-  commits: number;
-  commitFailures: number;
-  recordsWritten: number;
-  lastBatchSize: number;
-}
-
-export interface Store {
+/** The write side of a journal: its one writer. */
+export interface JournalWriter {
+  /** "sqlite": a database file; "memory": nothing survives close(), and no other reader can open it. */
   readonly kind: "memory" | "sqlite";
-  /** Open (migrate, take the single-writer lease) and return what the engine needs to resume. */
+  /**
+   * Open the journal: create or migrate its schema, take the single-writer lease (a live holder
+   * refuses; a crashed one is taken over and named in `staleLeaseTakenOver`) and return what the
+   * engine resumes from: live sessions, lane heads, the last seq, every unfinished command.
+   * Throws StoreOpenError when it refuses the journal (newer schema, locked, linked, foreign file).
+   */
   open(): RecoveredState;
   /**
-   * Append the records and update the materialized tables in ONE transaction.
-   * Throws JournalWriteError when the transaction did not commit; then nothing of it is visible.
+   * Append `records` and apply them, atomically: all of the batch is visible afterwards or none of
+   * it. The caller numbers them: `seq` continues the journal gap-free, `laneSeq` its lane. Applying:
+   *  - `accepted` admits the command (a new id; its idempotency key claimed in its scope unless an
+   *    unexpired entry holds it);
+   *  - a status-changing phase (started, requeued, pending, approval, approved, released, renewed,
+   *    finished) is a compare-and-swap through the transition table (lifecycle/transitions.ts):
+   *    the record carries the command's new `status` and `revision` (current + 1), and the current
+   *    status must be a source of that target; a record without a revision (a trace from before
+   *    schema 5) applies as the next revision;
+   *  - `finished` also writes the outcome (once), applies the session effect (create; write to a
+   *    higher version; delete) and starts the expiry of the command's idempotency key;
+   *  - `replayed` / `conflict` are only appended.
+   * Any refusal or storage failure rolls the batch back and throws JournalWriteError; once the store
+   * failed closed (files deleted or replaced, lease lost: `stats().failure`) every commit throws.
    */
   commit(records: JournalRecord[]): void;
-  getCommand(commandId: string): StoredCommand | undefined;
   /** The command holding an idempotency key in `scope`, if its entry has not expired at `now`. */
   getIdempotency(scope: string, key: string, now: number): IdempotencyHit | undefined;
+  /**
+   * Retention: remove the journal prefix `policy` asks for and allows (never an unfinished command,
+   * never part of a command, never a command whose idempotency key is live), leaving a checkpoint
+   * of sessions and lane heads. Null when there was nothing to remove.
+   */
+  compact(policy: RetentionPolicy, now: () => number): Promise<CompactionReport | null>;
   stats(): StoreStats;
-  /** The open SQLite connection, for read-only query modules (history, journal reads). */
-  database(): import("better-sqlite3").Database;
+  /** Release the lease and close. */
   close(): void;
 }
+
+/** The query side of a journal: committed data read back (never written). Throws when not open. */
+export interface JournalQueries {
+  /** One command as stored (status, revision; outcome once terminal), or undefined. */
+  getCommand(commandId: string): StoredCommand | undefined;
+  /**
+   * One page of command history in accepted order (get_command_history). Stable: commands accepted
+   * later never appear before the cursor. Throws HistoryCursorError for a bad or foreign cursor.
+   */
+  history(q: HistoryRequest): HistoryPage;
+  /** The journal entries of a history page's commands (pi-server's `entries`), at most `limit`. */
+  historyEntries(q: EntriesRequest): HistoryEntries;
+  /** get_command: row, envelope, outcome, trace, dependencies, dependents, governance (lists capped at maxRows); undefined when never admitted. */
+  commandDetail(commandId: string, opts: { maxRows: number }): CommandDetail | undefined;
+  /** Catch-up (`subscribe fromSeq`): a page of records in seq order. */
+  readJournal(opts: ReadJournalOptions): JournalRecord[];
+  /** Catch-up: a command's causal fields, to rebuild its events; undefined for an unknown (or compacted) command. */
+  causalFields(commandId: string): CausalFields | undefined;
+  /** The first seq still in the journal: 1, or one past the latest compaction checkpoint. */
+  firstRetainedSeq(): number;
+  /**
+   * The audit's reads. A "memory" store answers on its own connection (use them synchronously);
+   * any other opens a reader of its own that sees one snapshot under withSnapshot(). close() it.
+   */
+  openAuditReads(): AuditReads;
+}
+
+export type Store = JournalWriter & JournalQueries;
 
 /** Where the store reports what an operator must hear about (a pino logger fits). */
 export interface StoreLog {

@@ -13,7 +13,8 @@
  * synchronously on the server's own connection.
  */
 import type { AuditOptions, AuditReport } from "../audit/index.js";
-import { openAuditDatabase, runAudit, runAuditSync } from "../audit/index.js";
+import { runAudit, runAuditSync } from "../audit/index.js";
+import type { JournalQueries } from "../journal/types.js";
 import { failure, success } from "../protocol/frames.js";
 import type { Outcome } from "../protocol/types.js";
 import { BUILTIN_COMMANDS } from "../commands/builtin/index.js";
@@ -57,15 +58,20 @@ export const AUDIT_COMMANDS: OperatorCommand[] = [
         maxSessions: s.config.limits.maxSessions,
         ...(env.sessionId !== undefined ? { sessionId: env.sessionId } : {}),
       };
-      let db;
-      try {
-        db = s.store.database();
-        if (db.memory) return answer(env.type, runAuditSync(db, builtinRegistry(), opts));
-      } catch (err) {
-        return unreadable(env.type, err);
+      if (s.store.kind === "memory") {
+        try {
+          const journal = s.store.openAuditReads();
+          try {
+            return answer(env.type, runAuditSync(journal, builtinRegistry(), opts));
+          } finally {
+            journal.close();
+          }
+        } catch (err) {
+          return unreadable(env.type, err);
+        }
       }
-      const path = db.name;
-      return s.audits.run(() => auditFile(path, opts)).then(
+      const store = s.store;
+      return s.audits.run(() => auditFile(store, opts)).then(
         (report) => answer(env.type, report),
         (err: unknown) => unreadable(env.type, err),
       );
@@ -74,12 +80,12 @@ export const AUDIT_COMMANDS: OperatorCommand[] = [
 ];
 
 /** The audit of a journal file on its own read-only connection, in slices (see the top). */
-async function auditFile(path: string, opts: AuditOptions): Promise<AuditReport> {
-  const db = openAuditDatabase(path);
+async function auditFile(store: JournalQueries, opts: AuditOptions): Promise<AuditReport> {
+  const journal = store.openAuditReads();
   try {
-    return await runAudit(db, null, builtinRegistry(), { ...opts, pageSize: AUDIT_SLICE_ROWS });
+    return await runAudit(journal, null, builtinRegistry(), { ...opts, pageSize: AUDIT_SLICE_ROWS });
   } finally {
-    db.close();
+    journal.close();
   }
 }
 

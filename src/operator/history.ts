@@ -8,19 +8,9 @@
  * bounds both: at most `limit` commands in `items`, and at most `limit` journal rows of those
  * commands in `entries`.
  */
-import type Database from "better-sqlite3";
 import { journalStatus, type JournalStatus } from "../journal/open.js";
-import {
-  HISTORY_STATUSES,
-  HistoryCursorError,
-  getCommandDetail,
-  queryEntries,
-  queryHistory,
-  type HistoryOrder,
-  type HistoryPage,
-  type HistoryRequest,
-  type HistoryStatus,
-} from "../journal/queries.js";
+import { HISTORY_STATUSES, HistoryCursorError, type HistoryOrder, type HistoryPage, type HistoryRequest, type HistoryStatus } from "../journal/queries.js";
+import type { JournalQueries } from "../journal/types.js";
 import { failure, success } from "../protocol/frames.js";
 import type { Outcome } from "../protocol/types.js";
 import type { Viewer } from "../engine/publisher.js";
@@ -36,12 +26,12 @@ const epochMs = { type: "integer", minimum: 0 };
 const PI_SERVER_FILTERS = ["sessionIdFilter", "commandId", "fromTimestamp", "toTimestamp"] as const;
 
 /** The response data: pi-server's fields, then causeway's page. */
-function historyData(db: Database.Database, env: Record<string, unknown>, q: HistoryRequest, page: HistoryPage, status: JournalStatus, max: number): Record<string, unknown> {
+function historyData(journal: JournalQueries, env: Record<string, unknown>, q: HistoryRequest, page: HistoryPage, status: JournalStatus, max: number): Record<string, unknown> {
   const filters: Record<string, unknown> = {};
   for (const k of PI_SERVER_FILTERS) if (env[k] !== undefined) filters[k] = env[k];
   const commandIds = page.items.map((i) => i.commandId);
   const { sessionId, fromTimestamp, toTimestamp, limit } = q;
-  const { entries, more } = queryEntries(db, { commandIds, sessionId, fromTimestamp, toTimestamp, order: q.order ?? "newest", limit });
+  const { entries, more } = journal.historyEntries({ commandIds, sessionId, fromTimestamp, toTimestamp, order: q.order ?? "newest", limit });
   return {
     ...status,
     filters,
@@ -112,9 +102,8 @@ export const HISTORY_COMMANDS: OperatorCommand[] = [
           cursor: env.cursor as string | undefined,
           limit,
         };
-        const db = s.store.database();
-        const page = visiblePage(queryHistory(db, q), { actor, roles }, s);
-        return success(env.type, historyData(db, env, q, page, journalStatus(s.store), max));
+        const page = visiblePage(s.store.history(q), { actor, roles }, s);
+        return success(env.type, historyData(s.store, env, q, page, journalStatus(s.store), max));
       } catch (err) {
         if (err instanceof HistoryCursorError) return failure(env.type, "invalid_command", err.message);
         return readFailure(env.type, err);
@@ -132,7 +121,7 @@ export const HISTORY_COMMANDS: OperatorCommand[] = [
     handle({ env, actor, roles }, s) {
       const commandId = env.commandId as string;
       try {
-        const detail = getCommandDetail(s.store.database(), commandId, { maxRows: s.config.limits.historyPageMax });
+        const detail = s.store.commandDetail(commandId, { maxRows: s.config.limits.historyPageMax });
         // a command the asking actor may not read is not there for it (read visibility)
         if (!detail || !s.engine.mayRead({ actor, roles }, detail.command.sessionId, detail.command.actor)) return success(env.type, { found: false, commandId });
         // in flight: what the engine holds now (a dependency wait is pending without a journal row)

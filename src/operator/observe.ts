@@ -2,7 +2,6 @@
 import { failure, success } from "../protocol/frames.js";
 import { PROTOCOL_VERSION } from "../protocol/types.js";
 import { sessionNotFound } from "../protocol/messages.js";
-import { firstRetainedSeq } from "../journal/retention.js";
 import { LIFECYCLE_SCOPES, type LifecycleScope } from "../engine/publisher.js";
 import type { OperatorCommand } from "./operator-command.js";
 import { sessionInfo } from "../commands/session-info.js";
@@ -91,7 +90,7 @@ export const OBSERVE_COMMANDS: OperatorCommand[] = [
         engine.subscribe(conn, filter, MAX_SESSION_SUBSCRIPTIONS);
         return success(env.type, { subscriptions: engine.subscriptions(conn) });
       }
-      const first = firstRetainedSeq(s.store.database());
+      const first = s.store.firstRetainedSeq();
       if (fromSeq < first - 1) {
         return failure(env.type, "history_compacted", `events up to seq ${first - 1} were removed by retention; resume from seq ${first - 1} or later (get_command_history still answers for retained commands)`);
       }

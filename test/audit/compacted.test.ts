@@ -11,7 +11,8 @@ import { expect, it } from "vitest";
 import { openAuditDatabase, runAudit } from "../../src/audit/index.js";
 import { BUILTIN_COMMANDS } from "../../src/commands/builtin/index.js";
 import { CommandRegistry } from "../../src/commands/registry.js";
-import { RETENTION_SCHEMA_SQL, clampCut, compact } from "../../src/journal/retention.js";
+import { RETENTION_SCHEMA_SQL } from "../../src/journal/migrations/index.js";
+import { clampCut, compact } from "../../src/journal/retention.js";
 import { startInProc } from "../helpers/inproc.js";
 
 it("audits a compacted journal from its latest checkpoint", async () => {

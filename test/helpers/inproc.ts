@@ -13,7 +13,6 @@ import { DEFAULT_CONFIG, type CausewayConfig } from "../../src/config/defaults.j
 import { Engine } from "../../src/engine/engine.js";
 import { SqliteStore } from "../../src/journal/sqlite-store.js";
 import { createRedactor } from "../../src/journal/redaction.js";
-import type { Store } from "../../src/journal/types.js";
 import { createRouter } from "../../src/server/router.js";
 import { readinessOf } from "../../src/server/readiness.js";
 import { SchemaSet } from "../../src/protocol/schemas.js";
@@ -70,13 +69,13 @@ export class FakeConnection implements Connection {
 
 export interface InProc {
   engine: Engine;
-  store: Store;
+  store: SqliteStore;
   config: CausewayConfig;
   connect(): FakeConnection;
   stop(): Promise<void>;
 }
 
-export function startInProc(opts: { config?: Partial<CausewayConfig>; store?: Store; commands?: CommandDefinition[] } = {}): InProc {
+export function startInProc(opts: { config?: Partial<CausewayConfig>; store?: SqliteStore; commands?: CommandDefinition[] } = {}): InProc {
   const config: CausewayConfig = { ...DEFAULT_CONFIG, db: ":memory:", ...opts.config, limits: { ...DEFAULT_CONFIG.limits, ...opts.config?.limits } };
   const registry = new CommandRegistry();
   for (const d of BUILTIN_COMMANDS) registry.register(d);

@@ -5,7 +5,7 @@
  * and paging through every page must return each matching command exactly once, in order, while
  * new commands are committed between pages.
  */
-import { UNFINISHED_SQL_LIST } from "../../src/journal/migrations.js";
+import { UNFINISHED_SQL_LIST } from "../../src/journal/migrations/index.js";
 import { join } from "node:path";
 import type Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -3,7 +3,8 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CAUSEWAY_APPLICATION_ID } from "../../src/journal/file-identity.js";
-import { LATEST_SCHEMA_VERSION, MIGRATIONS } from "../../src/journal/migrations.js";
+import { LATEST_SCHEMA_VERSION, MIGRATIONS } from "../../src/journal/migrations/index.js";
+import { writeOldJournal } from "../../src/journal/migrations/old-journal.js";
 import { queryHistory } from "../../src/journal/queries.js";
 import { SqliteStore } from "../../src/journal/sqlite-store.js";
 import { StoreOpenError } from "../../src/journal/types.js";
@@ -184,15 +185,13 @@ describe("migrations", () => {
 
   it("migrates a v2 journal to v3: backfills command_dependencies and clock_regressions; history reads it", () => {
     const path = join(tmp.dir, "v2.db");
-    const v2 = new SqliteStore({ path, durability: "off", migrateTo: 2 });
-    expect(v2.open().schemaVersion).toBe(2);
     const rb = new RecordBuilder();
     const t0 = Date.UTC(2026, 0, 1);
     const accepted = (id: string, at: number, dependsOn: string[] | null = null) =>
       rb.record("accepted", id, "s", { recordedAt: at, explicitId: true, params: { n: id }, dependsOn, timeoutMs: 1000 });
     // c3's accepted time steps back below c2's (a wall-clock adjustment)
-    v2.commit([accepted("c1", t0), accepted("c2", t0 + 100, ["c1"]), accepted("c3", t0 + 50, ["c1", "c2"]), accepted("c4", t0 + 200, ["c3"])]);
-    v2.close();
+    // a v2 journal: built by the frozen migrations 1 and 2, holding what the store materializes
+    expect(writeOldJournal(path, 2, [[accepted("c1", t0), accepted("c2", t0 + 100, ["c1"]), accepted("c3", t0 + 50, ["c1", "c2"]), accepted("c4", t0 + 200, ["c3"])]])).toBe(2);
 
     const v3 = new SqliteStore({ path, durability: "off" });
     const recovered = v3.open();
@@ -274,9 +273,11 @@ describe("migrations", () => {
     );
   });
 
-  it("migrateTo stops at an older version (fixture building)", () => {
-    const s = new SqliteStore({ path: ":memory:", durability: "off", migrateTo: 1 });
-    expect(s.open().schemaVersion).toBe(1);
+  it("an old journal is built by running the frozen migrations up to its version (fixture building)", () => {
+    const path = join(tmp.dir, "old.db");
+    expect(writeOldJournal(path, 1, [])).toBe(1);
+    const s = new SqliteStore({ path, durability: "off" });
+    expect(s.open().schemaVersion).toBe(LATEST_SCHEMA_VERSION);
     s.close();
   });
 });

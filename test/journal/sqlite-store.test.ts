@@ -1,9 +1,9 @@
-import { UNFINISHED_SQL_LIST } from "../../src/journal/migrations.js";
-import { unfinishedColumns } from "../../src/journal/codec.js";
+import { UNFINISHED_SQL_LIST } from "../../src/journal/migrations/index.js";
+import { UNFINISHED_COLUMNS } from "../../src/journal/codec.js";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { LATEST_SCHEMA_VERSION } from "../../src/journal/migrations.js";
+import { LATEST_SCHEMA_VERSION } from "../../src/journal/migrations/index.js";
 import { SqliteStore } from "../../src/journal/sqlite-store.js";
 import { openStore } from "../../src/journal/open.js";
 import { JournalWriteError, type JournalRecord } from "../../src/journal/types.js";
@@ -228,7 +228,7 @@ describe("commit: round trip of every phase", () => {
     );
     expect(plan("SELECT coalesce(max(seq), 0) FROM journal")).not.toMatch(/SCAN journal$/);
     // #15.19: the started rows of a running command are counted through journal_command
-    expect(plan(`SELECT ${unfinishedColumns(5)} FROM commands WHERE status IN (${UNFINISHED_SQL_LIST}) ORDER BY accepted_seq`)).toContain(
+    expect(plan(`SELECT ${UNFINISHED_COLUMNS} FROM commands WHERE status IN (${UNFINISHED_SQL_LIST}) ORDER BY accepted_seq`)).toContain(
       "SEARCH j USING INDEX journal_command",
     );
     db.close();

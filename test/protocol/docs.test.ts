@@ -7,7 +7,7 @@ import { registerOperatorCommands } from "../../src/operator/register.js";
 import { CommandRegistry } from "../../src/commands/registry.js";
 import { DEFAULT_CONFIG, DEFAULT_LIMITS } from "../../src/config/defaults.js";
 import { ERROR_CODES, HANDLER_ERROR_CODES } from "../../src/protocol/errors.js";
-import { LATEST_SCHEMA_VERSION, MIGRATIONS } from "../../src/journal/migrations.js";
+import { LATEST_SCHEMA_VERSION, MIGRATIONS } from "../../src/journal/migrations/index.js";
 import { HISTORY_STATUSES } from "../../src/journal/queries.js";
 import { SqliteStore } from "../../src/journal/sqlite-store.js";
 

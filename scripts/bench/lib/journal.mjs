@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { fileURLToPath } from "node:url";
 import { setAtPointer } from "../../../dist/commands/builtin/pointer.js";
 import { SqliteStore } from "../../../dist/journal/sqlite-store.js";
-import { LATEST_SCHEMA_VERSION } from "../../../dist/journal/migrations.js";
+import { LATEST_SCHEMA_VERSION } from "../../../dist/journal/migrations/index.js";
 import { fingerprint } from "../../../dist/protocol/fingerprint.js";
 
 const GENERATOR = 1;

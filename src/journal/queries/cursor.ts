@@ -3,7 +3,7 @@
  * the order and a hash of the filters; a cursor sent with other filters or another order is refused.
  */
 import { createHash } from "node:crypto";
-import type { HistoryFilters, HistoryOrder } from "./history.js";
+import type { HistoryFilters, HistoryOrder } from "./types.js";
 
 /** A cursor that is malformed or was issued for other filters / another order. */
 export class HistoryCursorError extends Error {

@@ -1,67 +1,13 @@
 /**
- * `get_command` details (issue #4): one command's row, envelope and outcome, its journal trace,
+ * `get_command` details: one command's row, envelope and outcome, its journal trace,
  * dependencies, dependents and governance decisions.
  */
 import type Database from "better-sqlite3";
-import type { GovernanceDetail } from "../../protocol/command-history.js";
 import type { Outcome } from "../../protocol/types.js";
 import { fromJson, type CommandsTableRow } from "../codec.js";
 import type { CommandStatus, JournalPhase } from "../../lifecycle/status.js";
 import { stmt } from "./statements.js";
-
-export interface TraceEntry {
-  seq: number;
-  laneSequence: number;
-  phase: JournalPhase;
-  recordedAt: number;
-  /** only when the row is recorded under another id: a replay of this command by idempotencyKey */
-  commandId?: string;
-  detail?: Record<string, unknown>;
-}
-
-export interface CommandDetailCommand {
-  commandId: string;
-  type: string;
-  sessionId: string | null;
-  laneKey: string;
-  actor: string;
-  status: CommandStatus;
-  explicitId: boolean;
-  fingerprint: string | null;
-  idempotencyKey?: string;
-  acceptedSeq: number;
-  acceptedAt: number;
-  startedAt?: number;
-  finishedSeq?: number;
-  finishedAt?: number;
-  /** effective timeout (ms) the command ran under */
-  timeoutMs?: number;
-  /** the envelope as journaled: params (already redacted) + causal fields */
-  envelope: Record<string, unknown>;
-  outcome?: Outcome;
-}
-
-export interface DependencyInfo {
-  commandId: string;
-  /** `unknown`: no command with this id was ever admitted */
-  status: CommandStatus | "unknown";
-  outcome?: Outcome;
-}
-
-export interface DependentInfo {
-  commandId: string;
-  status: CommandStatus;
-}
-
-export interface CommandDetail {
-  governance: GovernanceDetail;
-  command: CommandDetailCommand;
-  trace: TraceEntry[];
-  traceTruncated?: true;
-  dependencies: DependencyInfo[];
-  dependents: DependentInfo[];
-  dependentsTruncated?: true;
-}
+import type { CommandDetail, CommandDetailCommand, DependencyInfo, GovernanceDetail, TraceEntry } from "./types.js";
 
 export const DETAIL_SQL = {
   command:

@@ -12,8 +12,7 @@
 import type Database from "better-sqlite3";
 import { fromJson } from "../codec.js";
 import type { JournalPhase } from "../../lifecycle/status.js";
-import type { HistoryEntry } from "../../protocol/command-history.js";
-import type { HistoryOrder } from "./history.js";
+import type { EntriesRequest, HistoryEntries, HistoryEntry } from "./types.js";
 import { stmt } from "./statements.js";
 
 /** pi-server's lifecycle phase names; other journal phases keep their own name (`replayed`, `pending`, …). */
@@ -22,18 +21,6 @@ export const PI_SERVER_PHASES: Readonly<Partial<Record<JournalPhase, string>>> =
   started: "command_started",
   finished: "command_finished",
 };
-
-export interface EntriesRequest {
-  /** the page's commands */
-  commandIds: string[];
-  /** pi-server `sessionIdFilter`: the row's sessionId */
-  sessionId?: string;
-  /** inclusive bounds on the row's recordedAt (epoch ms) */
-  fromTimestamp?: number;
-  toTimestamp?: number;
-  order: HistoryOrder;
-  limit: number;
-}
 
 /** The entries query for the present filters (exported for the plan test). */
 export function buildEntriesSql(q: Pick<EntriesRequest, "sessionId" | "fromTimestamp" | "toTimestamp" | "order">): string {
@@ -107,7 +94,7 @@ function rowToEntry(r: EntryRow, c: EnvelopeRow | undefined): HistoryEntry {
 }
 
 /** The entries of a page's commands; `more`: further matching rows of those commands were left out. */
-export function queryEntries(db: Database.Database, q: EntriesRequest): { entries: HistoryEntry[]; more: boolean } {
+export function queryEntries(db: Database.Database, q: EntriesRequest): HistoryEntries {
   if (q.commandIds.length === 0) return { entries: [], more: false };
   const params: Record<string, unknown> = { ids: JSON.stringify(q.commandIds), limit: q.limit + 1 };
   if (q.sessionId !== undefined) params.sessionId = q.sessionId;

@@ -1,8 +1,8 @@
 /**
- * `get_command_history` pages (issue #4): one page of commands over the materialized `commands`
- * table. src/commands/history.ts only validates input and shapes responses.
+ * `get_command_history` pages: one page of commands over the materialized `commands` table.
+ * src/operator/history.ts only validates input and shapes responses.
  *
- * Every history page is ONE index range read in accepted_seq order (schema v3, migrations.ts):
+ * Every history page is ONE index range read in accepted_seq order (schema v3, migrations/v3.ts):
  *  - the filter with the best expected selectivity picks the index (commandId → primary key,
  *    sessionIdFilter → commands_session, laneKey → commands_lane, type → commands_type,
  *    actor → commands_actor, status → commands_status (finished) / commands_unfinished (queued,
@@ -18,44 +18,11 @@
  */
 import type Database from "better-sqlite3";
 import { fromJson } from "../codec.js";
-import { UNFINISHED_SQL_LIST } from "../migrations.js";
+import { UNFINISHED_SQL_LIST } from "../migrations/index.js";
 import type { CommandStatus } from "../../lifecycle/status.js";
-import { HISTORY_STATUSES, type HistoryItem, type HistoryPage, type HistoryStatus } from "../../protocol/command-history.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import { stmt } from "./statements.js";
-
-
-export { HISTORY_STATUSES, type HistoryItem, type HistoryPage, type HistoryStatus };
-
-export type HistoryOrder = "newest" | "oldest";
-
-export interface HistoryFilters {
-  /** pi-server `sessionIdFilter` */
-  sessionId?: string;
-  commandId?: string;
-  /** inclusive lower bound on accepted time (epoch ms) */
-  fromTimestamp?: number;
-  /** inclusive upper bound on accepted time (epoch ms) */
-  toTimestamp?: number;
-  type?: string;
-  status?: HistoryStatus;
-  actor?: string;
-  laneKey?: string;
-  /** governance: status pending for this reason (approval | schedule) */
-  pendingReason?: string;
-  /** governance: commands this actor approved */
-  approver?: string;
-  /** governance: commands carrying this envelope tag */
-  tag?: string;
-}
-
-export interface HistoryRequest extends HistoryFilters {
-  order?: HistoryOrder;
-  /** page size, ≥ 1 (the caller enforces the maximum) */
-  limit: number;
-  /** opaque cursor from a previous page's nextCursor */
-  cursor?: string;
-}
+import type { HistoryFilters, HistoryItem, HistoryOrder, HistoryPage, HistoryRequest, HistoryStatus } from "./types.js";
 
 // ---------------------------------------------------------------------------------------------
 // SQL building

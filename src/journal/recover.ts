@@ -1,0 +1,24 @@
+/**
+ * What a reopened SQLite journal resumes from: the last seq, every lane head, the live sessions and
+ * the unfinished commands (through the commands_unfinished partial index).
+ */
+import type Database from "better-sqlite3";
+import { UNFINISHED_COLUMNS, rowToSession, rowToUnfinished, type SessionRow, type UnfinishedRow } from "./codec.js";
+import { UNFINISHED_SQL_LIST } from "./migrations/index.js";
+import type { RecoveredState } from "./record.js";
+
+export function readRecoveredState(db: Database.Database, schemaVersion: number): RecoveredState {
+  const lastSeq = (db.prepare("SELECT coalesce(max(seq), 0) AS s FROM journal").get() as { s: number }).s;
+  const laneRows = db.prepare("SELECT lane, last_lane_seq FROM lanes ORDER BY lane").all() as Array<{ lane: string; last_lane_seq: number }>;
+  const sessions = (db.prepare("SELECT session_id, state, version, created_at FROM sessions WHERE deleted_at IS NULL ORDER BY session_id").all() as SessionRow[]).map(rowToSession);
+  const unfinished = (
+    db.prepare(`SELECT ${UNFINISHED_COLUMNS} FROM commands WHERE status IN (${UNFINISHED_SQL_LIST}) ORDER BY accepted_seq`).all() as UnfinishedRow[]
+  ).map(rowToUnfinished);
+  return {
+    sessions,
+    laneSeqs: laneRows.map((r) => ({ lane: r.lane, laneSeq: r.last_lane_seq })),
+    lastSeq,
+    unfinished,
+    schemaVersion,
+  };
+}
