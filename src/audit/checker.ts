@@ -19,12 +19,12 @@ import { PriorFacts } from "./prior.js";
 import { CommandIndex, type OpenCommand } from "./command-index.js";
 import { LaneOrder } from "./lane-order.js";
 import { checkDependency, checkFinishedStatus, checkOutcomeAgainstStart, checkStart, checkTransition } from "./lifecycle-checks.js";
-import { chain, Reexecutor, type MaybePromise } from "./reexecute.js";
+import { chain, type MaybePromise } from "./maybe-promise.js";
+import { Reexecutor } from "./reexecute.js";
 import { ReplayChecks } from "./replays.js";
 import { SessionVersions } from "./session-versions.js";
 import { AuditSessions } from "./audit-sessions.js";
 import type { AuditCheckpoint } from "./source.js";
-
 
 const UNFINISHED_IDS_MAX = 100;
 
