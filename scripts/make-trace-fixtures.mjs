@@ -20,14 +20,23 @@
  *    (redacted), a rejection, a cancellation, an expiry, a supersede, a scheduled command
  *    (notBefore: released), an onStale renew; g-new and g-renew are left pending, and a last hold
  *    with an approved command behind it are left running / approved.
+ * A third run (also loading fixtures/commands/settle-commands.mjs) reaches every rule of
+ * src/lifecycle/settle.ts once, every command with a fixed id: a read, writes, a create and a
+ * delete, a server command with a target (peek_target) and one without (list_sessions), a refused
+ * output, a declared / handler / reserved / undeclared code and a plain Error, an OutcomeError, a
+ * server command's failure, and the preconditions version_conflict, session_not_found,
+ * dependency_unknown, dependency_failed and a timeout before the start (behind a hold that then
+ * times out while running).
  * Outputs:
  *  - basic.jsonl: the whole journal;
  *  - session-alpha.jsonl: `--session alpha` (alpha's lane plus its create_session), whose seq /
  *    laneSeq have gaps: import renumbers it;
  *  - governed.jsonl: the whole governed journal (every phase; statuses pending, approved,
- *    rejected, cancelled, expired, superseded, interrupted …).
+ *    rejected, cancelled, expired, superseded, interrupted …);
+ *  - settle.jsonl: the whole journal of the third run (test/audit/settle-fixture.test.ts audits
+ *    it: a journal recorded before a change to the settle rule).
  * `node scripts/make-trace-fixtures.mjs governed` rebuilds only governed.jsonl (`basic` only the
- * first two). Timestamps and the header's exportedAt differ between runs; the shape of the history
+ * first two, `settle` only settle.jsonl). Timestamps and the header's exportedAt differ between runs; the shape of the history
  * does not.
  */
 import { spawn, spawnSync } from "node:child_process";
@@ -45,7 +54,7 @@ if (!existsSync(cli) || !existsSync(clientModule)) {
   process.exit(1);
 }
 const { CausewayClient } = await import(clientModule);
-const { hashToken } = await import(join(root, "dist/governance/tokens.js"));
+const { hashToken } = await import(join(root, "dist/auth/tokens.js"));
 
 const FIXTURE_SECRETS = ["fixture-password-7f3a", "fixture-api-key-91c2"];
 const RULES = { login: ["/password", "outcome:/data/token"], "*": ["apiKey"] };
@@ -207,6 +216,46 @@ async function governedRun() {
   exportTo(db, "governed.jsonl", []);
 }
 
+async function settleRun() {
+  const db = join(dir, "settle.db");
+  const server = await serve(db, ["--commands", join(root, "fixtures/commands/settle-commands.mjs")]);
+  const c = await connect(server.port);
+  const expect = (cmd, ok) => check(c, cmd, ok);
+  const failed = (want, version) => (r) => r.code === want && r.sessionVersion === version;
+  await expect({ type: "create_session", id: "s-create", sessionId: "s", state: { n: 0 } }, (r) => ok(r) && r.sessionVersion === 0);
+  await expect({ type: "set", id: "s-write-1", sessionId: "s", path: "/n", value: 1 }, (r) => ok(r) && r.sessionVersion === 1);
+  await expect({ type: "set", id: "s-write-2", sessionId: "s", path: "/n", value: 2 }, (r) => ok(r) && r.sessionVersion === 2);
+  await expect({ type: "get_state", id: "s-read", sessionId: "s" }, (r) => ok(r) && r.sessionVersion === 2);
+  await expect({ type: "peek_target", id: "s-peek", sessionId: "s" }, (r) => ok(r) && r.sessionVersion === 2);
+  await expect({ type: "list_sessions", id: "s-list" }, (r) => ok(r) && r.sessionVersion === undefined);
+  await expect({ type: "bad_output", id: "s-bad-output", sessionId: "s" }, failed("handler_error", 2));
+  await expect({ type: "throw_code", id: "s-code-declared", sessionId: "s", code: "quota_spent", message: "declared" }, failed("quota_spent", 2));
+  await expect({ type: "throw_code", id: "s-code-handler", sessionId: "s", code: "patch_failed", message: "a handler code" }, failed("patch_failed", 2));
+  await expect({ type: "throw_code", id: "s-code-reserved", sessionId: "s", code: "timeout", message: "reserved" }, failed("handler_error", 2));
+  await expect({ type: "throw_code", id: "s-code-undeclared", sessionId: "s", code: "not_declared", message: "undeclared" }, failed("handler_error", 2));
+  await expect({ type: "throw_code", id: "s-code-plain", sessionId: "s", message: "plain" }, failed("handler_error", 2));
+  await expect({ type: "refuse_outcome", id: "s-outcome", sessionId: "s" }, (r) => r.code === "transition_conflict" && r.command === "refuse_outcome" && r.data?.revision === 2 && r.sessionVersion === 2);
+  await expect({ type: "create_session", id: "s-exists", sessionId: "s" }, failed("session_exists", undefined));
+  // preconditions: decided without running the handler
+  await expect({ type: "set", id: "s-stale", sessionId: "s", path: "/n", value: 9, ifSessionVersion: 0 }, failed("version_conflict", 2));
+  await expect({ type: "get_state", id: "x-missing", sessionId: "nope" }, code("session_not_found"));
+  await expect({ type: "set", id: "s-dep-unknown", sessionId: "s", path: "/d", value: 1, dependsOn: ["no-such-command"] }, code("dependency_unknown"));
+  await expect({ type: "set", id: "s-dep-failed", sessionId: "s", path: "/d", value: 1, dependsOn: ["s-code-plain"] }, code("dependency_failed"));
+  const started = c.waitNext((f) => f.type === "command_started" && f.data?.commandId === "s-hold");
+  const hold = c.request({ type: "hold", id: "s-hold", sessionId: "s", key: "never", timeoutMs: 400 });
+  await started;
+  await expect({ type: "set", id: "s-queued-timeout", sessionId: "s", path: "/late", value: 1, timeoutMs: 30 }, (r) => r.code === "timeout" && /before it started/.test(r.error));
+  if ((await hold).code !== "timeout") throw new Error("s-hold did not time out");
+  // a server command deleting its target
+  await expect({ type: "create_session", id: "t-create", sessionId: "t" }, ok);
+  await expect({ type: "delete_session", id: "t-delete", sessionId: "t" }, (r) => ok(r) && r.sessionVersion === undefined);
+  await expect({ type: "set", id: "s-write-3", sessionId: "s", path: "/n", value: 3 }, (r) => ok(r) && r.sessionVersion === 3);
+  await c.close();
+  await server.stop();
+  exportTo(db, "settle.jsonl", []);
+}
+
 if (wanted("basic")) await basicRun();
 if (wanted("governed")) await governedRun();
+if (wanted("settle")) await settleRun();
 rmSync(dir, { recursive: true, force: true });
