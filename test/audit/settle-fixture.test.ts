@@ -3,7 +3,9 @@
  * `node scripts/make-trace-fixtures.mjs settle`) and must reproduce every outcome in it. The engine
  * and the audit share the settle rule (src/lifecycle/settle.ts), so a journal recorded in the same
  * run would change with the rule and hide a change to it; this one does not. The trace reaches
- * every rule once (fixtures/commands/settle-rules.mjs lists which command reaches which).
+ * every rule once (fixtures/commands/settle-rules.mjs lists which command reaches which), and
+ * fixtures/traces/governed.jsonl (recorded earlier too) holds the governance verdicts, which are
+ * preconditions (PRECONDITION_CODES) like the settle trace's dependency, timeout and recovery ones.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -19,39 +21,76 @@ import { settleRuleCommands } from "../../fixtures/commands/settle-rules.mjs";
 import { tempDir } from "../journal/helpers.js";
 
 const ROOT = join(import.meta.dirname, "../..");
-const TRACE = join(ROOT, "fixtures/traces/settle.jsonl");
+const trace = (name: string): string[] => readFileSync(join(ROOT, "fixtures/traces", name), "utf8").trim().split("\n");
 const { dir, cleanup } = tempDir("causeway-settle-fixture-");
 afterAll(cleanup);
 
-let report: AuditReport;
-
-beforeAll(async () => {
-  const path = join(dir, "settle.db");
+/** Import a trace into an empty journal and audit it (built-in commands and those of settle-rules.mjs). */
+async function auditTrace(name: string): Promise<AuditReport> {
+  const path = join(dir, name.replace(/\.jsonl$/, ".db"));
   const store = new SqliteStore({ path, durability: "off" });
   store.open();
-  await importTrace(readFileSync(TRACE, "utf8").trim().split("\n"), store);
+  await importTrace(trace(name), store);
   store.close();
   const registry = new CommandRegistry();
   for (const d of [...BUILTIN_COMMANDS, ...settleRuleCommands({ defineCommand, CausewayError, OutcomeError })]) registry.register(d);
   const db = openAuditDatabase(path);
   try {
-    report = await runAudit(db, path, registry);
+    return await runAudit(db, path, registry);
   } finally {
     db.close();
   }
+}
+
+let settle: AuditReport;
+let governed: AuditReport;
+beforeAll(async () => {
+  settle = await auditTrace("settle.jsonl");
+  governed = await auditTrace("governed.jsonl");
 });
 
 it("#16 the audit of the settle trace recorded earlier: no violation, every handler outcome re-executed and matched", () => {
-  expect(report.violations, JSON.stringify(report.violations, null, 2)).toEqual([]);
-  expect(report.ok).toBe(true);
-  expect(report.commands).toBe(23);
-  expect(report.reexecution).toEqual({
-    // s-create, 3 writes, s-read, s-peek, s-list, s-bad-output, 5 × throw_code, s-outcome, s-exists, t-create, t-delete
-    reexecuted: 17,
-    matched: 17,
+  expect(settle.violations, JSON.stringify(settle.violations, null, 2)).toEqual([]);
+  expect(settle.ok).toBe(true);
+  expect(settle.commands).toBe(29);
+  expect(settle.reexecution).toEqual({
+    // every command whose handler ran and answered: the three creates, t-delete, the four writes and
+    // u-dep, s-read, s-peek, s-list, s-bad-output, the five throw_code, s-outcome and s-exists
+    reexecuted: 19,
+    matched: 19,
     mismatched: 0,
-    // s-stale (version_conflict), x-missing (session_not_found)
+    // s-stale (version_conflict) and x-missing (session_not_found), reproduced from the session table
     preconditionsReproduced: 2,
-    skipped: { "precondition:dependency_unknown": 1, "precondition:dependency_failed": 1, "precondition:timeout": 1, "engine_outcome:timeout": 1 },
+    skipped: {
+      "precondition:dependency_unknown": 1,
+      "precondition:dependency_failed": 1,
+      "precondition:dependency_timeout": 1,
+      "precondition:timeout": 1,
+      "precondition:interrupted": 1,
+      // the engine's verdicts on handlers that were running: s-hold and u-hold timed out, s-crash-hold interrupted by recovery
+      "engine_outcome:timeout": 2,
+      "engine_outcome:interrupted": 1,
+    },
+  });
+});
+
+it("#16 the audit of the governed trace recorded earlier: the governance verdicts are preconditions, no violation", () => {
+  expect(governed.violations, JSON.stringify(governed.violations, null, 2)).toEqual([]);
+  expect(governed.reexecution).toEqual({
+    reexecuted: 5,
+    matched: 5,
+    mismatched: 0,
+    preconditionsReproduced: 0,
+    skipped: {
+      // decided without running the handler
+      "precondition:rejected": 1,
+      "precondition:cancelled": 1,
+      "precondition:expired": 1,
+      "precondition:superseded": 1,
+      // the hold running at the first stop, interrupted by recovery
+      "engine_outcome:interrupted": 1,
+      // login (fixtures/commands/test-commands.mjs) is not in this registry
+      unregistered: 1,
+    },
   });
 });

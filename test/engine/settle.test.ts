@@ -4,7 +4,8 @@
  * effect, and that every failure the engine gives without running the handler is one of
  * PRECONDITION_CODES (the audit trusts that list not to re-run them). The commands and the sequence
  * are those of fixtures/traces/settle.jsonl (scripts/make-trace-fixtures.mjs, settle run), which
- * test/audit/settle-fixture.test.ts audits.
+ * test/audit/settle-fixture.test.ts audits. The governance verdicts and recovery's interrupted
+ * verdict come from the real server (a governed run, kill -9 and a restart).
  */
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -17,13 +18,31 @@ import { settleRuleCommands } from "../../fixtures/commands/settle-rules.mjs";
 import { barrierCommands } from "../helpers/barrier.js";
 import { startInProc } from "../helpers/inproc.js";
 import { tempDir } from "../journal/helpers.js";
+import { send, sendPending, startGoverned } from "../governance/harness.js";
+import { spawnServer } from "../helpers/spawn.js";
 
 type Frame = Record<string, any>;
+type Row = { command_id: string; phase: string; outcome: string | null; effect: string | null };
+
+function readJournal(path: string): Row[] {
+  const db = new Database(path, { readonly: true });
+  try {
+    return db.prepare("SELECT command_id, phase, outcome, effect FROM journal ORDER BY seq").all() as Row[];
+  } finally {
+    db.close();
+  }
+}
+
+/** [commandId, code] of every finished row whose command has no started row. */
+function unstartedFailures(rows: Row[]): Array<[string, string | undefined]> {
+  const started = new Set(rows.filter((r) => r.phase === "started").map((r) => r.command_id));
+  return rows.filter((r) => r.phase === "finished" && !started.has(r.command_id)).map((r) => [r.command_id, (JSON.parse(r.outcome!) as { code?: string }).code]);
+}
 
 const { dir, cleanup } = tempDir("causeway-engine-settle-");
 const DB = join(dir, "journal.db");
 const responses = new Map<string, Frame>();
-let rows: Array<{ command_id: string; phase: string; outcome: string | null; effect: string | null }> = [];
+let rows: Row[] = [];
 
 /** The outcome fields of a response (absent ones left out). */
 function outcome(id: string): Record<string, unknown> {
@@ -46,7 +65,7 @@ const started = (id: string): boolean => rows.some((r) => r.command_id === id &&
 beforeAll(async () => {
   const barrier = barrierCommands();
   const commands = [...settleRuleCommands({ defineCommand, CausewayError, OutcomeError }), ...barrier.commands];
-  const server = startInProc({ config: { db: DB, durability: "off", limits: { ...DEFAULT_LIMITS, maxStateBytes: 200 } }, commands });
+  const server = startInProc({ config: { db: DB, durability: "off", dependencyWaitMs: 50, limits: { ...DEFAULT_LIMITS, maxStateBytes: 200 } }, commands });
   const c = server.connect();
   const send = async (cmd: Frame): Promise<void> => {
     responses.set(cmd.id as string, await c.request(cmd));
@@ -82,11 +101,19 @@ beforeAll(async () => {
     { type: "create_session", id: "t-create", sessionId: "t" },
     { type: "delete_session", id: "t-delete", sessionId: "t" },
     { type: "set", id: "s-write-3", sessionId: "s", path: "/n", value: 3 },
+    { type: "create_session", id: "u-create", sessionId: "u" },
   ]) await send(cmd);
+  // s-dep-timeout waits (dependencyWaitMs 50) for u-dep, queued behind a hold that is released later
+  const uStarted = c.waitFor((f) => f.type === "command_started" && f.data?.commandId === "u-hold");
+  const uHold = c.request({ type: "hold", id: "u-hold", sessionId: "u", key: "u-gate" });
+  await uStarted;
+  const uDep = c.request({ type: "set", id: "u-dep", sessionId: "u", path: "/x", value: 1 });
+  await c.waitFor((f) => f.type === "command_accepted" && f.data?.commandId === "u-dep");
+  await send({ type: "set", id: "s-dep-timeout", sessionId: "s", path: "/d", value: 1, dependsOn: ["u-dep"] });
+  barrier.release("u-gate");
+  expect((await uHold).success && (await uDep).success).toBe(true);
   await server.stop();
-  const db = new Database(DB, { readonly: true });
-  rows = db.prepare("SELECT command_id, phase, outcome, effect FROM journal ORDER BY seq").all() as typeof rows;
-  db.close();
+  rows = readJournal(DB);
 });
 afterAll(cleanup);
 
@@ -142,21 +169,68 @@ describe("#16 the settle rule through the engine", () => {
 
   it("#16 a session command's failure names the session's version; a server command's names none", () => {
     for (const id of ["s-code-plain", "s-stale", "s-dep-unknown", "s-dep-failed", "s-queued-timeout", "s-hold"]) expect(outcome(id).sessionVersion, id).toBe(2);
+    expect(outcome("s-dep-timeout")).toEqual({ command: "set", success: false, code: "dependency_timeout", sessionVersion: 3 });
     expect(outcome("s-exists")).toEqual({ command: "create_session", success: false, code: "session_exists" });
     expect(outcome("x-missing")).toEqual({ command: "get_state", success: false, code: "session_not_found" });
   });
 
   it("#16 every failure the engine gives without running the handler is one of PRECONDITION_CODES", () => {
-    const unstarted = rows.filter((r) => r.phase === "finished" && !started(r.command_id)).map((r) => [r.command_id, (JSON.parse(r.outcome!) as { code?: string }).code]);
+    const unstarted = unstartedFailures(rows);
     expect(unstarted).toEqual([
       ["s-stale", "version_conflict"],
       ["x-missing", "session_not_found"],
       ["s-dep-unknown", "dependency_unknown"],
       ["s-dep-failed", "dependency_failed"],
       ["s-queued-timeout", "timeout"],
+      ["s-dep-timeout", "dependency_timeout"],
     ]);
     for (const [id, code] of unstarted) expect(PRECONDITION_CODES.has(code!), `${id}: ${code}`).toBe(true);
     // the handler ran for every other outcome, the engine's own timeout of a running one included
     expect(started("s-hold") && outcome("s-hold").code === "timeout").toBe(true);
+  });
+});
+
+describe("#16 the settle rule through the real server: governance and recovery verdicts", () => {
+  it("#16 rejected, cancelled, expired, superseded and recovery's interrupted are PRECONDITION_CODES: the handler never ran", async () => {
+    const g = await startGoverned();
+    try {
+      const alice = await g.connect("alice");
+      const bob = await g.connect("bob");
+      expect((await send(alice, { type: "create_session", id: "g-create", sessionId: "g" })).success).toBe(true);
+      const write = (id: string, tags: string[], extra: Record<string, unknown> = {}) => ({ type: "set", id, sessionId: "g", path: `/${id}`, value: 1, tags, ...extra });
+      const rejected = await sendPending(alice, write("g-rejected", ["risk:high"]));
+      await send(bob, { type: "reject_command", commandId: "g-rejected", reason: "not today" });
+      expect((await rejected.response).code).toBe("rejected");
+      const cancelled = await sendPending(bob, write("g-cancelled", ["risk:high"]));
+      await send(alice, { type: "cancel_command", commandId: "g-cancelled", reason: "cleanup" });
+      expect((await cancelled.response).code).toBe("cancelled");
+      const expired = await sendPending(bob, write("g-expired", ["quick"]));
+      expect((await expired.response).code).toBe("expired");
+      const old = await sendPending(bob, write("g-old", ["risk:high"]));
+      await sendPending(bob, write("g-new", ["risk:high"], { supersedes: "g-old" }));
+      expect((await old.response).code).toBe("superseded");
+      // kill -9 with a hold running and a command queued behind it; the restart fails the queued one
+      const holding = alice.waitFor((f) => f.type === "command_started" && (f.data as { commandId?: string }).commandId === "g-hold");
+      alice.request({ type: "hold", id: "g-hold", sessionId: "g", key: "never" }).catch(() => {});
+      await holding;
+      const queued = alice.waitFor((f) => f.type === "command_accepted" && (f.data as { commandId?: string }).commandId === "g-queued");
+      alice.request({ type: "set", id: "g-queued", sessionId: "g", path: "/q", value: 1 }).catch(() => {});
+      await queued;
+      await g.server.stop("SIGKILL");
+      // recovery journals its verdicts before the server listens
+      const again = await spawnServer({ db: g.db, args: [...g.args, "--fail-unstarted-on-recovery"] });
+      expect(await again.stop()).toEqual({ code: 0, signal: null });
+    } finally {
+      await g.stop();
+    }
+    const unstarted = unstartedFailures(readJournal(g.db));
+    expect(unstarted).toEqual([
+      ["g-rejected", "rejected"],
+      ["g-cancelled", "cancelled"],
+      ["g-expired", "expired"],
+      ["g-old", "superseded"],
+      ["g-queued", "interrupted"],
+    ]);
+    for (const [id, code] of unstarted) expect(PRECONDITION_CODES.has(code!), `${id}: ${code}`).toBe(true);
   });
 });
