@@ -27,7 +27,9 @@
  * server command's failure, and the preconditions version_conflict, session_not_found,
  * dependency_unknown, dependency_failed, dependency_timeout (--dependency-wait-ms 50), a timeout
  * before the start (behind a hold that then times out while running) and, after a kill -9 and a
- * restart with --fail-unstarted-on-recovery, interrupted (a queued command, and the running hold).
+ * restart with --fail-unstarted-on-recovery, interrupted (a queued command, and the running hold);
+ * a third run with --fault-fail-commit 3 gives a running hold and a queued command journal_unavailable
+ * repair rows.
  * Outputs:
  *  - basic.jsonl: the whole journal;
  *  - session-alpha.jsonl: `--session alpha` (alpha's lane plus its create_session), whose seq /
@@ -282,6 +284,20 @@ async function settleRun() {
   // recovery journals its verdicts before the server listens
   const again = await serve(db, [...args, "--fail-unstarted-on-recovery"]);
   await again.stop();
+  // journal_unavailable: the third commit of this run fails; the hold running and the command queued
+  // behind it (both durably accepted) get repair rows
+  const faulty = await serve(db, [...args, "--fault-fail-commit", "3"]);
+  const c3 = await connect(faulty.port);
+  const repairStarted = c3.waitNext((f) => f.type === "command_started" && f.data?.commandId === "s-repair-hold");
+  const repairHold = c3.request({ type: "hold", id: "s-repair-hold", sessionId: "s", key: "never" });
+  await repairStarted;
+  const repairQueued = c3.waitNext((f) => f.type === "command_accepted" && f.data?.commandId === "s-repair-queued");
+  const repairSet = c3.request({ type: "set", id: "s-repair-queued", sessionId: "s", path: "/r", value: 1 });
+  await repairQueued;
+  await check(c3, { type: "get_state", id: "x-lost", sessionId: "nope" }, code("journal_unavailable"));
+  if ((await repairHold).code !== "journal_unavailable" || (await repairSet).code !== "journal_unavailable") throw new Error("the in-flight commands did not fail with journal_unavailable");
+  await c3.close();
+  await faulty.stop();
   exportTo(db, "settle.jsonl", []);
   const interrupted = readFileSync(join(outDir, "settle.jsonl"), "utf8").split("\n").filter((l) => l.includes('"phase":"finished"') && l.includes('"code":"interrupted"'));
   if (interrupted.length !== 2) throw new Error(`expected s-crash-hold and s-interrupted to be interrupted, got ${interrupted.length} rows`);

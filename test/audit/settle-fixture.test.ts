@@ -52,7 +52,7 @@ beforeAll(async () => {
 it("#16 the audit of the settle trace recorded earlier: no violation, every handler outcome re-executed and matched", () => {
   expect(settle.violations, JSON.stringify(settle.violations, null, 2)).toEqual([]);
   expect(settle.ok).toBe(true);
-  expect(settle.commands).toBe(29);
+  expect(settle.commands).toBe(31);
   expect(settle.reexecution).toEqual({
     // every command whose handler ran and answered: the three creates, t-delete, the four writes and
     // u-dep, s-read, s-peek, s-list, s-bad-output, the five throw_code, s-outcome and s-exists
@@ -67,9 +67,12 @@ it("#16 the audit of the settle trace recorded earlier: no violation, every hand
       "precondition:dependency_timeout": 1,
       "precondition:timeout": 1,
       "precondition:interrupted": 1,
-      // the engine's verdicts on handlers that were running: s-hold and u-hold timed out, s-crash-hold interrupted by recovery
+      "precondition:journal_unavailable": 1,
+      // the engine's verdicts on handlers that were running: s-hold and u-hold timed out, s-crash-hold
+      // interrupted by recovery, s-repair-hold failed by a journal commit that failed
       "engine_outcome:timeout": 2,
       "engine_outcome:interrupted": 1,
+      "engine_outcome:journal_unavailable": 1,
     },
   });
 });

@@ -4,8 +4,9 @@
  * effect, and that every failure the engine gives without running the handler is one of
  * PRECONDITION_CODES (the audit trusts that list not to re-run them). The commands and the sequence
  * are those of fixtures/traces/settle.jsonl (scripts/make-trace-fixtures.mjs, settle run), which
- * test/audit/settle-fixture.test.ts audits. The governance verdicts and recovery's interrupted
- * verdict come from the real server (a governed run, kill -9 and a restart).
+ * test/audit/settle-fixture.test.ts audits. A failed journal commit (fault hook) gives the
+ * journal_unavailable verdict; the governance verdicts and recovery's interrupted verdict come from
+ * the real server (a governed run, kill -9 and a restart).
  */
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -187,6 +188,29 @@ describe("#16 the settle rule through the engine", () => {
     for (const [id, code] of unstarted) expect(PRECONDITION_CODES.has(code!), `${id}: ${code}`).toBe(true);
     // the handler ran for every other outcome, the engine's own timeout of a running one included
     expect(started("s-hold") && outcome("s-hold").code === "timeout").toBe(true);
+  });
+});
+
+describe("#16 the settle rule through the engine: a failed journal commit", () => {
+  it("#16 journal_unavailable is a PRECONDITION_CODE: a queued command failed by a failed commit never ran", async () => {
+    const path = join(dir, "repair.db");
+    const barrier = barrierCommands();
+    // commit #1 create, #2 the hold (accepted + started), #3 the queued set (accepted), #4 x-lost (fails)
+    const server = startInProc({ config: { db: path, durability: "off", faultFailCommit: 4, faultFailCount: 1 }, commands: barrier.commands });
+    const c = server.connect();
+    expect((await c.request({ type: "create_session", id: "s-create", sessionId: "s" })).success).toBe(true);
+    const holding = c.waitFor((f) => f.type === "command_started" && f.data?.commandId === "s-repair-hold");
+    const hold = c.request({ type: "hold", id: "s-repair-hold", sessionId: "s", key: "never" });
+    await holding;
+    const accepted = c.waitFor((f) => f.type === "command_accepted" && f.data?.commandId === "s-repair-queued");
+    const queued = c.request({ type: "set", id: "s-repair-queued", sessionId: "s", path: "/r", value: 1 });
+    await accepted;
+    expect((await c.request({ type: "get_state", id: "x-lost", sessionId: "nope" })).code).toBe("journal_unavailable");
+    expect([(await hold).code, (await queued).code]).toEqual(["journal_unavailable", "journal_unavailable"]);
+    await server.stop();
+    const unstarted = unstartedFailures(readJournal(path));
+    expect(unstarted).toEqual([["s-repair-queued", "journal_unavailable"]]);
+    for (const [id, code] of unstarted) expect(PRECONDITION_CODES.has(code!), `${id}: ${code}`).toBe(true);
   });
 });
 
