@@ -63,62 +63,63 @@ function effect(id: string): unknown {
 
 const started = (id: string): boolean => rows.some((r) => r.command_id === id && r.phase === "started");
 
-beforeAll(async () => {
-  const barrier = barrierCommands();
-  const commands = [...settleRuleCommands({ defineCommand, CausewayError, OutcomeError }), ...barrier.commands];
-  const server = startInProc({ config: { db: DB, durability: "off", dependencyWaitMs: 50, limits: { ...DEFAULT_LIMITS, maxStateBytes: 200 } }, commands });
-  const c = server.connect();
-  const send = async (cmd: Frame): Promise<void> => {
-    responses.set(cmd.id as string, await c.request(cmd));
-  };
-  for (const cmd of [
-    { type: "create_session", id: "s-create", sessionId: "s", state: { n: 0 } },
-    { type: "set", id: "s-write-1", sessionId: "s", path: "/n", value: 1 },
-    { type: "set", id: "s-write-2", sessionId: "s", path: "/n", value: 2 },
-    { type: "get_state", id: "s-read", sessionId: "s" },
-    { type: "peek_target", id: "s-peek", sessionId: "s" },
-    { type: "list_sessions", id: "s-list" },
-    { type: "bad_output", id: "s-bad-output", sessionId: "s" },
-    { type: "set", id: "s-too-large", sessionId: "s", path: "/big", value: "x".repeat(300) },
-    { type: "throw_code", id: "s-code-declared", sessionId: "s", code: "quota_spent", message: "declared" },
-    { type: "throw_code", id: "s-code-handler", sessionId: "s", code: "patch_failed", message: "a handler code" },
-    { type: "throw_code", id: "s-code-reserved", sessionId: "s", code: "timeout", message: "reserved" },
-    { type: "throw_code", id: "s-code-undeclared", sessionId: "s", code: "not_declared", message: "undeclared" },
-    { type: "throw_code", id: "s-code-plain", sessionId: "s", message: "plain" },
-    { type: "refuse_outcome", id: "s-outcome", sessionId: "s" },
-    { type: "create_session", id: "s-exists", sessionId: "s" },
-    { type: "set", id: "s-stale", sessionId: "s", path: "/n", value: 9, ifSessionVersion: 0 },
-    { type: "get_state", id: "x-missing", sessionId: "nope" },
-    { type: "set", id: "s-dep-unknown", sessionId: "s", path: "/d", value: 1, dependsOn: ["no-such-command"] },
-    { type: "set", id: "s-dep-failed", sessionId: "s", path: "/d", value: 1, dependsOn: ["s-code-plain"] },
-  ]) await send(cmd);
-  // a command queued behind a running hold times out before it starts; the hold then times out too
-  const holdStarted = c.waitFor((f) => f.type === "command_started" && f.data?.commandId === "s-hold");
-  const hold = c.request({ type: "hold", id: "s-hold", sessionId: "s", key: "never", timeoutMs: 400 });
-  await holdStarted;
-  await send({ type: "set", id: "s-queued-timeout", sessionId: "s", path: "/late", value: 1, timeoutMs: 30 });
-  responses.set("s-hold", await hold);
-  for (const cmd of [
-    { type: "create_session", id: "t-create", sessionId: "t" },
-    { type: "delete_session", id: "t-delete", sessionId: "t" },
-    { type: "set", id: "s-write-3", sessionId: "s", path: "/n", value: 3 },
-    { type: "create_session", id: "u-create", sessionId: "u" },
-  ]) await send(cmd);
-  // s-dep-timeout waits (dependencyWaitMs 50) for u-dep, queued behind a hold that is released later
-  const uStarted = c.waitFor((f) => f.type === "command_started" && f.data?.commandId === "u-hold");
-  const uHold = c.request({ type: "hold", id: "u-hold", sessionId: "u", key: "u-gate" });
-  await uStarted;
-  const uDep = c.request({ type: "set", id: "u-dep", sessionId: "u", path: "/x", value: 1 });
-  await c.waitFor((f) => f.type === "command_accepted" && f.data?.commandId === "u-dep");
-  await send({ type: "set", id: "s-dep-timeout", sessionId: "s", path: "/d", value: 1, dependsOn: ["u-dep"] });
-  barrier.release("u-gate");
-  expect((await uHold).success && (await uDep).success).toBe(true);
-  await server.stop();
-  rows = readJournal(DB);
-});
 afterAll(cleanup);
 
 describe("#16 the settle rule through the engine", () => {
+  beforeAll(async () => {
+    const barrier = barrierCommands();
+    const commands = [...settleRuleCommands({ defineCommand, CausewayError, OutcomeError }), ...barrier.commands];
+    const server = startInProc({ config: { db: DB, durability: "off", dependencyWaitMs: 50, limits: { ...DEFAULT_LIMITS, maxStateBytes: 200 } }, commands });
+    const c = server.connect();
+    const send = async (cmd: Frame): Promise<void> => {
+      responses.set(cmd.id as string, await c.request(cmd));
+    };
+    for (const cmd of [
+      { type: "create_session", id: "s-create", sessionId: "s", state: { n: 0 } },
+      { type: "set", id: "s-write-1", sessionId: "s", path: "/n", value: 1 },
+      { type: "set", id: "s-write-2", sessionId: "s", path: "/n", value: 2 },
+      { type: "get_state", id: "s-read", sessionId: "s" },
+      { type: "peek_target", id: "s-peek", sessionId: "s" },
+      { type: "list_sessions", id: "s-list" },
+      { type: "bad_output", id: "s-bad-output", sessionId: "s" },
+      { type: "set", id: "s-too-large", sessionId: "s", path: "/big", value: "x".repeat(300) },
+      { type: "throw_code", id: "s-code-declared", sessionId: "s", code: "quota_spent", message: "declared" },
+      { type: "throw_code", id: "s-code-handler", sessionId: "s", code: "patch_failed", message: "a handler code" },
+      { type: "throw_code", id: "s-code-reserved", sessionId: "s", code: "timeout", message: "reserved" },
+      { type: "throw_code", id: "s-code-undeclared", sessionId: "s", code: "not_declared", message: "undeclared" },
+      { type: "throw_code", id: "s-code-plain", sessionId: "s", message: "plain" },
+      { type: "refuse_outcome", id: "s-outcome", sessionId: "s" },
+      { type: "create_session", id: "s-exists", sessionId: "s" },
+      { type: "set", id: "s-stale", sessionId: "s", path: "/n", value: 9, ifSessionVersion: 0 },
+      { type: "get_state", id: "x-missing", sessionId: "nope" },
+      { type: "set", id: "s-dep-unknown", sessionId: "s", path: "/d", value: 1, dependsOn: ["no-such-command"] },
+      { type: "set", id: "s-dep-failed", sessionId: "s", path: "/d", value: 1, dependsOn: ["s-code-plain"] },
+    ]) await send(cmd);
+    // a command queued behind a running hold times out before it starts; the hold then times out too
+    const holdStarted = c.waitFor((f) => f.type === "command_started" && f.data?.commandId === "s-hold");
+    const hold = c.request({ type: "hold", id: "s-hold", sessionId: "s", key: "never", timeoutMs: 400 });
+    await holdStarted;
+    await send({ type: "set", id: "s-queued-timeout", sessionId: "s", path: "/late", value: 1, timeoutMs: 30 });
+    responses.set("s-hold", await hold);
+    for (const cmd of [
+      { type: "create_session", id: "t-create", sessionId: "t" },
+      { type: "delete_session", id: "t-delete", sessionId: "t" },
+      { type: "set", id: "s-write-3", sessionId: "s", path: "/n", value: 3 },
+      { type: "create_session", id: "u-create", sessionId: "u" },
+    ]) await send(cmd);
+    // s-dep-timeout waits (dependencyWaitMs 50) for u-dep, queued behind a hold that is released later
+    const uStarted = c.waitFor((f) => f.type === "command_started" && f.data?.commandId === "u-hold");
+    const uHold = c.request({ type: "hold", id: "u-hold", sessionId: "u", key: "u-gate" });
+    await uStarted;
+    const uDep = c.request({ type: "set", id: "u-dep", sessionId: "u", path: "/x", value: 1 });
+    await c.waitFor((f) => f.type === "command_accepted" && f.data?.commandId === "u-dep");
+    await send({ type: "set", id: "s-dep-timeout", sessionId: "s", path: "/d", value: 1, dependsOn: ["u-dep"] });
+    barrier.release("u-gate");
+    expect((await uHold).success && (await uDep).success).toBe(true);
+    await server.stop();
+    rows = readJournal(DB);
+  });
+
   it("#16 a session write answers the next version and journals a write effect at that version", () => {
     expect(outcome("s-write-1")).toEqual({ command: "set", success: true, data: { path: "/n" }, sessionVersion: 1 });
     expect(effect("s-write-1")).toEqual({ kind: "write", sessionId: "s", state: { n: 1 }, version: 1 });
