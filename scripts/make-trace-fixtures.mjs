@@ -20,18 +20,30 @@
  *    (redacted), a rejection, a cancellation, an expiry, a supersede, a scheduled command
  *    (notBefore: released), an onStale renew; g-new and g-renew are left pending, and a last hold
  *    with an approved command behind it are left running / approved.
+ * A third run (also loading fixtures/commands/settle-commands.mjs) reaches every rule of
+ * src/lifecycle/settle.ts once, every command with a fixed id: a read, writes, a create and a
+ * delete, a server command with a target (peek_target) and one without (list_sessions), a refused
+ * output, a declared / handler / reserved / undeclared code and a plain Error, an OutcomeError, a
+ * server command's failure, and the preconditions version_conflict, session_not_found,
+ * dependency_unknown, dependency_failed, dependency_timeout (--dependency-wait-ms 50), a timeout
+ * before the start (behind a hold that then times out while running) and, after a kill -9 and a
+ * restart with --fail-unstarted-on-recovery, interrupted (a queued command, and the running hold);
+ * a third run with --fault-fail-commit 3 gives a running hold and a queued command journal_unavailable
+ * repair rows.
  * Outputs:
  *  - basic.jsonl: the whole journal;
  *  - session-alpha.jsonl: `--session alpha` (alpha's lane plus its create_session), whose seq /
  *    laneSeq have gaps: import renumbers it;
  *  - governed.jsonl: the whole governed journal (every phase; statuses pending, approved,
- *    rejected, cancelled, expired, superseded, interrupted …).
+ *    rejected, cancelled, expired, superseded, interrupted …);
+ *  - settle.jsonl: the whole journal of the third run (test/audit/settle-fixture.test.ts audits
+ *    it: a journal recorded before a change to the settle rule).
  * `node scripts/make-trace-fixtures.mjs governed` rebuilds only governed.jsonl (`basic` only the
- * first two). Timestamps and the header's exportedAt differ between runs; the shape of the history
+ * first two, `settle` only settle.jsonl). Timestamps and the header's exportedAt differ between runs; the shape of the history
  * does not.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -79,6 +91,11 @@ async function serve(db, extra = []) {
       proc.kill("SIGTERM");
       const exit = await exited;
       if (exit.code !== 0) throw new Error(`server did not exit cleanly: ${JSON.stringify(exit)}`);
+    },
+    /** kill -9: nothing is drained, nothing is journaled on the way out */
+    async crash() {
+      proc.kill("SIGKILL");
+      await exited;
     },
   };
 }
@@ -236,6 +253,86 @@ async function governedRun() {
   exportTo(db, "governed.jsonl", []);
 }
 
+async function settleRun() {
+  const db = join(dir, "settle.db");
+  const args = ["--commands", join(root, "fixtures/commands/settle-commands.mjs"), "--dependency-wait-ms", "50"];
+  const server = await serve(db, args);
+  const c = await connect(server.port);
+  const expect = (cmd, ok) => check(c, cmd, ok);
+  const failed = (want, version) => (r) => r.code === want && r.sessionVersion === version;
+  const startedEvent = (id) => c.waitNext((f) => f.type === "command_started" && f.data?.commandId === id);
+  const acceptedEvent = (id) => c.waitNext((f) => f.type === "command_accepted" && f.data?.commandId === id);
+  await expect({ type: "create_session", id: "s-create", sessionId: "s", state: { n: 0 } }, (r) => ok(r) && r.sessionVersion === 0);
+  await expect({ type: "set", id: "s-write-1", sessionId: "s", path: "/n", value: 1 }, (r) => ok(r) && r.sessionVersion === 1);
+  await expect({ type: "set", id: "s-write-2", sessionId: "s", path: "/n", value: 2 }, (r) => ok(r) && r.sessionVersion === 2);
+  await expect({ type: "get_state", id: "s-read", sessionId: "s" }, (r) => ok(r) && r.sessionVersion === 2);
+  await expect({ type: "peek_target", id: "s-peek", sessionId: "s" }, (r) => ok(r) && r.sessionVersion === 2);
+  await expect({ type: "list_sessions", id: "s-list" }, (r) => ok(r) && r.sessionVersion === undefined);
+  await expect({ type: "bad_output", id: "s-bad-output", sessionId: "s" }, failed("handler_error", 2));
+  await expect({ type: "throw_code", id: "s-code-declared", sessionId: "s", code: "quota_spent", message: "declared" }, failed("quota_spent", 2));
+  await expect({ type: "throw_code", id: "s-code-handler", sessionId: "s", code: "patch_failed", message: "a handler code" }, failed("patch_failed", 2));
+  await expect({ type: "throw_code", id: "s-code-reserved", sessionId: "s", code: "timeout", message: "reserved" }, failed("handler_error", 2));
+  await expect({ type: "throw_code", id: "s-code-undeclared", sessionId: "s", code: "not_declared", message: "undeclared" }, failed("handler_error", 2));
+  await expect({ type: "throw_code", id: "s-code-plain", sessionId: "s", message: "plain" }, failed("handler_error", 2));
+  await expect({ type: "refuse_outcome", id: "s-outcome", sessionId: "s" }, (r) => r.code === "transition_conflict" && r.command === "refuse_outcome" && r.data?.revision === 2 && r.sessionVersion === 2);
+  await expect({ type: "create_session", id: "s-exists", sessionId: "s" }, failed("session_exists", undefined));
+  // preconditions: decided without running the handler
+  await expect({ type: "set", id: "s-stale", sessionId: "s", path: "/n", value: 9, ifSessionVersion: 0 }, failed("version_conflict", 2));
+  await expect({ type: "get_state", id: "x-missing", sessionId: "nope" }, code("session_not_found"));
+  await expect({ type: "set", id: "s-dep-unknown", sessionId: "s", path: "/d", value: 1, dependsOn: ["no-such-command"] }, code("dependency_unknown"));
+  await expect({ type: "set", id: "s-dep-failed", sessionId: "s", path: "/d", value: 1, dependsOn: ["s-code-plain"] }, code("dependency_failed"));
+  const holdStarted = startedEvent("s-hold");
+  const hold = c.request({ type: "hold", id: "s-hold", sessionId: "s", key: "never", timeoutMs: 400 });
+  await holdStarted;
+  await expect({ type: "set", id: "s-queued-timeout", sessionId: "s", path: "/late", value: 1, timeoutMs: 30 }, (r) => r.code === "timeout" && /before it started/.test(r.error));
+  if ((await hold).code !== "timeout") throw new Error("s-hold did not time out");
+  // a server command deleting its target
+  await expect({ type: "create_session", id: "t-create", sessionId: "t" }, ok);
+  await expect({ type: "delete_session", id: "t-delete", sessionId: "t" }, (r) => ok(r) && r.sessionVersion === undefined);
+  await expect({ type: "set", id: "s-write-3", sessionId: "s", path: "/n", value: 3 }, (r) => ok(r) && r.sessionVersion === 3);
+  // dependency_timeout: s-dep-timeout waits (50 ms) for u-dep, queued behind a hold that times out later
+  await expect({ type: "create_session", id: "u-create", sessionId: "u" }, ok);
+  const uStarted = startedEvent("u-hold");
+  const uHold = c.request({ type: "hold", id: "u-hold", sessionId: "u", key: "never", timeoutMs: 300 });
+  await uStarted;
+  const uAccepted = acceptedEvent("u-dep");
+  const uDep = c.request({ type: "set", id: "u-dep", sessionId: "u", path: "/x", value: 1 });
+  await uAccepted;
+  await expect({ type: "set", id: "s-dep-timeout", sessionId: "s", path: "/d", value: 1, dependsOn: ["u-dep"] }, failed("dependency_timeout", 3));
+  if ((await uHold).code !== "timeout" || !(await uDep).success) throw new Error("u-hold / u-dep did not end as planned");
+  // interrupted: kill -9 with a hold running and a command queued behind it; the restart fails the
+  // unstarted one (--fail-unstarted-on-recovery) and interrupts the running one
+  const crashStarted = startedEvent("s-crash-hold");
+  c.request({ type: "hold", id: "s-crash-hold", sessionId: "s", key: "never" }).catch(() => {});
+  await crashStarted;
+  const queued = acceptedEvent("s-interrupted");
+  c.request({ type: "set", id: "s-interrupted", sessionId: "s", path: "/never", value: 1 }).catch(() => {});
+  await queued;
+  c.terminate();
+  await server.crash();
+  // recovery journals its verdicts before the server listens
+  const again = await serve(db, [...args, "--fail-unstarted-on-recovery"]);
+  await again.stop();
+  // journal_unavailable: the third commit of this run fails; the hold running and the command queued
+  // behind it (both durably accepted) get repair rows
+  const faulty = await serve(db, [...args, "--fault-fail-commit", "3"]);
+  const c3 = await connect(faulty.port);
+  const repairStarted = c3.waitNext((f) => f.type === "command_started" && f.data?.commandId === "s-repair-hold");
+  const repairHold = c3.request({ type: "hold", id: "s-repair-hold", sessionId: "s", key: "never" });
+  await repairStarted;
+  const repairQueued = c3.waitNext((f) => f.type === "command_accepted" && f.data?.commandId === "s-repair-queued");
+  const repairSet = c3.request({ type: "set", id: "s-repair-queued", sessionId: "s", path: "/r", value: 1 });
+  await repairQueued;
+  await check(c3, { type: "get_state", id: "x-lost", sessionId: "nope" }, code("journal_unavailable"));
+  if ((await repairHold).code !== "journal_unavailable" || (await repairSet).code !== "journal_unavailable") throw new Error("the in-flight commands did not fail with journal_unavailable");
+  await c3.close();
+  await faulty.stop();
+  exportTo(db, "settle.jsonl", []);
+  const interrupted = readFileSync(join(outDir, "settle.jsonl"), "utf8").split("\n").filter((l) => l.includes('"phase":"finished"') && l.includes('"code":"interrupted"'));
+  if (interrupted.length !== 2) throw new Error(`expected s-crash-hold and s-interrupted to be interrupted, got ${interrupted.length} rows`);
+}
+
 if (wanted("basic")) await basicRun();
 if (wanted("governed")) await governedRun();
+if (wanted("settle")) await settleRun();
 rmSync(dir, { recursive: true, force: true });

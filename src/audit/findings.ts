@@ -60,3 +60,13 @@ function clip(value: unknown, depth = 0): unknown {
 export function jsonText(value: unknown): string {
   return value === undefined ? "undefined" : JSON.stringify(value);
 }
+
+/** A JSON column's text parsed, or the text itself when it is not JSON (evidence). */
+export function jsonOrText(text: string | null): unknown {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}

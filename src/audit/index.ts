@@ -1,4 +1,4 @@
-/** The replay audit (issue #4): invariant checks and deterministic re-execution over a journal. */
+/** The replay audit: invariant checks and deterministic re-execution over a journal. */
 export { AuditOpenError, openAuditDatabase } from "../journal/sqlite-audit-reads.js";
 export { formatReport } from "./report.js";
 export { runAudit, runAuditSync } from "./run.js";

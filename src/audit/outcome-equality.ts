@@ -1,6 +1,8 @@
 /**
- * How re-execution compares a recorded value with the one the handler produces now (reexecute.ts):
- * JSON text, or in the fallbacks a deep comparison where
+ * How re-execution compares what the journal recorded with what the handler produces now
+ * (reexecute.ts): the outcome's command, success, code, data and sessionVersion, the session effect
+ * (kind, session, version, state as JSON), and how many recorded clock / random values the handler
+ * consumed. Values are compared as JSON text, or in the fallbacks by a deep comparison where
  *  - a session's two createdAt conventions (the create command's acceptedAt, and for journals
  *    written before the create effect carried it the finished row's recorded_at) count as the
  *    same instant, as epoch ms and as SessionInfo's ISO-8601 text;
@@ -8,10 +10,11 @@
  *    order, which a restart resets to id order; the journal does not record it);
  *  - a recorded "[REDACTED]" (outcome data is redacted before persist) matches any value.
  */
-import { isoTime } from "../commands/session-info.js";
-import { REDACTED } from "../journal/redaction.js";
+import { isoTime, upgradeLegacySessionInfo } from "../commands/session-info.js";
+import { containsRedacted, REDACTED } from "../journal/redaction.js";
 import { jsonText } from "./findings.js";
 import type { SessionRec } from "./audit-sessions.js";
+import { numbers, type Produced, type ReexecSubject } from "./handler-rerun.js";
 
 type Equal = (recorded: unknown, reexecuted: unknown) => boolean;
 
@@ -65,4 +68,36 @@ function byKey(x: unknown, y: unknown): number {
   const a = sortKey(x);
   const b = sortKey(y);
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Differences between the recorded and the re-executed result (null: none). `sessions`: the audit's
+ * session table for the createdAt fallback (which also reads SessionInfo as older journals recorded
+ * it, createdAt in epoch ms), or null for the exact comparison.
+ */
+export function outcomeDifferences(s: ReexecSubject, p: Produced, sessions: Iterable<[string, SessionRec]> | null): Record<string, unknown> | null {
+  const o = s.finished.outcome!;
+  const diff: Record<string, unknown> = {};
+  const same = outcomeEquality(sessions, containsRedacted(o.data));
+  if (o.command !== p.outcome.command) diff.command = { recorded: o.command, reexecuted: p.outcome.command };
+  if (o.success !== p.outcome.success) diff.success = { recorded: o.success, reexecuted: p.outcome.success };
+  if (o.code !== p.outcome.code) diff.code = { recorded: o.code ?? null, reexecuted: p.outcome.code ?? null };
+  const recordedData = sessions !== null ? upgradeLegacySessionInfo(o.data) : o.data;
+  if (!same(recordedData, p.outcome.data)) diff.data = { recorded: o.data ?? null, reexecuted: p.outcome.data ?? null };
+  if (o.sessionVersion !== p.outcome.sessionVersion) diff.sessionVersion = { recorded: o.sessionVersion ?? null, reexecuted: p.outcome.sessionVersion ?? null };
+  const re = s.finished.effect;
+  const pe = p.effect;
+  if (re === undefined || pe === undefined) {
+    if (re !== pe) diff.effect = { recorded: re ?? null, reexecuted: pe ?? null };
+  } else if (re.kind !== pe.kind || re.sessionId !== pe.sessionId || (re.kind !== "delete" && pe.kind !== "delete" && re.version !== pe.version)) {
+    diff.effect = { recorded: re, reexecuted: pe };
+  } else if (re.kind !== "delete" && pe.kind !== "delete" && jsonText(re.state) !== jsonText(pe.state)) {
+    diff.state = { recorded: re.state, reexecuted: pe.state };
+  }
+  const clock = numbers(s.finished.detail?.clock).length;
+  const random = numbers(s.finished.detail?.random).length;
+  if (p.outcome.success && (p.consumed.clock !== clock || p.consumed.random !== random)) {
+    diff.recordedValues = { recorded: { clock, random }, consumed: p.consumed };
+  }
+  return Object.keys(diff).length === 0 ? null : diff;
 }

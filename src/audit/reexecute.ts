@@ -22,25 +22,23 @@
  *   started row is tried (list_sessions sees other lanes' versions). A session's createdAt is
  *   the create command's acceptedAt; journals written before the create effect carried it stored
  *   the finished row's recorded_at after a restart, so both are accepted (as epoch ms and as ISO
- *   text); journals written before issue #14 recorded SessionInfo.createdAt as epoch ms without
- *   createdAtMs, which this fallback reads as today's form (session-info.ts); and the engine lists
+ *   text); older journals recorded SessionInfo.createdAt as epoch ms without createdAtMs, which
+ *   this fallback reads as today's form (session-info.ts); and the engine lists
  *   sessions in its in-memory order (creation order, reset to id order by a restart, which the
  *   journal does not record), so in that fallback arrays are compared without regard to order.
+ *
+ * The handler run itself is handler-rerun.ts; the comparison outcome-equality.ts.
  */
-import { PRECONDITION_CODES, settleError, settleResult, type SettleSubject, type VersionOf } from "../lifecycle/settle.js";
+import { PRECONDITION_CODES } from "../lifecycle/settle.js";
 import type { CommandDefinition } from "../commands/define.js";
 import type { CommandRegistry } from "../commands/registry.js";
-import { upgradeLegacySessionInfo } from "../commands/session-info.js";
 import type { JournalRecord } from "../journal/types.js";
-import type { SessionEffect } from "../lifecycle/status.js";
 import { containsRedacted } from "../journal/redaction.js";
-import { UNLIMITED_OUTPUT } from "../lifecycle/output.js";
-import type { Outcome } from "../protocol/types.js";
-import { jsonText, type Findings } from "./findings.js";
-import { outcomeEquality } from "./outcome-equality.js";
-import { buildReexecContext, OutOfScopeError, RecordedValuesExhausted, type SessionsView } from "./reexecute-context.js";
+import type { Findings } from "./findings.js";
+import { HandlerRerun, type Attempt, type Produced, type ReexecSubject } from "./handler-rerun.js";
+import { chain, type MaybePromise } from "./maybe-promise.js";
+import { outcomeDifferences } from "./outcome-equality.js";
 import type { AuditSessions } from "./audit-sessions.js";
-
 
 /**
  * An outcome the engine gave a command whose handler was already running: its deadline
@@ -62,30 +60,6 @@ function needsSession(def: CommandDefinition): boolean {
   return def.scope === "session" || def.targetSession?.mustExist === true;
 }
 
-export type MaybePromise<T> = T | Promise<T>;
-
-export function chain<T, U>(value: MaybePromise<T>, next: (v: T) => MaybePromise<U>): MaybePromise<U> {
-  return value instanceof Promise ? value.then(next) : next(value);
-}
-
-export interface ReexecSubject {
-  accepted: JournalRecord;
-  finished: JournalRecord;
-  /** a started row since the last accepted / requeued row */
-  running: boolean;
-  /** server-lane commands: undo-log mark taken at the started row (-1: none) */
-  serverMark: number;
-}
-
-interface Produced {
-  outcome: Outcome;
-  effect: SessionEffect | undefined;
-  consumed: { clock: number; random: number };
-  limitAssumed: boolean;
-}
-
-type Attempt = { kind: "produced"; p: Produced } | { kind: "skip"; reason: string } | { kind: "error"; message: string };
-
 export interface ReexecutorOptions {
   registry: CommandRegistry;
   sessions: AuditSessions;
@@ -99,11 +73,13 @@ export class Reexecutor {
   private readonly registry: CommandRegistry;
   private readonly sessions: AuditSessions;
   private readonly findings: Findings;
+  private readonly runner: HandlerRerun;
 
-  constructor(private readonly opts: ReexecutorOptions) {
+  constructor(opts: ReexecutorOptions) {
     this.registry = opts.registry;
     this.sessions = opts.sessions;
     this.findings = opts.findings;
+    this.runner = new HandlerRerun(opts.sessions, opts.mode, opts.maxSessions);
   }
 
   /** Check one finished command. Reports into findings; never touches the session table for good. */
@@ -176,7 +152,7 @@ export class Reexecutor {
   private rerun(s: ReexecSubject, def: CommandDefinition): MaybePromise<void> {
     this.findings.reexecution.reexecuted++;
     const serverScope = def.scope === "server";
-    return chain(this.attempt(s, def), (first) => {
+    return chain(this.runner.attempt(s, def), (first) => {
       if (first.kind === "skip") return this.skipRun(first.reason);
       // the session count was unknown (window), so maxSessions could not be checked
       if (first.kind === "produced" && first.p.limitAssumed && s.finished.outcome?.code === "limit_exceeded") return this.skipRun("unknown_input");
@@ -190,7 +166,7 @@ export class Reexecutor {
       const tryAt = (k: number): MaybePromise<void> => {
         if (k < 0) return this.report(s, first, firstDiff);
         this.sessions.rewindTo(mark, k);
-        return chain(this.attempt(s, def), (a) => {
+        return chain(this.runner.attempt(s, def), (a) => {
             this.sessions.fastForward(mark, k);
             if (a.kind === "produced" && (this.compare(s, a.p, false) === null || this.compare(s, a.p, true) === null)) return this.matched();
             return tryAt(k - 1);
@@ -233,154 +209,8 @@ export class Reexecutor {
     this.findings.violation(s.accepted.sessionId ? { ...v, sessionId: s.accepted.sessionId } : v);
   }
 
-  // ---------------------------------------------------------------- running the handler
-
-  private attempt(s: ReexecSubject, def: CommandDefinition): MaybePromise<Attempt> {
-    const a = s.accepted;
-    const detail = s.finished.detail ?? {};
-    const sid = def.scope === "session" ? (a.sessionId ?? null) : null;
-    const sess = sid !== null ? this.sessions.get(sid, s.finished.seq) : undefined;
-    let abort: AbortController | undefined;
-    const run = buildReexecContext({
-      commandId: a.commandId,
-      type: a.type,
-      scope: def.scope,
-      sessionId: sid,
-      actor: a.actor,
-      acceptedAt: a.recordedAt,
-      state: sess?.state,
-      sessionVersion: sess?.version ?? null,
-      clock: numbers(detail.clock),
-      random: numbers(detail.random),
-      sessions: this.view(s.finished.seq),
-      maxSessions: this.opts.maxSessions,
-      signal: () => (abort ??= new AbortController()).signal,
-    });
-    const finish = (data: unknown): Attempt => this.produced(s, def, run, data);
-    const fail = (err: unknown): Attempt => this.failed(s, def, run, err);
-    let ret: unknown;
-    try {
-      ret = def.run(run.ctx, structuredClone(a.params ?? {}) as Record<string, unknown>);
-    } catch (err) {
-      return fail(err);
-    }
-    if (!(ret instanceof Promise)) return finish(ret);
-    if (this.opts.mode === "sync") {
-      ret.catch(() => {});
-      abort?.abort();
-      return { kind: "skip", reason: "async_handler" };
-    }
-    const ms = Math.max(1_000, a.timeoutMs ?? 30_000);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        abort?.abort();
-        reject(new RecordedValuesExhausted(`the handler did not settle within ${ms} ms`));
-      }, ms);
-      timer.unref();
-    });
-    return Promise.race([ret, timeout]).then(
-      (data) => (clearTimeout(timer), finish(data)),
-      (err: unknown) => (clearTimeout(timer), fail(err)),
-    );
-  }
-
-  private produced(s: ReexecSubject, def: CommandDefinition, run: ReturnType<typeof buildReexecContext>, data: unknown): Attempt {
-    const settled = settleResult(this.subject(s, def), run, data, UNLIMITED_OUTPUT, this.versionAt(s.finished.seq));
-    return { kind: "produced", p: { outcome: settled.outcome, effect: settled.effect, consumed: run.consumed(), limitAssumed: run.limitAssumed() } };
-  }
-
-  private failed(s: ReexecSubject, def: CommandDefinition, run: ReturnType<typeof buildReexecContext>, err: unknown): Attempt {
-    if (err instanceof OutOfScopeError) return { kind: "skip", reason: "unknown_input" };
-    if (err instanceof RecordedValuesExhausted) return { kind: "error", message: err.message };
-    const settled = settleError(this.subject(s, def), err, this.versionAt(s.finished.seq));
-    return { kind: "produced", p: { outcome: settled.outcome, effect: undefined, consumed: run.consumed(), limitAssumed: run.limitAssumed() } };
-  }
-
-  /** The recorded command as the settle rule sees it: a session command's session, a server command's target. */
-  private subject(s: ReexecSubject, def: CommandDefinition): SettleSubject {
-    const sessionId = def.scope === "session" || def.targetSession ? (s.accepted.sessionId ?? null) : null;
-    return { type: s.accepted.type, scope: def.scope, effect: def.effect, errorCodes: def.errorCodes, sessionId };
-  }
-
-  /** Session versions as of journal position `seq` (a session that does not exist there: undefined). */
-  private versionAt(seq: number): VersionOf {
-    return (sid) => {
-      const sess = this.sessions.get(sid, seq);
-      return sess?.live && sess.version !== null ? sess.version : undefined;
-    };
-  }
-
   /** Differences between the recorded and the re-executed result (null: none). */
   private compare(s: ReexecSubject, p: Produced, aliasCreatedAt: boolean): Record<string, unknown> | null {
-    const o = s.finished.outcome!;
-    const diff: Record<string, unknown> = {};
-    const same = outcomeEquality(aliasCreatedAt ? this.sessions.entries() : null, containsRedacted(o.data));
-    if (o.command !== p.outcome.command) diff.command = { recorded: o.command, reexecuted: p.outcome.command };
-    if (o.success !== p.outcome.success) diff.success = { recorded: o.success, reexecuted: p.outcome.success };
-    if (o.code !== p.outcome.code) diff.code = { recorded: o.code ?? null, reexecuted: p.outcome.code ?? null };
-    // the fallback also reads SessionInfo as journals before issue #14 recorded it (createdAt epoch ms)
-    const recordedData = aliasCreatedAt ? upgradeLegacySessionInfo(o.data) : o.data;
-    if (!same(recordedData, p.outcome.data)) diff.data = { recorded: o.data ?? null, reexecuted: p.outcome.data ?? null };
-    if (o.sessionVersion !== p.outcome.sessionVersion) diff.sessionVersion = { recorded: o.sessionVersion ?? null, reexecuted: p.outcome.sessionVersion ?? null };
-    const re = s.finished.effect;
-    const pe = p.effect;
-    if (re === undefined || pe === undefined) {
-      if (re !== pe) diff.effect = { recorded: re ?? null, reexecuted: pe ?? null };
-    } else if (re.kind !== pe.kind || re.sessionId !== pe.sessionId || (re.kind !== "delete" && pe.kind !== "delete" && re.version !== pe.version)) {
-      diff.effect = { recorded: re, reexecuted: pe };
-    } else if (re.kind !== "delete" && pe.kind !== "delete" && jsonText(re.state) !== jsonText(pe.state)) {
-      diff.state = { recorded: re.state, reexecuted: pe.state };
-    }
-    const clock = numbers(s.finished.detail?.clock).length;
-    const random = numbers(s.finished.detail?.random).length;
-    if (p.outcome.success && (p.consumed.clock !== clock || p.consumed.random !== random)) {
-      diff.recordedValues = { recorded: { clock, random }, consumed: p.consumed };
-    }
-    return Object.keys(diff).length === 0 ? null : diff;
+    return outcomeDifferences(s, p, aliasCreatedAt ? this.sessions.entries() : null);
   }
-
-  /** What ctx.sessions sees: the audit table, refusing facts it does not have. */
-  private view(atSeq: number): SessionsView {
-    const sessions = this.sessions;
-    const unknown = (what: string): never => {
-      throw new OutOfScopeError(`${what} is not known to this audit (window, session filter or compacted prefix)`);
-    };
-    const live = (): Array<[string, NonNullable<ReturnType<AuditSessions["peek"]>>]> => {
-      if (!sessions.universeKnown) unknown("the set of sessions");
-      const out: Array<[string, NonNullable<ReturnType<AuditSessions["peek"]>>]> = [];
-      for (const [id, rec] of sessions.entries()) {
-        if (rec.live === null) unknown(`session ${id}`);
-        if (rec.live) out.push([id, rec]);
-      }
-      return out;
-    };
-    return {
-      exists(id) {
-        const rec = sessions.get(id, atSeq);
-        if (!rec) return false;
-        if (rec.live === null) unknown(`session ${id}`);
-        return rec.live === true;
-      },
-      list() {
-        return live().map(([id, rec]) => {
-          if (rec.version === null || rec.createdAtCtx === null) unknown(`the version of session ${id}`);
-          return { sessionId: id, sessionVersion: rec.version!, createdAt: rec.createdAtCtx! };
-        });
-      },
-      count() {
-        return live().length;
-      },
-      atLimit(max) {
-        if (!sessions.universeKnown) return null;
-        let n = 0;
-        for (const [, rec] of sessions.entries()) if (rec.live) n++;
-        return n >= max;
-      },
-    };
-  }
-}
-
-function numbers(v: unknown): number[] {
-  return Array.isArray(v) ? v.filter((x): x is number => typeof x === "number") : [];
 }
