@@ -141,7 +141,7 @@ export class Engine {
     const runner = new LaneRunner(parts, publication, { leave: (job) => pending.leave(job), park: (job, v) => pending.park(job, v) });
     pending = new PendingCommands(parts, runner, publication);
     committer.onFailure((err) => {
-      failClosed(parts, publication, err);
+      failClosed(parts, publication, (job) => pending.leave(job), err);
       drain.check();
     });
     const catchUp = new CatchUp(store, committer, publisher, { pageSize: 500, highWaterBytes: Math.floor(config.limits.maxOutboundBytes / 2) });

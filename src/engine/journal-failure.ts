@@ -12,7 +12,8 @@ import { finishedRecord } from "./records.js";
 import { journalUnavailable } from "./responder.js";
 import { transition } from "./transition.js";
 
-export function failClosed(p: EngineParts, publication: Publication, err: unknown): void {
+/** `leave`: takes a command out of the pending set (approval, schedule) and stops its timer. */
+export function failClosed(p: EngineParts, publication: Publication, leave: (job: Job) => void, err: unknown): void {
   p.log.error({ err }, "journal commit failed; failing in-flight commands with journal_unavailable");
   p.sessions.rollback();
   const jobs = p.jobs.jobs();
@@ -20,6 +21,8 @@ export function failClosed(p: EngineParts, publication: Publication, err: unknow
   p.lanes.clear();
   p.dependencyLimits.clear();
   for (const job of jobs) {
+    // a pending command fails too: it leaves the pending set, or it would count there for good
+    leave(job);
     stopTimers(job);
     abortJob(job, new CausewayError("journal_unavailable", "journal unavailable"));
     job.dependents.clear();

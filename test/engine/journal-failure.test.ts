@@ -78,6 +78,22 @@ describe("journal write failure", () => {
     expect(terminal.status).toBe("failed");
   });
 
+  it("a command pending its schedule that fails with the batch leaves the pending set (pending count, drain)", async () => {
+    const db = dbFile();
+    // #1 create, #2 the scheduled set (accepted + pending), #3 the next set (fails)
+    server = startInProc({ config: { db, faultFailCommit: 3, faultFailCount: 1 } });
+    const c = server.connect();
+    await c.request({ type: "create_session", sessionId: "s" });
+    const scheduled = c.request({ type: "set", id: "later", sessionId: "s", path: "/a", value: 1, notBefore: Date.now() + 3_600_000 });
+    await c.waitFor((f) => f.type === "command_pending" && f.data.commandId === "later");
+    expect(server.engine.stats().pending).toBe(1);
+    expect(await c.request({ type: "set", id: "lost", sessionId: "s", path: "/b", value: 1 })).toMatchObject({ success: false, code: "journal_unavailable" });
+    expect(await scheduled).toMatchObject({ success: false, code: "journal_unavailable" });
+    expect(server.engine.stats().pending).toBe(0);
+    // nothing is in flight any more: a drain ends at once instead of waiting out its timeout
+    expect(await server.engine.drain(60_000)).toBe(true);
+  });
+
   it("#15.20 a handler waiting for its started row (traceStarts) is dropped when that commit fails: one failure, no cascade", async () => {
     const db = dbFile();
     // with traceStarts every command commits twice: #1-#2 create, #3-#4 "ok", #5 "lost" accepted+started (fails)
