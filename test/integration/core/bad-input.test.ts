@@ -3,23 +3,14 @@
  * stdio (the same scenarios on both transports): bad frames answered with a stable code, the
  * connection left usable.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTransport, type TestClient, type TestServer, type TransportKind } from "../../helpers/transports.js";
-import { CORE_SERVER_ARGS } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import type { TestClient, TransportKind } from "../../helpers/transports.js";
+import { useCoreServer } from "./helpers.js";
 
 describe.each<TransportKind>(["websocket", "stdio"])("over %s", (kind) => {
-let server: TestServer;
 let client: TestClient;
+useCoreServer(kind, (s) => (client = s.client));
 
-beforeAll(async () => {
-  server = await startTransport(kind, { args: [...CORE_SERVER_ARGS] });
-  client = server.client;
-});
-
-afterAll(async () => {
-  const exit = await server?.stop();
-  expect(exit?.code).toBe(0);
-});
 
 describe("bad input", () => {
   const cases: Array<[string, string, string]> = [

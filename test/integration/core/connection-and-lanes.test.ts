@@ -3,23 +3,14 @@
  * stdio (the same scenarios on both transports): the connection's `server_ready`; per-lane order
  * under a burst, and `busy` before admission.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTransport, type TestClient, type TestServer, type TransportKind } from "../../helpers/transports.js";
-import { CORE_SERVER_ARGS, data, lifecycle } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { startTransport, type TestClient, type TransportKind } from "../../helpers/transports.js";
+import { data, lifecycle, useCoreServer } from "./helpers.js";
 
 describe.each<TransportKind>(["websocket", "stdio"])("over %s", (kind) => {
-let server: TestServer;
 let client: TestClient;
+useCoreServer(kind, (s) => (client = s.client));
 
-beforeAll(async () => {
-  server = await startTransport(kind, { args: [...CORE_SERVER_ARGS] });
-  client = server.client;
-});
-
-afterAll(async () => {
-  const exit = await server?.stop();
-  expect(exit?.code).toBe(0);
-});
 
 describe("connection", () => {
   it("sends server_ready with versions, transports and limits on connect", async () => {

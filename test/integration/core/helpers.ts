@@ -3,9 +3,9 @@
  * over WebSocket and stdio against the real server): the server flags, frame accessors, a fresh
  * session.
  */
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import type { Frame } from "../../helpers/ws-client.js";
-import type { TestClient } from "../../helpers/transports.js";
+import { startTransport, type TestClient, type TestServer, type TransportKind } from "../../helpers/transports.js";
 
 /** Every core file starts its server with these: a 64 KiB frame limit, long dependency waits. */
 export const CORE_SERVER_ARGS: readonly string[] = ["--max-frame-bytes", "65536", "--dependency-wait-ms", "20000"];
@@ -24,4 +24,21 @@ export function sessionMaker(defaultClient: () => TestClient): (c?: TestClient) 
     expect(r.success).toBe(true);
     return sessionId;
   };
+}
+
+/**
+ * The file's server over `kind`, started before its tests with CORE_SERVER_ARGS and stopped after
+ * them (exit code 0 asserted); `started` receives it. Returns the file's `newSession`.
+ */
+export function useCoreServer(kind: TransportKind, started: (server: TestServer) => void): (c?: TestClient) => Promise<string> {
+  let server: TestServer | undefined;
+  beforeAll(async () => {
+    server = await startTransport(kind, { args: [...CORE_SERVER_ARGS] });
+    started(server);
+  });
+  afterAll(async () => {
+    const exit = await server?.stop();
+    expect(exit?.code).toBe(0);
+  });
+  return sessionMaker(() => server!.client);
 }

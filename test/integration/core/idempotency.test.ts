@@ -3,24 +3,15 @@
  * stdio (the same scenarios on both transports): duplicate ids and idempotency keys: replay,
  * `replay_conflict`, concurrent retries collapsed.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTransport, type TestClient, type TestServer, type TransportKind } from "../../helpers/transports.js";
-import { CORE_SERVER_ARGS, data, lifecycle, sessionMaker } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import type { TestClient, TestServer, TransportKind } from "../../helpers/transports.js";
+import { data, lifecycle, useCoreServer } from "./helpers.js";
 
 describe.each<TransportKind>(["websocket", "stdio"])("over %s", (kind) => {
 let server: TestServer;
 let client: TestClient;
-const newSession = sessionMaker(() => client);
+const newSession = useCoreServer(kind, (s) => ((server = s), (client = s.client)));
 
-beforeAll(async () => {
-  server = await startTransport(kind, { args: [...CORE_SERVER_ARGS] });
-  client = server.client;
-});
-
-afterAll(async () => {
-  const exit = await server?.stop();
-  expect(exit?.code).toBe(0);
-});
 
 describe("replay and idempotency", () => {
   it("replays a duplicate id with only command_finished replayed:true, and refuses a different payload", async () => {

@@ -3,24 +3,15 @@
  * stdio (the same scenarios on both transports): session state commands (`set`, atomic `patch`,
  * create/delete) and session subscriptions.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTransport, type TestClient, type TestServer, type TransportKind } from "../../helpers/transports.js";
-import { CORE_SERVER_ARGS, data, sessionMaker } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import type { TestClient, TestServer, TransportKind } from "../../helpers/transports.js";
+import { data, useCoreServer } from "./helpers.js";
 
 describe.each<TransportKind>(["websocket", "stdio"])("over %s", (kind) => {
 let server: TestServer;
 let client: TestClient;
-const newSession = sessionMaker(() => client);
+const newSession = useCoreServer(kind, (s) => ((server = s), (client = s.client)));
 
-beforeAll(async () => {
-  server = await startTransport(kind, { args: [...CORE_SERVER_ARGS] });
-  client = server.client;
-});
-
-afterAll(async () => {
-  const exit = await server?.stop();
-  expect(exit?.code).toBe(0);
-});
 
 describe("state commands", () => {
   it("patch is atomic: a failing op leaves state and version untouched", async () => {

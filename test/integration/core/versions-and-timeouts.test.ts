@@ -3,24 +3,14 @@
  * stdio (the same scenarios on both transports): `ifSessionVersion` conflicts, and timeouts while
  * queued and while running.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTransport, type TestClient, type TestServer, type TransportKind } from "../../helpers/transports.js";
-import { CORE_SERVER_ARGS, lifecycle, sessionMaker } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import type { TestClient, TransportKind } from "../../helpers/transports.js";
+import { lifecycle, useCoreServer } from "./helpers.js";
 
 describe.each<TransportKind>(["websocket", "stdio"])("over %s", (kind) => {
-let server: TestServer;
 let client: TestClient;
-const newSession = sessionMaker(() => client);
+const newSession = useCoreServer(kind, (s) => (client = s.client));
 
-beforeAll(async () => {
-  server = await startTransport(kind, { args: [...CORE_SERVER_ARGS] });
-  client = server.client;
-});
-
-afterAll(async () => {
-  const exit = await server?.stop();
-  expect(exit?.code).toBe(0);
-});
 
 describe("ifSessionVersion", () => {
   it("fails a stale version with version_conflict and the current version", async () => {
