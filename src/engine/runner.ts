@@ -44,6 +44,9 @@ export interface FinishExtra {
 }
 
 export class LaneRunner {
+  /** a deterministic handler is being run and settled within the turn (runNow) */
+  private runningNow = false;
+
   constructor(
     private readonly p: EngineParts,
     private readonly publication: Publication,
@@ -154,14 +157,49 @@ export class LaneRunner {
       this.publication.lifecycle("command_started", job, r);
     });
     const run = buildContext(job, { sessions: this.p.sessions, log: this.p.log, maxSessions: this.p.config.limits.maxSessions, now: this.p.now });
-    const go = (): Promise<unknown> => Promise.resolve().then(() => def.run(run.ctx, job.params));
+    const go = (): unknown => def.run(run.ctx, job.params);
+    const goLater = (): Promise<unknown> => Promise.resolve().then(go);
     // a deterministic handler may run before its `started` row is durable, unless traceStarts asks
     // for the journal to name every handler before it runs (a frozen one included)
-    const running = def.deterministic && !this.p.config.traceStarts ? go() : this.p.committer.committed().then(go);
+    if (!def.deterministic || this.p.config.traceStarts) this.settleLater(job, run, this.p.committer.committed().then(goLater));
+    else if (this.runningNow) this.settleLater(job, run, goLater());
+    else this.runNow(job, run, go);
+  }
+
+  private settleLater(job: Job, run: RunRecord, running: Promise<unknown>): void {
     running.then(
       (data) => this.complete(job, run, data),
       (err: unknown) => this.fail(job, err, run),
     );
+  }
+
+  /**
+   * A deterministic handler, run and settled within this turn: no promise unless it returns one
+   * (then it settles as on the promise path). Its finish moves its lane on: the `pump` loop that
+   * called `startHead` starts the next head (the lane is `pumping`, so finish's own `pump` returns),
+   * and lanes woken by its dependents start their heads with `runningNow` set, so theirs take the
+   * promise path: the stack never holds two handlers settled in the turn.
+   */
+  private runNow(job: Job, run: RunRecord, go: () => unknown): void {
+    this.runningNow = true;
+    try {
+      let data: unknown;
+      let later: boolean;
+      try {
+        data = go();
+        later = isThenable(data);
+      } catch (err) {
+        return this.fail(job, err, run);
+      }
+      if (later) this.settleLater(job, run, Promise.resolve(data));
+      else this.complete(job, run, data);
+    } catch (err) {
+      // on the promise path a throw while settling was an unhandled rejection: it stays one, and
+      // never becomes an error of whatever started the lane (an admission, a timer, a decision)
+      void Promise.reject(err);
+    } finally {
+      this.runningNow = false;
+    }
   }
 
   private complete(job: Job, run: RunRecord, data: unknown): void {
@@ -258,6 +296,11 @@ export class LaneRunner {
 /** A failure's `sessionVersion`: the session's version now, for a session command. */
 export function versionOutcome(job: Job, sessions: SessionTable): Partial<Outcome> {
   return failureVersion({ scope: job.def?.scope ?? "server", sessionId: job.sessionId }, (id) => sessions.get(id)?.version);
+}
+
+/** What a promise adopts (as the promise path did): an object or function with a callable `then`. */
+function isThenable(v: unknown): boolean {
+  return ((typeof v === "object" && v !== null) || typeof v === "function") && typeof (v as { then?: unknown }).then === "function";
 }
 
 /** What the settle rule needs of a job. */

@@ -1,23 +1,23 @@
 /**
  * Metrics: one `Metrics` object is the engine's observer (observer.ts) and the source of
  * both the Prometheus `/metrics` endpoint (prom-client, text exposition format) and the
- * `get_metrics` / `health_check` commands. Both read the same figures: counters and histograms are
- * fed once, into prom-client and into a plain snapshot that immediate commands read synchronously;
- * gauges (lane depth, in flight, pending, sessions, connections) are read from the engine when
- * scraped.
+ * `get_metrics` / `health_check` commands. Both read the same figures: a command's facts update
+ * plain numbers only (no prom-client call per command); immediate commands read them synchronously
+ * and prom-metrics.ts folds them into prom-client when `/metrics` is scraped. Gauges (lane depth, in
+ * flight, pending, sessions) are read from the engine when scraped.
  *
  * Label cardinality is bounded: `type` is a registered command type (unknown types are refused
  * before admission), `outcome` a terminal status, `code` an error code. Lanes are NOT a label
  * (one per session would be unbounded); per-lane figures are in `get_lanes`.
  *
- * prom-metrics.ts registers the prom-client side; plain-histogram.ts is the histogram of the
- * plain side.
+ * prom-metrics.ts registers the prom-client side; plain-figures.ts holds the plain histograms and
+ * labeled counts.
  */
 import { collectDefaultMetrics, Registry } from "prom-client";
 import type { MetricsSnapshot } from "../protocol/snapshots.js";
 import type { EngineObserver, FinishedFact } from "./observer.js";
-import { PlainHistogram } from "./plain-histogram.js";
-import { BATCH_BUCKETS, COMMIT_BUCKETS, LATENCY_BUCKETS, registerCounters, registerGauges, type LaneFigures, type PromCounters } from "./prom-metrics.js";
+import { LabeledCounts, LabeledHistograms, PlainHistogram } from "./plain-figures.js";
+import { BATCH_BUCKETS, COMMIT_BUCKETS, LATENCY_BUCKETS, registerCounters, registerGauges, type LaneFigures, type PromConnections } from "./prom-metrics.js";
 
 /** What the gauges read when scraped. Bound once the engine exists (it needs the observer first). */
 export interface MetricsSources {
@@ -47,8 +47,8 @@ export class Metrics implements EngineObserver {
   private readonly now: () => number;
   private readonly startedAt: number;
 
-  /** the prom-client side (/metrics) */
-  private readonly prom: PromCounters;
+  /** the connection figures, moved in prom-client directly (everything else is folded in when scraped) */
+  private readonly prom: PromConnections;
 
   // plain side (get_metrics)
   private readonly acceptedCounts: Record<string, number> = {};
@@ -58,6 +58,13 @@ export class Metrics implements EngineObserver {
   private readonly queueWait = new PlainHistogram(LATENCY_BUCKETS);
   private readonly commitSeconds = new PlainHistogram(COMMIT_BUCKETS);
   private readonly batchRows = new PlainHistogram(BATCH_BUCKETS);
+  // per label set, for /metrics only
+  private readonly acceptedByType = new LabeledCounts<"type">();
+  private readonly finishedByLabels = new LabeledCounts<"type" | "outcome" | "code">();
+  private readonly durationByType = new LabeledHistograms<"type">(LATENCY_BUCKETS);
+  private readonly queueWaitByType = new LabeledHistograms<"type">(LATENCY_BUCKETS);
+  private readonly duplicatesByLabels = new LabeledCounts<"type" | "kind">();
+  private readonly conflictsByLabels = new LabeledCounts<"type">();
   private commitFailures = 0;
   private readonly replayCounts = { replay: 0, attach: 0 };
   private readonly replaysByType: Record<string, number> = {};
@@ -71,7 +78,17 @@ export class Metrics implements EngineObserver {
   constructor(opts: MetricsOptions = {}) {
     this.now = opts.now ?? Date.now;
     this.startedAt = this.now();
-    this.prom = registerCounters(this.registry);
+    this.prom = registerCounters(this.registry, {
+      accepted: this.acceptedByType,
+      finished: this.finishedByLabels,
+      duration: this.durationByType,
+      queueWait: this.queueWaitByType,
+      commitSeconds: this.commitSeconds,
+      batchRows: this.batchRows,
+      commitFailures: () => this.commitFailures,
+      duplicates: this.duplicatesByLabels,
+      conflicts: this.conflictsByLabels,
+    });
     // gauges read when scraped
     registerGauges(this.registry, {
       laneFigures: () => this.laneFigures(),
@@ -92,50 +109,47 @@ export class Metrics implements EngineObserver {
   // ------------------------------------------------------------ EngineObserver
 
   accepted(type: string): void {
-    this.prom.accepted.inc({ type });
+    this.acceptedByType.inc(type, { type });
     inc(this.acceptedCounts, type);
   }
 
   started(type: string, _lane: string, queueWaitMs: number): void {
     const s = Math.max(0, queueWaitMs) / 1000;
-    this.prom.queueWait.observe({ type }, s);
+    this.queueWaitByType.observe(type, { type }, s);
     this.queueWait.observe(s);
   }
 
   finished(fact: FinishedFact): void {
     const code = fact.code ?? "";
-    this.prom.finished.inc({ type: fact.type, outcome: fact.status, code });
+    this.finishedByLabels.inc(`${fact.type}\u0000${fact.status}\u0000${code}`, { type: fact.type, outcome: fact.status, code });
     const byOutcome = (this.finishedCounts[fact.type] ??= {});
     inc(byOutcome, fact.status);
     if (fact.code !== null) inc(this.failedByCode, fact.code);
     if (fact.code === "limit_exceeded" && fact.type === "create_session") this.rejected.sessionLimit++;
     const s = Math.max(0, fact.finishedAt - fact.acceptedAt) / 1000;
-    this.prom.duration.observe({ type: fact.type }, s);
+    this.durationByType.observe(fact.type, { type: fact.type }, s);
     this.duration.observe(s);
   }
 
   duplicate(kind: "replay" | "attach" | "conflict", type: string): void {
     if (kind === "conflict") {
-      this.prom.conflicts.inc({ type });
+      this.conflictsByLabels.inc(type, { type });
       inc(this.conflictsByType, type);
       this.conflictTotal++;
       return;
     }
-    this.prom.duplicates.inc({ type, kind });
+    this.duplicatesByLabels.inc(`${type}\u0000${kind}`, { type, kind });
     this.replayCounts[kind]++;
     inc(this.replaysByType, type);
   }
 
   commit(rows: number, ms: number, ok: boolean): void {
     if (!ok) {
-      this.prom.commitFailures.inc();
       this.commitFailures++;
       return;
     }
     const s = ms / 1000;
-    this.prom.commitSeconds.observe(s);
     this.commitSeconds.observe(s);
-    this.prom.batchRows.observe(rows);
     this.batchRows.observe(rows);
   }
 

@@ -3,7 +3,7 @@
  * Canonical JSON (RFC 8785, via `canonicalize`) of the envelope without `id`, `idempotencyKey`
  * and `timeoutMs`, hashed with sha256 and versioned so the rule can evolve.
  */
-import { createHash } from "node:crypto";
+import crypto from "node:crypto";
 import canonicalizeModule from "canonicalize";
 import type { CommandEnvelope } from "./types.js";
 
@@ -14,9 +14,22 @@ export const canonicalize = ((canonicalizeModule as unknown as { default?: unkno
 
 const EXCLUDED = new Set(["id", "idempotencyKey", "timeoutMs"]);
 
+type OneShotHash = (algorithm: string, data: string, outputEncoding: "hex") => string;
+
+/**
+ * sha256 of a string (as UTF-8) in hex: the one-shot `crypto.hash` where the runtime has it
+ * (Node ≥ 20.12 / 21.7), a streaming `createHash` otherwise. Both give the same digest.
+ */
+export function sha256HexWith(oneShot: OneShotHash | undefined): (text: string) => string {
+  if (typeof oneShot === "function") return (text) => oneShot("sha256", text, "hex");
+  return (text) => crypto.createHash("sha256").update(text, "utf8").digest("hex");
+}
+
+const sha256Hex = sha256HexWith((crypto as { hash?: OneShotHash }).hash);
+
 export function fingerprint(envelope: CommandEnvelope): string {
   const semantic: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(envelope)) if (!EXCLUDED.has(k)) semantic[k] = v;
   const canonical = canonicalize(semantic) ?? "null";
-  return `${FINGERPRINT_VERSION}:sha256:${createHash("sha256").update(canonical).digest("hex")}`;
+  return `${FINGERPRINT_VERSION}:sha256:${sha256Hex(canonical)}`;
 }

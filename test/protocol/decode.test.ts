@@ -5,7 +5,8 @@ import { registerOperatorCommands } from "../../src/operator/register.js";
 import { CommandRegistry } from "../../src/commands/registry.js";
 import { DEFAULT_LIMITS } from "../../src/config/defaults.js";
 import { decodeFrame, invalidUtf8 } from "../../src/protocol/decode.js";
-import { fingerprint } from "../../src/protocol/fingerprint.js";
+import crypto from "node:crypto";
+import { fingerprint, sha256HexWith } from "../../src/protocol/fingerprint.js";
 import { exceedsJsonDepth } from "../../src/protocol/json-depth.js";
 import { SchemaSet } from "../../src/protocol/schemas.js";
 
@@ -43,6 +44,28 @@ describe("fingerprint", () => {
     expect(fingerprint({ type: "set", sessionId: "s", path: "/a", value: { x: 1, y: 3 } })).not.toBe(a);
     expect(fingerprint({ type: "set", sessionId: "t", path: "/a", value: { x: 1, y: 2 } })).not.toBe(a);
     expect(a).toMatch(/^v1:sha256:[0-9a-f]{64}$/);
+  });
+
+  // Fingerprints are stored in journals and compared on replay: the string is pinned byte for byte
+  // (values computed by the streaming createHash implementation before #17.1).
+  it("#17.1 one-shot hashing keeps every fingerprint byte-identical (pinned values)", () => {
+    expect(fingerprint({ type: "set", sessionId: "s", path: "/a", value: { x: 1, y: 2 } })).toBe("v1:sha256:e1a155104a1efcb1667172f6edd35994c0d6ebd4b63579ba45d4c435dee6aeb2");
+    const unicode = { type: "set", sessionId: "sé🙂", path: "/ключ", value: { "\u00e9": [1.5, null, true, "日本"], b: 1e21 }, dependsOn: ["a"] };
+    expect(fingerprint(unicode)).toBe("v1:sha256:8b3eaf8b4d2659a2651927952afaa2460695876dc918993a7f2c7bd5140b7795");
+    expect(fingerprint({ type: "get_state" })).toBe("v1:sha256:39567f1db1c0e46e759498f9702b70a073511a6566edc03995471144d5a41458");
+  });
+
+  it("#17.1 the createHash fallback (runtimes without crypto.hash) gives the one-shot digest", () => {
+    const fallback = sha256HexWith(undefined);
+    const oneShot = sha256HexWith((crypto as { hash?: (a: string, d: string, e: "hex") => string }).hash);
+    fc.assert(
+      fc.property(fc.string({ unit: "binary" }), (s) => {
+        expect(fallback(s)).toBe(oneShot(s));
+        expect(fallback(s)).toBe(crypto.createHash("sha256").update(s).digest("hex"));
+      }),
+      { seed, numRuns: 300 },
+    );
+    expect(fallback('{"type":"get_state"}')).toBe("39567f1db1c0e46e759498f9702b70a073511a6566edc03995471144d5a41458");
   });
 });
 
