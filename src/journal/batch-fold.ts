@@ -111,10 +111,14 @@ export class BatchFold {
   // -----------------------------------------------------------------------------------------------
   // status changes
 
-  /** Foldable: status and revision given, and (if this batch changed the command) a legal next revision. */
+  /**
+   * Foldable: status and revision given, a target the row may hold without an outcome (a terminal
+   * one fails the table's CHECK at this record), and (if this batch changed the command) a legal
+   * next revision.
+   */
   canMove(r: JournalRecord): boolean {
     const to = r.status;
-    if (to === undefined || typeof r.revision !== "number") return false;
+    if (to === undefined || TERMINAL.has(to) || typeof r.revision !== "number") return false;
     return this.legalAfterBatch(r, to, r.revision);
   }
 
@@ -133,7 +137,8 @@ export class BatchFold {
     if (!this.legalAfterBatch(r, to, r.revision)) return false;
     const e = r.effect;
     if (!e) return true;
-    if (!EFFECTS.has(e.kind)) return false;
+    // a malformed effect (its statement would fail at this record) is applied by itself
+    if (!EFFECTS.has(e.kind) || typeof e.sessionId !== "string" || (e.kind !== "delete" && typeof e.version !== "number")) return false;
     const s = this.sessions.get(e.sessionId);
     return !s || effectApplies(s.facts, e);
   }

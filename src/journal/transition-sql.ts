@@ -121,10 +121,11 @@ export class TransitionStatements {
    * `finished`: the run ends with the outcome, and returns the key like finish().
    */
   foldedUpdate(first: JournalRecord, to: CommandStatus, finished: boolean): Database.Statement {
-    const sources = sourcesFor(first, to);
-    const key = `${finished ? "f" : "m"}:${sources.join(",")}`;
+    const legacy = first.phase === "finished" && isLegacy(first);
+    const key = `${finished ? "f" : "m"}:${legacy ? "legacy:" : ""}${to}`;
     let st = this.folded.get(key);
     if (!st) {
+      const sources = sourcesFor(first, to);
       st = this.db.prepare(
         `UPDATE commands SET status = ?, revision = ?,
            started_at = CASE ? WHEN 1 THEN ? WHEN 2 THEN (CASE WHEN status = 'running' THEN NULL ELSE started_at END) ELSE started_at END,
