@@ -5,23 +5,23 @@
  * lane_seq gap, duplicate command id, refused transition, held idempotency key, bad session
  * effect) or SQLite error throws JournalWriteError naming the record, and the caller's transaction
  * rolls the whole batch back.
+ *
+ * Every record gets its journal row at once. The `commands`, `idempotency` and `sessions` rows are
+ * folded (batch-fold.ts): written once per batch with what all its records set on them. A record
+ * whose checks cannot be decided in memory is applied by itself (`direct`): the rows deferred so far
+ * are written first, then its per-record statements run, so it meets the same checks and wording.
  */
+import { BatchFold } from "./batch-fold.js";
 import { toBit, toJson, toJsonNotNull } from "./codec.js";
+import { AtRecord, InvariantViolation, orderOf } from "./fold-queue.js";
+import { keyHeld, sessionRefusal } from "./fold-rows.js";
 import { encodeEffect, type Statements } from "./statements.js";
-import type { TransitionStatements } from "./transition-sql.js";
+import type { FinishedKeyRow, TransitionStatements } from "./transition-sql.js";
 import { JournalWriteError, type JournalRecord } from "./types.js";
 import { TERMINAL_STATUSES, TRANSITION_PHASES } from "../lifecycle/status.js";
 
 const TERMINAL = new Set<string>(TERMINAL_STATUSES);
 const TRANSITION_SET = new Set<string>(TRANSITION_PHASES);
-
-/** An invariant violated by a batch; always rolls the transaction back. */
-class InvariantViolation extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "InvariantViolation";
-  }
-}
 
 export interface LaneUpdate {
   laneSeq: number;
@@ -43,14 +43,26 @@ interface RecordJson {
   state: string | null;
 }
 
+export interface MaterializerOptions {
+  /** test-only: false applies every record by itself (the per-record reference the folding is compared with) */
+  fold?: boolean;
+}
+
 export class Materializer {
   /** within one batch: max(commands.accepted_at) so far (undefined: not read yet) */
   private batchMaxAcceptedAt: number | null | undefined;
+  private readonly fold: BatchFold;
+  private readonly folding: boolean;
 
   constructor(
     private readonly st: Statements,
     private readonly tx: TransitionStatements,
-  ) {}
+    inTransaction: () => boolean,
+    opts: MaterializerOptions = {},
+  ) {
+    this.fold = new BatchFold(st, tx, inTransaction);
+    this.folding = opts.fold ?? true;
+  }
 
   /** Append + materialize every record after `lastSeq` (lane heads: `laneHeads`), then the lane heads. */
   write(records: JournalRecord[], lastSeq: number, laneHeads: ReadonlyMap<string, number>): BatchResult {
@@ -58,23 +70,28 @@ export class Materializer {
     let seq = lastSeq;
     let i = 0;
     this.batchMaxAcceptedAt = undefined;
+    this.fold.reset();
     try {
-      for (; i < records.length; i++) seq = this.append(records[i]!, seq, lanes, laneHeads);
+      for (; i < records.length; i++) seq = this.append(records[i]!, i, seq, lanes, laneHeads);
+      this.fold.settle();
     } catch (err) {
-      const r = records[i];
-      const where = r ? `record #${i} (seq ${r.seq}, ${r.phase} ${r.commandId})` : `record #${i}`;
-      const msg = err instanceof Error ? err.message : String(err);
-      throw new JournalWriteError(`journal commit rolled back: ${where}: ${msg}`, err);
+      // the first violated check in record order: a deferred one of an earlier record comes first
+      const at = err instanceof AtRecord ? err : (this.fold.queue.earlierRefusal(i) ?? new AtRecord(i, err));
+      const r = records[at.index];
+      const where = r ? `record #${at.index} (seq ${r.seq}, ${r.phase} ${r.commandId})` : `record #${at.index}`;
+      throw new JournalWriteError(`journal commit rolled back: ${where}: ${at.message}`, at.error);
+    } finally {
+      this.fold.reset();
     }
     for (const [lane, u] of lanes) this.st.upsertLane.run(lane, u.laneSeq, u.at);
     return { lastSeq: seq, lanes };
   }
 
   /** One record: gap checks, the journal row, its materialization. Returns its seq. */
-  private append(orig: JournalRecord, seq: number, lanes: Map<string, LaneUpdate>, laneHeads: ReadonlyMap<string, number>): number {
+  private append(orig: JournalRecord, i: number, seq: number, lanes: Map<string, LaneUpdate>, laneHeads: ReadonlyMap<string, number>): number {
     // rows written before schema 5 (imported traces) carry no revision: they materialize as the
-    // next one, and the journal keeps the row exactly as it came
-    const r = TRANSITION_SET.has(orig.phase) && typeof orig.revision !== "number" ? this.tx.legacyRow(orig) : orig;
+    // next one (after this batch's rows), and the journal keeps the row exactly as it came
+    const r = TRANSITION_SET.has(orig.phase) && typeof orig.revision !== "number" ? this.tx.legacyRow(orig, this.fold.revisionOf(orig.commandId)) : orig;
     if (r.seq !== seq + 1) throw new InvariantViolation(`seq must be gap-free: got ${r.seq}, expected ${seq + 1}`);
     const pending = lanes.get(r.lane);
     const laneHead = pending ? pending.laneSeq : (laneHeads.get(r.lane) ?? 0);
@@ -84,13 +101,16 @@ export class Materializer {
     const json = this.insertRow(r, orig);
     if (TRANSITION_SET.has(r.phase)) {
       // every status change is a compare-and-swap through the transition table
-      if (r.phase === "finished") this.applyFinished(r, json);
+      if (r.phase === "finished") this.finished(r, i, json);
+      else if (this.folding && this.fold.canMove(r)) this.fold.move(r, i);
       else {
+        this.fold.settle(orderOf(i));
         const refused = this.tx.apply(r);
         if (refused) throw new InvariantViolation(`${r.phase}: ${refused}`);
+        this.fold.moved(r);
       }
       this.tx.recordDecision(r);
-    } else if (r.phase === "accepted") this.applyAccepted(r, json);
+    } else if (r.phase === "accepted") this.accepted(r, i, json);
     else if (r.phase !== "replayed" && r.phase !== "conflict") throw new InvariantViolation(`unknown journal phase ${String((r as JournalRecord).phase)}`);
     if (pending) {
       pending.laneSeq = r.laneSeq;
@@ -138,14 +158,40 @@ export class Materializer {
     return json;
   }
 
+  private accepted(r: JournalRecord, i: number, json: RecordJson): void {
+    if (!this.folding || !this.fold.canAccept(r)) {
+      this.fold.settle(orderOf(i));
+      this.applyAccepted(r, json);
+      this.fold.admitted(r);
+      return;
+    }
+    this.noteAcceptedAt(r);
+    const tags = Array.isArray(r.detail?.tags) ? (r.detail.tags as string[]) : null;
+    const notBefore = typeof r.detail?.notBefore === "number" ? r.detail.notBefore : null;
+    this.fold.accept(r, i, json, tags && tags.length > 0 ? JSON.stringify(tags) : null, notBefore);
+    this.indexAccepted(r, tags);
+  }
+
+  /** history: clock_regressions lists every command accepted at an earlier time than a command before it */
+  private noteAcceptedAt(r: JournalRecord): void {
+    // max(accepted_at) is read once per batch, before the batch's first accepted row exists
+    if (this.batchMaxAcceptedAt === undefined) this.batchMaxAcceptedAt = (this.st.maxAcceptedAt.get() as { m: number | null }).m;
+    const max = this.batchMaxAcceptedAt;
+    if (max !== null && r.recordedAt < max) this.st.insertClockRegression.run(r.seq, r.recordedAt, max);
+    this.batchMaxAcceptedAt = max === null ? r.recordedAt : Math.max(max, r.recordedAt);
+  }
+
+  /** history: an accepted command's tags and dependencies, indexed */
+  private indexAccepted(r: JournalRecord, tags: string[] | null): void {
+    if (tags) for (const t of tags) this.tx.insertTag(t, r.seq, r.commandId);
+    // "who depends on X" is an index lookup on command_dependencies
+    if (r.dependsOn) for (const d of r.dependsOn) this.st.insertDependency.run(r.commandId, d, r.seq);
+  }
+
+  /** An accepted record by itself (per-record statements). */
   private applyAccepted(r: JournalRecord, json: RecordJson): void {
     const st = this.st;
-    // history: clock_regressions lists every command accepted at an earlier time than a command
-    // before it (max(accepted_at) is read once per batch, before this row exists)
-    if (this.batchMaxAcceptedAt === undefined) this.batchMaxAcceptedAt = (st.maxAcceptedAt.get() as { m: number | null }).m;
-    const max = this.batchMaxAcceptedAt;
-    if (max !== null && r.recordedAt < max) st.insertClockRegression.run(r.seq, r.recordedAt, max);
-    this.batchMaxAcceptedAt = max === null ? r.recordedAt : Math.max(max, r.recordedAt);
+    this.noteAcceptedAt(r);
     const tags = Array.isArray(r.detail?.tags) ? (r.detail.tags as string[]) : null;
     const notBefore = typeof r.detail?.notBefore === "number" ? r.detail.notBefore : null;
     st.insertCommand.run(
@@ -168,19 +214,24 @@ export class Materializer {
       notBefore,
       r.recordedAt,
     );
-    if (tags) for (const t of tags) this.tx.insertTag(t, r.seq, r.commandId);
-    // history: "who depends on X" is an index lookup on command_dependencies
-    if (r.dependsOn) for (const d of r.dependsOn) st.insertDependency.run(r.commandId, d, r.seq);
+    this.indexAccepted(r, tags);
     const key = r.idempotencyKey ?? null;
     if (key === null) return;
     const scope = r.idempotencyScope ?? null;
     if (scope === null) throw new InvariantViolation(`idempotency key ${key} without an idempotency scope`);
     if (st.claimIdempotency.run(scope, key, r.commandId, r.fingerprint ?? null, r.recordedAt).changes !== 1) {
-      throw new InvariantViolation(`idempotency key (${scope}, ${key}) is still held by another command`);
+      throw new InvariantViolation(keyHeld(scope, key));
     }
   }
 
-  private applyFinished(r: JournalRecord, json: RecordJson): void {
+  private finished(r: JournalRecord, i: number, json: RecordJson): void {
+    if (this.folding && this.fold.canFinish(r, json.outcome)) return this.fold.finish(r, i, json.outcome!, json.state);
+    this.fold.settle(orderOf(i));
+    this.fold.moved(r, this.applyFinished(r, json));
+  }
+
+  /** A finished record by itself (per-record statements); returns the command's key as its update returned it. */
+  private applyFinished(r: JournalRecord, json: RecordJson): FinishedKeyRow {
     const status = r.status;
     if (status === undefined || !TERMINAL.has(status)) {
       throw new InvariantViolation(`finished record needs a terminal status, got ${String(status)}`);
@@ -195,6 +246,7 @@ export class Materializer {
       this.st.expireIdempotency.run(expiresAt, row.idempotency_scope, row.idempotency_key, r.commandId);
     }
     this.applyEffect(r, json.state);
+    return row;
   }
 
   /** A finished record's session effect: create, write (to a higher version) or delete. */
@@ -205,19 +257,17 @@ export class Materializer {
     switch (e.kind) {
       case "create":
         if (st.createSession.run(e.sessionId, stateJson, e.version, e.createdAt ?? r.recordedAt, r.recordedAt).changes !== 1) {
-          throw new InvariantViolation(`create: session ${e.sessionId} already exists`);
+          throw new InvariantViolation(sessionRefusal(st.sessionRow, e));
         }
         return;
       case "write":
         if (st.writeSession.run(stateJson, e.version, r.recordedAt, e.sessionId, e.version).changes !== 1) {
-          const cur = st.sessionRow.get(e.sessionId) as { version: number; deleted_at: number | null } | undefined;
-          const why = !cur ? "does not exist" : cur.deleted_at !== null ? "is deleted" : `is at version ${cur.version}, not below ${e.version}`;
-          throw new InvariantViolation(`write: session ${e.sessionId} ${why}`);
+          throw new InvariantViolation(sessionRefusal(st.sessionRow, e));
         }
         return;
       case "delete":
         if (st.deleteSession.run(r.recordedAt, r.recordedAt, e.sessionId).changes !== 1) {
-          throw new InvariantViolation(`delete: session ${e.sessionId} does not exist`);
+          throw new InvariantViolation(sessionRefusal(st.sessionRow, e));
         }
         return;
       default:

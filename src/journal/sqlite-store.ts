@@ -67,6 +67,8 @@ export interface SqliteStoreOptions {
   log?: StoreLog;
   /** take the single-writer lease even from a holder that looks alive (config takeOverLease; logged) */
   takeOverLease?: boolean;
+  /** test-only: false writes the derived rows record by record (the reference batch folding is compared with) */
+  foldBatches?: boolean;
 }
 
 const SYNCHRONOUS: Record<Durability, string> = { full: "FULL", normal: "NORMAL", off: "OFF" };
@@ -94,6 +96,7 @@ export class SqliteStore implements Store {
   private failure: string | null = null;
   private readonly log: StoreLog | undefined;
   private readonly takeOverLease: boolean;
+  private readonly foldBatches: boolean;
 
   private lastSeq = 0;
   private readonly laneHeads = new Map<string, number>();
@@ -115,6 +118,7 @@ export class SqliteStore implements Store {
     this.busyTimeoutMs = opts.busyTimeoutMs ?? 250;
     this.log = opts.log;
     this.takeOverLease = opts.takeOverLease ?? false;
+    this.foldBatches = opts.foldBatches ?? true;
     this.fault = new FaultInjector(opts.faultFailCommit ?? 0, opts.faultFailCount ?? 1, opts.faultKind ?? "ioerr");
   }
 
@@ -150,7 +154,8 @@ export class SqliteStore implements Store {
 
       this.db = db;
       this.st = prepareStatements(db);
-      this.txn = this.writeTransaction(db, new Materializer(this.st, new TransitionStatements(db)));
+      const materializer = new Materializer(this.st, new TransitionStatements(db), () => db.inTransaction, { fold: this.foldBatches });
+      this.txn = this.writeTransaction(db, materializer);
 
       const recovered = readRecoveredState(db, this.schemaVersion);
       this.lastSeq = recovered.lastSeq;

@@ -1,6 +1,7 @@
 /**
  * The prepared statements the SQLite store writes through (one set per open), and the
- * session-effect encoder shared by journal.effect and sessions.state.
+ * session-effect encoder shared by journal.effect and sessions.state. The `folded*` statements
+ * write a row once per batch with what all of the batch's records set on it (batch-fold.ts).
  */
 import type Database from "better-sqlite3";
 import { COMMAND_COLUMNS } from "./codec.js";
@@ -23,6 +24,14 @@ export interface Statements {
   /** the latest accepted time so far, and a command accepted before it */
   maxAcceptedAt: Database.Statement;
   insertClockRegression: Database.Statement;
+  /** a command admitted in this batch, with the status and columns the batch's later rows gave it */
+  foldedInsertCommand: Database.Statement;
+  /** claim a key with the expiry the batch's finished row gave it (NULL while unfinished) */
+  foldedClaimIdempotency: Database.Statement;
+  /** a session's last state in the batch, first changed by create / write / delete (their checks) */
+  foldedCreateSession: Database.Statement;
+  foldedWriteSession: Database.Statement;
+  foldedDeleteSession: Database.Statement;
 }
 
 /** JSON of a session effect, embedding the already serialized state (JSON.stringify key order). */
@@ -82,5 +91,45 @@ export function prepareStatements(db: Database.Database): Statements {
     insertDependency: db.prepare("INSERT OR IGNORE INTO command_dependencies (command_id, depends_on, accepted_seq) VALUES (?, ?, ?)"),
     maxAcceptedAt: db.prepare("SELECT max(accepted_at) AS m FROM commands"),
     insertClockRegression: db.prepare("INSERT OR REPLACE INTO clock_regressions (accepted_seq, accepted_at, previous_max) VALUES (?, ?, ?)"),
+    ...prepareFolded(db),
+  };
+}
+
+type FoldedStatements = Pick<Statements, "foldedInsertCommand" | "foldedClaimIdempotency" | "foldedCreateSession" | "foldedWriteSession" | "foldedDeleteSession">;
+
+function prepareFolded(db: Database.Database): FoldedStatements {
+  return {
+    foldedInsertCommand: db.prepare(
+      `INSERT INTO commands (command_id, lane, session_id, type, actor, fingerprint, explicit_id,
+         idempotency_key, idempotency_scope, depends_on, if_session_version, params, timeout_ms,
+         accepted_seq, accepted_at, tags, not_before,
+         status, revision, started_at, pending_reason, expires_at, governance, policy_version, queued_at,
+         outcome, finished_seq, finished_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    // the same claim rule as claimIdempotency, with the entry's expiry as the batch left it
+    foldedClaimIdempotency: db.prepare(
+      `INSERT INTO idempotency (scope, key, command_id, fingerprint, expires_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (scope, key) DO UPDATE SET command_id = excluded.command_id,
+         fingerprint = excluded.fingerprint, expires_at = excluded.expires_at
+       WHERE idempotency.expires_at IS NOT NULL AND idempotency.expires_at <= ?`,
+    ),
+    // the guards are createSession's, writeSession's and deleteSession's: the first effect's check
+    foldedCreateSession: db.prepare(
+      `INSERT INTO sessions (session_id, state, version, created_at, updated_at, deleted_at)
+       VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (session_id) DO UPDATE SET state = excluded.state, version = excluded.version,
+         created_at = excluded.created_at, updated_at = excluded.updated_at, deleted_at = excluded.deleted_at
+       WHERE sessions.deleted_at IS NOT NULL`,
+    ),
+    foldedWriteSession: db.prepare(
+      `UPDATE sessions SET state = ?, version = ?, created_at = coalesce(?, created_at), updated_at = ?, deleted_at = ?
+       WHERE session_id = ? AND deleted_at IS NULL AND version < ?`,
+    ),
+    foldedDeleteSession: db.prepare(
+      `UPDATE sessions SET state = coalesce(?, state), version = coalesce(?, version), created_at = coalesce(?, created_at),
+         updated_at = ?, deleted_at = ?
+       WHERE session_id = ? AND deleted_at IS NULL`,
+    ),
   };
 }

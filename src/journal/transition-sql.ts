@@ -23,9 +23,42 @@ export interface FinishedKeyRow {
   idempotency_key: string | null;
 }
 
+/** The columns a non-terminal status change sets (one rule for the direct and the folded write). */
+export interface MoveParams {
+  to: CommandStatus;
+  rev: number;
+  at: number;
+  phase: string;
+  reason: string | null;
+  expiresAt: number | null;
+  gov: string | null;
+  policy: string | null;
+  id: string;
+}
+
+/** What a status-changing row (moving to `to` at revision `rev`) sets on its command. */
+export function moveParams(r: JournalRecord, to: CommandStatus, rev: number): MoveParams {
+  const gov = r.detail?.governance;
+  const reason = to === "pending" ? ((r.detail?.reason as string | undefined) ?? "approval") : null;
+  const expiresAt = to === "pending" && gov && typeof (gov as { expiresAt?: unknown }).expiresAt === "number" ? (gov as { expiresAt: number }).expiresAt : null;
+  const policy = gov ? ((gov as { policyVersion?: string }).policyVersion ?? null) : null;
+  return { to, rev, at: r.recordedAt, phase: r.phase, reason, expiresAt, gov: gov === undefined ? null : JSON.stringify(gov), policy, id: r.commandId };
+}
+
+/** A row from before schema 5 (legacyRow): its `finished` may close any unfinished status. */
+export function isLegacy(r: JournalRecord): boolean {
+  return (r as JournalRecord & { [LEGACY]?: true })[LEGACY] === true;
+}
+
+/** The statuses a command must be in for `r` (status-changing, moving to `to`) to apply. */
+export function sourcesFor(r: JournalRecord, to: CommandStatus): readonly CommandStatus[] {
+  return r.phase === "finished" && isLegacy(r) ? UNFINISHED_STATUSES : sourcesOf(to);
+}
+
 export class TransitionStatements {
   private readonly moves = new Map<CommandStatus, Database.Statement>();
   private readonly finishes = new Map<string, Database.Statement>();
+  private readonly folded = new Map<string, Database.Statement>();
   private readonly insertTagSt: Database.Statement;
   private readonly insertDecisionSt: Database.Statement;
   private readonly currentSt: Database.Statement;
@@ -36,11 +69,15 @@ export class TransitionStatements {
     this.currentSt = db.prepare("SELECT status, revision FROM commands WHERE command_id = ?");
   }
 
-  /** A status-changing row from before schema 5 (no revision): the next revision, its phase's status. */
-  legacyRow(r: JournalRecord): JournalRecord {
-    const cur = this.currentSt.get(r.commandId) as { revision: number } | undefined;
+  /**
+   * A status-changing row from before schema 5 (no revision): the next revision, its phase's status.
+   * `current`: the command's revision when the caller knows it (changed earlier in the batch, not
+   * written yet); otherwise the stored one.
+   */
+  legacyRow(r: JournalRecord, current?: number): JournalRecord {
+    const cur = current ?? (this.currentSt.get(r.commandId) as { revision: number } | undefined)?.revision;
     const status = r.status ?? LEGACY_STATUS[r.phase];
-    return { ...r, revision: (cur?.revision ?? 0) + 1, ...(status ? { status } : {}), [LEGACY]: true } as JournalRecord;
+    return { ...r, revision: (cur ?? 0) + 1, ...(status ? { status } : {}), [LEGACY]: true } as JournalRecord;
   }
 
   insertTag(tag: string, acceptedSeq: number, commandId: string): void {
@@ -51,29 +88,14 @@ export class TransitionStatements {
   apply(r: JournalRecord): string | null {
     const to = r.status;
     if (to === undefined || typeof r.revision !== "number") return `a ${r.phase} row needs a status and a revision`;
-    const gov = r.detail?.governance;
-    const reason = to === "pending" ? ((r.detail?.reason as string | undefined) ?? "approval") : null;
-    const expiresAt = to === "pending" && gov && typeof (gov as { expiresAt?: unknown }).expiresAt === "number" ? (gov as { expiresAt: number }).expiresAt : null;
-    const policy = gov ? ((gov as { policyVersion?: string }).policyVersion ?? null) : null;
-    const info = this.move(to).run({
-      to,
-      rev: r.revision,
-      at: r.recordedAt,
-      phase: r.phase,
-      reason,
-      expiresAt,
-      gov: gov === undefined ? null : JSON.stringify(gov),
-      policy,
-      id: r.commandId,
-    });
+    const info = this.move(to).run(moveParams(r, to, r.revision));
     return info.changes === 1 ? null : this.describeRefusal(r.commandId, to, r.revision);
   }
 
   /** A terminal status change; returns the command's idempotency key (or undefined when refused). */
   finish(r: JournalRecord, to: CommandStatus, outcomeJson: string): FinishedKeyRow | undefined {
     if (typeof r.revision !== "number") return undefined;
-    const legacy = (r as JournalRecord & { [LEGACY]?: true })[LEGACY] === true;
-    return this.finishSt(to, legacy).get(to, outcomeJson, r.seq, r.recordedAt, r.revision, r.commandId, r.revision) as FinishedKeyRow | undefined;
+    return this.finishSt(to, isLegacy(r)).get(to, outcomeJson, r.seq, r.recordedAt, r.revision, r.commandId, r.revision) as FinishedKeyRow | undefined;
   }
 
   /** decisions (approve / reject / cancel / expire / supersede / renew) are indexed for history */
@@ -88,6 +110,34 @@ export class TransitionStatements {
     if (!cur) return `unknown command ${commandId}`;
     if (TERMINAL.has(cur.status)) return `command ${commandId} already has a terminal outcome (status ${cur.status})`;
     return `command ${commandId} is ${cur.status} at revision ${cur.revision}: ${cur.status} → ${to} expecting revision ${typeof revision === "number" ? revision - 1 : "?"} refused`;
+  }
+
+  /**
+   * Batch folding: a command's row after several status changes of one batch, in ONE update guarded
+   * by the first change's compare-and-swap (`first`, moving to `to`; the later changes were checked
+   * in memory against it). Parameters: status, revision, started mode (0 as stored, 1 the value, 2
+   * NULL if stored running) and value, pending_reason, expires_at, governance, policy_version,
+   * queued_at (NULL: as stored), [outcome, finished_seq, finished_at,] command_id, first revision.
+   * `finished`: the run ends with the outcome, and returns the key like finish().
+   */
+  foldedUpdate(first: JournalRecord, to: CommandStatus, finished: boolean): Database.Statement {
+    const legacy = first.phase === "finished" && isLegacy(first);
+    const key = `${finished ? "f" : "m"}:${legacy ? "legacy:" : ""}${to}`;
+    let st = this.folded.get(key);
+    if (!st) {
+      const sources = sourcesFor(first, to);
+      st = this.db.prepare(
+        `UPDATE commands SET status = ?, revision = ?,
+           started_at = CASE ? WHEN 1 THEN ? WHEN 2 THEN (CASE WHEN status = 'running' THEN NULL ELSE started_at END) ELSE started_at END,
+           pending_reason = ?, expires_at = ?, governance = coalesce(?, governance),
+           policy_version = coalesce(?, policy_version), queued_at = coalesce(?, queued_at)
+           ${finished ? ", outcome = ?, finished_seq = ?, finished_at = ?" : ""}
+         WHERE command_id = ? AND revision = ? - 1 AND status IN (${sqlList(sources)})
+         ${finished ? "RETURNING idempotency_scope, idempotency_key" : ""}`,
+      );
+      this.folded.set(key, st);
+    }
+    return st;
   }
 
   private move(to: CommandStatus): Database.Statement {
