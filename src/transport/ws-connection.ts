@@ -1,22 +1,12 @@
 /**
  * One WebSocket connection (see websocket.ts for the transport).
  *
- * One write per turn: the first frame queued in an event-loop turn corks the connection's socket
- * (`req.socket` of the upgrade request, the socket `ws` writes to) and a `process.nextTick` uncorks
- * it, so every frame of the turn (a commit batch's lifecycle events and responses) leaves in one
- * `writev`. nextTick, not setImmediate: the frames leave as soon as the callback that produced them
- * returns (a commit batch runs in a setImmediate callback; a setImmediate queued from there would
- * hold its responses for a whole loop iteration, behind the next poll phase's input).
- *
  * Slow consumers: events are dropped while `bufferedAmount > maxOutboundBytes`, and one
  * `events_dropped` frame follows once it falls back under the bound; responses are never dropped;
  * above 4 × maxOutboundBytes the socket is closed with 1008 "slow consumer". Every send is also
  * reported to the transport's shared OutboundBudget (`maxOutboundBytesTotal`), which cuts the
- * largest buffer the same way when the sum over all connections is too large. Each of these
- * bounds is judged as without corking: a buffer that looks over a bound while frames of this turn
- * are corked is first handed to the socket, and the bound applies to what it could not take.
+ * largest buffer the same way when the sum over all connections is too large.
  */
-import type { Duplex } from "node:stream";
 import { WebSocket } from "ws";
 import type { Logger } from "../observability/logger.js";
 import type { Connection, FrameKind } from "../protocol/connection.js";
@@ -29,50 +19,24 @@ const DRAIN_POLL_MS = 25;
 /** how long a closing handshake may take before the socket is terminated */
 export const CLOSE_TIMEOUT_MS = 2_000;
 
-/** What a connection is built from besides its socket: its identity and the transport's bounds. */
-export interface WsConnectionOptions {
-  id: string;
-  maxOutboundBytes: number;
-  budget: OutboundBudget<WsConnection>;
-  log: Logger;
-  actor: string;
-  roles: readonly string[];
-}
-
-function releaseTurn(conn: WsConnection): void {
-  conn.release();
-}
-
 export class WsConnection implements Connection, BudgetMember {
   readonly transport = "websocket" as const;
-  readonly id: string;
-  readonly actor: string;
-  readonly roles: readonly string[];
   /** answered the last ping */
   alive = true;
   private closing = false;
   private dropped = 0;
-  /** this connection holds one cork on the socket (frames of the current turn are queued behind it) */
-  private corked = false;
   private drainTimer: NodeJS.Timeout | null = null;
   private killTimer: NodeJS.Timeout | null = null;
-  private readonly maxOutboundBytes: number;
-  private readonly budget: OutboundBudget<WsConnection>;
-  private readonly log: Logger;
 
-  /** `socket`: the upgrade request's `req.socket`, the one `ws` writes this connection's frames to */
   constructor(
+    readonly id: string,
     readonly ws: WebSocket,
-    private readonly socket: Duplex,
-    o: WsConnectionOptions,
-  ) {
-    this.id = o.id;
-    this.actor = o.actor;
-    this.roles = o.roles;
-    this.maxOutboundBytes = o.maxOutboundBytes;
-    this.budget = o.budget;
-    this.log = o.log;
-  }
+    private readonly maxOutboundBytes: number,
+    private readonly budget: OutboundBudget<WsConnection>,
+    private readonly log: Logger,
+    readonly actor: string,
+    readonly roles: readonly string[],
+  ) {}
 
   get closed(): boolean {
     return this.closing || this.ws.readyState !== WebSocket.OPEN;
@@ -80,31 +44,22 @@ export class WsConnection implements Connection, BudgetMember {
 
   send(frame: string, kind: FrameKind): boolean {
     if (this.closed) return false;
-    if (kind === "event" && (this.dropped > 0 || this.over(this.maxOutboundBytes))) {
+    if (kind === "event" && (this.dropped > 0 || this.ws.bufferedAmount > this.maxOutboundBytes)) {
       // once dropping, keep dropping until the notice goes out, so the client sees one clean gap
       this.dropped++;
       this.armDrainWatch();
       return false;
     }
     this.write(frame);
-    if (this.over(4 * this.maxOutboundBytes)) {
+    if (this.ws.bufferedAmount > 4 * this.maxOutboundBytes) {
       this.log.warn({ conn: this.id, bufferedAmount: this.ws.bufferedAmount }, "closing slow consumer");
       this.cut("slow consumer");
-    } else this.budget.report(this, this.ws.bufferedAmount);
+    } else this.budget.report(this);
     return true;
   }
 
-  /** Bytes not yet written to the peer (frames corked in this turn are handed to the socket first). */
   bufferedBytes(): number {
-    this.release();
     return this.ws.bufferedAmount;
-  }
-
-  /** Hand the frames corked in this turn to the socket now (end of turn, a bound, a close). */
-  release(): void {
-    if (!this.corked) return;
-    this.corked = false;
-    this.socket.uncork();
   }
 
   /** close with 1008 (slow consumer rule; also called by the outbound budget) */
@@ -115,8 +70,6 @@ export class WsConnection implements Connection, BudgetMember {
   close(code?: number, reason?: string): void {
     if (this.closing) return;
     this.closing = true;
-    // frames queued before the close are written before it, as they were without corking
-    this.release();
     this.budget.remove(this);
     this.stopDrainWatch();
     if (this.ws.readyState === WebSocket.CLOSED) return;
@@ -135,39 +88,24 @@ export class WsConnection implements Connection, BudgetMember {
   /** the socket is gone: release timers */
   disposed(): void {
     this.closing = true;
-    this.release();
     this.budget.remove(this);
     this.stopDrainWatch();
     if (this.killTimer) clearTimeout(this.killTimer);
     this.killTimer = null;
   }
 
-  /** Is the buffer over `limit`, judged on what the socket could not take (corked frames released first)? */
-  private over(limit: number): boolean {
-    if (this.ws.bufferedAmount <= limit) return false;
-    this.release();
-    return this.ws.bufferedAmount > limit;
-  }
-
   private write(frame: string): void {
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(releaseTurn, this);
-    }
-    this.ws.send(frame, this.sent);
+    this.ws.send(frame, (err) => {
+      if (err) this.log.debug({ err, conn: this.id }, "websocket send failed");
+    });
   }
-
-  private readonly sent = (err?: Error): void => {
-    if (err) this.log.debug({ err, conn: this.id }, "websocket send failed");
-  };
 
   private armDrainWatch(): void {
     if (this.drainTimer) return;
     this.drainTimer = setTimeout(() => {
       this.drainTimer = null;
       if (this.closed || this.dropped === 0) return;
-      if (this.over(this.maxOutboundBytes)) return this.armDrainWatch();
+      if (this.ws.bufferedAmount > this.maxOutboundBytes) return this.armDrainWatch();
       const count = this.dropped;
       this.dropped = 0;
       this.write(JSON.stringify({ type: "events_dropped", data: { count } }));
