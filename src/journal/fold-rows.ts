@@ -106,23 +106,7 @@ export class CommandInsert extends Pending {
     const r = this.r;
     const c = this.changes;
     this.st.foldedInsertCommand.run(
-      r.commandId,
-      r.lane,
-      r.sessionId ?? null,
-      r.type,
-      r.actor,
-      r.fingerprint ?? null,
-      r.explicitId ? 1 : 0,
-      r.idempotencyKey ?? null,
-      r.idempotencyScope ?? null,
-      this.json.dependsOn,
-      r.ifSessionVersion ?? null,
-      this.json.params,
-      r.timeoutMs ?? null,
-      r.seq,
-      r.recordedAt,
-      this.tags,
-      this.notBefore,
+      ...acceptedColumns(r, this.json, this.tags, this.notBefore),
       c.status,
       c.revision,
       c.startedAt,
@@ -263,4 +247,13 @@ export class SessionWrite extends Pending {
           : st.foldedDeleteSession.run(this.state, this.version, this.createdAt, this.updatedAt, this.deletedAt, id).changes;
     if (n !== 1) throw new InvariantViolation(sessionRefusal(st.sessionRow, e));
   }
+}
+
+/**
+ * The `commands` columns an accepted record gives, in the order both insert statements take them
+ * (the per-record `insertCommand` and the folded one): the envelope, its accepted seq and time,
+ * tags (JSON or null) and notBefore.
+ */
+export function acceptedColumns(r: JournalRecord, json: { dependsOn: string | null; params: string | null }, tags: string | null, notBefore: number | null): unknown[] {
+  return [r.commandId, r.lane, r.sessionId ?? null, r.type, r.actor, r.fingerprint ?? null, r.explicitId ? 1 : 0, r.idempotencyKey ?? null, r.idempotencyScope ?? null, json.dependsOn, r.ifSessionVersion ?? null, json.params, r.timeoutMs ?? null, r.seq, r.recordedAt, tags, notBefore];
 }

@@ -14,7 +14,7 @@
 import { BatchFold } from "./batch-fold.js";
 import { toBit, toJson, toJsonNotNull } from "./codec.js";
 import { AtRecord, InvariantViolation, orderOf } from "./fold-queue.js";
-import { keyHeld, sessionRefusal } from "./fold-rows.js";
+import { acceptedColumns, keyHeld, sessionRefusal } from "./fold-rows.js";
 import { encodeEffect, type Statements } from "./statements.js";
 import type { FinishedKeyRow, TransitionStatements } from "./transition-sql.js";
 import { JournalWriteError, type JournalRecord } from "./types.js";
@@ -194,26 +194,7 @@ export class Materializer {
     this.noteAcceptedAt(r);
     const tags = Array.isArray(r.detail?.tags) ? (r.detail.tags as string[]) : null;
     const notBefore = typeof r.detail?.notBefore === "number" ? r.detail.notBefore : null;
-    st.insertCommand.run(
-      r.commandId,
-      r.lane,
-      r.sessionId ?? null,
-      r.type,
-      r.actor,
-      r.fingerprint ?? null,
-      r.explicitId ? 1 : 0,
-      r.idempotencyKey ?? null,
-      r.idempotencyScope ?? null,
-      json.dependsOn,
-      r.ifSessionVersion ?? null,
-      json.params,
-      r.timeoutMs ?? null,
-      r.seq,
-      r.recordedAt,
-      tags && tags.length > 0 ? JSON.stringify(tags) : null,
-      notBefore,
-      r.recordedAt,
-    );
+    st.insertCommand.run(...acceptedColumns(r, json, tags && tags.length > 0 ? JSON.stringify(tags) : null, notBefore), r.recordedAt);
     this.indexAccepted(r, tags);
     const key = r.idempotencyKey ?? null;
     if (key === null) return;
