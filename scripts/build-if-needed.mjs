@@ -1,12 +1,8 @@
 #!/usr/bin/env node
 // `npm start` runs this first: compile src/ to dist/ when dist is missing or older than any source.
-import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const marker = join(root, "dist/cli/main.js");
+import { join } from "node:path";
+import { binFile as marker, build, root } from "./build.mjs";
 
 function newest(dir) {
   let t = 0;
@@ -21,5 +17,5 @@ const sourcesChanged = () => Math.max(newest(join(root, "src")), statSync(join(r
 
 if (!existsSync(marker) || sourcesChanged()) {
   process.stderr.write("causeway: building dist/ ...\n");
-  execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(root, "tsconfig.build.json")], { stdio: "inherit", cwd: root });
+  build();
 }

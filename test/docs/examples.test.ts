@@ -20,7 +20,8 @@
  * UPDATE_DOC_EXAMPLES=1 rewrites the output lines of drifted steps in place (check the diff).
  */
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../helpers/spawn.js";
@@ -96,9 +97,18 @@ describe("#19 executable docs: every example runs and prints what the doc shows"
 
 describe("#19 tour", () => {
   it("#19 tour: npx causeway runs this checkout's bin without downloading anything (the tour's client after npm ci)", () => {
-    const out = execFileSync("npx", ["--no-install", "causeway", "--version"], { cwd: ROOT, encoding: "utf8" });
-    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
-    expect(out.trim()).toBe(pkg.version);
+    // npm links (and chmods) the project's bin when npx first installs it into its cache; a cache made
+    // before a rebuild keeps pointing at the rebuilt file, so the build itself must leave it executable
+    expect(statSync(join(ROOT, "dist/cli/main.js")).mode & 0o111).toBe(0o111);
+    // a fresh npm cache, as on a new machine: this machine's npx cache must not decide the result
+    const cache = mkdtempSync(join(tmpdir(), "causeway-npx-cache-"));
+    try {
+      const out = execFileSync("npx", ["--no-install", "causeway", "--version"], { cwd: ROOT, encoding: "utf8", env: { ...process.env, npm_config_cache: cache } });
+      const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
+      expect(out.trim()).toBe(pkg.version);
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
   });
 
   it("#19 tour: README's Try it shows a replay, a version conflict, a dependsOn wait and a pending approval, with output", () => {
