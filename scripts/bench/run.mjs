@@ -7,7 +7,7 @@
 // 5k/s and s4 also with their ratio to the ceiling.
 //
 //   npm run bench -- --quick                  all scenarios, small sizes (50k-command journal)
-//   npm run bench -- --only s1,s6             a subset (baselines always run; names: s1 … s8)
+//   npm run bench -- --only s1,s6             a subset (baselines always run; names: s1 … s9)
 //   BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=bench/profiles" npm run bench -- --quick --only s1
 //                                             extra node flags for the server processes (profiling)
 //   node scripts/bench/profile-summary.mjs bench/profiles/<file>.cpuprofile
@@ -19,10 +19,11 @@ import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { ceilingOpenLoop, ceilingThroughput, pipeEcho, rawSqlite, wsEcho } from "./lib/baselines.mjs";
 import { s1Throughput, s2Latency, s3Stdio, s4ManyConnections, s5Restart, s6History, s7Rss, s8Audit } from "./lib/scenarios.mjs";
+import { s9BigDocuments } from "./lib/big-docs.mjs";
 import { fmt, median } from "./lib/stats.mjs";
 import { Command, InvalidArgumentError } from "commander";
 
-const SCENARIOS = ["s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8"];
+const SCENARIOS = ["s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9"];
 const opts = new Command("npm run bench --")
   .description("causeway benchmarks: a real server per scenario, baselines measured in the same run")
   .option("--quick", "small sizes (50k-command journal), one run per figure")
@@ -53,6 +54,7 @@ const P = quick
       s6: { n: 50_000, iterations: 500 },
       s7: { commands: 10_000, historyN: 50_000 },
       s8: { n: 50_000 },
+      s9: { window: 64, sizes: [{ docBytes: 100, commands: 3_000, warmup: 300 }, { docBytes: 100_000, commands: 600, warmup: 60 }, { docBytes: 1_000_000, commands: 100, warmup: 10 }] },
     }
   : {
       mode: "full",
@@ -68,6 +70,7 @@ const P = quick
       s6: { n: 1_000_000, iterations: 2_000 },
       s7: { commands: 50_000, historyN: 1_000_000 },
       s8: { n: 1_000_000 },
+      s9: { window: 64, sizes: [{ docBytes: 100, commands: 10_000, warmup: 1_000 }, { docBytes: 100_000, commands: 3_000, warmup: 300 }, { docBytes: 1_000_000, commands: 500, warmup: 50 }] },
     };
 const WINDOW = 256;
 
@@ -127,8 +130,8 @@ if (want("s1")) {
     log(`s1: durable set throughput, one WebSocket, 64 sessions, ${WINDOW} in flight, durability ${durability}`);
     const rs = await runs(P.runs, () => s1Throughput({ durability, commands: P.s1.commands, window: WINDOW, warmup: P.s1.warmup }));
     const m = median(rs.map((r) => r.commandsPerSec));
-    S.s1[durability] = { commandsPerSec: m, runs: rs, ratioToWsEcho: m / echo, ratioToCeiling: m / ceiling, journalRowsPerSec: m * 3, p99Ms: median(rs.map((r) => r.latencyMs.p99)) };
-    log(`  ${fmt(m)} commands/s (${fmt(m / echo, 3)} × ws echo, ${xCeiling(m)}), ${fmt(median(rs.map((r) => r.rowsPerCommit)))} journal rows per commit`);
+    S.s1[durability] = { commandsPerSec: m, runs: rs, ratioToWsEcho: m / echo, ratioToCeiling: m / ceiling, p99Ms: median(rs.map((r) => r.latencyMs.p99)), writtenBytesPerCommand: median(rs.map((r) => r.writtenBytesPerCommand)) };
+    log(`  ${fmt(m)} commands/s (${fmt(m / echo, 3)} × ws echo, ${xCeiling(m)}), ${fmt(median(rs.map((r) => r.rowsPerCommit)))} journal rows per commit, ${fmt(S.s1[durability].writtenBytesPerCommand)} bytes written per command`);
   }
   log(`s1: the same, durability full, responses only (subscribe {lifecycle: "none"})`);
   const rs = await runs(P.runs, () => s1Throughput({ durability: "full", commands: P.s1.commands, window: WINDOW, warmup: P.s1.warmup, lifecycle: "none" }));
@@ -196,6 +199,10 @@ if (want("s8")) {
   S.s8 = s8Audit({ ...P.s8, log });
   log(`  ${fmt(S.s8.secs)} s (raw scan ${fmt(S.s8.rawScanSecs)} s), peak RSS ${fmt(S.s8.peakRssMb)} MB, ok=${S.s8.ok}`);
 }
+if (want("s9")) {
+  log(`s9: one-key set on ~100 B, ~100 KB and ~1 MB documents (${P.s9.window} in flight, durability full, responses only)`);
+  S.s9 = await s9BigDocuments({ ...P.s9, log });
+}
 out.totalSeconds = (performance.now() - tStart) / 1000;
 
 // ---------------------------------------------------------------- table
@@ -217,6 +224,10 @@ if (S.s1) {
   row("1 durable set, 1 ws, 64 sessions, 256 in flight", "durability normal", S.s1.normal.commandsPerSec, "cmds/s", "", undefined, `${fmt(S.s1.normal.ratioToWsEcho, 3)} × ws echo`, xCeiling(S.s1.normal.commandsPerSec));
   const ro = S.s1.responsesOnly;
   row("1 durable set, 1 ws, 64 sessions, 256 in flight", "durability full, responses only (lifecycle none)", ro.commandsPerSec, "cmds/s", "≥ 0.35 × echo", ro.ratioToWsEcho >= 0.35, `${fmt(ro.ratioToWsEcho, 3)} × ws echo`, ro.ratioToCeilingResponsesOnly === null ? "" : `${fmt(ro.ratioToCeilingResponsesOnly, 3)} × ceiling (responses only)`);
+}
+if (S.s1?.full.writtenBytesPerCommand != null) {
+  const b = S.s1.full.writtenBytesPerCommand;
+  row("1 durable set, 1 ws, 64 sessions, 256 in flight", "bytes written to storage per command (full)", b, "B", "≤ 4,096", b <= 4096, "");
 }
 if (S.s2) {
   for (const [rate, r] of Object.entries(S.s2)) {
@@ -252,6 +263,13 @@ if (S.s7) {
 }
 if (S.s8) {
   row(`8 offline audit, ${S.s8.commands.toLocaleString("en-US")} commands`, `${S.s8.rows.toLocaleString("en-US")} rows, peak RSS ${fmt(S.s8.peakRssMb)} MB, ok=${S.s8.ok}`, S.s8.secs, "s", S.s8.commands === 1_000_000 ? "≤ 10 s" : "(≤ 10 s at 1M)", S.s8.commands === 1_000_000 ? S.s8.secs <= 10 : S.s8.secs <= 1, `${fmt(S.s8.ratioToRawScan, 1)} × raw row scan (${fmt(S.s8.rawScanSecs)} s)`);
+}
+if (S.s9) {
+  const targets = { 100_000: 0.5, 1_000_000: 0.2 };
+  for (const r of Object.values(S.s9)) {
+    const t = targets[r.docBytes];
+    row("9 one-key set on big documents, 1 ws, 64 in flight", `${r.docBytes.toLocaleString("en-US")} B documents; ${r.writtenBytesPerCommand === null ? "?" : fmt(r.writtenBytesPerCommand)} B written per command`, r.commandsPerSec, "cmds/s", t ? `≥ ${t} × small documents` : "", t ? r.ratioToSmall >= t : undefined, `${fmt(r.ratioToSmall, 3)} × small documents`);
+  }
 }
 out.table = rows;
 

@@ -2,7 +2,7 @@
 // and the same load against the ceiling baseline (lib/baselines.mjs), so their ratios compare like
 // with like. 64 sessions, each command a one-key `set` with an id and an idempotency key.
 import { openLoop, pipeline } from "./clients.mjs";
-import { sleep } from "./stats.mjs";
+import { procWriteBytes, sleep } from "./stats.mjs";
 
 export const SESSIONS = 64;
 
@@ -23,15 +23,19 @@ export async function createSessions(client, prefix, n = SESSIONS) {
  * s1's load on a connected client: 64 sessions, `warmup` commands, then `commands` pipelined
  * `set`s with `window` in flight; the server's group-commit counters read around the measured part.
  */
-export async function pipelinedSets(client, { commands, window, warmup, label = "s1" }) {
+export async function pipelinedSets(client, { commands, window, warmup, label = "s1", pid = null }) {
   await createSessions(client, "b");
   await pipeline(client, { total: warmup, window, frame: setFrame("b") });
   const before = await journalStats(client);
+  const written0 = pid === null ? null : procWriteBytes(pid);
   const r = await pipeline(client, { total: commands, window, frame: setFrame("b") });
+  const written1 = pid === null ? null : procWriteBytes(pid);
   if (r.failed) throw new Error(`${label}: ${r.failed} commands failed: ${client.failures.join(" | ")}`);
   const after = await journalStats(client);
   const batches = after.batches - before.batches;
-  return { commands, window, sessions: SESSIONS, commandsPerSec: r.perSec, latencyMs: r.latencyMs, commits: batches, rowsPerCommit: batches ? (after.records - before.records) / batches : null };
+  // bytes the server process wrote to storage (WAL, checkpoints) per measured command
+  const writtenBytesPerCommand = written0 === null || written1 === null ? null : (written1 - written0) / commands;
+  return { commands, window, sessions: SESSIONS, commandsPerSec: r.perSec, latencyMs: r.latencyMs, commits: batches, rowsPerCommit: batches ? (after.records - before.records) / batches : null, writtenBytesPerCommand };
 }
 
 /** s2's load on a connected client: 64 sessions, `warmup` commands 64 in flight, then an open loop at each rate. */

@@ -28,7 +28,7 @@ export async function s1Throughput({ durability, commands, window, warmup, lifec
       const f = await c.request({ type: "subscribe", lifecycle });
       if (!f.success) throw new Error(`s1: subscribe {lifecycle: ${lifecycle}} failed: ${JSON.stringify(f)}`);
     }
-    const r = await pipelinedSets(c, { commands, window, warmup, label: "s1" });
+    const r = await pipelinedSets(c, { commands, window, warmup, label: "s1", pid: srv.pid });
     await c.close();
     return { durability, lifecycle, ...r, serverRssMb: srv.mem().hwmMb };
   } finally {

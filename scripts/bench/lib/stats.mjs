@@ -42,3 +42,13 @@ export function procMem(pid) {
     return { rssMb: null, hwmMb: null };
   }
 }
+
+/** Bytes a live process has caused to be written to storage so far (Linux /proc/<pid>/io write_bytes), or null. */
+export function procWriteBytes(pid) {
+  try {
+    const m = /^write_bytes:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
