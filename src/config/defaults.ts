@@ -75,6 +75,8 @@ export interface CausewayConfig {
   retentionBatchRows: number;
   /** retention: how often the background compactor runs */
   retentionIntervalMs: number;
+  /** bits of the in-memory filter of journaled command ids and idempotency keys (a miss skips SQLite at admission); 0 disables */
+  admissionFilterBits: number;
   /** test-only: make the Nth journal commit (1-based, counted from open) fail; 0 disables */
   faultFailCommit: number;
   /** test-only: how many consecutive commits fail once the fault triggers */
@@ -82,6 +84,9 @@ export interface CausewayConfig {
   /** test-only: the SQLite error the failing commits raise: `ioerr` (SQLITE_IOERR) or `full` (SQLITE_FULL, disk full) */
   faultKind: "ioerr" | "full";
 }
+
+/** 2^24 bits (2 MiB): about 0.05 % false positives at one million ids and keys (src/journal/bloom.ts) */
+export const DEFAULT_ADMISSION_FILTER_BITS = 2 ** 24;
 
 export const DEFAULT_LIMITS: ServerLimits = {
   maxFrameBytes: 10 * 1024 * 1024,
@@ -145,6 +150,7 @@ export const DEFAULT_CONFIG: CausewayConfig = {
   retentionMaxBytes: 0,
   retentionBatchRows: 2_000,
   retentionIntervalMs: 60_000,
+  admissionFilterBits: DEFAULT_ADMISSION_FILTER_BITS,
   faultFailCommit: 0,
   faultFailCount: 1,
   faultKind: "ioerr",

@@ -17,9 +17,10 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import type { Durability } from "../config/defaults.js";
+import { DEFAULT_ADMISSION_FILTER_BITS, type Durability } from "../config/defaults.js";
 import type { AuditReads } from "./audit-reads.js";
 import { rowToStoredCommand, type CommandRow } from "./codec.js";
+import { KnownIds } from "./known-ids.js";
 import { FaultInjector, type FaultKind } from "./fault.js";
 import { FileGuard } from "./file-guard.js";
 import { inspectJournalFile, markJournalFile } from "./file-identity.js";
@@ -69,6 +70,8 @@ export interface SqliteStoreOptions {
   takeOverLease?: boolean;
   /** test-only: false writes the derived rows record by record (the reference batch folding is compared with) */
   foldBatches?: boolean;
+  /** size of the in-memory filter of journaled ids and idempotency keys (known-ids.ts), bits; 0 disables (default 2^24: 2 MiB) */
+  admissionFilterBits?: number;
 }
 
 const SYNCHRONOUS: Record<Durability, string> = { full: "FULL", normal: "NORMAL", off: "OFF" };
@@ -97,6 +100,9 @@ export class SqliteStore implements Store {
   private readonly log: StoreLog | undefined;
   private readonly takeOverLease: boolean;
   private readonly foldBatches: boolean;
+  private readonly filterBits: number;
+  /** ids and keys the journal may hold; a miss skips the SQLite lookup */
+  private known = new KnownIds(0);
 
   private lastSeq = 0;
   private readonly laneHeads = new Map<string, number>();
@@ -119,6 +125,7 @@ export class SqliteStore implements Store {
     this.log = opts.log;
     this.takeOverLease = opts.takeOverLease ?? false;
     this.foldBatches = opts.foldBatches ?? true;
+    this.filterBits = opts.admissionFilterBits ?? DEFAULT_ADMISSION_FILTER_BITS;
     this.fault = new FaultInjector(opts.faultFailCommit ?? 0, opts.faultFailCount ?? 1, opts.faultKind ?? "ioerr");
   }
 
@@ -167,6 +174,8 @@ export class SqliteStore implements Store {
       this.guard = this.memory ? null : new FileGuard([this.path, `${this.path}-wal`]);
       lease?.startHeartbeat(() => this.checkFiles("paths"));
       this.commitCalls = 0;
+      this.known = new KnownIds(this.filterBits);
+      this.known.fill(db);
       return recovered;
     } catch (err) {
       lease?.release();
@@ -201,6 +210,8 @@ export class SqliteStore implements Store {
       this.commitFailures++;
       throw new JournalWriteError(`journal ${this.path}: ${down}`);
     }
+    // before the write: an id must be in the filter by the time its row is visible (a failed batch only leaves stale entries)
+    this.known.note(records);
     let result: BatchResult;
     try {
       result = this.txn.immediate(records, commitNo);
@@ -251,7 +262,13 @@ export class SqliteStore implements Store {
   // ---------------------------------------------------------------------------------------------
   // query side
 
+  /** The admission filter (known-ids.ts): its size, entries, and whether it is in use yet. */
+  filterStats(): { bits: number; entries: number; ready: boolean } {
+    return this.known.stats();
+  }
+
   getCommand(commandId: string): StoredCommand | undefined {
+    if (!this.known.mayHaveCommand(commandId)) return undefined;
     const row = this.statements().getCommand.get(commandId) as CommandRow | undefined;
     return row ? rowToStoredCommand(row) : undefined;
   }
@@ -290,6 +307,7 @@ export class SqliteStore implements Store {
   // write side
 
   getIdempotency(scope: string, key: string, now: number): IdempotencyHit | undefined {
+    if (!this.known.mayHaveKey(scope, key)) return undefined;
     const row = this.statements().getIdempotency.get(scope, key, now) as { command_id: string; fingerprint: string | null } | undefined;
     return row ? { commandId: row.command_id, fingerprint: row.fingerprint } : undefined;
   }
@@ -337,6 +355,7 @@ export class SqliteStore implements Store {
 
   close(): void {
     const db = this.db;
+    this.known.stop();
     this.lease?.release();
     this.lease = null;
     this.guard?.close();

@@ -118,6 +118,7 @@ describe("loadConfig", () => {
       CAUSEWAY_FAULT_FAIL_COMMIT: "3",
       CAUSEWAY_FAULT_FAIL_COUNT: "2",
       CAUSEWAY_FAULT_KIND: "full",
+      CAUSEWAY_ADMISSION_FILTER_BITS: "4096",
     };
     // the test lists every non-limit env var
     expect(Object.keys(env).sort()).toEqual(CONFIG_OPTIONS.filter((o) => !o.limit).map((o) => o.env).sort());
@@ -151,6 +152,7 @@ describe("loadConfig", () => {
       retentionMaxBytes: 13,
       retentionBatchRows: 14,
       retentionIntervalMs: 15,
+      admissionFilterBits: 4096,
       failUnstartedOnRecovery: true,
       shutdownGraceMs: 10,
       traceStarts: true,
