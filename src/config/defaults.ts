@@ -77,6 +77,8 @@ export interface CausewayConfig {
   retentionIntervalMs: number;
   /** bits of the in-memory filter of journaled command ids and idempotency keys (a miss skips SQLite at admission); 0 disables */
   admissionFilterBits: number;
+  /** WAL checkpoints run by a worker thread this often, not inside commits on the main thread; 0 leaves them to the writer */
+  checkpointIntervalMs: number;
   /** test-only: make the Nth journal commit (1-based, counted from open) fail; 0 disables */
   faultFailCommit: number;
   /** test-only: how many consecutive commits fail once the fault triggers */
@@ -151,6 +153,7 @@ export const DEFAULT_CONFIG: CausewayConfig = {
   retentionBatchRows: 2_000,
   retentionIntervalMs: 60_000,
   admissionFilterBits: DEFAULT_ADMISSION_FILTER_BITS,
+  checkpointIntervalMs: 250,
   faultFailCommit: 0,
   faultFailCount: 1,
   faultKind: "ioerr",

@@ -20,6 +20,7 @@ import Database from "better-sqlite3";
 import { DEFAULT_ADMISSION_FILTER_BITS, type Durability } from "../config/defaults.js";
 import type { AuditReads } from "./audit-reads.js";
 import { rowToStoredCommand, type CommandRow } from "./codec.js";
+import { Checkpointer } from "./checkpointer.js";
 import { KnownIds } from "./known-ids.js";
 import { FaultInjector, type FaultKind } from "./fault.js";
 import { FileGuard } from "./file-guard.js";
@@ -72,6 +73,8 @@ export interface SqliteStoreOptions {
   foldBatches?: boolean;
   /** size of the in-memory filter of journaled ids and idempotency keys (known-ids.ts), bits; 0 disables (default 2^24: 2 MiB) */
   admissionFilterBits?: number;
+  /** WAL checkpoints by a worker thread every this many ms instead of inside commits (checkpointer.ts); 0 (default) leaves them to the writer */
+  checkpointIntervalMs?: number;
 }
 
 const SYNCHRONOUS: Record<Durability, string> = { full: "FULL", normal: "NORMAL", off: "OFF" };
@@ -101,6 +104,8 @@ export class SqliteStore implements Store {
   private readonly takeOverLease: boolean;
   private readonly foldBatches: boolean;
   private readonly filterBits: number;
+  private readonly checkpointIntervalMs: number;
+  private checkpointer: Checkpointer | null = null;
   /** ids and keys the journal may hold; a miss skips the SQLite lookup */
   private known = new KnownIds(0);
 
@@ -126,6 +131,7 @@ export class SqliteStore implements Store {
     this.takeOverLease = opts.takeOverLease ?? false;
     this.foldBatches = opts.foldBatches ?? true;
     this.filterBits = opts.admissionFilterBits ?? DEFAULT_ADMISSION_FILTER_BITS;
+    this.checkpointIntervalMs = opts.checkpointIntervalMs ?? 0;
     this.fault = new FaultInjector(opts.faultFailCommit ?? 0, opts.faultFailCount ?? 1, opts.faultKind ?? "ioerr");
   }
 
@@ -176,6 +182,10 @@ export class SqliteStore implements Store {
       this.commitCalls = 0;
       this.known = new KnownIds(this.filterBits);
       this.known.fill(db);
+      if (!this.memory && this.checkpointIntervalMs > 0) {
+        this.checkpointer = new Checkpointer(db, { path: this.path, intervalMs: this.checkpointIntervalMs, synchronous: SYNCHRONOUS[this.durability], busyTimeoutMs: this.busyTimeoutMs, log: this.log });
+        this.checkpointer.start();
+      }
       return recovered;
     } catch (err) {
       lease?.release();
@@ -261,6 +271,11 @@ export class SqliteStore implements Store {
 
   // ---------------------------------------------------------------------------------------------
   // query side
+
+  /** The WAL checkpoint worker (checkpointer.ts), or null when the writer checkpoints by itself. */
+  checkpoints(): Checkpointer | null {
+    return this.checkpointer;
+  }
 
   /** The admission filter (known-ids.ts): its size, entries, and whether it is in use yet. */
   filterStats(): { bits: number; entries: number; ready: boolean } {
@@ -356,6 +371,8 @@ export class SqliteStore implements Store {
   close(): void {
     const db = this.db;
     this.known.stop();
+    void this.checkpointer?.stop();
+    this.checkpointer = null;
     this.lease?.release();
     this.lease = null;
     this.guard?.close();

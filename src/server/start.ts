@@ -66,7 +66,7 @@ async function loadCommands(config: CausewayConfig, services: () => OperatorServ
 }
 
 function openStore(config: CausewayConfig, log: Logger): Store {
-  return new SqliteStore({ path: config.db, durability: config.durability, faultFailCommit: config.faultFailCommit, faultFailCount: config.faultFailCount, faultKind: config.faultKind, takeOverLease: config.takeOverLease, admissionFilterBits: config.admissionFilterBits, log });
+  return new SqliteStore({ path: config.db, durability: config.durability, faultFailCommit: config.faultFailCommit, faultFailCount: config.faultFailCount, faultKind: config.faultKind, takeOverLease: config.takeOverLease, admissionFilterBits: config.admissionFilterBits, checkpointIntervalMs: config.checkpointIntervalMs, log });
 }
 
 /** Start the engine on the store (startup recovery); the store is closed again if that fails. */

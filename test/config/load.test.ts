@@ -119,6 +119,7 @@ describe("loadConfig", () => {
       CAUSEWAY_FAULT_FAIL_COUNT: "2",
       CAUSEWAY_FAULT_KIND: "full",
       CAUSEWAY_ADMISSION_FILTER_BITS: "4096",
+      CAUSEWAY_CHECKPOINT_INTERVAL_MS: "16",
     };
     // the test lists every non-limit env var
     expect(Object.keys(env).sort()).toEqual(CONFIG_OPTIONS.filter((o) => !o.limit).map((o) => o.env).sort());
@@ -153,6 +154,7 @@ describe("loadConfig", () => {
       retentionBatchRows: 14,
       retentionIntervalMs: 15,
       admissionFilterBits: 4096,
+      checkpointIntervalMs: 16,
       failUnstartedOnRecovery: true,
       shutdownGraceMs: 10,
       traceStarts: true,
