@@ -47,7 +47,7 @@ const P = quick
       sqlite: { 1: 2_000, 64: 40_000, 256: 100_000, maxMs: 1_000 },
       ceiling: { commands: 20_000, warmup: 2_000, openLoopRate: 5_000 },
       s1: { commands: 10_000, warmup: 1_000 },
-      s2: { rates: [1_000, 5_000, 10_000], durationMs: 1_000, warmup: 1_000 },
+      s2: { rates: [1_000, 2_000, 3_000, 5_000, 10_000], durationMs: 1_000, warmup: 1_000 },
       s3: { commands: 10_000, warmup: 1_000 },
       s4: { clients: 500, perClient: 1, durationMs: 2_000 },
       s5: { journals: [50_000], runs: 3 },
@@ -63,7 +63,7 @@ const P = quick
       sqlite: { 1: 5_000, 64: 200_000, 256: 500_000, maxMs: 5_000 },
       ceiling: { commands: 100_000, warmup: 5_000, openLoopRate: 5_000 },
       s1: { commands: 30_000, warmup: 3_000 },
-      s2: { rates: [1_000, 5_000, 10_000], durationMs: 5_000, warmup: 3_000 },
+      s2: { rates: [500, 1_000, 2_000, 3_000, 4_000, 5_000, 10_000], durationMs: 5_000, warmup: 3_000 },
       s3: { commands: 30_000, warmup: 3_000 },
       s4: { clients: 500, perClient: 1, durationMs: 10_000 },
       s5: { journals: [100_000, 1_000_000], runs: 3 },
@@ -145,6 +145,10 @@ if (want("s2")) {
   S.s2 = await s2Latency(P.s2);
   for (const [rate, r] of Object.entries(S.s2)) if (out.baselines.ceiling.openLoop[rate]) r.p99RatioToCeiling = r.latencyMs.p99 / out.baselines.ceiling.openLoop[rate].latencyMs.p99;
   for (const [rate, r] of Object.entries(S.s2)) log(`  ${rate}/s: p50 ${fmt(r.latencyMs.p50)} p99 ${fmt(r.latencyMs.p99)} p99.9 ${fmt(r.latencyMs.p999)} ms (achieved ${fmt(r.achievedPerSec)}/s, ${r.failed} failed)`);
+  // the highest offered rate (of those measured) whose p99 stayed ≤ 10 ms
+  const within = Object.entries(S.s2).filter(([, r]) => r.latencyMs.p99 <= 10).map(([rate]) => Number(rate));
+  out.s2HighestRateP99Within10Ms = within.length ? Math.max(...within) : null;
+  log(`  highest offered rate with p99 ≤ 10 ms: ${out.s2HighestRateP99Within10Ms === null ? `none of ${P.s2.rates.join(", ")}/s` : `${fmt(out.s2HighestRateP99Within10Ms)}/s`}`);
 }
 if (want("s3")) {
   log("s3: stdio throughput");
@@ -236,6 +240,7 @@ if (S.s2) {
     row("2 open-loop latency, durability full", `${rate}/s p50 / p99 / p99.9 (achieved ${fmt(r.achievedPerSec)}/s)`, `${fmt(r.latencyMs.p50)} / ${fmt(r.latencyMs.p99)} / ${fmt(r.latencyMs.p999)}`, "ms", is5k ? "p99 ≤ 2 ms" : "", is5k ? r.latencyMs.p99 <= 2 : undefined, e ? `p99 ${fmt(r.latencyMs.p99 / e.latencyMs.p99, 1)} × echo p99 at ${rate}/s` : "", r.p99RatioToCeiling === undefined ? undefined : `p99 ${fmt(r.p99RatioToCeiling, 1)} × ceiling p99`);
   }
 }
+if (S.s2) row("2 open-loop latency, durability full", `highest offered rate with p99 ≤ 10 ms (of ${P.s2.rates.join(", ")}/s)`, out.s2HighestRateP99Within10Ms ?? "none", "cmds/s", "report", undefined, "");
 if (S.s3) row("3 stdio pipe, 256 in flight", "durability full", S.s3.commandsPerSec, "cmds/s", "", undefined, `${fmt(S.s3.ratioToPipeEcho, 3)} × pipe echo`);
 if (S.s4sweep) {
   for (const clients of [1, 10]) {
