@@ -14,6 +14,8 @@ import { openAuditDatabase, runAudit } from "../../src/audit/index.js";
 import { BUILTIN_COMMANDS } from "../../src/commands/builtin/index.js";
 import { defineCommand } from "../../src/commands/define.js";
 import { CommandRegistry } from "../../src/commands/registry.js";
+import { RETENTION_SCHEMA_SQL } from "../../src/journal/migrations/index.js";
+import { clampCut, compact } from "../../src/journal/retention.js";
 import { startInProc, type InProc } from "../helpers/inproc.js";
 
 const seed = Number(process.env.FC_SEED ?? Date.now());
@@ -195,6 +197,38 @@ describe("#17 patches and snapshots through the engine", () => {
       expect(raw.prepare("SELECT version FROM session_states WHERE session_id = 's'").get()).toEqual({ version: last.version });
     } finally {
       raw.close();
+    }
+  });
+
+  it("#17 compaction that removes the patches after a session's checkpoint moves the checkpoint to the cut: restart and the audit rebuild the same state", async () => {
+    const db = join(mkdtempSync(join(tmpdir(), "causeway-patch-compact-")), "journal.db");
+    let server = startInProc({ config: { db, durability: "off" } });
+    const c = server.connect();
+    await c.request({ type: "create_session", id: "mk", sessionId: "s", state: { pad: "p".repeat(4_000) } });
+    for (let i = 0; i < 60; i++) await c.request({ type: "set", id: `s${i}`, sessionId: "s", path: `/k${i % 7}`, value: i });
+    const live = await c.request({ type: "get_state", sessionId: "s" });
+    await server.stop();
+
+    const raw = new Database(db);
+    raw.exec(RETENTION_SCHEMA_SQL);
+    const before = raw.prepare("SELECT version, lane_seq FROM session_states WHERE session_id = 's'").get() as { version: number; lane_seq: number };
+    // every write so far was a patch: the checkpoint is the create
+    expect(before.version).toBe(0);
+    const cut = clampCut(raw, 100);
+    await compact(raw, cut, 1_000, () => Date.now() + 10 * 86_400_000);
+    const after = raw.prepare("SELECT version, lane_seq FROM session_states WHERE session_id = 's'").get() as { version: number; lane_seq: number };
+    expect(after.version).toBeGreaterThan(0);
+    expect((raw.prepare("SELECT min(lane_seq) AS m FROM journal WHERE lane = 'session:s'").get() as { m: number }).m).toBe(after.lane_seq + 1);
+    raw.close();
+
+    server = startInProc({ config: { db, durability: "off" } });
+    expect(await server.connect().request({ type: "get_state", sessionId: "s" })).toMatchObject({ success: true, sessionVersion: 60, data: live.data });
+    await server.stop();
+    const adb = openAuditDatabase(db);
+    try {
+      expect((await runAudit(adb, db, registry())).violations).toEqual([]);
+    } finally {
+      adb.close();
     }
   });
 });
