@@ -18,21 +18,9 @@
  *  - one unfinished command: accepted only, never started.
  * Re-running the script rebuilds the same content.
  */
-import { existsSync, rmSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import Database from "better-sqlite3";
+import { outPath, seal, writeOldJournal } from "./old-journal-fixture.mjs";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const builderModule = join(root, "dist/journal/migrations/old-journal.js");
-if (!existsSync(builderModule)) {
-  console.error(`missing ${builderModule}: run \`npm run build\` first`);
-  process.exit(1);
-}
-const { writeOldJournal } = await import(builderModule);
-
-const out = resolve(process.argv[2] ?? join(root, "fixtures/journal-v1.db"));
-for (const f of [out, `${out}-wal`, `${out}-shm`, `${out}-journal`]) rmSync(f, { force: true });
+const out = outPath("journal-v1.db");
 
 const T0 = Date.UTC(2026, 0, 1);
 let clock = T0;
@@ -183,15 +171,4 @@ const written = writeOldJournal(out, 1, batches);
 if (written !== 1) throw new Error(`expected schema 1, got ${written}`);
 
 // single self-contained file, compacted
-const db = new Database(out);
-db.exec("VACUUM");
-const version = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get();
-const counts = Object.fromEntries(
-  ["journal", "commands", "idempotency", "sessions", "lanes", "lease"].map((t) => [
-    t,
-    db.prepare(`SELECT count(*) AS n FROM ${t}`).get().n,
-  ]),
-);
-db.close();
-for (const f of [`${out}-wal`, `${out}-shm`]) rmSync(f, { force: true });
-console.log(`wrote ${out} (schema_version ${version.value})`, counts);
+seal(out, ["journal", "commands", "idempotency", "sessions", "lanes", "lease"]);

@@ -28,6 +28,8 @@ export interface ReexecSubject {
 export interface Produced {
   outcome: Outcome;
   effect: SessionEffect | undefined;
+  /** the session's state before the re-run (what a recorded patch applies to) */
+  before?: unknown;
   consumed: { clock: number; random: number };
   limitAssumed: boolean;
 }
@@ -100,7 +102,7 @@ export class HandlerRerun {
 
   private produced(s: ReexecSubject, def: CommandDefinition, run: ReexecRun, data: unknown): Attempt {
     const settled = settleResult(this.subject(s, def), run, data, UNLIMITED_OUTPUT, this.versionAt(s.finished.seq));
-    return { kind: "produced", p: { outcome: settled.outcome, effect: settled.effect, consumed: run.consumed(), limitAssumed: run.limitAssumed() } };
+    return { kind: "produced", p: { outcome: settled.outcome, effect: settled.effect, before: run.base().state, consumed: run.consumed(), limitAssumed: run.limitAssumed() } };
   }
 
   private failed(s: ReexecSubject, def: CommandDefinition, run: ReexecRun, err: unknown): Attempt {

@@ -10,6 +10,8 @@
  *    order, which a restart resets to id order; the journal does not record it);
  *  - a recorded "[REDACTED]" (outcome data is redacted before persist) matches any value.
  */
+import { isStateWrite, stateAfter } from "../lifecycle/effects.js";
+import type { SessionEffect } from "../lifecycle/status.js";
 import { isoTime, upgradeLegacySessionInfo } from "../commands/session-info.js";
 import { containsRedacted, REDACTED } from "../journal/redaction.js";
 import { jsonText } from "./findings.js";
@@ -75,6 +77,16 @@ function byKey(x: unknown, y: unknown): number {
  * session table for the createdAt fallback (which also reads SessionInfo as older journals recorded
  * it, createdAt in epoch ms), or null for the exact comparison.
  */
+const sameKind = (a: SessionEffect, b: SessionEffect): boolean => a.kind === b.kind || (isStateWrite(a) && isStateWrite(b));
+
+function after(e: Exclude<SessionEffect, { kind: "delete" }>, before: unknown): unknown {
+  try {
+    return stateAfter(e, before);
+  } catch (err) {
+    return { patchDoesNotApply: (err as Error).message, ops: e.kind === "patch" ? e.ops : null };
+  }
+}
+
 export function outcomeDifferences(s: ReexecSubject, p: Produced, sessions: Iterable<[string, SessionRec]> | null): Record<string, unknown> | null {
   const o = s.finished.outcome!;
   const diff: Record<string, unknown> = {};
@@ -89,10 +101,13 @@ export function outcomeDifferences(s: ReexecSubject, p: Produced, sessions: Iter
   const pe = p.effect;
   if (re === undefined || pe === undefined) {
     if (re !== pe) diff.effect = { recorded: re ?? null, reexecuted: pe ?? null };
-  } else if (re.kind !== pe.kind || re.sessionId !== pe.sessionId || (re.kind !== "delete" && pe.kind !== "delete" && re.version !== pe.version)) {
+  } else if (!sameKind(re, pe) || re.sessionId !== pe.sessionId || (re.kind !== "delete" && pe.kind !== "delete" && re.version !== pe.version)) {
     diff.effect = { recorded: re, reexecuted: pe };
-  } else if (re.kind !== "delete" && pe.kind !== "delete" && jsonText(re.state) !== jsonText(pe.state)) {
-    diff.state = { recorded: re.state, reexecuted: pe.state };
+  } else if (re.kind !== "delete" && pe.kind !== "delete") {
+    // a write is journaled as a patch or (a snapshot) whole: compare the states they leave
+    const recorded = after(re, p.before);
+    const reexecuted = after(pe, p.before);
+    if (jsonText(recorded) !== jsonText(reexecuted)) diff.state = { recorded, reexecuted };
   }
   const clock = numbers(s.finished.detail?.clock).length;
   const random = numbers(s.finished.detail?.random).length;

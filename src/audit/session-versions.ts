@@ -6,6 +6,7 @@
  */
 import type { CommandRegistry } from "../commands/registry.js";
 import type { JournalRecord } from "../journal/types.js";
+import { isStateWrite, stateAfter } from "../lifecycle/effects.js";
 import type { SessionEffect } from "../lifecycle/status.js";
 import type { Findings } from "./findings.js";
 import type { AuditSessions, SessionRec } from "./audit-sessions.js";
@@ -62,7 +63,7 @@ export class SessionVersions {
     }
     const def = this.registry.get(r.type);
     if (def && def.scope === "session" && o.success) {
-      const wrote = e?.kind === "write";
+      const wrote = e !== undefined && isStateWrite(e);
       if (wrote === (def.effect === "write")) this.findings.check("session_version_sequence");
       else this.findings.expect(false, "session_version_sequence", () => ({
         ...base,
@@ -98,7 +99,8 @@ export class SessionVersions {
         });
         return;
       }
-      case "write": {
+      case "write":
+      case "patch": {
         if (r.lane === `session:${id}`) this.findings.check("session_version_sequence");
         else this.findings.expect(false, "session_version_sequence", () => ({ ...base, message: `write effect for session ${id} in lane ${r.lane}`, evidence: { lane: r.lane } }));
         const exists = prev ? prev.live !== false : !this.sessions.universeKnown;
@@ -113,12 +115,13 @@ export class SessionVersions {
             evidence: { previousVersion: pv, effectVersion: e.version },
           }));
         }
+        const next = this.nextState(e, prev, base);
         this.sessions.set(id, {
           ...(prev ?? emptySession()),
           live: true,
           version: e.version,
-          state: e.state,
-          stateKnown: true,
+          state: next.state,
+          stateKnown: next.known,
           updatedAt: r.recordedAt,
           deletedAt: null,
           touched: true,
@@ -132,6 +135,18 @@ export class SessionVersions {
         this.sessions.set(id, { ...(prev ?? emptySession()), live: false, updatedAt: r.recordedAt, deletedAt: r.recordedAt, touched: true });
         return;
       }
+    }
+  }
+
+  /** The state a write leaves: a patch applies to the known state before it (else the state is unknown). */
+  private nextState(e: Extract<SessionEffect, { kind: "write" | "patch" }>, prev: SessionRec | undefined, base: Record<string, unknown>): { state: unknown; known: boolean } {
+    if (e.kind === "write") return { state: e.state, known: true };
+    if (!prev?.stateKnown || prev.live !== true) return { state: undefined, known: false };
+    try {
+      return { state: stateAfter(e, prev.state), known: true };
+    } catch (err) {
+      this.findings.expect(false, "session_version_sequence", () => ({ ...base, message: `session ${e.sessionId}: the patch to version ${e.version} does not apply: ${(err as Error).message}`, evidence: { effect: summarize(e) } }));
+      return { state: undefined, known: false };
     }
   }
 }

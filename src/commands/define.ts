@@ -32,7 +32,9 @@ export interface CommandContext {
   readonly sessionId: string | null;
   /**
    * Session scope: a private draft of the session state (a JSON document). Mutate it freely; only a
-   * successful `write` command commits it and bumps the session version. Read commands see a copy.
+   * successful `write` command commits it and bumps the session version. Read commands get a draft
+   * too, whose changes are dropped. The draft is copy-on-write (an immer Proxy): only what the handler
+   * touches is copied, and `structuredClone` cannot copy it (use JSON.parse(JSON.stringify(…))).
    */
   state: any;
   /** Replace the whole draft (e.g. with a non-object document). */

@@ -4,6 +4,8 @@
  * ctx.now() / ctx.random() come from, and what happens to emitted events.
  */
 import type { Logger } from "pino";
+import { Immer, current, isDraft, isDraftable } from "immer";
+import { diffStates, type PatchOp } from "../lifecycle/state-change.js";
 import type { SessionEffect } from "../lifecycle/status.js";
 import { CausewayError } from "../protocol/errors.js";
 import { sessionExists, sessionNotFound } from "../protocol/messages.js";
@@ -28,8 +30,10 @@ export interface ContextInput {
   sessionId: string | null;
   actor: string;
   acceptedAt: number;
-  /** session scope: the session's state before the command (copied into the draft) */
+  /** session scope: the session's state before the command (drafted copy-on-write, never mutated) */
   state: unknown;
+  /** the JSON size of `state` (UTF-8 bytes of JSON.stringify); omitted: unknown (no size limit applies) */
+  stateBytes?: number;
   sessionVersion: number | null;
   sessions: SessionsView;
   maxSessions: number;
@@ -42,16 +46,52 @@ export interface ContextInput {
   onLimitUnknown?(): void;
 }
 
+/** What a session-scope handler did to its draft (read once, after the handler returned). */
+export type StateChange =
+  /** changed in place (or not at all: no ops); the op values are the handler's, not yet checked */
+  | { kind: "ops"; ops: PatchOp[] }
+  /** the handler assigned another value (ctx.state = …, replaceState); may hold drafts, so it is copied at once */
+  | { kind: "replace"; state: unknown };
+
 export interface ContextRun {
   ctx: CommandContext;
-  /** session scope: the draft after the handler ran */
-  draft(): unknown;
+  /** session scope: what the handler did to the state */
+  change(): StateChange;
+  /** session scope: the state the draft started from, and its JSON size (NaN: unknown) */
+  base(): { state: unknown; bytes: number };
   /** server scope: the staged session operation, if any */
   sessionOp(): SessionEffect | undefined;
 }
 
+/** Copy-on-write drafts (issue #17): a handler's ctx.state costs what it touches, not the document. */
+const immer = new Immer({ autoFreeze: false });
+
+/**
+ * A copy of an emitted event nothing the handler holds can change: a structured clone, with any
+ * draft of the session state in it (e.g. `ctx.emit({items: ctx.state.items})`) read as it is now.
+ */
+export function copyEvent(event: unknown): unknown {
+  return structuredClone(undraft(event));
+}
+
+function undraft(v: unknown): unknown {
+  if (isDraft(v)) return current(v);
+  if (typeof v !== "object" || v === null) return v;
+  if (Array.isArray(v)) return v.some((x) => typeof x === "object" && x !== null) ? v.map(undraft) : v;
+  if (Object.getPrototypeOf(v) !== Object.prototype && Object.getPrototypeOf(v) !== null) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = undraft(x);
+  return out;
+}
+
+function draftOf(state: unknown): unknown {
+  return isDraftable(state) && typeof state === "object" && state !== null ? immer.createDraft(state as object) : state;
+}
+
 export function createContext(input: ContextInput): ContextRun {
-  let draft: unknown = input.scope === "session" ? structuredClone(input.state) : undefined;
+  const root: unknown = input.scope === "session" ? draftOf(input.state) : undefined;
+  let draft: unknown = root;
+  let change: StateChange | undefined;
   let op: SessionEffect | undefined;
   const stage = (): void => {
     if (input.scope !== "server") throw new Error("ctx.sessions is only available to server-scope commands");
@@ -105,5 +145,11 @@ export function createContext(input: ContextInput): ContextRun {
     random: () => input.random(),
     sessions,
   };
-  return { ctx, draft: () => draft, sessionOp: () => op };
+  const finish = (): StateChange => {
+    if (draft !== root) return { kind: "replace", state: draft };
+    if (!isDraft(root)) return { kind: "ops", ops: [] };
+    return { kind: "ops", ops: diffStates(input.state, immer.finishDraft(root)) };
+  };
+  const base = (): { state: unknown; bytes: number } => ({ state: input.state, bytes: input.stateBytes ?? Number.NaN });
+  return { ctx, change: () => (change ??= finish()), base, sessionOp: () => op };
 }

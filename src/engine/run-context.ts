@@ -4,7 +4,7 @@
  * Session events are collected and published only after the outcome is committed.
  */
 import type { Logger } from "pino";
-import { createContext, type ContextRun } from "../commands/handler-context.js";
+import { copyEvent, createContext, type ContextRun } from "../commands/handler-context.js";
 import { SUBMISSION, type Submission } from "../commands/define.js";
 import { signalOf, type Job } from "./job.js";
 import type { SessionTable } from "./session-table.js";
@@ -39,6 +39,7 @@ export function buildContext(job: Job, deps: ContextDeps): RunRecord {
     actor: job.actor,
     acceptedAt: job.acceptedAt,
     state: entry?.state,
+    ...(entry ? { stateBytes: entry.bytes } : {}),
     sessionVersion: entry ? entry.version : null,
     sessions: {
       exists: (id) => deps.sessions.has(id),
@@ -59,7 +60,7 @@ export function buildContext(job: Job, deps: ContextDeps): RunRecord {
       randoms.push(r);
       return r;
     },
-    emit: (sessionId, event) => events.push({ sessionId, event: structuredClone(event) }),
+    emit: (sessionId, event) => events.push({ sessionId, event: copyEvent(event) }),
   });
   if (job.def?.operator) {
     const submission: Submission = { commandId: job.id, conn: job.conn, envelope: job.envelope, actor: job.actor, roles: job.roles };

@@ -24,7 +24,7 @@ import type { EngineParts } from "./parts.js";
 import type { Publication } from "./publication.js";
 import { finishedRecord, phaseRecord } from "./records.js";
 import { buildContext, type RunRecord } from "./run-context.js";
-import type { SessionTable } from "./session-table.js";
+import type { NextState, SessionTable } from "./session-table.js";
 import { transition } from "./transition.js";
 
 /** What the runner asks of the pending commands (pending.ts). */
@@ -38,6 +38,8 @@ export interface PendingHooks {
 /** What a finish carries besides status and outcome. */
 export interface FinishExtra {
   effect?: SessionEffect;
+  /** a session write's new state (settle.ts) */
+  next?: NextState | undefined;
   run?: RunRecord;
   /** goes on the `finished` row */
   detail?: Record<string, unknown>;
@@ -209,7 +211,7 @@ export class LaneRunner {
     if (this.deletedWhileRunning(job)) return this.finish(job, "failed", failure(job.type, "session_not_found", `${sessionNotFound(job.sessionId as string)}: it was deleted while the command ran`));
     const settled = settleResult(settleSubject(job), run, data, this.p.config.limits, this.versionOf);
     if (settled.status === "failed" && settled.outcome.code === "handler_error") this.p.log.warn({ error: settled.outcome.error, commandId: job.id, type: job.type }, "handler failed");
-    this.finish(job, settled.status, settled.outcome, { effect: settled.effect, run });
+    this.finish(job, settled.status, settled.outcome, { effect: settled.effect, next: settled.status === "succeeded" ? settled.next : undefined, run });
   }
 
   private fail(job: Job, err: unknown, run?: RunRecord): void {
@@ -262,8 +264,9 @@ export class LaneRunner {
     job.outcome = outcome;
     job.finalStatus = status;
     if (extra.effect) {
-      job.effect = extra.effect;
-      job.effectEntry = this.p.sessions.apply(extra.effect, job.acceptedAt);
+      const applied = this.p.sessions.apply(extra.effect, job.acceptedAt, extra.next);
+      job.effect = applied.effect;
+      job.effectEntry = applied.entry;
     }
     this.p.jobs.settle(job);
     const lane = this.p.lanes.get(job.lane);

@@ -4,9 +4,16 @@
  *   so the next command of the lane observes it;
  * - `committed`: what the journal holds; updated when the batch commits.
  * A failed journal commit rolls `working` back to `committed`. Entries are immutable (a write
- * replaces the entry), so both layers share objects and a rollback copies no state.
+ * replaces the entry), so both layers share objects and a rollback copies no state. States are
+ * frozen and shared structurally between versions (lifecycle/state-change.ts).
+ *
+ * The snapshot rule (issue #17) lives here: a session write is journaled as its `patch` while the
+ * patches since the session's last whole state (create, snapshot, or the state restart loaded) stay
+ * below the state's own JSON size; the write that would reach it is journaled as a `write` of the
+ * whole state instead. So rebuilding any state reads at most about twice its size of journal.
  */
 import type { RecoveredSession } from "../journal/types.js";
+import { deepFreeze, jsonBytes, opsBytes } from "../lifecycle/state-change.js";
 import type { SessionEffect } from "../lifecycle/status.js";
 
 export interface SessionEntry {
@@ -16,6 +23,16 @@ export interface SessionEntry {
   readonly createdAt: number;
   /** changes on every create, so a delete + re-create is detectable */
   readonly generation: number;
+  /** UTF-8 bytes of JSON.stringify(state) */
+  readonly bytes: number;
+  /** JSON bytes of the patches journaled since the last whole state */
+  readonly patchBytes: number;
+}
+
+/** A session write's new state and its size (settle.ts). */
+export interface NextState {
+  state: unknown;
+  bytes: number;
 }
 
 export class SessionTable {
@@ -25,7 +42,8 @@ export class SessionTable {
 
   load(sessions: RecoveredSession[]): void {
     for (const s of sessions) {
-      const entry: SessionEntry = { sessionId: s.sessionId, state: s.state, version: s.version, createdAt: s.createdAt, generation: ++this.generation };
+      const state = deepFreeze(s.state);
+      const entry: SessionEntry = { sessionId: s.sessionId, state, version: s.version, createdAt: s.createdAt, generation: ++this.generation, bytes: jsonBytes(state), patchBytes: s.patchBytes ?? 0 };
       this.working.set(s.sessionId, entry);
       this.committed.set(s.sessionId, entry);
     }
@@ -47,24 +65,33 @@ export class SessionTable {
     return [...this.working.values()];
   }
 
-  /** Apply a finished command's effect to the working layer; returns the entry for a create/write. */
-  apply(effect: SessionEffect, createdAt: number): SessionEntry | undefined {
+  /**
+   * Apply a finished command's effect to the working layer (`next`: a write's new state, settle.ts).
+   * Returns the effect to journal (a patch may become a snapshot `write`) and the entry it produced.
+   */
+  apply(effect: SessionEffect, createdAt: number, next?: NextState): { effect: SessionEffect; entry: SessionEntry | undefined } {
     switch (effect.kind) {
       case "create": {
-        const entry = { sessionId: effect.sessionId, state: effect.state, version: effect.version, createdAt, generation: ++this.generation };
+        const state = deepFreeze(effect.state);
+        const entry = { sessionId: effect.sessionId, state, version: effect.version, createdAt, generation: ++this.generation, bytes: jsonBytes(state), patchBytes: 0 };
         this.working.set(effect.sessionId, entry);
-        return entry;
+        return { effect, entry };
       }
-      case "write": {
+      case "write":
+      case "patch": {
         const prev = this.working.get(effect.sessionId);
         if (!prev) throw new Error(`invariant: write to missing session ${effect.sessionId}`);
-        const entry = { ...prev, state: effect.state, version: effect.version };
+        if (!next) throw new Error(`invariant: ${effect.kind} of session ${effect.sessionId} without its new state`);
+        const patch = effect.kind === "patch" ? opsBytes(effect.ops) : 0;
+        const snapshot = effect.kind === "write" || prev.patchBytes + patch >= next.bytes;
+        const journaled: SessionEffect = snapshot && effect.kind === "patch" ? { kind: "write", sessionId: effect.sessionId, state: next.state, version: effect.version } : effect;
+        const entry = { ...prev, state: next.state, version: effect.version, bytes: next.bytes, patchBytes: snapshot ? 0 : prev.patchBytes + patch };
         this.working.set(effect.sessionId, entry);
-        return entry;
+        return { effect: journaled, entry };
       }
       case "delete":
         this.working.delete(effect.sessionId);
-        return undefined;
+        return { effect, entry: undefined };
     }
   }
 

@@ -19,7 +19,7 @@ import type { JournalRecord } from "./types.js";
 import { TERMINAL_STATUSES, type CommandStatus, type SessionEffect } from "../lifecycle/status.js";
 
 const TERMINAL = new Set<string>(TERMINAL_STATUSES);
-const EFFECTS = new Set<string>(["create", "write", "delete"]);
+const EFFECTS = new Set<string>(["create", "write", "patch", "delete"]);
 
 interface Key {
   scope: string;
@@ -139,18 +139,20 @@ export class BatchFold {
     if (!e) return true;
     // a malformed effect (its statement would fail at this record) is applied by itself
     if (!EFFECTS.has(e.kind) || typeof e.sessionId !== "string" || (e.kind !== "delete" && typeof e.version !== "number")) return false;
+    if (e.kind === "patch" && !Array.isArray(e.ops)) return false;
     const s = this.sessions.get(e.sessionId);
     return !s || effectApplies(s.facts, e);
   }
 
-  finish(r: JournalRecord, index: number, outcomeJson: string, stateJson: string | null): void {
+  /** `laneSeq`: the lane_seq of the session's lane as of this record (its checkpoint's position) */
+  finish(r: JournalRecord, index: number, outcomeJson: string, stateJson: string | null, laneSeq: number): void {
     const to = r.status!;
     const rev = r.revision!;
     const p = this.pendingOf(r, index, to, rev);
     foldFinish(p.changes, r, to, rev, outcomeJson);
     const expiresAt = r.idempotencyExpiresAt;
     if (typeof expiresAt === "number") this.expireKey(this.commands.get(r.commandId)!, p, r.commandId, expiresAt);
-    if (r.effect) this.foldEffect(r.effect, stateJson, r.recordedAt, index);
+    if (r.effect) this.foldEffect(r.effect, stateJson, r.recordedAt, index, laneSeq);
   }
 
   /** A status change the materializer applied by itself (`keyRow`: what a finished row's update returned). */
@@ -217,14 +219,14 @@ export class BatchFold {
     this.st.expireIdempotency.run(expiresAt, key.scope, key.key, commandId);
   }
 
-  private foldEffect(e: SessionEffect, stateJson: string | null, at: number, index: number): void {
+  private foldEffect(e: SessionEffect, stateJson: string | null, at: number, index: number, laneSeq: number): void {
     const s = this.sessions.get(e.sessionId);
     let w = live(s?.pending ?? null);
     if (!w) {
       w = new SessionWrite(index, e, this.st);
       this.queue.push(w);
     }
-    w.fold(e, stateJson, at);
+    w.fold(e, stateJson, at, laneSeq);
     this.sessions.set(e.sessionId, { facts: factsAfter(s?.facts, e), pending: w });
   }
 }

@@ -3,7 +3,7 @@
  * JSON.stringify (SQL NULL for absent values); booleans are stored as 0/1.
  */
 import type { Outcome } from "../protocol/types.js";
-import type { RecoveredSession, StoredCommand, UnfinishedCommand } from "./record.js";
+import type { StoredCommand, UnfinishedCommand } from "./record.js";
 import type { CommandStatus, GovernanceState, PendingReason, UnfinishedStatus } from "../lifecycle/status.js";
 
 /** JSON text for a column, or SQL NULL for undefined / null. */
@@ -130,21 +130,5 @@ export function rowToUnfinished(row: UnfinishedRow): UnfinishedCommand {
     tags: fromJson<string[]>(row.tags) ?? [],
     notBefore: row.not_before,
     queuedAt: row.queued_at,
-  };
-}
-
-export interface SessionRow {
-  session_id: string;
-  state: string;
-  version: number;
-  created_at: number;
-}
-
-export function rowToSession(row: SessionRow): RecoveredSession {
-  return {
-    sessionId: row.session_id,
-    state: JSON.parse(row.state) as unknown,
-    version: row.version,
-    createdAt: row.created_at,
   };
 }

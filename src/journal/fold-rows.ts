@@ -188,6 +188,7 @@ export interface SessionFacts {
 
 /** Whether the session effect `e` applies to a session in state `s` (the guards of the store's statements). */
 export function effectApplies(s: SessionFacts, e: SessionEffect): boolean {
+  // write and patch: a live session below the new version
   if (e.kind === "create") return s.deleted;
   if (e.kind === "delete") return !s.deleted;
   return !s.deleted && s.version !== null && s.version < e.version;
@@ -203,16 +204,21 @@ export function sessionRefusal(sessionRow: Database.Statement, e: SessionEffect)
   if (e.kind === "delete") return `delete: session ${e.sessionId} does not exist`;
   const cur = sessionRow.get(e.sessionId) as { version: number; deleted_at: number | null } | undefined;
   const why = !cur ? "does not exist" : cur.deleted_at !== null ? "is deleted" : `is at version ${cur.version}, not below ${e.version}`;
-  return `write: session ${e.sessionId} ${why}`;
+  return `${e.kind}: session ${e.sessionId} ${why}`;
 }
 
-/** A session's row as this batch's effects leave it, guarded by the first effect's check. */
+/**
+ * A session's row as this batch's effects leave it, guarded by the first effect's check, and its
+ * checkpoint (session_states, v6) as the batch's last create or whole write left it (patches leave
+ * it alone; a delete drops it).
+ */
 export class SessionWrite extends Pending {
-  private state: string | null = null;
   private version: number | null = null;
   private createdAt: number | null = null;
   private updatedAt = 0;
   private deletedAt: number | null = null;
+  /** undefined: unchanged; null: dropped */
+  private checkpoint: { version: number; laneSeq: number; state: string } | null | undefined;
 
   constructor(
     index: number,
@@ -223,16 +229,17 @@ export class SessionWrite extends Pending {
   }
 
   /** One more effect (checked against the batch's facts, or the first one: checked when written). */
-  fold(e: SessionEffect, stateJson: string | null, at: number): void {
+  fold(e: SessionEffect, stateJson: string | null, at: number, laneSeq: number): void {
     this.updatedAt = at;
     if (e.kind === "delete") {
       this.deletedAt = at;
+      this.checkpoint = null;
       return;
     }
-    this.state = stateJson;
     this.version = e.version;
     this.deletedAt = null;
     if (e.kind === "create") this.createdAt = e.createdAt ?? at;
+    if (e.kind !== "patch") this.checkpoint = { version: e.version, laneSeq, state: stateJson ?? "null" };
   }
 
   write(): void {
@@ -241,11 +248,13 @@ export class SessionWrite extends Pending {
     const id = e.sessionId;
     const n =
       e.kind === "create"
-        ? st.foldedCreateSession.run(id, this.state, this.version, this.createdAt, this.updatedAt, this.deletedAt).changes
-        : e.kind === "write"
-          ? st.foldedWriteSession.run(this.state, this.version, this.createdAt, this.updatedAt, this.deletedAt, id, e.version).changes
-          : st.foldedDeleteSession.run(this.state, this.version, this.createdAt, this.updatedAt, this.deletedAt, id).changes;
+        ? st.foldedCreateSession.run(id, this.version, this.createdAt, this.updatedAt, this.deletedAt).changes
+        : e.kind === "write" || e.kind === "patch"
+          ? st.foldedWriteSession.run(this.version, this.createdAt, this.updatedAt, this.deletedAt, id, e.version).changes
+          : st.foldedDeleteSession.run(this.version, this.createdAt, this.updatedAt, this.deletedAt, id).changes;
     if (n !== 1) throw new InvariantViolation(sessionRefusal(st.sessionRow, e));
+    if (this.checkpoint === null) st.dropSessionState.run(id);
+    else if (this.checkpoint !== undefined) st.putSessionState.run(id, this.checkpoint.version, this.checkpoint.laneSeq, this.checkpoint.state);
   }
 }
 

@@ -39,7 +39,7 @@ interface RecordJson {
   params: string | null;
   dependsOn: string | null;
   outcome: string | null;
-  /** session state, shared by journal.effect and sessions.state */
+  /** session state of a create / whole write, shared by journal.effect and session_states.state */
   state: string | null;
 }
 
@@ -53,6 +53,9 @@ export class Materializer {
   private batchMaxAcceptedAt: number | null | undefined;
   private readonly fold: BatchFold;
   private readonly folding: boolean;
+  /** within one batch: the lane heads before it and the ones it advanced so far */
+  private laneHeads: ReadonlyMap<string, number> = new Map();
+  private batchLanes = new Map<string, LaneUpdate>();
 
   constructor(
     private readonly st: Statements,
@@ -70,6 +73,8 @@ export class Materializer {
     let seq = lastSeq;
     let i = 0;
     this.batchMaxAcceptedAt = undefined;
+    this.laneHeads = laneHeads;
+    this.batchLanes = lanes;
     this.fold.reset();
     try {
       for (; i < records.length; i++) seq = this.append(records[i]!, i, seq, lanes, laneHeads);
@@ -128,7 +133,7 @@ export class Materializer {
       params: toJson(r.params),
       dependsOn: toJson(r.dependsOn),
       outcome: toJson(r.outcome),
-      state: effect && effect.kind !== "delete" ? toJsonNotNull(effect.state) : null,
+      state: effect && (effect.kind === "create" || effect.kind === "write") ? toJsonNotNull(effect.state) : null,
     };
     this.st.insertJournal.run(
       r.seq,
@@ -206,7 +211,7 @@ export class Materializer {
   }
 
   private finished(r: JournalRecord, i: number, json: RecordJson): void {
-    if (this.folding && this.fold.canFinish(r, json.outcome)) return this.fold.finish(r, i, json.outcome!, json.state);
+    if (this.folding && this.fold.canFinish(r, json.outcome)) return this.fold.finish(r, i, json.outcome!, json.state, this.checkpointLaneSeq(r));
     this.fold.settle(orderOf(i));
     this.fold.moved(r, this.applyFinished(r, json));
   }
@@ -230,26 +235,44 @@ export class Materializer {
     return row;
   }
 
-  /** A finished record's session effect: create, write (to a higher version) or delete. */
+  /**
+   * The lane_seq of the session's lane as of finished record `r` (its effect included): where the
+   * patches after a checkpoint written now begin. A session's writes are rows of its own lane; a
+   * create (server lane) is checkpointed at the session lane's head.
+   */
+  private checkpointLaneSeq(r: JournalRecord): number {
+    const e = r.effect;
+    if (!e) return 0;
+    const lane = `session:${e.sessionId}`;
+    if (r.lane === lane) return r.laneSeq;
+    return this.batchLanes.get(lane)?.laneSeq ?? this.laneHeads.get(lane) ?? 0;
+  }
+
+  /** A finished record's session effect: create, write / patch (to a higher version) or delete. */
   private applyEffect(r: JournalRecord, stateJson: string | null): void {
     const e = r.effect;
     if (!e) return;
     const st = this.st;
     switch (e.kind) {
       case "create":
-        if (st.createSession.run(e.sessionId, stateJson, e.version, e.createdAt ?? r.recordedAt, r.recordedAt).changes !== 1) {
+        if (st.createSession.run(e.sessionId, e.version, e.createdAt ?? r.recordedAt, r.recordedAt).changes !== 1) {
           throw new InvariantViolation(sessionRefusal(st.sessionRow, e));
         }
+        st.putSessionState.run(e.sessionId, e.version, this.checkpointLaneSeq(r), stateJson);
         return;
       case "write":
-        if (st.writeSession.run(stateJson, e.version, r.recordedAt, e.sessionId, e.version).changes !== 1) {
+      case "patch":
+        if (e.kind === "patch" && !Array.isArray(e.ops)) throw new InvariantViolation(`patch effect for session ${e.sessionId} without ops`);
+        if (st.writeSession.run(e.version, r.recordedAt, e.sessionId, e.version).changes !== 1) {
           throw new InvariantViolation(sessionRefusal(st.sessionRow, e));
         }
+        if (e.kind === "write") st.putSessionState.run(e.sessionId, e.version, this.checkpointLaneSeq(r), stateJson);
         return;
       case "delete":
         if (st.deleteSession.run(r.recordedAt, r.recordedAt, e.sessionId).changes !== 1) {
           throw new InvariantViolation(sessionRefusal(st.sessionRow, e));
         }
+        st.dropSessionState.run(e.sessionId);
         return;
       default:
         throw new InvariantViolation(`unknown session effect ${String((e as { kind: unknown }).kind)}`);

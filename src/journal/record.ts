@@ -98,6 +98,8 @@ export interface RecoveredSession {
   state: unknown;
   version: number;
   createdAt: number;
+  /** JSON bytes of the patches journaled since the session's last whole state (the snapshot rule) */
+  patchBytes?: number;
 }
 
 export interface RecoveredState {

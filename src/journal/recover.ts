@@ -1,16 +1,19 @@
 /**
- * What a reopened SQLite journal resumes from: the last seq, every lane head, the live sessions and
+ * What a reopened SQLite journal resumes from: the last seq, every lane head, the live sessions (their
+ * checkpoints and the patches after them) and
  * the unfinished commands (through the commands_unfinished partial index).
  */
 import type Database from "better-sqlite3";
-import { UNFINISHED_COLUMNS, rowToSession, rowToUnfinished, type SessionRow, type UnfinishedRow } from "./codec.js";
+import { UNFINISHED_COLUMNS, rowToUnfinished, type UnfinishedRow } from "./codec.js";
 import { UNFINISHED_SQL_LIST } from "./migrations/index.js";
 import type { RecoveredState } from "./record.js";
+import { readLiveSessions } from "./session-states.js";
 
 export function readRecoveredState(db: Database.Database, schemaVersion: number): RecoveredState {
   const lastSeq = (db.prepare("SELECT coalesce(max(seq), 0) AS s FROM journal").get() as { s: number }).s;
   const laneRows = db.prepare("SELECT lane, last_lane_seq FROM lanes ORDER BY lane").all() as Array<{ lane: string; last_lane_seq: number }>;
-  const sessions = (db.prepare("SELECT session_id, state, version, created_at FROM sessions WHERE deleted_at IS NULL ORDER BY session_id").all() as SessionRow[]).map(rowToSession);
+  // each session: its checkpoint, then the patches after it (session-states.ts)
+  const sessions = readLiveSessions(db);
   const unfinished = (
     db.prepare(`SELECT ${UNFINISHED_COLUMNS} FROM commands WHERE status IN (${UNFINISHED_SQL_LIST}) ORDER BY accepted_seq`).all() as UnfinishedRow[]
   ).map(rowToUnfinished);

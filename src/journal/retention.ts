@@ -17,7 +17,8 @@
  * anew; a dependsOn on it fails with dependency_unknown) and their journal rows (history,
  * get_command, subscribe fromSeq below the first retained seq).
  */
-import { UNFINISHED_STATUSES } from "../lifecycle/status.js";
+import { stateAfter } from "../lifecycle/effects.js";
+import { UNFINISHED_STATUSES, type SessionEffect } from "../lifecycle/status.js";
 import type Database from "better-sqlite3";
 
 export interface RetentionPolicy {
@@ -129,6 +130,7 @@ export async function compact(db: Database.Database, cut: number, batchRows: num
     const step = db.transaction(() => {
       const checkpoint = buildCheckpoint(db, target, now());
       db.prepare("INSERT INTO checkpoints (seq, created_at, sessions, lanes) VALUES (?, ?, ?, ?)").run(checkpoint.seq, checkpoint.createdAt, JSON.stringify(checkpoint.sessions), JSON.stringify(checkpoint.lanes));
+      advanceSessionStates(db, checkpoint);
       db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('compaction_in_progress', '1')").run();
       const rows = db.prepare("DELETE FROM journal WHERE seq <= ?").run(target).changes;
       const live = "SELECT 1 FROM idempotency i WHERE i.command_id = commands.command_id AND (i.expires_at IS NULL OR i.expires_at > @now)";
@@ -147,6 +149,19 @@ export async function compact(db: Database.Database, cut: number, batchRows: num
   }
 }
 
+/**
+ * (v6) A session whose state checkpoint (session_states) lies before the cut in its lane would
+ * need patches the cut removes: its checkpoint moves to the state as of the cut. (A session created
+ * after the cut, even under an id deleted before it, is checkpointed at or after the cut's head.)
+ */
+function advanceSessionStates(db: Database.Database, cp: Checkpoint): void {
+  const put = db.prepare("UPDATE session_states SET version = ?, lane_seq = ?, state = ? WHERE session_id = ? AND lane_seq < ?");
+  for (const [id, s] of Object.entries(cp.sessions)) {
+    const head = cp.lanes[`session:${id}`] ?? 0;
+    put.run(s.version, head, JSON.stringify(s.state), id, head);
+  }
+}
+
 /** Session states and lane heads as of `seq`: the previous checkpoint overlaid with the rows after it. */
 export function buildCheckpoint(db: Database.Database, seq: number, createdAt: number): Checkpoint {
   const prev = latestCheckpoint(db);
@@ -157,12 +172,12 @@ export function buildCheckpoint(db: Database.Database, seq: number, createdAt: n
     .prepare("SELECT session_id, effect, recorded_at FROM journal WHERE seq > ? AND seq <= ? AND phase = 'finished' AND effect IS NOT NULL ORDER BY seq")
     .all(from, seq) as Array<{ session_id: string | null; effect: string; recorded_at: number }>;
   for (const e of effects) {
-    const effect = JSON.parse(e.effect) as { kind: string; sessionId: string; state?: unknown; version?: number; createdAt?: number };
+    const effect = JSON.parse(e.effect) as SessionEffect;
     if (effect.kind === "delete") delete sessions[effect.sessionId];
     else if (effect.kind === "create") sessions[effect.sessionId] = { state: effect.state, version: effect.version ?? 0, createdAt: effect.createdAt ?? e.recorded_at };
     else {
       const prior = sessions[effect.sessionId];
-      sessions[effect.sessionId] = { state: effect.state, version: effect.version ?? 0, createdAt: prior?.createdAt ?? e.recorded_at };
+      sessions[effect.sessionId] = { state: stateAfter(effect, prior?.state), version: effect.version ?? 0, createdAt: prior?.createdAt ?? e.recorded_at };
     }
   }
   const heads = db.prepare("SELECT lane, max(lane_seq) AS s FROM journal WHERE seq > ? AND seq <= ? GROUP BY lane").all(from, seq) as Array<{ lane: string; s: number }>;

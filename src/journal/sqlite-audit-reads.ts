@@ -13,6 +13,7 @@ import { stmt } from "./queries/statements.js";
 import { rowToRecord, type JournalRow } from "./reader.js";
 import type { JournalRecord } from "./record.js";
 import { latestCheckpoint } from "./retention.js";
+import { readSessionState } from "./session-states.js";
 
 export class AuditOpenError extends Error {
   constructor(message: string) {
@@ -64,7 +65,7 @@ const SQL = {
            (f.outcome IS c.outcome) AS outcome_ok
          FROM commands c LEFT JOIN journal a ON a.seq = c.accepted_seq LEFT JOIN journal f ON f.seq = c.finished_seq
          WHERE c.command_id = ?`,
-  session: "SELECT session_id, state, version, created_at, updated_at, deleted_at FROM sessions WHERE session_id = ?",
+  session: "SELECT session_id, version, created_at, updated_at, deleted_at FROM sessions WHERE session_id = ?",
   lane: "SELECT last_lane_seq, updated_at FROM lanes WHERE lane = ?",
   key: "SELECT command_id, fingerprint, expires_at FROM idempotency WHERE scope = ? AND key = ?",
   commandsAfterCount: "SELECT count(*) AS n FROM commands WHERE accepted_seq > ?",
@@ -108,6 +109,8 @@ function pageReader(db: Database.Database): PageReader {
 }
 
 export class SqliteAuditReads implements AuditReads {
+  /** whether the journal has session_states (schema v6) */
+  private v6: boolean | undefined;
   /** `shared`: the writer's own connection, left open by close() */
   constructor(
     private readonly db: Database.Database,
@@ -192,8 +195,21 @@ export class SqliteAuditReads implements AuditReads {
     return this.get<CommandCheckRow>(SQL.commandCheck, commandId);
   }
 
+  /** The sessions row, with the state a restart would load (its checkpoint and the patches after it). */
   sessionRow(sessionId: string): SessionsTableRow | undefined {
-    return this.get<SessionsTableRow>(SQL.session, sessionId);
+    // a journal before schema v6 (read-only audits do not migrate) keeps the whole state in the row
+    this.v6 ??= this.get<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'session_states'")!.n === 1;
+    if (!this.v6) return this.get<SessionsTableRow>("SELECT session_id, state, version, created_at, updated_at, deleted_at FROM sessions WHERE session_id = ?", sessionId);
+    const row = this.get<Omit<SessionsTableRow, "state">>(SQL.session, sessionId);
+    if (!row) return undefined;
+    if (row.deleted_at !== null) return { ...row, state: "null" };
+    let state: string;
+    try {
+      state = JSON.stringify(readSessionState(this.db, sessionId)?.state ?? null);
+    } catch (err) {
+      state = JSON.stringify({ unreadable: (err as Error).message });
+    }
+    return { ...row, state };
   }
 
   laneRow(lane: string): LanesTableRow | undefined {

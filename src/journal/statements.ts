@@ -1,6 +1,6 @@
 /**
  * The prepared statements the SQLite store writes through (one set per open), and the
- * session-effect encoder shared by journal.effect and sessions.state. The `folded*` statements
+ * session-effect encoder shared by journal.effect and session_states.state (schema v6). The `folded*` statements
  * write a row once per batch with what all of the batch's records set on it (batch-fold.ts).
  */
 import type Database from "better-sqlite3";
@@ -16,6 +16,9 @@ export interface Statements {
   writeSession: Database.Statement;
   deleteSession: Database.Statement;
   sessionRow: Database.Statement;
+  /** (v6) a session's checkpoint: its state as of a version, and its lane's lane_seq then */
+  putSessionState: Database.Statement;
+  dropSessionState: Database.Statement;
   upsertLane: Database.Statement;
   getCommand: Database.Statement;
   getIdempotency: Database.Statement;
@@ -37,6 +40,7 @@ export interface Statements {
 /** JSON of a session effect, embedding the already serialized state (JSON.stringify key order). */
 export function encodeEffect(e: SessionEffect, stateJson: string | null): string {
   if (e.kind === "delete") return JSON.stringify(e);
+  if (e.kind === "patch") return JSON.stringify({ kind: e.kind, sessionId: e.sessionId, version: e.version, ops: e.ops });
   const created = e.kind === "create" && e.createdAt !== undefined ? `,"createdAt":${JSON.stringify(e.createdAt)}` : "";
   return `{"kind":${JSON.stringify(e.kind)},"sessionId":${JSON.stringify(e.sessionId)},"state":${stateJson ?? "null"},"version":${JSON.stringify(e.version)}${created}}`;
 }
@@ -66,20 +70,25 @@ export function prepareStatements(db: Database.Database): Statements {
       "UPDATE idempotency SET expires_at = ? WHERE scope = ? AND key = ? AND command_id = ?",
     ),
     createSession: db.prepare(
-      `INSERT INTO sessions (session_id, state, version, created_at, updated_at, deleted_at)
-       VALUES (?, ?, ?, ?, ?, NULL)
-       ON CONFLICT (session_id) DO UPDATE SET state = excluded.state, version = excluded.version,
+      `INSERT INTO sessions (session_id, version, created_at, updated_at, deleted_at)
+       VALUES (?, ?, ?, ?, NULL)
+       ON CONFLICT (session_id) DO UPDATE SET version = excluded.version,
          created_at = excluded.created_at, updated_at = excluded.updated_at, deleted_at = NULL
        WHERE sessions.deleted_at IS NOT NULL`,
     ),
     writeSession: db.prepare(
-      `UPDATE sessions SET state = ?, version = ?, updated_at = ?
+      `UPDATE sessions SET version = ?, updated_at = ?
        WHERE session_id = ? AND deleted_at IS NULL AND version < ?`,
     ),
     deleteSession: db.prepare(
       "UPDATE sessions SET deleted_at = ?, updated_at = ? WHERE session_id = ? AND deleted_at IS NULL",
     ),
     sessionRow: db.prepare("SELECT version, deleted_at FROM sessions WHERE session_id = ?"),
+    putSessionState: db.prepare(
+      `INSERT INTO session_states (session_id, version, lane_seq, state) VALUES (?, ?, ?, ?)
+       ON CONFLICT (session_id) DO UPDATE SET version = excluded.version, lane_seq = excluded.lane_seq, state = excluded.state`,
+    ),
+    dropSessionState: db.prepare("DELETE FROM session_states WHERE session_id = ?"),
     upsertLane: db.prepare(
       `INSERT INTO lanes (lane, last_lane_seq, updated_at) VALUES (?, ?, ?)
        ON CONFLICT (lane) DO UPDATE SET last_lane_seq = excluded.last_lane_seq, updated_at = excluded.updated_at`,
@@ -116,18 +125,18 @@ function prepareFolded(db: Database.Database): FoldedStatements {
     ),
     // the guards are createSession's, writeSession's and deleteSession's: the first effect's check
     foldedCreateSession: db.prepare(
-      `INSERT INTO sessions (session_id, state, version, created_at, updated_at, deleted_at)
-       VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (session_id) DO UPDATE SET state = excluded.state, version = excluded.version,
+      `INSERT INTO sessions (session_id, version, created_at, updated_at, deleted_at)
+       VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (session_id) DO UPDATE SET version = excluded.version,
          created_at = excluded.created_at, updated_at = excluded.updated_at, deleted_at = excluded.deleted_at
        WHERE sessions.deleted_at IS NOT NULL`,
     ),
     foldedWriteSession: db.prepare(
-      `UPDATE sessions SET state = ?, version = ?, created_at = coalesce(?, created_at), updated_at = ?, deleted_at = ?
+      `UPDATE sessions SET version = ?, created_at = coalesce(?, created_at), updated_at = ?, deleted_at = ?
        WHERE session_id = ? AND deleted_at IS NULL AND version < ?`,
     ),
     foldedDeleteSession: db.prepare(
-      `UPDATE sessions SET state = coalesce(?, state), version = coalesce(?, version), created_at = coalesce(?, created_at),
+      `UPDATE sessions SET version = coalesce(?, version), created_at = coalesce(?, created_at),
          updated_at = ?, deleted_at = ?
        WHERE session_id = ? AND deleted_at IS NULL`,
     ),

@@ -49,7 +49,8 @@ export interface SettleSubject extends OutputShape {
 export type VersionOf = (sessionId: string) => number | undefined;
 
 export type Settled =
-  | { status: "succeeded"; outcome: Outcome; effect: SessionEffect | undefined }
+  /** next: a session write's new state and its JSON size (the effect holds the change) */
+  | { status: "succeeded"; outcome: Outcome; effect: SessionEffect | undefined; next?: { state: unknown; bytes: number } }
   | { status: "failed"; outcome: Outcome; effect: undefined };
 
 /**
@@ -76,7 +77,9 @@ export function settleResult(cmd: SettleSubject, run: RunLeftovers, data: unknow
     const sessionId = cmd.sessionId as string;
     const version = versionOf(sessionId) ?? 0;
     if (cmd.effect === "read") return { status: "succeeded", outcome: success(cmd.type, out.result, version), effect: undefined };
-    return { status: "succeeded", outcome: success(cmd.type, out.result, version + 1), effect: { kind: "write", sessionId, state: out.state, version: version + 1 } };
+    const w = out.write!;
+    const effect: SessionEffect = w.ops === null ? { kind: "write", sessionId, state: w.state, version: version + 1 } : { kind: "patch", sessionId, version: version + 1, ops: w.ops };
+    return { status: "succeeded", outcome: success(cmd.type, out.result, version + 1), effect, next: { state: w.state, bytes: w.bytes } };
   }
   const version = targetSessionVersion(cmd.sessionId, out.sessionOp, versionOf);
   return { status: "succeeded", outcome: success(cmd.type, out.result, version), effect: out.sessionOp };

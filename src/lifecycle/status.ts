@@ -4,6 +4,8 @@
  * effect of a successful command. The transition table over these statuses is transitions.ts; how
  * a handler run becomes an outcome and an effect is settle.ts.
  */
+import type { PatchOp } from "./state-change.js";
+
 export type JournalPhase =
   /** admitted: carries the causal envelope; command status becomes `queued` */
   | "accepted"
@@ -88,11 +90,18 @@ export interface GovernanceState {
   renewals: number;
 }
 
-/** What a successful command did to session state. Applied to the sessions table atomically. */
+/**
+ * What a successful command did to session state. Applied to the sessions table atomically.
+ * A session write is journaled as a `patch` (its RFC 6902 operations on the previous version), or
+ * as a `write` of the whole state: a snapshot, taken when the patches since the last whole state
+ * would reach the state's own size (engine/session-table.ts), so any state is rebuilt from at most
+ * about twice its size of journal. Journals from before issue #17 hold only `write`s.
+ */
 export type SessionEffect =
   /** createdAt: the create command's acceptedAt (absent in rows written before 2026-11; readers fall back to the row's recorded_at) */
   | { kind: "create"; sessionId: string; state: unknown; version: number; createdAt?: number }
   | { kind: "write"; sessionId: string; state: unknown; version: number }
+  | { kind: "patch"; sessionId: string; version: number; ops: PatchOp[] }
   | { kind: "delete"; sessionId: string };
 
 

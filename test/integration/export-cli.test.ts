@@ -4,6 +4,7 @@
  * the imported journal answers the same outcomes (replays) and session states; refusals are one
  * clear line on stderr and exit 1.
  */
+import { stateAfter } from "../../src/lifecycle/effects.js";
 import { execFile, spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -93,7 +94,7 @@ describe("causeway import / export (real CLI)", () => {
       expect(r).toMatchObject({ ...outcome, replayed: true });
     }
     const states = new Map<string, unknown>();
-    for (const r of src) if (r.phase === "finished" && r.effect && r.effect.kind !== "delete") states.set(r.effect.sessionId, r.effect.state);
+    for (const r of src) if (r.phase === "finished" && r.effect && r.effect.kind !== "delete") states.set(r.effect.sessionId, stateAfter(r.effect, states.get(r.effect.sessionId)));
     for (const s of ["alpha", "beta"]) expect(await c.request({ type: "get_state", sessionId: s })).toMatchObject({ success: true, data: { state: states.get(s) } });
     expect(await c.request({ type: "get_state", sessionId: "scratch" })).toMatchObject({ code: "session_not_found" });
     await c.close();

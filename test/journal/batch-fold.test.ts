@@ -97,7 +97,9 @@ describe("#17 batch folding", () => {
     const folded = derived(one);
     expect(folded).toEqual(derived(three));
     expect(folded.commands!.filter((c) => (c as { status: string }).status === "succeeded")).toHaveLength(4);
-    expect(folded.sessions).toEqual([expect.objectContaining({ session_id: "s", version: 4, state: JSON.stringify({ v: 3 }), deleted_at: null })]);
+    expect(folded.sessions).toEqual([expect.objectContaining({ session_id: "s", version: 4, deleted_at: null })]);
+    // the writes are whole (write effects): the checkpoint is the last one
+    expect(folded.session_states).toEqual([expect.objectContaining({ session_id: "s", version: 4, state: JSON.stringify({ v: 3 }) })]);
     expect(folded.idempotency).toHaveLength(3);
   });
 
@@ -109,15 +111,15 @@ describe("#17 batch folding", () => {
     reference.commit(setup);
     folded.commit(setup);
     const batch = [row(b, 0, "accepted"), row(b, 0, "started"), row(b, 0, "finished")];
-    // journal 3 + commands 3 + idempotency 2 (claim, expiry) + sessions 1 + lanes 1 + command_tags 1, record by record
-    expect(rowsWritten(reference, batch)).toBe(3 + 3 + 2 + 1 + 1 + 1);
-    // journal 3 + commands 1 + idempotency 1 + sessions 1 + lanes 1 + command_tags 1, folded
-    expect(rowsWritten(folded, batch)).toBe(3 + 1 + 1 + 1 + 1 + 1);
+    // journal 3 + commands 3 + idempotency 2 (claim, expiry) + sessions 1 + session_states 1 (a whole write) + lanes 1 + command_tags 1, record by record
+    expect(rowsWritten(reference, batch)).toBe(3 + 3 + 2 + 1 + 1 + 1 + 1);
+    // journal 3 + commands 1 + idempotency 1 + sessions 1 + session_states 1 + lanes 1 + command_tags 1, folded
+    expect(rowsWritten(folded, batch)).toBe(3 + 1 + 1 + 1 + 1 + 1 + 1);
     expect(derived(folded)).toEqual(derived(reference));
     // two commands writing one session in one batch (+ a dependency row each): the session row once
     const rest = (["accepted", "started", "finished"] as const).flatMap((phase) => [row(b, 1, phase), row(b, 2, phase)]);
-    expect(rowsWritten(reference, rest)).toBe(6 + 6 + 4 + 2 + 1 + 2 + 2);
-    expect(rowsWritten(folded, rest)).toBe(6 + 2 + 2 + 1 + 1 + 2 + 2);
+    expect(rowsWritten(reference, rest)).toBe(6 + 6 + 4 + 2 + 2 + 1 + 2 + 2);
+    expect(rowsWritten(folded, rest)).toBe(6 + 2 + 2 + 1 + 1 + 1 + 2 + 2);
     expect(derived(folded)).toEqual(derived(reference));
   });
 

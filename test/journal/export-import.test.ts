@@ -2,6 +2,8 @@
  * Issue #4 item 6: export a journal as a trace (JSON lines) and import it into an empty journal.
  * The fixtures (fixtures/traces/*.jsonl, scripts/make-trace-fixtures.mjs) come from a real run.
  */
+import { sessionRows } from "../helpers/session-rows.js";
+import { stateAfter } from "../../src/lifecycle/effects.js";
 import { createHash } from "node:crypto";
 import { queryHistory } from "../../src/journal/queries.js";
 import { readFileSync } from "node:fs";
@@ -49,8 +51,9 @@ function sessionsFrom(recs: JournalRecord[]): Map<string, { state: unknown; vers
   for (const r of recs) {
     const e = r.phase === "finished" ? r.effect : undefined;
     if (!e) continue;
-    if (e.kind === "delete") m.get(e.sessionId)!.deleted = true;
-    else m.set(e.sessionId, { state: e.state, version: e.version, deleted: false });
+    // a deleted session keeps its version; its state is gone (schema v6: no checkpoint)
+    if (e.kind === "delete") m.set(e.sessionId, { ...m.get(e.sessionId)!, state: null, deleted: true });
+    else m.set(e.sessionId, { state: stateAfter(e, m.get(e.sessionId)?.state), version: e.version, deleted: false });
   }
   return m;
 }
@@ -108,7 +111,7 @@ describe("trace fixtures: import into an empty journal, export again", () => {
       }
       // …and session states and versions
       const expected = sessionsFrom(recs);
-      const rows = store.database().prepare("SELECT session_id, state, version, deleted_at FROM sessions ORDER BY session_id").all() as Array<{ session_id: string; state: string; version: number; deleted_at: number | null }>;
+      const rows = sessionRows(store.database());
       expect(rows.map((r) => r.session_id)).toEqual([...expected.keys()].sort());
       for (const row of rows) {
         const e = expected.get(row.session_id)!;
@@ -184,7 +187,7 @@ describe("export / import of a live journal", () => {
       const { acceptedSeq: _s, ...want } = source.getCommand(id)!;
       expect(store.getCommand(id)).toMatchObject(want);
     }
-    const state = (db: import("better-sqlite3").Database) => db.prepare("SELECT state, version, created_at FROM sessions WHERE session_id = 'a'").get();
+    const state = (db: import("better-sqlite3").Database) => sessionRows(db, "session_id = 'a'").map((r) => ({ state: r.state, version: r.version, created_at: r.created_at }))[0];
     expect(state(store.database())).toEqual(state(src));
     // the original numbering is kept in detail
     const imported = records([...exportTrace(store.database())]);

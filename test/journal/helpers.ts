@@ -67,8 +67,13 @@ export function dumpTables(db: Database.Database): Record<string, unknown[]> {
     idempotency: "scope, key",
     sessions: "session_id",
     lanes: "lane",
+    // schema v6: session state checkpoints
+    session_states: "session_id",
   };
-  for (const [table, by] of Object.entries(order)) out[table] = db.prepare(`SELECT * FROM ${table} ORDER BY ${by}`).all();
+  for (const [table, by] of Object.entries(order)) {
+    if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) === undefined) continue;
+    out[table] = db.prepare(`SELECT * FROM ${table} ORDER BY ${by}`).all();
+  }
   return out;
 }
 

@@ -35,7 +35,7 @@ function snapshot(db: Database.Database) {
 describe("migrations", () => {
   it("are numbered 1..N without gaps", () => {
     expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
-    expect(LATEST_SCHEMA_VERSION).toBe(5);
+    expect(LATEST_SCHEMA_VERSION).toBe(6);
   });
 
   it("migrates the v1 fixture to v3 without changing any outcome, key, session or lane", () => {
@@ -150,7 +150,10 @@ describe("migrations", () => {
       const unchanged = (rows: any[]) => rows.filter((r) => r.command_id !== "alpha-pending" && r.session_id !== "alpha");
       expect(unchanged(now.commands)).toEqual(unchanged(before.commands));
       expect(unchanged(now.idempotency)).toEqual(unchanged(before.idempotency));
-      expect(unchanged(now.sessions)).toEqual(unchanged(before.sessions));
+      // v6 moved each live session's state into session_states (its checkpoint at its version)
+      expect(unchanged(now.sessions)).toEqual(unchanged(before.sessions).map(({ state: _s, ...r }: any) => r));
+      const states = after.prepare("SELECT session_id, version, state FROM session_states ORDER BY session_id").all();
+      expect(unchanged(states)).toEqual(unchanged(before.sessions.filter((r: any) => r.deleted_at === null)).map((r: any) => ({ session_id: r.session_id, version: r.version, state: r.state })));
 
       // v3 backfilled command_dependencies from every depends_on of the fixture
       const deps = after

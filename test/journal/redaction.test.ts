@@ -3,6 +3,7 @@
  * and the engine with it: what reaches the journal, what the client sees, replay / conflict
  * detection through the unredacted fingerprint, and restart recovery of a redacted command.
  */
+import { sessionRows } from "../helpers/session-rows.js";
 import { createHash } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -157,7 +158,7 @@ describe("engine with redaction", () => {
     expect(cmd.params).not.toContain("s3cret-pw");
     expect(cmd.outcome).not.toContain(token);
     // session state holds what the handler stored (the user), never the password
-    expect((sql.prepare("SELECT state FROM sessions WHERE session_id = 's'").get() as { state: string }).state).toBe('{"user":"ada"}');
+    expect(sessionRows(sql, "session_id = 's'")[0]!.state).toBe('{"user":"ada"}');
 
     // same id + same params: replay of the STORED outcome (the token is redacted there)
     const replay = await c.request(env);

@@ -2,6 +2,7 @@
  * Issue #4.7: retention and compaction never break replay of retained outcomes, live idempotency
  * keys, in-flight commands, lane sequence continuity, or the state the audit starts from.
  */
+import { sessionRows } from "../helpers/session-rows.js";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -64,7 +65,7 @@ describe("compaction", () => {
     for (let i = 3_000; i < 3_600; i++) await c.request({ type: "set", id: `w${i}`, sessionId: ["a", "b"][i % 2]!, path: "/late", value: i });
 
     const before = {
-      sessions: db.prepare("SELECT session_id, state, version FROM sessions ORDER BY session_id").all(),
+      sessions: sessionRows(db).map((r) => ({ session_id: r.session_id, state: r.state, version: r.version })),
       lanes: db.prepare("SELECT lane, last_lane_seq FROM lanes ORDER BY lane").all(),
       lastSeq: (db.prepare("SELECT max(seq) AS s FROM journal").get() as Row).s as number,
       heldAccepted: (db.prepare("SELECT accepted_seq FROM commands WHERE command_id = 'held'").get() as Row).accepted_seq as number,
@@ -78,7 +79,7 @@ describe("compaction", () => {
 
     // lane heads and session state untouched; the checkpoint matches the journal as of the cut
     expect(db.prepare("SELECT lane, last_lane_seq FROM lanes ORDER BY lane").all()).toEqual(before.lanes);
-    expect(db.prepare("SELECT session_id, state, version FROM sessions ORDER BY session_id").all()).toEqual(before.sessions);
+    expect(sessionRows(db).map((r) => ({ session_id: r.session_id, state: r.state, version: r.version }))).toEqual(before.sessions);
     const cp = latestCheckpoint(db)!;
     expect(cp.seq).toBe(cut);
     for (const [lane, laneSeq] of Object.entries(cp.lanes)) {

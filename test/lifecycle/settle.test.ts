@@ -12,7 +12,8 @@ import type { SessionEffect } from "../../src/lifecycle/status.js";
 import { CausewayError, OutcomeError } from "../../src/protocol/errors.js";
 
 const versions: VersionOf = (id) => ({ s: 4, t: 7 })[id];
-const run = (draft?: unknown, op?: SessionEffect): RunLeftovers => ({ draft: () => draft, sessionOp: () => op });
+// a handler that replaced its state with `draft` (copy-on-write changes: test/lifecycle/state-change.test.ts)
+const run = (draft?: unknown, op?: SessionEffect): RunLeftovers => ({ change: () => ({ kind: "replace", state: draft }), base: () => ({ state: undefined, bytes: Number.NaN }), sessionOp: () => op });
 const sessionRead: SettleSubject = { type: "peek", scope: "session", effect: "read", sessionId: "s" };
 const sessionWrite: SettleSubject = { type: "poke", scope: "session", effect: "write", sessionId: "s", errorCodes: ["quota_spent"] };
 const serverTarget = (type: string, sessionId: string | null): SettleSubject => ({ type, scope: "server", effect: "write", sessionId });
@@ -33,6 +34,7 @@ describe("#16 settle: a handler's result", () => {
       status: "succeeded",
       outcome: { command: "poke", success: true, sessionVersion: 5 },
       effect: { kind: "write", sessionId: "s", state: { n: 2 }, version: 5 },
+      next: { state: { n: 2 }, bytes: 7 },
     });
     expect((settled.effect as { state: unknown }).state).not.toBe(draft);
     // a draft left undefined is the state null

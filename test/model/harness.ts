@@ -2,6 +2,7 @@
  * Drive a real server over WebSocket with a generated workload and collect what every client
  * heard; read the journal (SQLite, read-only, as `causeway audit` does) for the model.
  */
+import { sessionRows } from "../helpers/session-rows.js";
 import Database from "better-sqlite3";
 import WebSocket from "ws";
 import type { Workload } from "./generator.js";
@@ -229,7 +230,7 @@ export class JournalReader {
     return (this.stmt.all(seq) as Array<Record<string, any>>).map(toRow);
   }
   sessions(): Array<{ sessionId: string; state: unknown; version: number; deleted: boolean }> {
-    return (this.db.prepare("SELECT session_id, state, version, deleted_at FROM sessions").all() as Array<Record<string, any>>).map((s) => ({
+    return sessionRows(this.db).map((s) => ({
       sessionId: s.session_id,
       state: JSON.parse(s.state),
       version: s.version,

@@ -26,6 +26,8 @@
  * Everything else is computed. Violations name the rule they break.
  */
 import { canon, clone, equal } from "./json.js";
+import { stateAfter } from "../../src/lifecycle/effects.js";
+import type { SessionEffect } from "../../src/lifecycle/status.js";
 import { fingerprintOf, FIXTURES, ifSessionVersionAllowed, isSessionScope, keyScopeOf, laneOf, normalizedOf, OPERATOR_TYPES, SERVER_TYPES, targetOf, WRITES, type Env } from "./rules.js";
 import { preconditions, run, sessionList, versionField, type ModelCommand, type Session, type World } from "./semantics.js";
 import type { Row, Send, Violation } from "./types.js";
@@ -56,6 +58,8 @@ export class ReferenceModel implements World {
   private readonly sendsById = new Map<string, Send[]>();
   private readonly laneQueues = new Map<string, ModelCommand[]>();
   private readonly laneSeqs = new Map<string, number>();
+  /** #17: each session's state as the journal's effects leave it */
+  private readonly journalStates = new Map<string, unknown>();
   private readonly keys = new Map<string, ModelCommand>();
   /** list_sessions commands between their started and finished rows: the session lists they may see */
   private readonly listViews = new Map<ModelCommand, ListData[]>();
@@ -218,7 +222,26 @@ export class ReferenceModel implements World {
     c.started = undefined;
   }
 
+  /** #17: the state a finished row's effect leaves, by the journal alone (a patch applies to the state the journal left before). */
+  private journaledState(r: Row): unknown {
+    const e = r.effect as SessionEffect | null | undefined;
+    if (!e) return undefined;
+    if (e.kind === "delete") {
+      this.journalStates.delete(e.sessionId);
+      return undefined;
+    }
+    let state: unknown;
+    try {
+      state = stateAfter(e, this.journalStates.get(e.sessionId));
+    } catch (err) {
+      state = { patchDoesNotApply: (err as Error).message };
+    }
+    this.journalStates.set(e.sessionId, state);
+    return state;
+  }
+
   private finishedRow(r: Row): void {
+    const journaled = this.journaledState(r);
     const c = this.cmd(r, "finished");
     if (!c) return;
     if (c.finished) return this.v("one_terminal_outcome", r, `second finished row (first at seq ${c.finished.seq})`);
@@ -270,7 +293,7 @@ export class ReferenceModel implements World {
       if (WRITES.has(c.type) && c.sessionId !== null) {
         const s = this.sessions.get(c.sessionId);
         if (s && got.sessionVersion !== s.version) this.v("session_version_gap_free", r, `successful write reports version ${got.sessionVersion}, model ${s.version}`);
-        if (s && r.effect && (!equal(r.effect.state, s.state) || r.effect.version !== s.version)) this.v("effect_drift", r, `journaled effect ${canon(r.effect)} != model state ${canon(s.state)} v${s.version}`);
+        if (s && r.effect && (!equal(journaled, s.state) || r.effect.version !== s.version)) this.v("effect_drift", r, `journaled effect ${canon(r.effect)} (state ${canon(journaled)}) != model state ${canon(s.state)} v${s.version}`);
       }
     } else if (r.effect) this.v("failure_has_no_effect", r, `a failed command carries a session effect ${canon(r.effect)}`);
     this.listViews.delete(c);

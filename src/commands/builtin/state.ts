@@ -53,9 +53,9 @@ export const patchState = defineCommand<{ ops: Operation[] }>({
     required: ["ops"],
   },
   run(ctx, { ops }) {
-    // The draft is already a private copy; a failing op throws before we replace it, so the
-    // session state is untouched (the engine discards the draft of a failed command anyway).
-    ctx.replaceState(applyOps(structuredClone(ctx.state), ops));
+    // The ops apply to the draft itself (copy-on-write: the stored state is never touched); a
+    // failing op throws and the engine discards the draft of a failed command.
+    ctx.replaceState(applyOps(ctx.state, ops));
     return { applied: ops.length };
   },
 });
