@@ -8,10 +8,12 @@
  * Cheap on the hot path: the total is kept from each member's last reported size. A member's
  * buffer only grows through its own sends (which report it) and shrinks on its own as the peer
  * reads, so the kept total never under-estimates; it is recomputed exactly only when it crosses
- * the budget.
+ * the budget. A member may report a cheaper upper bound of its size (a WebSocket counts the frames
+ * still corked in this turn); `bufferedBytes()` is the figure the budget decides on.
  */
 export interface BudgetMember {
   readonly id: string;
+  /** the bytes the socket has not yet handed to the kernel (a WebSocket hands over its corked frames first) */
   bufferedBytes(): number;
   /** close as a slow consumer; the member leaves the budget (remove) */
   cut(reason: string): void;
@@ -27,9 +29,8 @@ export class OutboundBudget<M extends BudgetMember = BudgetMember> {
     private readonly onCut: (member: M, bufferedBytes: number, total: number) => void = () => {},
   ) {}
 
-  /** `member` just queued bytes: record its size, and enforce the budget if the total crossed it */
-  report(member: M): void {
-    const bytes = member.bufferedBytes();
+  /** `member` just queued bytes: record its size (or an upper bound of it), and enforce the budget if the total crossed it */
+  report(member: M, bytes: number = member.bufferedBytes()): void {
     this.total += bytes - (this.known.get(member) ?? 0);
     this.known.set(member, bytes);
     if (this.total > this.limit) this.enforce();

@@ -8,6 +8,8 @@
  *   validated here instead (utf8.ts), text and binary alike.
  * - Heartbeat: every `heartbeatIntervalMs` each socket is pinged; one that has not answered the
  *   previous ping is terminated.
+ * - Outbound: the frames a connection is sent in one event-loop turn leave together, in `writev`s
+ *   of ~16 KiB (ws-connection.ts corks the upgrade request's socket for the turn).
  * - Slow consumers: per connection, see ws-connection.ts; across connections, the
  *   `maxOutboundBytesTotal` budget cuts the largest buffer (outbound-budget.ts).
  * - Upgrades (upgrade-guard.ts): refused with 403 when `Origin` is present and not allowed
@@ -204,7 +206,8 @@ function acceptSocket(ws: WebSocket, req: IncomingMessage, c: AcceptContext): vo
   if (!authn.ok) return refuseUnauthenticated(ws, { connectionId, remoteAddress, reason: authn.reason }, log);
   const { actor, roles } = authn.identity;
   if (auth.tokens) log.info({ audit: "auth_ok", actor, connectionId, remoteAddress }, "WebSocket client authenticated");
-  const conn = new WsConnection(connectionId, ws, c.options.maxOutboundBytes, c.budget, log, actor, roles);
+  // req.socket is the socket ws writes to: the connection corks it per turn (ws-connection.ts)
+  const conn = new WsConnection(ws, req.socket, { id: connectionId, maxOutboundBytes: c.options.maxOutboundBytes, budget: c.budget, log, actor, roles });
   live.set(ws, conn);
   log.debug({ conn: conn.id, remote: req.socket.remoteAddress }, "connection open");
   serveConnection(ws, conn, { handler: c.options.handler, maxFrameBytes: c.options.maxFrameBytes, log, onGone: () => live.delete(ws) });
