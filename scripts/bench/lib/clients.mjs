@@ -24,6 +24,9 @@ class Base {
     this.queue = [];
     this.flushScheduled = false;
     this.onResponse = () => {};
+    /** set by a running load: called once if the server closes the connection under it */
+    this.onClose = null;
+    this.closedWhy = null;
     this.received = 0;
     this.failures = [];
   }
@@ -35,11 +38,19 @@ class Base {
     if (this.waiting && r.id === this.waiting.id) return this.waiting.resolve(JSON.parse(buf.toString("utf8")));
     this.onResponse(r.id, r.ok);
   }
+  /** The peer closed the connection (not us): whatever waits on it fails instead of hanging. */
+  closedByPeer(why) {
+    this.closedWhy = why;
+    const err = new Error(`the server closed the connection: ${why}`);
+    if (this.waiting) this.waiting.reject(err);
+    this.onClose?.(err);
+  }
   /** send one command and resolve with its parsed response frame */
   request(command) {
     const id = `req${RUN}${++runCounter}`;
-    return new Promise((resolve) => {
-      this.waiting = { id, resolve: (f) => ((this.waiting = null), resolve(f)) };
+    return new Promise((resolve, reject) => {
+      if (this.closedWhy) return reject(new Error(`the server closed the connection: ${this.closedWhy}`));
+      this.waiting = { id, resolve: (f) => ((this.waiting = null), resolve(f)), reject: (e) => ((this.waiting = null), reject(e)) };
       this.send(JSON.stringify({ ...command, id }));
     });
   }
@@ -65,7 +76,11 @@ export class WsClient extends Base {
   constructor(ws, echo) {
     super(echo);
     this.ws = ws;
+    this.closing = false;
     ws.on("message", (data) => this.handle(data));
+    ws.on("close", (code, reason) => {
+      if (!this.closing) this.closedByPeer(`${code} ${reason.toString() || "(no reason)"}`);
+    });
   }
   flush() {
     this.flushScheduled = false;
@@ -78,6 +93,7 @@ export class WsClient extends Base {
   }
   close() {
     return new Promise((resolve) => {
+      this.closing = true;
       if (this.ws.readyState === WebSocket.CLOSED) return resolve();
       this.ws.once("close", resolve);
       this.ws.close();
@@ -127,6 +143,10 @@ export function pipeline(client, { total, window, frame, timeoutMs = 600_000 }) 
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const timer = setTimeout(() => reject(new Error(`pipeline: ${done}/${total} answered after ${timeoutMs} ms; failures: ${client.failures.join(" | ")}`)), timeoutMs);
+    client.onClose = (err) => {
+      clearTimeout(timer);
+      reject(new Error(`pipeline: ${done}/${total} answered; ${err.message}`));
+    };
     const sendOne = () => {
       const i = sent++;
       sentAt[i] = performance.now();
@@ -166,6 +186,12 @@ export function openLoop(client, { rate, durationMs, frame, drainTimeoutMs = 120
   let maxLagMs = 0;
   return new Promise((resolve, reject) => {
     let timer = null;
+    let stopped = false;
+    client.onClose = (err) => {
+      stopped = true;
+      clearTimeout(timer);
+      reject(new Error(`open loop ${rate}/s: ${done}/${total} answered; ${err.message}`));
+    };
     client.onResponse = (id, ok) => {
       if (id === null || !id.startsWith(tag)) return;
       const i = Number(id.slice(tag.length));
@@ -179,6 +205,7 @@ export function openLoop(client, { rate, durationMs, frame, drainTimeoutMs = 120
     };
     t0 = performance.now();
     const tick = () => {
+      if (stopped) return;
       const t = performance.now();
       while (sent < total && due(sent) <= t) {
         maxLagMs = Math.max(maxLagMs, t - due(sent));
