@@ -1,0 +1,126 @@
+/**
+ * A real `redis-server` for tests (issue #18): Debian's binary (.ci/run installs it when missing),
+ * on a free loopback port, with its data in a temp dir, durable as the Redis store expects
+ * (`appendonly yes`, `appendfsync always`, no RDB snapshots). No mock.
+ *
+ *   const redis = await startRedis();          // redis.url = "redis://127.0.0.1:<port>/0"
+ *   await redis.restart();                     // SIGKILL, then start again on the same dir + port
+ *   await redis.stop();                        // kills it and removes the dir
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const REDIS_SERVER_BIN = process.env.CAUSEWAY_TEST_REDIS_SERVER ?? "redis-server";
+
+/** Whether a redis-server binary is on this machine (CI installs one; a test file may skip loudly without it). */
+export function redisServerAvailable(): boolean {
+  return spawnSync(REDIS_SERVER_BIN, ["--version"], { stdio: "ignore" }).status === 0;
+}
+
+export interface TestRedis {
+  readonly port: number;
+  readonly dir: string;
+  /** `redis://127.0.0.1:<port>/<db>` */
+  url(db?: number): string;
+  /** the running process's pid */
+  pid(): number;
+  /** SIGKILL the server (what survives is what its AOF fsynced), then start it again on the same dir and port */
+  restart(): Promise<void>;
+  /** SIGKILL and remove the data dir */
+  stop(): Promise<void>;
+}
+
+export interface StartRedisOptions {
+  /** extra `--name value` arguments, e.g. { appendfsync: "everysec" } for a relaxed server */
+  config?: Record<string, string>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function launch(port: number, dir: string, config: Record<string, string>): Promise<ChildProcess> {
+  const settings: Record<string, string> = {
+    port: String(port),
+    bind: "127.0.0.1",
+    dir,
+    appendonly: "yes",
+    appendfsync: "always",
+    save: "",
+    daemonize: "no",
+    "protected-mode": "yes",
+    loglevel: "notice",
+    ...config,
+  };
+  const args = Object.entries(settings).flatMap(([k, v]) => [`--${k}`, v]);
+  const child = spawn(REDIS_SERVER_BIN, args, { stdio: ["ignore", "pipe", "pipe"] });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    const onData = (chunk: Buffer): void => {
+      out += chunk.toString();
+      if (out.includes("Ready to accept connections")) {
+        child.stdout?.off("data", onData);
+        child.stdout?.resume();
+        child.off("exit", onExit);
+        resolve(child);
+      }
+    };
+    const onExit = (code: number | null): void => reject(new Error(`redis-server exited (${code}) before it was ready:\n${out.slice(-2000)}`));
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", (c: Buffer) => (out += c.toString()));
+    child.once("exit", onExit);
+    child.once("error", reject);
+  });
+}
+
+function kill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once("exit", () => resolve());
+    child.kill("SIGKILL");
+  });
+}
+
+/** Start a fresh redis-server (retrying on a port lost to a race). */
+export async function startRedis(opts: StartRedisOptions = {}): Promise<TestRedis> {
+  const dir = mkdtempSync(join(tmpdir(), "causeway-redis-"));
+  const config = opts.config ?? {};
+  let child: ChildProcess | undefined;
+  let port = 0;
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 5 && !child; attempt++) {
+    port = await freePort();
+    try {
+      child = await launch(port, dir, config);
+    } catch (e) {
+      lastError = e;
+    }
+  }
+  if (!child) throw lastError instanceof Error ? lastError : new Error(String(lastError));
+  let current = child;
+  return {
+    port,
+    dir,
+    url: (db = 0) => `redis://127.0.0.1:${port}/${db}`,
+    pid: () => current.pid ?? -1,
+    async restart() {
+      await kill(current);
+      current = await launch(port, dir, config);
+    },
+    async stop() {
+      await kill(current);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
