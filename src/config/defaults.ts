@@ -5,6 +5,7 @@
 import type { ServerLimits } from "../protocol/types.js";
 
 export type Durability = "full" | "normal" | "off";
+export type RedisDurability = "strict" | "relaxed";
 
 export interface CausewayConfig {
   host: string;
@@ -29,6 +30,17 @@ export interface CausewayConfig {
   /** SQLite journal file, or ":memory:" for the in-memory store */
   db: string;
   durability: Durability;
+  /**
+   * the journal store: null for the SQLite journal at `db`; `redis://[user:password@]host:port/db`
+   * (or `rediss://`) for the Redis store (issue #18; docs/redis-store.md), whose local read model
+   * lives beside `db`
+   */
+  store: string | null;
+  /**
+   * `strict`: the Redis store refuses to start unless redis-server runs with `appendonly yes` and
+   * `appendfsync always`; `relaxed`: it starts anyway, and health_check and /readyz say so
+   */
+  redisDurability: RedisDurability;
   /**
    * take the journal's single-writer lease over even when its holder looks alive (a fresh
    * heartbeat from a live pid): for a lease left behind by a process that is not causeway; logged
@@ -132,6 +144,8 @@ export const DEFAULT_CONFIG: CausewayConfig = {
   policyFile: null,
   db: "data/causeway.db",
   durability: "full",
+  store: null,
+  redisDurability: "strict",
   takeOverLease: false,
   commands: [],
   strict: false,

@@ -117,7 +117,7 @@ function coerce(o: ConfigOption, raw: unknown, source: string): unknown {
     }
     case "string": {
       if (typeof raw !== "string" || raw.length === 0) throw new ConfigError(`${source}: expected a non-empty string`, source);
-      if (o.name === "path" && !raw.startsWith("/")) throw new ConfigError(`${source}: must start with "/", got ${JSON.stringify(raw)}`, source);
+      if (o.pattern && !new RegExp(o.pattern.source).test(raw)) throw new ConfigError(`${source}: ${o.pattern.says}, got ${JSON.stringify(raw)}`, source);
       return raw;
     }
     case "list": {

@@ -39,9 +39,12 @@ export interface ConfigOption {
   choices?: readonly string[];
   minimum?: number;
   maximum?: number;
+  /** a string setting's shape: the regular expression and what a refusal says */
+  pattern?: { source: string; says: string };
 }
 
 export const DURABILITY_CHOICES = ["full", "normal", "off"] as const;
+export const REDIS_DURABILITY_CHOICES = ["strict", "relaxed"] as const;
 export const FAULT_KIND_CHOICES = ["ioerr", "full"] as const;
 export const LOG_LEVEL_CHOICES = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
@@ -55,13 +58,14 @@ interface OptionMeta {
   choices?: readonly string[];
   minimum?: number;
   maximum?: number;
+  pattern?: { source: string; says: string };
 }
 
 /** Typed so that adding a setting to CausewayConfig or ServerLimits without describing it fails to compile. */
 const META: { [K in SettingKey]: OptionMeta } = {
   host: { description: "interface the WebSocket server listens on", arg: "<host>" },
   port: { description: "WebSocket port (0 picks a free port)", arg: "<port>", minimum: 0, maximum: 65535 },
-  path: { description: "WebSocket URL path", arg: "<path>" },
+  path: { description: "WebSocket URL path", arg: "<path>", pattern: { source: "^/", says: 'must start with "/"' } },
   stdio: { description: "serve JSON lines on stdin/stdout instead of WebSocket" },
   tokensFile: {
     description: "bearer tokens file (JSON: sha256 digest → actor, roles; see causeway hash-token); WebSocket clients must send Authorization: Bearer <token>",
@@ -80,6 +84,17 @@ const META: { [K in SettingKey]: OptionMeta } = {
   policyFile: { description: "governance policy file (JSON; see PROTOCOL.md Policies): role gates, deny rules, approvals", arg: "<file>", type: "string" },
   db: { description: 'SQLite journal file (":memory:" for no persistence)', arg: "<path>" },
   durability: { description: "journal fsync policy", arg: "<mode>", choices: DURABILITY_CHOICES },
+  store: {
+    description: "journal store URL: redis://[user:password@]host:port/db (or rediss://) runs on Redis (docs/redis-store.md); unset: the SQLite journal at --db",
+    arg: "<url>",
+    type: "string",
+    pattern: { source: "^rediss?://", says: "must be a redis:// or rediss:// URL" },
+  },
+  redisDurability: {
+    description: "strict: refuse to start on a redis-server without appendonly yes + appendfsync always; relaxed: start anyway (reported by health_check and /readyz)",
+    arg: "<mode>",
+    choices: REDIS_DURABILITY_CHOICES,
+  },
   takeOverLease: { description: "take the journal's single-writer lease over even from a holder that looks alive (a live pid with a fresh heartbeat); only when no causeway is running on the db (logged)" },
   commands: { description: "user command modules (ESM paths; repeatable or comma-separated)", arg: "<paths...>" },
   strict: { description: "refuse unknown top-level command fields with invalid_command (default: ignore them as pi-server does; they still count in the fingerprint)" },
@@ -173,6 +188,7 @@ function buildOption(name: SettingKey, limit: boolean, value: unknown): ConfigOp
   if (meta.choices) option.choices = meta.choices;
   if (meta.minimum !== undefined) option.minimum = meta.minimum;
   if (meta.maximum !== undefined) option.maximum = meta.maximum;
+  if (meta.pattern) option.pattern = meta.pattern;
   return option;
 }
 
@@ -194,7 +210,7 @@ function optionSchema(o: ConfigOption): JsonSchema {
     case "enum":
       return { type: "string", enum: [...(o.choices ?? [])] };
     case "string":
-      return o.name === "path" ? { type: "string", minLength: 1, pattern: "^/" } : { type: "string", minLength: 1 };
+      return o.pattern ? { type: "string", minLength: 1, pattern: o.pattern.source } : { type: "string", minLength: 1 };
     case "list":
       return { type: "array", items: { type: "string", minLength: 1 } };
     case "map":

@@ -107,14 +107,17 @@ export class JournalWriteError extends Error {
   }
 }
 
-export type StoreOpenErrorCode = "schema_too_new" | "journal_locked" | "journal_linked" | "not_a_journal";
+export type StoreOpenErrorCode = "schema_too_new" | "journal_locked" | "journal_linked" | "not_a_journal" | "redis_not_durable" | "redis_unreachable";
 
 /**
  * Store.open() refused to open the journal:
  *  - `schema_too_new`: the database was written by a newer causeway (schema version above ours);
  *  - `journal_locked`: another live process holds the single-writer lease;
  *  - `journal_linked`: the file has more than one hard link (each path would get its own WAL);
- *  - `not_a_journal`: another application's SQLite file (file-identity.ts); nothing was written.
+ *  - `not_a_journal`: another application's SQLite file (file-identity.ts); nothing was written;
+ *  - `redis_not_durable`: redis-server does not fsync every write (redis/durability-check.ts) and
+ *    `redisDurability` is strict;
+ *  - `redis_unreachable`: no redis-server answered at the store URL.
  */
 export class StoreOpenError extends Error {
   readonly code: StoreOpenErrorCode;

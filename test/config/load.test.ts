@@ -120,6 +120,8 @@ describe("loadConfig", () => {
       CAUSEWAY_FAULT_KIND: "full",
       CAUSEWAY_ADMISSION_FILTER_BITS: "4096",
       CAUSEWAY_CHECKPOINT_INTERVAL_MS: "16",
+      CAUSEWAY_STORE: "redis://127.0.0.1:6390/2",
+      CAUSEWAY_REDIS_DURABILITY: "relaxed",
     };
     // the test lists every non-limit env var
     expect(Object.keys(env).sort()).toEqual(CONFIG_OPTIONS.filter((o) => !o.limit).map((o) => o.env).sort());
@@ -155,6 +157,8 @@ describe("loadConfig", () => {
       retentionIntervalMs: 15,
       admissionFilterBits: 4096,
       checkpointIntervalMs: 16,
+      store: "redis://127.0.0.1:6390/2",
+      redisDurability: "relaxed",
       failUnstartedOnRecovery: true,
       shutdownGraceMs: 10,
       traceStarts: true,
@@ -256,6 +260,10 @@ describe("loadConfig", () => {
     expect(configError(() => loadConfig({ env: { CAUSEWAY_DURABILITY: "some" } })).message).toMatch(/^CAUSEWAY_DURABILITY: expected one of full, normal, off/);
     expect(configError(() => loadConfig({ env: { CAUSEWAY_TIMEOUTS: "slow" } })).message).toMatch(/^CAUSEWAY_TIMEOUTS: expected <type>=<ms>/);
     expect(configError(() => loadConfig({ env: { CAUSEWAY_PATH: "ws" } })).message).toMatch(/^CAUSEWAY_PATH: must start with "\/"/);
+    expect(configError(() => loadConfig({ flags: { store: "postgres://db/1" } })).message).toMatch(/^--store: must be a redis:\/\/ or rediss:\/\/ URL, got "postgres:\/\/db\/1"/);
+    expect(configError(() => loadConfig({ configFile: configFile({ store: "127.0.0.1:6379" }) })).message).toMatch(/store must match pattern "\^rediss\?:\/\/"/);
+    expect(configError(() => loadConfig({ env: { CAUSEWAY_REDIS_DURABILITY: "maybe" } })).message).toMatch(/^CAUSEWAY_REDIS_DURABILITY: expected one of strict, relaxed/);
+    expect(loadConfig({ configFile: configFile({ store: null }) }).store).toBeNull();
     expect(configError(() => loadConfig({ flags: { maxSessions: "1.5" } })).message).toMatch(/^--max-sessions: expected an integer >= 1/);
     expect(configError(() => loadConfig({ flags: { timeout: ["x=0"] } })).message).toMatch(/^--timeout: /);
     expect(configError(() => loadConfig({ flags: { nope: 1 } as never })).message).toMatch(/unknown option "nope"/);

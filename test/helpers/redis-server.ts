@@ -34,8 +34,8 @@ export interface TestRedis {
 }
 
 export interface StartRedisOptions {
-  /** extra `--name value` arguments, e.g. { appendfsync: "everysec" } for a relaxed server */
-  config?: Record<string, string>;
+  /** extra `--name value…` arguments, e.g. { appendfsync: "everysec" } for a relaxed server; an array for a directive of several values */
+  config?: Record<string, string | string[]>;
 }
 
 async function freePort(): Promise<number> {
@@ -50,8 +50,8 @@ async function freePort(): Promise<number> {
   });
 }
 
-function launch(port: number, dir: string, config: Record<string, string>): Promise<ChildProcess> {
-  const settings: Record<string, string> = {
+function launch(port: number, dir: string, config: Record<string, string | string[]>): Promise<ChildProcess> {
+  const settings: Record<string, string | string[]> = {
     port: String(port),
     bind: "127.0.0.1",
     dir,
@@ -63,7 +63,7 @@ function launch(port: number, dir: string, config: Record<string, string>): Prom
     loglevel: "notice",
     ...config,
   };
-  const args = Object.entries(settings).flatMap(([k, v]) => [`--${k}`, v]);
+  const args = Object.entries(settings).flatMap(([k, v]) => [`--${k}`, ...(Array.isArray(v) ? v : [v])]);
   const child = spawn(REDIS_SERVER_BIN, args, { stdio: ["ignore", "pipe", "pipe"] });
   return new Promise((resolve, reject) => {
     let out = "";
