@@ -15,6 +15,12 @@ import { join } from "node:path";
 
 export const REDIS_SERVER_BIN = process.env.CAUSEWAY_TEST_REDIS_SERVER ?? "redis-server";
 
+/** servers still running: killed when this test process exits, so a failed test never leaves one behind */
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
 /** Whether a redis-server binary is on this machine (CI installs one; a test file may skip loudly without it). */
 export function redisServerAvailable(): boolean {
   return spawnSync(REDIS_SERVER_BIN, ["--version"], { stdio: "ignore" }).status === 0;
@@ -65,6 +71,8 @@ function launch(port: number, dir: string, config: Record<string, string | strin
   };
   const args = Object.entries(settings).flatMap(([k, v]) => [`--${k}`, ...(Array.isArray(v) ? v : [v])]);
   const child = spawn(REDIS_SERVER_BIN, args, { stdio: ["ignore", "pipe", "pipe"] });
+  running.add(child);
+  child.once("exit", () => running.delete(child));
   return new Promise((resolve, reject) => {
     let out = "";
     const onData = (chunk: Buffer): void => {

@@ -24,13 +24,17 @@ describe("#18 redis durability check", () => {
   let noAof: TestRedis;
   let noConfig: TestRedis;
   beforeAll(async () => {
-    [durable, everysec, noAof, noConfig] = await Promise.all([
+    const started = await Promise.allSettled([
       startRedis(),
       startRedis({ config: { appendfsync: "everysec" } }),
       startRedis({ config: { appendonly: "no" } }),
       startRedis({ config: { "rename-command": ["CONFIG", ""] } }),
     ]);
-    servers.push(durable, everysec, noAof, noConfig);
+    // every server that did start is stopped again, even when another one failed
+    for (const s of started) if (s.status === "fulfilled") servers.push(s.value);
+    const failed = started.find((s) => s.status === "rejected");
+    if (failed) throw failed.reason;
+    [durable, everysec, noAof, noConfig] = servers as [TestRedis, TestRedis, TestRedis, TestRedis];
   });
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.stop()));
