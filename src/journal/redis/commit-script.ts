@@ -141,6 +141,8 @@ local function apply(r)
     if isnull(status) or type(rev) ~= 'number' then return r.phase .. ': a ' .. r.phase .. ' row needs a status and a revision' end
     local why = cas(r, status, rev, SOURCES[status])
     if why then return r.phase .. ': ' .. why end
+    -- only finished writes an outcome: a terminal status without one is refused (SQLite: a CHECK)
+    if TERMINAL[status] then return r.phase .. ': a ' .. r.phase .. ' row may not set the terminal status ' .. status .. ' (only finished does, with an outcome)' end
     return nil
   end
   if r.phase == 'accepted' then return accepted(r) end
