@@ -31,8 +31,10 @@ export interface BridgeOptions {
 export class BridgeError extends Error {
   constructor(
     message: string,
-    /** true when the bridge is dead for good; false for an error reply of one call */
+    /** true when the bridge is dead for good; false for an error of one call */
     readonly fatal: boolean,
+    /** Redis answered with this error (the command did not run), as opposed to a lost connection (outcome unknown) */
+    readonly reply = false,
   ) {
     super(message);
     this.name = "BridgeError";
@@ -43,6 +45,7 @@ interface Reply {
   id: number;
   value?: unknown;
   error?: string;
+  reply?: boolean;
 }
 
 export class RedisBridge {
@@ -123,7 +126,7 @@ export class RedisBridge {
     for (;;) {
       const got = receiveMessageOnPort(this.port)?.message as Reply | undefined;
       if (got?.id === id) {
-        if (got.error !== undefined) throw new BridgeError(got.error, false);
+        if (got.error !== undefined) throw new BridgeError(got.error, false, got.reply === true);
         return got.value;
       }
       if (got) continue; // a late reply of an older call: never happens while alive (calls are sequential)

@@ -178,7 +178,9 @@ export class RedisStore implements Store {
     } catch (err) {
       this.commitFailures++;
       const msg = err instanceof Error ? err.message : String(err);
-      if (err instanceof BridgeError && err.fatal) this.failClosed(msg);
+      // only an error Redis replied with leaves the batch certainly unwritten; a lost connection or
+      // a timeout leaves it unknown: fail closed, a restart reads the truth back from Redis
+      if (!(err instanceof BridgeError && err.reply)) this.failClosed(msg);
       throw new JournalWriteError(`journal commit failed: ${msg}`, err);
     }
     if (reply[0] === "ok") return;

@@ -143,6 +143,28 @@ describe("#18 Redis store: failing closed", () => {
     }
   });
 
+  it("#18 an error Redis replies with (OOM) fails that commit only: nothing was written, the store stays up", async () => {
+    const s = store(fresh());
+    s.open();
+    const b = new RecordBuilder();
+    s.commit(life(b, "first"));
+    await client.config("SET", "maxmemory", "1");
+    const oom = life(b, "oom");
+    let err: unknown;
+    try {
+      err = thrown(() => s.commit(oom));
+    } finally {
+      await client.config("SET", "maxmemory", "0");
+    }
+    expect(err).toBeInstanceOf(JournalWriteError);
+    expect((err as Error).message).toMatch(/OOM/);
+    expect(s.stats()).toMatchObject({ failure: null, commits: 1, commitFailures: 1 });
+    b.rewind(oom);
+    s.commit(life(b, "after"));
+    expect(s.getCommand("oom")).toBeUndefined();
+    expect(s.readJournal({ limit: 10 }).map((r) => r.commandId)).toEqual(["first", "first", "first", "after", "after", "after"]);
+  });
+
   it("#18 divergence: a batch Redis accepts but the projection refuses fails the store closed", async () => {
     const name = fresh();
     const s = store(name);
