@@ -178,9 +178,10 @@ export class RedisStore implements Store {
     } catch (err) {
       this.commitFailures++;
       const msg = err instanceof Error ? err.message : String(err);
-      // only an error Redis replied with leaves the batch certainly unwritten; a lost connection or
-      // a timeout leaves it unknown: fail closed, a restart reads the truth back from Redis
-      if (!(err instanceof BridgeError && err.reply)) this.failClosed(msg);
+      // only an error Redis replied with before running the script (OOM, READONLY, …) leaves the batch
+      // certainly unwritten; a lost connection, a timeout or the script failing while it ran leave it
+      // unknown: fail closed, a restart reads the truth back from Redis
+      if (!(err instanceof BridgeError && err.reply && !/user_script|running script/i.test(msg))) this.failClosed(msg);
       throw new JournalWriteError(`journal commit failed: ${msg}`, err);
     }
     if (reply[0] === "ok") return;
