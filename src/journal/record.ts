@@ -134,7 +134,7 @@ export interface IdempotencyHit {
 }
 
 export interface StoreStats {
-  kind: "memory" | "sqlite";
+  kind: "memory" | "sqlite" | "redis";
   path: string | null;
   /**
    * Set once the store failed closed for good (its files were deleted or replaced, or its lease was

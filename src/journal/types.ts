@@ -6,8 +6,9 @@
  *    idempotency lookups at admission, retention, stats, close);
  *  - JournalQueries: everything read back (commands, history, command details, catch-up pages,
  *    the first retained seq, the audit's reads).
- * The SQLite provider (sqlite-store.ts) is the one implementation today; `--db :memory:` is SQLite
- * too (kind "memory"). Nothing outside src/journal/ sees SQL or a database handle.
+ * Two providers: SQLite (sqlite-store.ts; `--db :memory:` is SQLite too, kind "memory") and Redis
+ * (redis/redis-store.ts, docs/redis-store.md). Nothing outside src/journal/ sees SQL, a database
+ * handle or a Redis connection.
  *
  * A journal is an append-only list of records. Every record belongs to one lane and carries the
  * next lane sequence of that lane (gap-free) and the next global seq (gap-free). The store derives
@@ -24,8 +25,8 @@ export type * from "./record.js";
 
 /** The write side of a journal: its one writer. */
 export interface JournalWriter {
-  /** "sqlite": a database file; "memory": nothing survives close(), and no other reader can open it. */
-  readonly kind: "memory" | "sqlite";
+  /** "sqlite": a database file; "memory": nothing survives close(), and no other reader can open it; "redis": a Redis journal (redis/redis-store.ts). */
+  readonly kind: "memory" | "sqlite" | "redis";
   /**
    * Open the journal: create or migrate its schema, take the single-writer lease (a live holder
    * refuses; a crashed one is taken over and named in `staleLeaseTakenOver`) and return what the

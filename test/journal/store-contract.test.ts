@@ -1,15 +1,16 @@
 /**
  * #16 the Store contract (src/journal/types.ts: JournalWriter + JournalQueries), written against
  * the interfaces only: a provider is a factory of `Store`s, and every test here must hold for
- * every provider. Today the SQLite provider is passed (a journal file, and `:memory:`); a Redis or
- * Postgres provider (issue #18) joins the list.
+ * every provider: SQLite (a journal file, and `:memory:`) and Redis (#18, a real redis-server).
  */
-import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { basename, join } from "node:path";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { HistoryCursorError } from "../../src/journal/queries.js";
+import { RedisStore } from "../../src/journal/redis/redis-store.js";
 import { SqliteStore } from "../../src/journal/sqlite-store.js";
 import { JournalWriteError, type JournalRecord, type Store } from "../../src/journal/types.js";
 import type { Outcome } from "../../src/protocol/types.js";
+import { startRedis, type TestRedis } from "../helpers/redis-server.js";
 import { RecordBuilder, tempDir, type Partial0 } from "./helpers.js";
 
 interface Provider {
@@ -19,9 +20,21 @@ interface Provider {
   make(dir: string): Store;
 }
 
+// #18 one real redis-server for the file; each test's journal has a key prefix of its own (the temp
+// dir's name), and every store made for it has a fresh :memory: projection: a reopened store sees
+// the journal only through Redis (the projection's catch-up)
+let redis: TestRedis;
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
 const PROVIDERS: Provider[] = [
   { name: "sqlite file", durable: true, make: (dir) => new SqliteStore({ path: join(dir, "contract.db"), durability: "off" }) },
   { name: "sqlite :memory:", durable: false, make: () => new SqliteStore({ path: ":memory:", durability: "off" }) },
+  { name: "redis", durable: true, make: (dir) => new RedisStore({ url: redis.url(), name: basename(dir), projectionPath: ":memory:" }) },
 ];
 
 const ok = (command: string, sessionVersion?: number): Outcome => ({ command, success: true, ...(sessionVersion !== undefined ? { sessionVersion } : {}) });

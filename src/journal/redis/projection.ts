@@ -1,0 +1,77 @@
+/**
+ * The Redis store's read model: a SqliteStore fed the records Redis accepted. At open it is checked
+ * against the Redis journal (a file written for another journal — its `<path>.journal-id` sidecar
+ * names another journalId — or ahead of Redis, as after a FLUSHDB, is rebuilt from scratch with a
+ * warning), then catches up from the Redis journal after its own last seq, page by page. Its
+ * durability is "off": it is a cache, Redis is the truth.
+ */
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readRecoveredState } from "../recover.js";
+import { SqliteStore } from "../sqlite-store.js";
+import type { JournalRecord, RecoveredState, StoreLog } from "../types.js";
+
+export const CATCH_UP_PAGE = 1_000;
+
+export interface ProjectionOptions {
+  /** SQLite file of the projection, or ":memory:" */
+  path: string;
+  journalId: string;
+  log?: StoreLog;
+}
+
+/** Reads a page of the Redis journal: records with seq > afterSeq, at most `count`. */
+export type PageReader = (afterSeq: number, count: number) => JournalRecord[];
+
+const FILES = (path: string): string[] => [path, `${path}-wal`, `${path}-shm`, `${path}.journal-id`];
+
+function removeFiles(path: string): void {
+  for (const f of FILES(path)) rmSync(f, { force: true });
+}
+
+/** A file projection that was written for another journal (or by nothing we know) is removed. */
+function claimFile(opts: ProjectionOptions): void {
+  const { path, journalId, log } = opts;
+  const sidecar = `${path}.journal-id`;
+  const owner = existsSync(sidecar) ? readFileSync(sidecar, "utf8").trim() : null;
+  if (existsSync(path) && owner !== journalId) {
+    log?.warn({ projection: path, owner, journalId }, `the Redis store's projection ${path} belongs to ${owner ? `journal ${owner}` : "no known journal"}, not ${journalId}: rebuilding it from the Redis journal`);
+    removeFiles(path);
+  }
+  writeFileSync(sidecar, `${journalId}\n`);
+}
+
+function openStore(opts: ProjectionOptions): { store: SqliteStore; recovered: RecoveredState } {
+  const memory = opts.path === ":memory:";
+  if (!memory) claimFile(opts);
+  const store = new SqliteStore({ path: opts.path, durability: "off", ...(opts.log ? { log: opts.log } : {}) });
+  return { store, recovered: store.open() };
+}
+
+/**
+ * Open the projection and bring it up to `redisLastSeq`. Throws when a page it applies is refused
+ * (the projection and Redis disagree) or the Redis journal has a hole.
+ */
+export function openProjection(opts: ProjectionOptions, redisLastSeq: number, readPage: PageReader): { store: SqliteStore; recovered: RecoveredState } {
+  let { store, recovered } = openStore(opts);
+  if (recovered.lastSeq > redisLastSeq) {
+    opts.log?.warn({ projection: opts.path, projectionSeq: recovered.lastSeq, redisSeq: redisLastSeq }, `the Redis store's projection is ahead of the Redis journal (seq ${recovered.lastSeq} > ${redisLastSeq}; was Redis flushed?): rebuilding it`);
+    store.close();
+    if (opts.path !== ":memory:") removeFiles(opts.path);
+    ({ store, recovered } = openStore(opts));
+  }
+  try {
+    let after = recovered.lastSeq;
+    while (after < redisLastSeq) {
+      const page = readPage(after, CATCH_UP_PAGE);
+      if (page.length === 0 || page[0]!.seq !== after + 1) throw new Error(`the Redis journal has no record ${after + 1} (its last seq is ${redisLastSeq})`);
+      store.commit(page);
+      after = page[page.length - 1]!.seq;
+    }
+    if (after === recovered.lastSeq) return { store, recovered };
+    // what the engine resumes from, as the caught-up projection holds it (recover.ts, the one rule)
+    return { store, recovered: readRecoveredState(store.database(), recovered.schemaVersion) };
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+}

@@ -1,0 +1,292 @@
+/**
+ * The Redis journal behind the `Store` seam (docs/redis-store.md is its ADR).
+ *
+ * - Write side in Redis: commit(records) is ONE Lua script (commit-script.ts) that checks the whole
+ *   batch (lease token, gap-free seq / lane seq, ids, idempotency claims, the compare-and-swap of
+ *   every status change through the generated transition table, outcomes once, session versions)
+ *   and then appends it to the journal stream and updates the materialized keys, or writes nothing.
+ * - Synchronous: a worker thread owns the Redis connection; every call waits for its reply with a
+ *   timeout (bridge.ts). A call that times out or a lost lease fails the store closed.
+ * - Query side: a local projection (projection.ts), a SqliteStore fed the same records once Redis
+ *   accepted them and caught up from the Redis journal at open; every read is the projection's.
+ */
+import { randomUUID } from "node:crypto";
+import type { AuditReads } from "../audit-reads.js";
+import type { CommandDetail, EntriesRequest, HistoryEntries, HistoryPage, HistoryRequest } from "../queries/types.js";
+import type { CompactionReport, RetentionPolicy } from "../retention.js";
+import type { SqliteStore } from "../sqlite-store.js";
+import {
+  JournalWriteError,
+  StoreOpenError,
+  type CausalFields,
+  type IdempotencyHit,
+  type JournalRecord,
+  type ReadJournalOptions,
+  type RecoveredState,
+  type Store,
+  type StoreLog,
+  type StoreStats,
+  type StoredCommand,
+} from "../types.js";
+import { BridgeError, RedisBridge, type ScriptSpec } from "./bridge.js";
+import { commitScript, type CommitReply } from "./commit-script.js";
+import { DEFAULT_JOURNAL_NAME, META_LUA, REDIS_ENCODING, keyspace, redactUrl, type Keyspace } from "./keyspace.js";
+import { DEFAULT_REDIS_LEASE_TTL_MS, RedisLease } from "./lease.js";
+import { ACQUIRE_LUA, RELEASE_LUA, RENEW_LUA } from "./lease-script.js";
+import { openProjection } from "./projection.js";
+
+export interface RedisStoreOptions {
+  /** redis://[user:password@]host:port/db */
+  url: string;
+  /** the journal's name: its keys live under `cw:{<name>}:` (default "causeway") */
+  name?: string;
+  /** the projection's SQLite file, or ":memory:" (default) */
+  projectionPath?: string;
+  /** every call into Redis answers within this or the store fails closed (default 5000 ms) */
+  timeoutMs?: number;
+  /** the single-writer lease's time to live; renewed every ttl/3 (default 10000 ms) */
+  leaseTtlMs?: number;
+  now?: () => number;
+  log?: StoreLog;
+}
+
+const scripts = (): Record<string, ScriptSpec> => ({
+  journalCommit: { keys: 5, lua: commitScript() },
+  journalMeta: { keys: 1, lua: META_LUA },
+  leaseAcquire: { keys: 3, lua: ACQUIRE_LUA },
+  leaseRenew: { keys: 2, lua: RENEW_LUA },
+  leaseRelease: { keys: 2, lua: RELEASE_LUA },
+});
+
+export class RedisStore implements Store {
+  readonly kind = "redis" as const;
+  private readonly ks: Keyspace;
+  private readonly where: string;
+  private readonly now: () => number;
+  private bridge: RedisBridge | null = null;
+  private lease: RedisLease | null = null;
+  private projection: SqliteStore | null = null;
+  private journalIdValue: string | null = null;
+  private failure: string | null = null;
+  private schemaVersion = 0;
+  private commits = 0;
+  private commitFailures = 0;
+  private recordsWritten = 0;
+  private lastBatchSize = 0;
+
+  constructor(private readonly opts: RedisStoreOptions) {
+    this.ks = keyspace(opts.name ?? DEFAULT_JOURNAL_NAME);
+    this.where = `${redactUrl(opts.url)} ${this.ks.prefix}`;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** The journal's id (meta.journalId), once open. */
+  get journalId(): string | null {
+    return this.journalIdValue;
+  }
+
+  open(): RecoveredState {
+    if (this.bridge) throw new Error(`store ${this.where} is already open`);
+    const bridge = new RedisBridge({ url: this.opts.url, scripts: scripts(), ...(this.opts.timeoutMs !== undefined ? { timeoutMs: this.opts.timeoutMs } : {}) });
+    let lease: RedisLease | null = null;
+    try {
+      const meta = this.readMeta(bridge);
+      lease = new RedisLease(bridge, this.ks, "journal", this.opts.leaseTtlMs ?? DEFAULT_REDIS_LEASE_TTL_MS, this.now);
+      const stale = lease.acquire(this.where);
+      const lastSeq = Number(bridge.command("GET", this.ks.seq) ?? 0);
+      const { store, recovered } = openProjection({ path: this.opts.projectionPath ?? ":memory:", journalId: meta.journalId, ...(this.opts.log ? { log: this.opts.log } : {}) }, lastSeq, (after, count) =>
+        this.readPage(bridge, after, count),
+      );
+      if (stale) {
+        recovered.staleLeaseTakenOver = stale;
+        this.opts.log?.warn({ journal: this.where, previousHolder: stale }, `took over the Redis journal lease of pid ${stale.pid} on ${stale.host}: it expired without a release`);
+      }
+      this.bridge = bridge;
+      this.lease = lease;
+      this.projection = store;
+      this.journalIdValue = meta.journalId;
+      this.schemaVersion = recovered.schemaVersion;
+      this.failure = null;
+      return recovered;
+    } catch (err) {
+      try {
+        lease?.release();
+      } catch {
+        // the bridge is gone: the lease expires by itself
+      }
+      bridge.close();
+      if (err instanceof BridgeError) throw new Error(`Redis journal ${this.where}: ${err.message}`, { cause: err });
+      throw err;
+    }
+  }
+
+  /** The meta hash, created on first use; a newer encoding than ours is refused. */
+  private readMeta(bridge: RedisBridge): { journalId: string; encoding: number } {
+    const flat = bridge.script("journalMeta", [this.ks.meta, REDIS_ENCODING, randomUUID(), this.now()]) as string[];
+    const h: Record<string, string> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) h[flat[i]!] = flat[i + 1]!;
+    const encoding = Number(h.encoding);
+    if (!(encoding <= REDIS_ENCODING)) {
+      throw new StoreOpenError("schema_too_new", `Redis journal ${this.where} has value encoding ${h.encoding}; this causeway reads up to ${REDIS_ENCODING}`, { encoding: h.encoding });
+    }
+    return { journalId: h.journalId!, encoding };
+  }
+
+  /** Records with seq > afterSeq from the journal stream, at most `count`. */
+  private readPage(bridge: RedisBridge, afterSeq: number, count: number): JournalRecord[] {
+    const entries = bridge.command("XRANGE", this.ks.journal, `${afterSeq + 1}-0`, "+", "COUNT", count) as Array<[string, string[]]>;
+    return entries.map(([id, fields]) => {
+      const f: Record<string, string> = {};
+      for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
+      if (!(Number(f.v) <= REDIS_ENCODING)) throw new StoreOpenError("schema_too_new", `Redis journal ${this.where}: record ${id} has encoding ${f.v}`);
+      return JSON.parse(f.r!) as JournalRecord;
+    });
+  }
+
+  commit(records: JournalRecord[]): void {
+    const bridge = this.bridge;
+    const projection = this.projection;
+    if (!bridge || !projection) {
+      this.commitFailures++;
+      throw new JournalWriteError(`journal ${this.where} is not open`);
+    }
+    const down = this.failure ?? this.checkLease();
+    if (down) {
+      this.commitFailures++;
+      throw new JournalWriteError(`journal ${this.where}: ${down}`);
+    }
+    if (records.length > 0) this.writeRedis(bridge, records);
+    try {
+      projection.commit(records);
+    } catch (err) {
+      this.failClosed(`the projection refused a batch the Redis journal accepted (${err instanceof Error ? err.message : String(err)}); restart to rebuild it`);
+      this.commitFailures++;
+      throw new JournalWriteError(`journal ${this.where}: ${this.failure!}`, err);
+    }
+    this.commits++;
+    this.recordsWritten += records.length;
+    this.lastBatchSize = records.length;
+  }
+
+  /** The batch script; a refusal or failure throws JournalWriteError (a lost lease or dead bridge for good). */
+  private writeRedis(bridge: RedisBridge, records: JournalRecord[]): void {
+    const lease = this.lease!;
+    let reply: CommitReply;
+    try {
+      const args = [this.ks.meta, this.ks.journal, this.ks.seq, this.ks.lanes, lease.lease, this.ks.prefix, lease.token ?? "", REDIS_ENCODING, ...records.map((r) => JSON.stringify(r))];
+      reply = bridge.script("journalCommit", args) as CommitReply;
+    } catch (err) {
+      this.commitFailures++;
+      const msg = err instanceof Error ? err.message : String(err);
+      // only an error Redis replied with before running the script (OOM, READONLY, …) leaves the batch
+      // certainly unwritten; a lost connection, a timeout or the script failing while it ran leave it
+      // unknown: fail closed, a restart reads the truth back from Redis
+      if (!(err instanceof BridgeError && err.reply && !/user_script|running script/i.test(msg))) this.failClosed(msg);
+      throw new JournalWriteError(`journal commit failed: ${msg}`, err);
+    }
+    if (reply[0] === "ok") return;
+    this.commitFailures++;
+    if (reply[0] === "lease") {
+      this.failClosed(reply[1]);
+      throw new JournalWriteError(`journal ${this.where}: ${reply[1]}`);
+    }
+    const [, index, why] = reply;
+    const r = records[index];
+    const where = r ? `record #${index} (seq ${r.seq}, ${r.phase} ${r.commandId})` : `record #${index}`;
+    throw new JournalWriteError(`journal commit rolled back: ${where}: ${why}`);
+  }
+
+  private checkLease(): string | null {
+    const lost = this.lease?.lost() ?? null;
+    if (lost) this.failClosed(lost);
+    return lost;
+  }
+
+  private failClosed(reason: string): void {
+    if (this.failure) return;
+    this.failure = reason;
+    this.opts.log?.error({ journal: this.where, reason }, `journal unavailable: ${reason}; every commit now fails with journal_unavailable until causeway is restarted`);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // query side: the projection's
+
+  private read(): SqliteStore {
+    if (!this.projection) throw new Error(`journal ${this.where} is not open`);
+    return this.projection;
+  }
+
+  getCommand(commandId: string): StoredCommand | undefined {
+    return this.read().getCommand(commandId);
+  }
+
+  getIdempotency(scope: string, key: string, now: number): IdempotencyHit | undefined {
+    return this.read().getIdempotency(scope, key, now);
+  }
+
+  history(q: HistoryRequest): HistoryPage {
+    return this.read().history(q);
+  }
+
+  historyEntries(q: EntriesRequest): HistoryEntries {
+    return this.read().historyEntries(q);
+  }
+
+  commandDetail(commandId: string, opts: { maxRows: number }): CommandDetail | undefined {
+    return this.read().commandDetail(commandId, opts);
+  }
+
+  readJournal(opts: ReadJournalOptions): JournalRecord[] {
+    return this.read().readJournal(opts);
+  }
+
+  causalFields(commandId: string): CausalFields | undefined {
+    return this.read().causalFields(commandId);
+  }
+
+  firstRetainedSeq(): number {
+    return this.read().firstRetainedSeq();
+  }
+
+  openAuditReads(): AuditReads {
+    return this.read().openAuditReads();
+  }
+
+  /** Retention is not implemented on Redis yet (docs/redis-store.md): nothing is ever removed. */
+  async compact(_policy: RetentionPolicy, _now: () => number): Promise<CompactionReport | null> {
+    this.read();
+    return null;
+  }
+
+  stats(): StoreStats {
+    return {
+      kind: this.kind,
+      path: redactUrl(this.opts.url),
+      failure: this.failure,
+      schemaVersion: this.schemaVersion,
+      commits: this.commits,
+      commitFailures: this.commitFailures,
+      recordsWritten: this.recordsWritten,
+      lastBatchSize: this.lastBatchSize,
+    };
+  }
+
+  /** test-only: stop renewing the lease, as a paused process would */
+  stopLeaseRenewalForTest(): void {
+    this.lease?.stopRenewal();
+  }
+
+  close(): void {
+    const bridge = this.bridge;
+    try {
+      if (bridge && !bridge.failure) this.lease?.release();
+    } catch {
+      // Redis unreachable: the lease expires by itself
+    }
+    this.lease = null;
+    bridge?.close();
+    this.bridge = null;
+    this.projection?.close();
+    this.projection = null;
+  }
+}
