@@ -140,6 +140,14 @@ if (want("s1")) {
   S.s1.responsesOnly = { commandsPerSec: m, runs: rs, ratioToWsEcho: m / echo, ratioToCeilingResponsesOnly: ceilingResponses ? m / ceilingResponses : null, p99Ms: median(rs.map((r) => r.latencyMs.p99)) };
   log(`  ${fmt(m)} commands/s (${fmt(m / echo, 3)} × ws echo${ceilingResponses ? `, ${fmt(m / ceilingResponses, 3)} × ceiling responses only` : ""})`);
 }
+if (want("s1")) {
+  // the Redis store (#18), same load: a fresh redis-server per run, appendonly yes + appendfsync always
+  log(`s1: the same on the Redis store (--store redis://…, appendfsync always), with lifecycle events`);
+  const rs = await runs(P.runs, () => s1Throughput({ store: "redis", durability: "full", commands: P.s1.commands, window: WINDOW, warmup: P.s1.warmup }));
+  const m = median(rs.map((r) => r.commandsPerSec));
+  S.s1redis = { commandsPerSec: m, runs: rs, ratioToWsEcho: m / echo, ratioToCeiling: m / ceiling, ratioToSqlite: S.s1?.full ? m / S.s1.full.commandsPerSec : null, p99Ms: median(rs.map((r) => r.latencyMs.p99)), writtenBytesPerCommand: median(rs.map((r) => r.writtenBytesPerCommand)), redisWrittenBytesPerCommand: median(rs.map((r) => r.storeWrittenBytesPerCommand)) };
+  log(`  ${fmt(m)} commands/s (${fmt(m / echo, 3)} × ws echo, ${xCeiling(m)}${S.s1redis.ratioToSqlite === null ? "" : `, ${fmt(S.s1redis.ratioToSqlite, 2)} × SQLite`}), redis-server wrote ${fmt(S.s1redis.redisWrittenBytesPerCommand)} B and causeway ${fmt(S.s1redis.writtenBytesPerCommand)} B per command`);
+}
 if (want("s2")) {
   log(`s2: open-loop latency at ${P.s2.rates.join(", ")} commands/s`);
   S.s2 = await s2Latency(P.s2);
@@ -149,6 +157,11 @@ if (want("s2")) {
   const within = Object.entries(S.s2).filter(([, r]) => r.latencyMs.p99 <= 10).map(([rate]) => Number(rate));
   out.s2HighestRateP99Within10Ms = within.length ? Math.max(...within) : null;
   log(`  highest offered rate with p99 ≤ 10 ms: ${out.s2HighestRateP99Within10Ms === null ? `none of ${P.s2.rates.join(", ")}/s` : `${fmt(out.s2HighestRateP99Within10Ms)}/s`}`);
+}
+if (want("s2")) {
+  log(`s2: open-loop latency on the Redis store at ${P.s2.rates.join(", ")} commands/s`);
+  S.s2redis = await s2Latency({ ...P.s2, store: "redis" });
+  for (const [rate, r] of Object.entries(S.s2redis)) log(`  ${rate}/s: p50 ${fmt(r.latencyMs.p50)} p99 ${fmt(r.latencyMs.p99)} p99.9 ${fmt(r.latencyMs.p999)} ms (achieved ${fmt(r.achievedPerSec)}/s, ${r.failed} failed)`);
 }
 if (want("s3")) {
   log("s3: stdio throughput");
@@ -238,6 +251,16 @@ if (S.s2) {
     const e = bl.wsEcho.openLoop[rate];
     const is5k = Number(rate) === 5_000;
     row("2 open-loop latency, durability full", `${rate}/s p50 / p99 / p99.9 (achieved ${fmt(r.achievedPerSec)}/s)`, `${fmt(r.latencyMs.p50)} / ${fmt(r.latencyMs.p99)} / ${fmt(r.latencyMs.p999)}`, "ms", is5k ? "p99 ≤ 2 ms" : "", is5k ? r.latencyMs.p99 <= 2 : undefined, e ? `p99 ${fmt(r.latencyMs.p99 / e.latencyMs.p99, 1)} × echo p99 at ${rate}/s` : "", r.p99RatioToCeiling === undefined ? undefined : `p99 ${fmt(r.p99RatioToCeiling, 1)} × ceiling p99`);
+  }
+}
+if (S.s1redis) {
+  const r = S.s1redis;
+  row("1 durable set on the Redis store (appendfsync always)", `redis-server wrote ${fmt(r.redisWrittenBytesPerCommand)} B, causeway ${fmt(r.writtenBytesPerCommand)} B per command`, r.commandsPerSec, "cmds/s", "report", undefined, `${fmt(r.ratioToWsEcho, 3)} × ws echo${r.ratioToSqlite === null ? "" : `, ${fmt(r.ratioToSqlite, 2)} × SQLite full`}`, xCeiling(r.commandsPerSec));
+}
+if (S.s2redis) {
+  for (const [rate, r] of Object.entries(S.s2redis)) {
+    const sq = S.s2?.[rate];
+    row("2 open-loop latency, Redis store", `${rate}/s p50 / p99 / p99.9 (achieved ${fmt(r.achievedPerSec)}/s)`, `${fmt(r.latencyMs.p50)} / ${fmt(r.latencyMs.p99)} / ${fmt(r.latencyMs.p999)}`, "ms", "report", undefined, sq ? `p99 ${fmt(r.latencyMs.p99 / sq.latencyMs.p99, 2)} × SQLite p99` : "");
   }
 }
 if (S.s2) row("2 open-loop latency, durability full", `highest offered rate with p99 ≤ 10 ms (of ${P.s2.rates.join(", ")}/s)`, out.s2HighestRateP99Within10Ms ?? "none", "cmds/s", "report", undefined, "");

@@ -21,7 +21,8 @@ export const OBSERVE_COMMANDS: OperatorCommand[] = [
       // the asking command (running in the server lane) is left out: figures describe the rest
       const st = s.engine.stats(commandId);
       const c = st.commits;
-      const { ready, issues, journalProblem } = s.readiness();
+      const { ready, issues, journalProblem, warnings } = s.readiness();
+      const kind = s.store.stats().kind;
       return success(env.type, {
         healthy: ready,
         issues,
@@ -38,9 +39,10 @@ export const OBSERVE_COMMANDS: OperatorCommand[] = [
         running: st.running,
         pending: s.pending?.() ?? 0,
         connections: st.connections,
+        warnings,
         journal: {
-          store: s.config.db === ":memory:" ? "memory" : "sqlite",
-          durability: s.config.durability,
+          store: kind,
+          durability: kind === "redis" ? s.config.redisDurability : s.config.durability,
           healthy: journalProblem === null,
           lastSeq: st.lastSeq,
           batches: c.batches,

@@ -23,7 +23,7 @@ export interface OperatorServices {
   /** online audits (audit_journal), one at a time; shutdown waits for them */
   audits: AuditQueue;
   /** the server's readiness (server/readiness.ts): health_check's `healthy` and `issues` */
-  readiness(): { ready: boolean; issues: string[]; journalProblem: string | null };
+  readiness(): { ready: boolean; issues: string[]; journalProblem: string | null; warnings: string[] };
   /** the retention compactor (get_metrics: stores.journal.compaction); absent in bare test setups */
   compactor?: import("../journal/compactor.js").Compactor;
 }

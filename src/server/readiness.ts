@@ -2,6 +2,8 @@
  * The one answer to "is this server ready": `/readyz` reports it, `health_check` answers it as
  * `healthy` + `issues`. Ready = the journal is open, startup recovery is done, the journal is
  * healthy (journal/health.ts: not failed closed, last commit succeeded) and commands are accepted.
+ * `warnings` (both report them) do not make it unready: the operator chose them (a Redis store run
+ * with `--redis-durability relaxed`).
  */
 import type { Engine } from "../engine/engine.js";
 import { journalProblem } from "../journal/health.js";
@@ -21,9 +23,11 @@ export interface Readiness {
   issues: string[];
   /** why the journal is unhealthy (null: healthy) */
   journalProblem: string | null;
+  /** what does not make the server unready but an operator must know (a Redis store with relaxed durability) */
+  warnings: string[];
 }
 
-export function readinessOf(engine: Engine, store: Pick<Store, "stats">, journalOpen: () => boolean): () => Readiness {
+export function readinessOf(engine: Engine, store: Pick<Store, "stats">, journalOpen: () => boolean, warnings: readonly string[] = []): () => Readiness {
   return () => {
     const problem = journalProblem(engine.stats().commits, store);
     const checks: ReadinessChecks = {
@@ -37,6 +41,6 @@ export function readinessOf(engine: Engine, store: Pick<Store, "stats">, journal
     if (problem !== null) issues.push(`journal: ${problem}`);
     if (!checks.recoveryDone) issues.push("startup recovery has not finished");
     if (!checks.acceptingCommands) issues.push("server is shutting down");
-    return { ready: issues.length === 0, checks, issues, journalProblem: problem };
+    return { ready: issues.length === 0, checks, issues, journalProblem: problem, warnings: [...warnings] };
   };
 }

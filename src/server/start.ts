@@ -14,7 +14,6 @@ import { Policy } from "../governance/policy.js";
 import { Compactor } from "../journal/compactor.js";
 import { createRedactor } from "../journal/redaction.js";
 import { retentionPolicy } from "../journal/retention.js";
-import { SqliteStore } from "../journal/sqlite-store.js";
 import type { Store } from "../journal/types.js";
 import { combineObservers, commandLogObserver, observeConnections } from "../observability/command-log.js";
 import { Metrics } from "../observability/metrics.js";
@@ -31,6 +30,7 @@ import { loadCommandModules, loadPolicy } from "./command-modules.js";
 import { engineSources } from "./metrics-sources.js";
 import { readinessOf, type Readiness } from "./readiness.js";
 import { createRouter } from "./router.js";
+import { createStore } from "./store.js";
 import { SERVER_VERSION } from "./version.js";
 
 export { SERVER_VERSION };
@@ -65,10 +65,6 @@ async function loadCommands(config: CausewayConfig, services: () => OperatorServ
   return { registry, policy, schemas: new SchemaSet(registry, config.limits, { strict: config.strict }) };
 }
 
-function openStore(config: CausewayConfig, log: Logger): Store {
-  return new SqliteStore({ path: config.db, durability: config.durability, faultFailCommit: config.faultFailCommit, faultFailCount: config.faultFailCount, faultKind: config.faultKind, takeOverLease: config.takeOverLease, admissionFilterBits: config.admissionFilterBits, checkpointIntervalMs: config.checkpointIntervalMs, log });
-}
-
 /** Start the engine on the store (startup recovery); the store is closed again if that fails. */
 function startEngine(config: CausewayConfig, store: Store, registry: CommandRegistry, policy: Policy, metrics: Metrics, log: Logger): Engine {
   const observer = combineObservers(metrics, commandLogObserver(log));
@@ -94,11 +90,11 @@ export async function startServer(config: CausewayConfig, deps: ServerDeps): Pro
     if (!services) throw new Error("operator command ran before the server was wired");
     return services;
   });
-  const store = deps.store ?? openStore(config, log);
+  const { store, warnings } = deps.store ? { store: deps.store, warnings: [] } : await createStore(config, log);
   const metrics = new Metrics();
   const engine = startEngine(config, store, registry, policy, metrics, log);
   let storeOpen = true;
-  const readiness = readinessOf(engine, store, () => storeOpen);
+  const readiness = readinessOf(engine, store, () => storeOpen, warnings);
   const pendingCount = deps.pendingCount ?? ((): number => engine.stats().pending);
   metrics.bind(engineSources(engine, pendingCount, readiness));
   const audits = new AuditQueue();
@@ -188,7 +184,7 @@ async function openTransport(config: CausewayConfig, w: TransportWiring): Promis
       metrics: () => w.metrics.exposition(),
       readiness: () => {
         const r = w.readiness();
-        return { ready: r.ready, checks: { ...r.checks } };
+        return { ready: r.ready, checks: { ...r.checks }, warnings: [...r.warnings] };
       },
     }),
   });

@@ -2,7 +2,8 @@
  * Plain HTTP routes on the WebSocket transport's HTTP server:
  * - `GET /metrics`: Prometheus text exposition (prom-client registry);
  * - `GET /readyz`: 200 when the journal is open, startup recovery is done, the last journal commit
- *   succeeded and the server is not shutting down; 503 otherwise. The body says which check failed.
+ *   succeeded and the server is not shutting down; 503 otherwise. The body says which check failed,
+ *   and `warnings` what an operator chose to accept (relaxed Redis durability).
  * `/healthz` (process up) stays in websocket.ts. Both answer HEAD too. A route returns true when it
  * handled the request.
  */
@@ -11,6 +12,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 export interface ReadinessCheck {
   ready: boolean;
   checks: Record<string, boolean>;
+  /** what does not make the server unready but an operator must know (e.g. relaxed Redis durability) */
+  warnings: string[];
 }
 
 export interface HttpRoutesOptions {
@@ -45,7 +48,7 @@ export function createHttpRoutes(opts: HttpRoutesOptions): HttpRoute {
     }
     if (path === "/readyz" && opts.readiness) {
       const r = opts.readiness();
-      send(req, res, r.ready ? 200 : 503, "application/json", JSON.stringify({ ok: r.ready, checks: r.checks }));
+      send(req, res, r.ready ? 200 : 503, "application/json", JSON.stringify({ ok: r.ready, checks: r.checks, warnings: r.warnings }));
       return true;
     }
     return false;

@@ -134,7 +134,7 @@ describe("/healthz and /readyz", () => {
   it("/readyz is 200 with every check passing; /healthz is 200; HEAD works; other paths stay 426", async () => {
     const ready = await fetch(`http://127.0.0.1:${server.port}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ ok: true, checks: { journalOpen: true, recoveryDone: true, journalHealthy: true, acceptingCommands: true } });
+    expect(await ready.json()).toEqual({ ok: true, checks: { journalOpen: true, recoveryDone: true, journalHealthy: true, acceptingCommands: true }, warnings: [] });
     expect((await fetch(`http://127.0.0.1:${server.port}/readyz`, { method: "HEAD" })).status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${server.port}/healthz`)).status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${server.port}/other`)).status).toBe(426);

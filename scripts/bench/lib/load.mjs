@@ -23,19 +23,26 @@ export async function createSessions(client, prefix, n = SESSIONS) {
  * s1's load on a connected client: 64 sessions, `warmup` commands, then `commands` pipelined
  * `set`s with `window` in flight; the server's group-commit counters read around the measured part.
  */
-export async function pipelinedSets(client, { commands, window, warmup, label = "s1", pid = null }) {
+/**
+ * s1's load. `pid`: the server, whose bytes written to storage per command are reported;
+ * `storePid`: a store process beside it (redis-server), reported as storeWrittenBytesPerCommand.
+ */
+export async function pipelinedSets(client, { commands, window, warmup, label = "s1", pid = null, storePid = null }) {
   await createSessions(client, "b");
   await pipeline(client, { total: warmup, window, frame: setFrame("b") });
   const before = await journalStats(client);
   const written0 = pid === null ? null : procWriteBytes(pid);
+  const storeWritten0 = storePid === null ? null : procWriteBytes(storePid);
   const r = await pipeline(client, { total: commands, window, frame: setFrame("b") });
   const written1 = pid === null ? null : procWriteBytes(pid);
+  const storeWritten1 = storePid === null ? null : procWriteBytes(storePid);
   if (r.failed) throw new Error(`${label}: ${r.failed} commands failed: ${client.failures.join(" | ")}`);
   const after = await journalStats(client);
   const batches = after.batches - before.batches;
   // bytes the server process wrote to storage (WAL, checkpoints) per measured command
   const writtenBytesPerCommand = written0 === null || written1 === null ? null : (written1 - written0) / commands;
-  return { commands, window, sessions: SESSIONS, commandsPerSec: r.perSec, latencyMs: r.latencyMs, commits: batches, rowsPerCommit: batches ? (after.records - before.records) / batches : null, writtenBytesPerCommand };
+  const storeWrittenBytesPerCommand = storeWritten0 === null || storeWritten1 === null ? null : (storeWritten1 - storeWritten0) / commands;
+  return { commands, window, sessions: SESSIONS, commandsPerSec: r.perSec, latencyMs: r.latencyMs, commits: batches, rowsPerCommit: batches ? (after.records - before.records) / batches : null, writtenBytesPerCommand, storeWrittenBytesPerCommand };
 }
 
 /** s2's load on a connected client: 64 sessions, `warmup` commands 64 in flight, then an open loop at each rate. */

@@ -10,6 +10,7 @@ import { cachedJournal, commandName, sessionName } from "./journal.mjs";
 import { rawScan } from "./baselines.mjs";
 import { createSessions, openLoopSets, pipelinedSets, setFrame } from "./load.mjs";
 import { median, procMem, sleep } from "./stats.mjs";
+import { startRedis } from "../../redis-server.mjs";
 
 const BIG_LIMITS = ["--max-in-flight-per-connection", "1000000", "--max-queue-per-lane", "1000000"];
 
@@ -17,10 +18,28 @@ export function tempDir() {
   return mkdtempSync(join(tmpdir(), "causeway-bench-"));
 }
 
+/**
+ * The journal store of one run: "sqlite" (the default) or "redis": a fresh redis-server for the run
+ * (appendonly yes, appendfsync always: as durable as SQLite's FULL), used by `serve --store`.
+ */
+async function withStore(store, fn) {
+  if (store !== "redis") return fn([], null);
+  const redis = await startRedis();
+  try {
+    return await fn(["--store", redis.url()], redis);
+  } finally {
+    await redis.stop();
+  }
+}
+
 /** Scenario 1: durable `set` throughput over one WebSocket, 64 sessions, `window` in flight. */
-export async function s1Throughput({ durability, commands, window, warmup, lifecycle = "all" }) {
+export function s1Throughput({ store = "sqlite", ...opts }) {
+  return withStore(store, (args, redis) => s1Run({ ...opts, store, args, redisPid: redis?.pid() ?? null }));
+}
+
+async function s1Run({ durability, commands, window, warmup, lifecycle = "all", store, args, redisPid }) {
   const dir = tempDir();
-  const srv = await startServer({ db: join(dir, "s1.db"), durability, label: `s1 ${durability} lifecycle ${lifecycle}` });
+  const srv = await startServer({ db: join(dir, "s1.db"), durability, args, label: `s1 ${store} ${durability} lifecycle ${lifecycle}` });
   try {
     const c = await WsClient.connect(srv.url);
     // "none": responses only (the connection opts out of lifecycle events, #17)
@@ -28,9 +47,9 @@ export async function s1Throughput({ durability, commands, window, warmup, lifec
       const f = await c.request({ type: "subscribe", lifecycle });
       if (!f.success) throw new Error(`s1: subscribe {lifecycle: ${lifecycle}} failed: ${JSON.stringify(f)}`);
     }
-    const r = await pipelinedSets(c, { commands, window, warmup, label: "s1", pid: srv.pid });
+    const r = await pipelinedSets(c, { commands, window, warmup, label: "s1", pid: srv.pid, storePid: redisPid });
     await c.close();
-    return { durability, lifecycle, ...r, serverRssMb: srv.mem().hwmMb };
+    return { store, durability, lifecycle, ...r, serverRssMb: srv.mem().hwmMb };
   } finally {
     await srv.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -38,9 +57,13 @@ export async function s1Throughput({ durability, commands, window, warmup, lifec
 }
 
 /** Scenario 2: open-loop latency at fixed offered rates (durability full), one server for all rates. */
-export async function s2Latency({ rates, durationMs, warmup }) {
+export function s2Latency({ store = "sqlite", ...opts }) {
+  return withStore(store, (args) => s2Run({ ...opts, args: [...BIG_LIMITS, ...args], store }));
+}
+
+async function s2Run({ rates, durationMs, warmup, args, store }) {
   const dir = tempDir();
-  const srv = await startServer({ db: join(dir, "s2.db"), durability: "full", args: BIG_LIMITS, label: "s2" });
+  const srv = await startServer({ db: join(dir, "s2.db"), durability: "full", args, label: `s2 ${store}` });
   try {
     const c = await WsClient.connect(srv.url);
     const out = await openLoopSets(c, { rates, durationMs, warmup });

@@ -12,6 +12,7 @@
 import { Redis } from "ioredis";
 import type { RedisDurability } from "../../config/defaults.js";
 import { StoreOpenError } from "../types.js";
+import { redactUrl } from "./keyspace.js";
 
 /** What redis-server reported; null when CONFIG GET was refused. */
 export interface RedisPersistence {
@@ -65,20 +66,9 @@ export async function readRedisPersistence(client: Redis): Promise<RedisPersiste
   }
 }
 
-/** The redis URL as it may be logged and shown: without its password. */
-export function redactRedisUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
-  } catch {
-    return url.replace(/\/\/[^@/]*@/, "//***@");
-  }
-}
-
 /** Connect, read the settings, judge them (throws StoreOpenError in strict mode), disconnect. */
 export async function checkRedisDurability(url: string, mode: RedisDurability, opts: { connectTimeoutMs?: number } = {}): Promise<DurabilityVerdict> {
-  const where = redactRedisUrl(url);
+  const where = redactUrl(url);
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: opts.connectTimeoutMs ?? 5000, retryStrategy: () => null });
   client.on("error", () => {}); // reported by the rejected connect / command below
   try {

@@ -8,9 +8,14 @@
  * KEYS: lease, holder, fence.
  */
 
-/** ARGV: uuid, ttl ms, pid, host, now. Reply {"ok", token, previous holder fields…} | {"locked", holder fields…}. */
+/**
+ * ARGV: uuid, ttl ms, pid, host, now, and the token of a live lease to take over ('' for none: a
+ * holder known dead, or a forced takeover; only that exact token is replaced, so a holder that
+ * renewed or changed meanwhile still refuses). Reply {"ok", token, previous holder fields…} |
+ * {"locked", holder fields…}.
+ */
 export const ACQUIRE_LUA = String.raw`
-if redis.call('EXISTS', KEYS[1]) == 1 then return {'locked', unpack(redis.call('HGETALL', KEYS[2]))} end
+if redis.call('EXISTS', KEYS[1]) == 1 and (ARGV[6] == '' or redis.call('GET', KEYS[1]) ~= ARGV[6]) then return {'locked', unpack(redis.call('HGETALL', KEYS[2]))} end
 local prev = redis.call('HGETALL', KEYS[2])
 local token = redis.call('INCR', KEYS[3]) .. ':' .. ARGV[1]
 redis.call('SET', KEYS[1], token, 'PX', ARGV[2])
@@ -35,9 +40,10 @@ return 1
 `;
 
 /** A holder hash as HGETALL's flat list, or undefined when empty. */
-export function holderOf(flat: string[]): { pid: number; host: string; startedAt: number; heartbeatAt: number } | undefined {
+export function holderOf(flat: string[]): { pid: number; host: string; startedAt: number; heartbeatAt: number; token?: string } | undefined {
   if (flat.length < 2) return undefined;
   const h: Record<string, string> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) h[flat[i]!] = flat[i + 1]!;
-  return { pid: Number(h.pid ?? -1), host: h.host ?? "?", startedAt: Number(h.startedAt ?? 0), heartbeatAt: Number(h.heartbeatAt ?? 0) };
+  const holder = { pid: Number(h.pid ?? -1), host: h.host ?? "?", startedAt: Number(h.startedAt ?? 0), heartbeatAt: Number(h.heartbeatAt ?? 0) };
+  return h.token === undefined ? holder : { ...holder, token: h.token };
 }

@@ -7,6 +7,7 @@
  */
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
+import { isPidAlive } from "../lease.js";
 import { StoreOpenError, type LeaseHolder } from "../types.js";
 import type { RedisBridge } from "./bridge.js";
 import { leaseKeys, type Keyspace } from "./keyspace.js";
@@ -33,17 +34,28 @@ export class RedisLease {
     return this.tokenValue;
   }
 
-  /** Take the lease; returns the crashed holder it took over, if any. */
-  acquire(where: string): LeaseHolder | undefined {
-    const reply = this.bridge.script("leaseAcquire", [this.lease, this.holder, this.ks.fence, randomUUID(), this.ttlMs, process.pid, hostname(), this.now()]) as string[];
+  /**
+   * Take the lease; returns the crashed holder it took over, if any. A live lease is taken over
+   * only when its holder is a process of this host that no longer runs (a kill -9: no need to wait
+   * out the ttl), or when `takeOver` says so (config takeOverLease, the operator's logged call).
+   */
+  acquire(where: string, takeOver = false): LeaseHolder | undefined {
+    const args = (replace: string): Array<string | number> => [this.lease, this.holder, this.ks.fence, randomUUID(), this.ttlMs, process.pid, hostname(), this.now(), replace];
+    let reply = this.bridge.script("leaseAcquire", args("")) as string[];
+    if (reply[0] === "locked") {
+      const h = holderOf(reply.slice(1));
+      const dead = h !== undefined && h.host === hostname() && h.pid !== process.pid && !isPidAlive(h.pid);
+      if (h?.token !== undefined && (dead || takeOver)) reply = this.bridge.script("leaseAcquire", args(h.token)) as string[];
+    }
     if (reply[0] === "locked") {
       const h = holderOf(reply.slice(1));
       const who = h ? `pid ${h.pid} on ${h.host}` : "another writer";
-      throw new StoreOpenError("journal_locked", `Redis journal ${where} is locked by ${who} (its lease ${this.lease} is live)`, { lease: this.lease, holder: h ?? null });
+      throw new StoreOpenError("journal_locked", `Redis journal ${where} is locked by ${who} (its lease ${this.lease} is live)`, { lease: this.lease, holder: h ? { pid: h.pid, host: h.host, startedAt: h.startedAt, heartbeatAt: h.heartbeatAt } : null });
     }
     this.tokenValue = reply[1]!;
     this.bridge.startRenewal("leaseRenew", [this.lease, this.holder, this.tokenValue, this.ttlMs], Math.max(1, Math.floor(this.ttlMs / 3)));
-    return holderOf(reply.slice(2));
+    const prev = holderOf(reply.slice(2));
+    return prev && { pid: prev.pid, host: prev.host, startedAt: prev.startedAt, heartbeatAt: prev.heartbeatAt };
   }
 
   /** Null while held; why not otherwise (the worker found it taken or expired). */

@@ -46,6 +46,8 @@ export interface RedisStoreOptions {
   timeoutMs?: number;
   /** the single-writer lease's time to live; renewed every ttl/3 (default 10000 ms) */
   leaseTtlMs?: number;
+  /** take the lease even from a holder that looks alive (config takeOverLease; logged) */
+  takeOverLease?: boolean;
   now?: () => number;
   log?: StoreLog;
 }
@@ -92,7 +94,7 @@ export class RedisStore implements Store {
     try {
       const meta = this.readMeta(bridge);
       lease = new RedisLease(bridge, this.ks, "journal", this.opts.leaseTtlMs ?? DEFAULT_REDIS_LEASE_TTL_MS, this.now);
-      const stale = lease.acquire(this.where);
+      const stale = lease.acquire(this.where, this.opts.takeOverLease === true);
       const lastSeq = Number(bridge.command("GET", this.ks.seq) ?? 0);
       const { store, recovered } = openProjection({ path: this.opts.projectionPath ?? ":memory:", journalId: meta.journalId, ...(this.opts.log ? { log: this.opts.log } : {}) }, lastSeq, (after, count) =>
         this.readPage(bridge, after, count),

@@ -4,7 +4,7 @@
  * redis_not_durable), relaxed starts with a warning naming what a crash can lose. Real servers.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkRedisDurability, redactRedisUrl } from "../../../src/journal/redis/durability-check.js";
+import { checkRedisDurability } from "../../../src/journal/redis/durability-check.js";
 import { StoreOpenError } from "../../../src/journal/types.js";
 import { startRedis, type TestRedis } from "../../helpers/redis-server.js";
 
@@ -84,9 +84,8 @@ describe("#18 redis durability check", () => {
     expect(deadPort).not.toBe(port);
     const err = await refusal(checkRedisDurability(`redis://app:s3cret@127.0.0.1:${deadPort}/0`, "strict"));
     expect(err.code).toBe("redis_unreachable");
-    expect(err.message).toContain(`redis://app:***@127.0.0.1:${deadPort}/0: cannot connect`);
+    expect(err.message).toContain(`redis://127.0.0.1:${deadPort}/0: cannot connect`);
     expect(err.message).not.toContain("s3cret");
-    expect(redactRedisUrl("rediss://:pw@host:6380/1")).toBe("rediss://:***@host:6380/1");
-    expect(redactRedisUrl("redis://host:6379/0")).toBe("redis://host:6379/0");
+    expect(err.message).not.toContain("app");
   });
 });

@@ -98,6 +98,27 @@ describe("#18 Redis store: the single-writer lease", () => {
     expect(store(name).open().staleLeaseTakenOver).toBeUndefined();
   });
 
+  it("#18 a live lease whose holder is a dead process of this host is taken over at once (a kill -9), and takeOverLease forces it", async () => {
+    const name = fresh();
+    const first = store(name);
+    first.open();
+    first.commit(life(new RecordBuilder(), "one"));
+    const holder = `cw:{${name}}:lease:journal:holder`;
+    // make the live lease look like a crashed process's: a pid of this host that no longer runs
+    const { spawnSync } = await import("node:child_process");
+    const deadPid = spawnSync(process.execPath, ["-e", "process.pid"]).pid!;
+    await client.hset(holder, "pid", String(deadPid));
+    first.stopLeaseRenewalForTest();
+    const next = store(name);
+    expect(next.open().staleLeaseTakenOver).toMatchObject({ pid: deadPid });
+    expect(thrown(() => first.commit(life(new RecordBuilder(), "stale")))).toBeInstanceOf(JournalWriteError);
+    // a live holder (this process, another store) refuses, unless takeOverLease
+    expect(thrown(() => store(name).open())).toMatchObject({ code: "journal_locked" });
+    const forced = store(name, { takeOverLease: true });
+    expect(forced.open().staleLeaseTakenOver).toMatchObject({ pid: process.pid });
+    expect(forced.getCommand("one")).toMatchObject({ status: "succeeded" });
+  });
+
   it("#18 a store whose lease expired (renewals stopped) is fenced off: the next writer takes over, its commits are refused and it fails closed", async () => {
     const name = fresh();
     const log = logs();
