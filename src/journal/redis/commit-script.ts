@@ -185,7 +185,8 @@ return {'ok', lastSeq}
 
 /** The commit script's Lua source: the generated lifecycle tables, then the checks and writes. */
 export function commitScript(): string {
-  return `${luaLifecycleTables()}\n${BODY}`;
+  // a shebang script: Redis checks OOM (and the like) before it runs, never halfway through its writes
+  return `#!lua\n${luaLifecycleTables()}\n${BODY}`;
 }
 
 export type CommitReply = ["ok", number] | ["refused", number, string] | ["lease", string];

@@ -40,7 +40,7 @@ export interface RedisStoreOptions {
   url: string;
   /** the journal's name: its keys live under `cw:{<name>}:` (default "causeway") */
   name?: string;
-  /** the projection's SQLite file, or ":memory:" (default) */
+  /** the projection's SQLite file, or ":memory:" (default); `{journalId}` in it is replaced by the journal's id (meta.journalId) */
   projectionPath?: string;
   /** every call into Redis answers within this or the store fails closed (default 5000 ms) */
   timeoutMs?: number;
@@ -96,7 +96,7 @@ export class RedisStore implements Store {
       lease = new RedisLease(bridge, this.ks, "journal", this.opts.leaseTtlMs ?? DEFAULT_REDIS_LEASE_TTL_MS, this.now);
       const stale = lease.acquire(this.where, this.opts.takeOverLease === true);
       const lastSeq = Number(bridge.command("GET", this.ks.seq) ?? 0);
-      const { store, recovered } = openProjection({ path: this.opts.projectionPath ?? ":memory:", journalId: meta.journalId, ...(this.opts.log ? { log: this.opts.log } : {}) }, lastSeq, (after, count) =>
+      const { store, recovered } = openProjection({ path: (this.opts.projectionPath ?? ":memory:").replaceAll("{journalId}", meta.journalId), journalId: meta.journalId, ...(this.opts.log ? { log: this.opts.log } : {}) }, lastSeq, (after, count) =>
         this.readPage(bridge, after, count),
       );
       if (stale) {

@@ -6,6 +6,7 @@
  * projection file is rebuilt from the Redis journal.
  */
 import { Redis } from "ioredis";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RedisStore, type RedisStoreOptions } from "../../../src/journal/redis/redis-store.js";
@@ -238,6 +239,11 @@ describe("#18 Redis store: the projection", () => {
       expect(flushed.open().lastSeq).toBe(0);
       expect(flushed.getCommand("p3")).toBeUndefined();
       expect(log.warns.join("\n")).toMatch(/belongs to journal [0-9a-f-]+, not [0-9a-f-]+: rebuilding/);
+      flushed.close();
+      // a path naming the journal's id: a new journal (after a flush) never meets another journal's file
+      const named = store(name, { projectionPath: join(tmp.dir, "projection-{journalId}.db") });
+      named.open();
+      expect(existsSync(join(tmp.dir, `projection-${named.journalId}.db`))).toBe(true);
     } finally {
       for (const s of opened.splice(0)) s.close();
       tmp.cleanup();
