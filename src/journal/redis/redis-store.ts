@@ -101,7 +101,7 @@ export class RedisStore implements Store {
       );
       if (stale) {
         recovered.staleLeaseTakenOver = stale;
-        this.opts.log?.warn({ journal: this.where, previousHolder: stale }, `took over the Redis journal lease of pid ${stale.pid} on ${stale.host}: it expired without a release`);
+        this.opts.log?.warn({ journal: this.where, previousHolder: stale }, `took over the Redis journal lease of pid ${stale.pid} on ${stale.host}: its holder stopped without releasing it (the lease expired, the process is gone, or takeOverLease)`);
       }
       this.bridge = bridge;
       this.lease = lease;
