@@ -2,13 +2,16 @@
  * #18 the offline tools on the Redis store: `causeway audit --store redis://…` reads the journal
  * through the read-only open (no lease, no write to Redis) and audits Redis's own materialized keys
  * (`redis_materialized_keys`): an untampered journal passes, every tampered key is named.
+ * `causeway export --store redis://…` writes the trace of the Redis journal: imported into a SQLite
+ * journal it audits clean and exports again to the same trace.
  */
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keyspace } from "../../src/journal/redis/keyspace.js";
 import { startRedis, type TestRedis } from "../helpers/redis-server.js";
-import { runCli, spawnServer, tempDir } from "../helpers/spawn.js";
+import { TEST_COMMANDS, runCli, spawnServer, tempDir } from "../helpers/spawn.js";
 import { CausewayClient } from "../helpers/ws-client.js";
 
 const P = keyspace("causeway").prefix;
@@ -100,5 +103,27 @@ describe("#18 causeway audit --store redis://…", () => {
     expect(stderr).toContain("no causeway journal at");
     await client.select(5);
     expect(await client.dbsize()).toBe(0);
+  });
+
+  it("causeway export --store: the Redis journal's trace; imported into SQLite it audits clean and exports the same trace", async () => {
+    const dir = tempDir("causeway-redis-export-");
+    const fromRedis = await runCli(["export", "--store", redis.url(1)]);
+    expect(fromRedis.stderr).toBe("");
+    expect(fromRedis.code).toBe(0);
+    const lines = fromRedis.stdout.trim().split("\n");
+    const records = lines.slice(1).map((l) => JSON.parse(l) as { seq: number; commandId: string });
+    expect(records.map((r) => r.seq)).toEqual(records.map((_, i) => i + 1));
+    expect(new Set(records.map((r) => r.commandId))).toEqual(new Set(["a-create", "b-create", "a-set-0", "a-set-1", "a-set-2", "a-set-3", "a-set-4", "a-stale", "b-delete"]));
+    const trace = join(dir, "trace.jsonl");
+    writeFileSync(trace, fromRedis.stdout);
+    const db = join(dir, "copy.db");
+    const imported = await runCli(["import", trace, "--db", db]);
+    expect(imported.code, imported.stderr).toBe(0);
+    const audited = await runCli(["audit", "--db", db, "--commands", TEST_COMMANDS]);
+    expect(audited.code, audited.stdout).toBe(0);
+    const again = await runCli(["export", "--db", db]);
+    const header = (l: string): Record<string, unknown> => ({ ...(JSON.parse(l) as Record<string, unknown>), exportedAt: null });
+    expect(header(again.stdout.split("\n")[0]!)).toEqual(header(lines[0]!));
+    expect(again.stdout.trim().split("\n").slice(1)).toEqual(lines.slice(1));
   });
 });
