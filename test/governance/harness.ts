@@ -7,6 +7,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { hashToken } from "../../src/auth/tokens.js";
+import { redisProjectionPath } from "../../src/server/store.js";
 import { CausewayClient, type Frame } from "../helpers/ws-client.js";
 import { ROOT, spawnServer, tempDir, type SpawnedServer } from "../helpers/spawn.js";
 
@@ -51,7 +52,7 @@ export async function startGoverned(opts: { dir?: string; policy?: string; args?
     server,
     dir,
     db,
-    rowsFile: opts.store !== undefined ? join(dir, "redis-projection.db") : db,
+    rowsFile: opts.store !== undefined ? redisProjectionPath({ db }) : db,
     args,
     async connect(who) {
       const c = await CausewayClient.connect(server.url, { headers: { authorization: `Bearer ${IDENTITIES[who].token}` } });

@@ -7,9 +7,10 @@
  * journaled like any other: they are registered with the model as sends of client -1.
  */
 import { spawnSync } from "node:child_process";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { Redis } from "ioredis";
 import { keyspace } from "../../src/journal/redis/keyspace.js";
+import { redisProjectionPath } from "../../src/server/store.js";
 import { openAuditDatabase } from "../../src/journal/sqlite-audit-reads.js";
 import type { JournalRecord } from "../../src/journal/record.js";
 import { startRedis, type TestRedis } from "../helpers/redis-server.js";
@@ -71,7 +72,7 @@ async function openCampaignStore(store: string, db: string): Promise<CampaignSto
     await client.flushdb();
     client.disconnect();
   }
-  const rowsFile = join(dirname(db), "redis-projection.db");
+  const rowsFile = redisProjectionPath({ db });
   return { args: ["--store", url], rowsFile, auditArgs: ["--store", url], url, close: async () => void (await own?.stop()) };
 }
 
