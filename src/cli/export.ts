@@ -2,6 +2,7 @@
  * `causeway export` and `causeway import`: a journal as a causeway trace (JSON lines) and back.
  *
  *   causeway export [--db PATH] [--session ID] [--from T] [--to T] [--config FILE] [--redact JSON] > trace.jsonl
+ *   causeway export --store redis://host:port/db > trace.jsonl   # a Redis journal (#18), read-only
  *   causeway import trace.jsonl --db new.db        # or `-` for stdin
  *
  * Export reads the database read-only (safe while a server runs) and applies the configured
@@ -12,7 +13,9 @@
  * `causeway --help` never loads the native SQLite module.
  */
 import { once } from "node:events";
-import { createReadStream, fstatSync, rmSync, statSync } from "node:fs";
+import { createReadStream, fstatSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Command } from "commander";
 import { loadConfig, type ConfigFlags } from "../config/load.js";
@@ -21,6 +24,7 @@ import { progressBar, progressOptions, type Progress, type ProgressFlags } from 
 
 interface ExportFlags extends ProgressFlags {
   db?: string;
+  store?: string;
   session?: string;
   from?: string;
   to?: string;
@@ -33,21 +37,48 @@ function fail(err: unknown, path?: string): never {
   process.exit(1);
 }
 
+/**
+ * The journal file to export: the --db itself, or for a Redis store (#18) a projection built afresh
+ * by the read-only open (no lease, no write to Redis) in a temp dir, removed by `done`.
+ */
+async function journalFile(config: { db: string; store: string | null }): Promise<{ path: string; done(): void }> {
+  if (config.store === null) {
+    requireJournalFile(config.db, "export");
+    return { path: config.db, done: () => {} };
+  }
+  const { RedisStore } = await import("../journal/redis/redis-store.js");
+  const dir = mkdtempSync(join(tmpdir(), "causeway-export-"));
+  const path = join(dir, "projection.db");
+  const store = new RedisStore({ url: config.store, readOnly: true, projectionPath: path, timeoutMs: 30_000 });
+  const done = (): void => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    store.open();
+  } catch (err) {
+    done();
+    throw err;
+  }
+  return { path, done };
+}
+
 async function runExport(opts: ExportFlags): Promise<void> {
   let path: string | undefined;
   const bar = await progressBar("export", "rows", opts);
   try {
     const flags: ConfigFlags = {};
     if (opts.db !== undefined) flags.db = opts.db;
+    if (opts.store !== undefined) flags.store = opts.store;
     if (opts.redact !== undefined) flags.redact = opts.redact;
     const config = loadConfig({ flags, env: process.env, configFile: opts.config });
-    path = config.db;
-    requireJournalFile(config.db, "export");
+    path = config.store === null ? config.db : undefined;
     const [{ exportTraceFile, parseTime }, { createRedactor }] = await Promise.all([import("../journal/export.js"), import("../journal/redaction.js")]);
     // validate the bounds before anything is written
     const from = opts.from !== undefined ? parseTime(opts.from, "--from") : undefined;
     const to = opts.to !== undefined ? parseTime(opts.to, "--to") : undefined;
     const redactor = createRedactor(config.redact);
+    const journal = await journalFile(config);
     const out = process.stdout;
     out.on("error", (err: NodeJS.ErrnoException) => {
       // the reader went away (`causeway export | head`): stop quietly
@@ -56,11 +87,12 @@ async function runExport(opts: ExportFlags): Promise<void> {
     });
     try {
       const onProgress = (seq: number, lastSeq: number): void => bar.update(seq, lastSeq);
-      for (const line of exportTraceFile(config.db, { sessionId: opts.session, from, to, redactor, onProgress })) {
+      for (const line of exportTraceFile(journal.path, { sessionId: opts.session, from, to, redactor, onProgress })) {
         if (!out.write(`${line}\n`)) await once(out, "drain");
       }
     } finally {
       bar.stop();
+      journal.done();
     }
   } catch (err) {
     bar.stop();
@@ -129,6 +161,7 @@ export function registerExportCommands(program: Command): void {
     .command("export")
     .description("write the journal as a causeway trace (JSON lines: a header, then one record per line) to stdout, redacted")
     .option("--db <path>", "journal file (default: the configured db, data/causeway.db)")
+    .option("--store <url>", "export the Redis journal at this redis:// URL (read-only; config store, env CAUSEWAY_STORE)")
     .option("--session <id>", "only this session: its lane, plus the server-lane commands that created or deleted it")
     .option("--from <time>", "only records recorded at or after this time (epoch ms or ISO-8601)")
     .option("--to <time>", "only records recorded at or before this time (epoch ms or ISO-8601)")

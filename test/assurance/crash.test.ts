@@ -9,6 +9,10 @@
  *
  * Seeds: CRASH_SEEDS (default 3) from CRASH_SEED_BASE (default 1); CRASH_SEED=N runs one.
  * Replay: CRASH_SEED=<seed> npx vitest run test/assurance/crash.test.ts
+ *
+ * Both stores (#18): the SQLite journal, and the Redis store on a redis-server of its own
+ * (CRASH_REDIS_SEEDS, default 1; the rows come from the node's projection, `causeway audit --store`
+ * audits the Redis journal and its keys). CRASH_STORE=sqlite|redis runs one.
  */
 import { describe, expect, it } from "vitest";
 import { audit, Campaign, replayHint, unchangedCheck } from "../model/campaign.js";
@@ -20,16 +24,20 @@ import { rng } from "../model/rng.js";
 import { fmtViolations, type Violation } from "../model/types.js";
 
 const FILE = "test/assurance/crash.test.ts";
-const seeds = process.env.CRASH_SEED ? [Number(process.env.CRASH_SEED)] : Array.from({ length: Number(process.env.CRASH_SEEDS ?? 3) }, (_, i) => Number(process.env.CRASH_SEED_BASE ?? 1) + i);
+const range = (n: number): number[] => (process.env.CRASH_SEED ? [Number(process.env.CRASH_SEED)] : Array.from({ length: n }, (_, i) => Number(process.env.CRASH_SEED_BASE ?? 1) + i));
 const ROUNDS = Number(process.env.CRASH_ROUNDS ?? 2);
+const STORES = [
+  { store: "sqlite", seeds: range(Number(process.env.CRASH_SEEDS ?? 3)) },
+  { store: "redis", seeds: range(Number(process.env.CRASH_REDIS_SEEDS ?? 1)) },
+].filter((s) => (process.env.CRASH_STORE ?? s.store) === s.store);
 
-describe("crash campaign: kill -9 during differential bursts", () => {
+describe.each(STORES)("crash campaign: kill -9 during differential bursts ($store store)", ({ store, seeds }) => {
   it(`${seeds.length} seeds × ${ROUNDS} kills: model, invariants, audit and acknowledged outcomes survive`, async () => {
     const stats = { kills: 0, unfinishedAtKill: 0, interrupted: 0, requeued: 0, resumedRows: 0 };
     for (const seed of seeds) {
       const r = rng(seed ^ 0xdead);
-      const c = await Campaign.start({ crashes: true, fixtures: true });
-      const hint = replayHint(seed, FILE, "CRASH_SEED");
+      const c = await Campaign.start({ crashes: true, fixtures: true, store });
+      const hint = `CRASH_STORE=${store} ${replayHint(seed, FILE, "CRASH_SEED")}`;
       try {
         for (let round = 0; round < ROUNDS; round++) {
           const violations: Violation[] = [];
@@ -103,15 +111,15 @@ describe("crash campaign: kill -9 during differential bursts", () => {
           const u = unchangedCheck(res.results, c.model);
           const again = await c.check(u.wl, { partial: true });
           violations.push(...again.violations, ...u.verify(again.results));
-          violations.push(...audit(c.db, true));
+          violations.push(...audit(c.auditArgs, true), ...(await c.redisMirror()));
           if (violations.length > 0) console.error(`crash seed ${seed} round ${round} (killed at the ${killAfter}th command_accepted): ${violations.length} violation(s)\n${fmtViolations(violations)}\n${hint}`);
           expect(violations.map((v) => `[${v.invariant}] ${v.message}`), hint).toEqual([]);
         }
       } finally {
         await c.stop();
-        c.close();
+        await c.close();
       }
     }
-    console.log(`crash campaign: ${seeds.length} seeds, ${stats.kills} kills, ${stats.unfinishedAtKill} commands unfinished at the kills, recovery interrupted ${stats.interrupted}, requeued ${stats.requeued}, ${stats.resumedRows} rows resumed through subscribe fromSeq`);
+    console.log(`crash campaign (${store}): ${seeds.length} seeds, ${stats.kills} kills, ${stats.unfinishedAtKill} commands unfinished at the kills, recovery interrupted ${stats.interrupted}, requeued ${stats.requeued}, ${stats.resumedRows} rows resumed through subscribe fromSeq`);
   }, 300_000);
 });

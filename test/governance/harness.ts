@@ -7,6 +7,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { hashToken } from "../../src/auth/tokens.js";
+import { redisProjectionPath } from "../../src/server/store.js";
 import { CausewayClient, type Frame } from "../helpers/ws-client.js";
 import { ROOT, spawnServer, tempDir, type SpawnedServer } from "../helpers/spawn.js";
 
@@ -25,6 +26,8 @@ export interface Governed {
   server: SpawnedServer;
   dir: string;
   db: string;
+  /** the SQLite file holding the journal rows: `db`, or on the Redis store its projection */
+  rowsFile: string;
   args: string[];
   connect(who: Who): Promise<CausewayClient>;
   stop(): Promise<void>;
@@ -37,17 +40,19 @@ export function writeTokens(dir: string): string {
   return file;
 }
 
-/** `args`: more server flags (e.g. limits) */
-export async function startGoverned(opts: { dir?: string; policy?: string; args?: string[] } = {}): Promise<Governed> {
+/** `args`: more server flags (e.g. limits); `store`: a `redis://` URL serves on the Redis store (#18) */
+export async function startGoverned(opts: { dir?: string; policy?: string; args?: string[]; store?: string } = {}): Promise<Governed> {
   const dir = opts.dir ?? tempDir("causeway-gov-");
   const db = join(dir, "causeway.db");
-  const args = ["--tokens", writeTokens(dir), "--policy-file", opts.policy ?? POLICY, ...(opts.args ?? [])];
+  const onStore = opts.store !== undefined ? ["--store", opts.store] : [];
+  const args = ["--tokens", writeTokens(dir), "--policy-file", opts.policy ?? POLICY, ...onStore, ...(opts.args ?? [])];
   const server = await spawnServer({ db, args });
   const clients: CausewayClient[] = [];
   return {
     server,
     dir,
     db,
+    rowsFile: opts.store !== undefined ? redisProjectionPath({ db }) : db,
     args,
     async connect(who) {
       const c = await CausewayClient.connect(server.url, { headers: { authorization: `Bearer ${IDENTITIES[who].token}` } });

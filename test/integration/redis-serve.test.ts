@@ -6,6 +6,7 @@
  *    byte-identical after a restart, and the Redis journal is gap-free with one terminal row each;
  *  - kill -9 of redis-server while causeway serves: causeway fails closed (journal_unavailable,
  *    unhealthy), never acknowledges what Redis lost; restarted, it has every acknowledged command.
+ *  After each kill, `causeway audit --store` passes on the Redis journal (its keys included).
  *
  * Seeds: REDIS_KILL_SEEDS (count, default 3) from REDIS_KILL_SEED_BASE (default 1); one seed:
  * `REDIS_KILL_SEED=2 npx vitest run test/integration/redis-serve.test.ts`.
@@ -17,7 +18,7 @@ import type { JournalRecord } from "../../src/journal/record.js";
 import { keyspace } from "../../src/journal/redis/keyspace.js";
 import { checkReplays, drained, killMidBurst } from "../helpers/kill-burst.js";
 import { startRedis, type TestRedis } from "../helpers/redis-server.js";
-import { runServerToExit, spawnServer, tempDir, type SpawnedServer } from "../helpers/spawn.js";
+import { TEST_COMMANDS, runCli, runServerToExit, spawnServer, tempDir, type SpawnedServer } from "../helpers/spawn.js";
 import { CausewayClient } from "../helpers/ws-client.js";
 
 const seeds: number[] = process.env.REDIS_KILL_SEED
@@ -57,6 +58,15 @@ function expectWholeJournal(records: JournalRecord[]): void {
   const finished = records.filter((r) => r.phase === "finished").map((r) => r.commandId);
   expect(new Set(finished).size).toBe(finished.length);
   expect([...accepted].filter((id) => !finished.includes(id))).toEqual([]);
+}
+
+/** `causeway audit --store` on the Redis journal: the replay audit and Redis's keys both pass. */
+async function expectAuditPasses(url: string): Promise<void> {
+  const res = await runCli(["audit", "--store", url, "--commands", TEST_COMMANDS, "--json"]);
+  const report = JSON.parse(res.stdout) as { ok: boolean; violations: unknown[]; invariants: Record<string, { checks: number }> };
+  expect(report.violations).toEqual([]);
+  expect(res.code).toBe(0);
+  expect(report.invariants.redis_materialized_keys).toEqual({ checks: 1, violations: 0 });
 }
 
 describe("#18 causeway serve on the Redis store", () => {
@@ -127,6 +137,7 @@ describe("#18 causeway serve on the Redis store", () => {
       await c.close();
       expect((await again.stop()).code).toBe(0);
       expectWholeJournal(await redisJournal(redis, n));
+      await expectAuditPasses(redis.url(n));
     });
   }
 
@@ -179,6 +190,7 @@ describe("#18 causeway serve on the Redis store", () => {
       await c2.close();
       expect((await again.stop()).code).toBe(0);
       expectWholeJournal(await redisJournal(own, 0));
+      await expectAuditPasses(own.url(0));
     } finally {
       await own.stop();
     }

@@ -8,6 +8,12 @@
  */
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
+import { Redis } from "ioredis";
+import { keyspace } from "../../src/journal/redis/keyspace.js";
+import { redisProjectionPath } from "../../src/server/store.js";
+import { openAuditDatabase } from "../../src/journal/sqlite-audit-reads.js";
+import type { JournalRecord } from "../../src/journal/record.js";
+import { startRedis, type TestRedis } from "../helpers/redis-server.js";
 import { CLI, ROOT, TEST_COMMANDS, spawnServer, tempDir, type SpawnedServer } from "../helpers/spawn.js";
 import { generate, type GenOptions, type Workload } from "./generator.js";
 import { JournalReader, Peer, observer, runWorkload, type RunOptions } from "./harness.js";
@@ -32,6 +38,42 @@ export interface CampaignOptions extends ModelOptions {
   env?: Record<string, string>;
   /** load fixtures/commands/test-commands.mjs (the model then knows `emit`) */
   fixtures?: boolean;
+  /**
+   * the journal store: "sqlite" (default, the file `db`); "redis": a redis-server of the campaign's
+   * own; or a `redis://host:port/db` URL, whose db is FLUSHed first (give the campaign a db of its own)
+   */
+  store?: string;
+}
+
+const dropNulls = (r: JournalRecord): Record<string, unknown> => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== null && v !== undefined));
+
+/** The store a campaign's server runs on, and the SQLite file its journal rows are read from. */
+interface CampaignStore {
+  /** serve flags */
+  args: string[];
+  /** the journal rows: the SQLite journal, or the Redis store's projection (its read model) */
+  rowsFile: string;
+  /** `causeway audit` flags */
+  auditArgs: string[];
+  url?: string;
+  close(): Promise<void>;
+}
+
+async function openCampaignStore(store: string, db: string): Promise<CampaignStore> {
+  if (store === "sqlite") return { args: [], rowsFile: db, auditArgs: ["--db", db], close: async () => {} };
+  let own: TestRedis | undefined;
+  let url = store;
+  if (store === "redis") {
+    own = await startRedis();
+    url = own.url(0);
+  } else {
+    const client = new Redis(url, { lazyConnect: true });
+    await client.connect();
+    await client.flushdb();
+    client.disconnect();
+  }
+  const rowsFile = redisProjectionPath({ db });
+  return { args: ["--store", url], rowsFile, auditArgs: ["--store", url], url, close: async () => void (await own?.stop()) };
 }
 
 export class Campaign {
@@ -46,6 +88,7 @@ export class Campaign {
   /** the commands the harness itself sent (client -1), known to the model */
   readonly harnessSends: Send[] = [];
   private boots = 0;
+  private storeHandle!: CampaignStore;
 
   private constructor(readonly opts: CampaignOptions) {
     this.model = new ReferenceModel(opts);
@@ -54,17 +97,55 @@ export class Campaign {
 
   static async start(opts: CampaignOptions = {}): Promise<Campaign> {
     const c = new Campaign(opts);
+    c.storeHandle = await openCampaignStore(opts.store ?? "sqlite", c.db);
     await c.boot();
     return c;
   }
 
   /** (Re)start the server on the campaign's journal (optionally with other flags). */
   async boot(args = this.opts.args): Promise<void> {
-    this.server = await spawnServer({ db: this.db, commands: this.opts.fixtures === true, args, env: this.opts.env });
+    this.server = await spawnServer({ db: this.db, commands: this.opts.fixtures === true, args: [...this.storeHandle.args, ...(args ?? [])], env: this.opts.env });
     const id = `observer-${process.pid}-${++this.boots}-${Date.now()}`;
     this.register({ type: "subscribe", id, scope: "all" });
     this.observer = await observer(this.server.url, id);
-    this.reader ??= new JournalReader(this.db);
+    this.reader ??= new JournalReader(this.storeHandle.rowsFile);
+  }
+
+  /** `causeway audit` flags for this campaign's journal (its file, or its Redis store) */
+  get auditArgs(): string[] {
+    return this.storeHandle.auditArgs;
+  }
+
+  /**
+   * On Redis: the journal stream (XRANGE, field `r`) equals the projection's journal, record for
+   * record — what the model checked is what Redis holds. No violation on SQLite.
+   */
+  async redisMirror(): Promise<Violation[]> {
+    const url = this.storeHandle.url;
+    if (url === undefined) return [];
+    const client = new Redis(url, { lazyConnect: true });
+    await client.connect();
+    const reads = openAuditDatabase(this.storeHandle.rowsFile);
+    try {
+      const entries = await client.xrange(keyspace("causeway").journal, "-", "+");
+      const inRedis = entries.map(([id, f]) => ({ id, r: JSON.parse(f[f.indexOf("r") + 1]!) as JournalRecord }));
+      const { lastSeq } = reads.bounds();
+      const projected = reads.readPage({ afterSeq: 0, toSeq: lastSeq, limit: lastSeq + 1 });
+      const out: Violation[] = [];
+      if (inRedis.length !== projected.length) out.push({ invariant: "redis_mirror", message: `the Redis journal holds ${inRedis.length} records, the projection ${projected.length}` });
+      for (let i = 0; i < Math.min(inRedis.length, projected.length); i++) {
+        const { id, r } = inRedis[i]!;
+        // a null field and an absent one are the same record (the projection's columns hold null)
+        if (id !== `${r.seq}-0` || !equal(dropNulls(r), dropNulls(projected[i]!))) {
+          out.push({ invariant: "redis_mirror", message: `record #${i + 1}: Redis ${id} ${canon(r)}, projection ${canon(projected[i])}` });
+          if (out.length >= 5) break;
+        }
+      }
+      return out;
+    } finally {
+      reads.close();
+      client.disconnect();
+    }
   }
 
   /** Tell the model about a command the harness sends itself. */
@@ -168,8 +249,10 @@ export class Campaign {
     await this.server.stop(signal);
   }
 
-  close(): void {
+  /** Close the reader and stop the campaign's own redis-server (if any): after stop(). */
+  async close(): Promise<void> {
     this.reader?.close();
+    await this.storeHandle?.close();
   }
 }
 
@@ -213,9 +296,10 @@ export function unchangedCheck(results: SendResult[], model: ReferenceModel): { 
   };
 }
 
-/** Run `causeway audit --json` on a journal; its violations (empty when it exits 0). */
-export function audit(db: string, fixtures = false): Violation[] {
-  const res = spawnSync(process.execPath, [CLI, "audit", "--db", db, ...(fixtures ? ["--commands", TEST_COMMANDS] : []), "--json"], { cwd: ROOT, encoding: "utf8" });
+/** Run `causeway audit --json` on a journal (a file, or `Campaign.auditArgs`); its violations (empty when it exits 0). */
+export function audit(db: string | string[], fixtures = false): Violation[] {
+  const where = typeof db === "string" ? ["--db", db] : db;
+  const res = spawnSync(process.execPath, [CLI, "audit", ...where, ...(fixtures ? ["--commands", TEST_COMMANDS] : []), "--json"], { cwd: ROOT, encoding: "utf8" });
   if (res.status === 0) return [];
   let detail = `${res.stdout.slice(0, 800)}${res.stderr.slice(0, 800)}`;
   try {

@@ -34,6 +34,8 @@ import { DEFAULT_JOURNAL_NAME, META_LUA, REDIS_ENCODING, keyspace, redactUrl, ty
 import { DEFAULT_REDIS_LEASE_TTL_MS, RedisLease } from "./lease.js";
 import { ACQUIRE_LUA, RELEASE_LUA, RENEW_LUA } from "./lease-script.js";
 import { openProjection } from "./projection.js";
+import { auditRedisKeys, type RedisKeyViolation } from "./key-audit.js";
+import { hashOf, lastStreamSeq, readExistingMeta, readStreamPage, snapshotKeys, type RedisKeySnapshot } from "./read-only.js";
 
 export interface RedisStoreOptions {
   /** redis://[user:password@]host:port/db */
@@ -48,6 +50,10 @@ export interface RedisStoreOptions {
   leaseTtlMs?: number;
   /** take the lease even from a holder that looks alive (config takeOverLease; logged) */
   takeOverLease?: boolean;
+  /** for the offline tools (read-only.ts): no lease, nothing created, never writes Redis; commit throws */
+  readOnly?: boolean;
+  /** read-only: also take a snapshot of the materialized keys at the projection's seq (the audit's) */
+  snapshotKeys?: boolean;
   now?: () => number;
   log?: StoreLog;
 }
@@ -75,6 +81,7 @@ export class RedisStore implements Store {
   private commitFailures = 0;
   private recordsWritten = 0;
   private lastBatchSize = 0;
+  private keys: RedisKeySnapshot | null = null;
 
   constructor(private readonly opts: RedisStoreOptions) {
     this.ks = keyspace(opts.name ?? DEFAULT_JOURNAL_NAME);
@@ -90,6 +97,7 @@ export class RedisStore implements Store {
   open(): RecoveredState {
     if (this.bridge) throw new Error(`store ${this.where} is already open`);
     const bridge = new RedisBridge({ url: this.opts.url, scripts: scripts(), ...(this.opts.timeoutMs !== undefined ? { timeoutMs: this.opts.timeoutMs } : {}) });
+    if (this.opts.readOnly === true) return this.openReadOnly(bridge);
     let lease: RedisLease | null = null;
     try {
       const meta = this.readMeta(bridge);
@@ -122,11 +130,40 @@ export class RedisStore implements Store {
     }
   }
 
+  /** Read-only (read-only.ts): the projection built afresh up to one seq, the keys at that seq; the bridge is closed after. */
+  private openReadOnly(bridge: RedisBridge): RecoveredState {
+    try {
+      const meta = readExistingMeta(bridge, this.ks, this.where);
+      const keys = this.opts.snapshotKeys === true ? snapshotKeys(bridge, this.ks, this.where) : null;
+      const toSeq = keys?.seq ?? lastStreamSeq(bridge, this.ks);
+      const { store, recovered } = openProjection({ path: this.opts.projectionPath ?? ":memory:", journalId: meta.journalId }, toSeq, (after, count) =>
+        readStreamPage(bridge, this.ks, this.where, after, count, toSeq),
+      );
+      this.projection = store;
+      this.keys = keys;
+      this.journalIdValue = meta.journalId;
+      this.schemaVersion = recovered.schemaVersion;
+      return recovered;
+    } catch (err) {
+      if (err instanceof BridgeError) throw new Error(`Redis journal ${this.where}: ${err.message}`, { cause: err });
+      throw err;
+    } finally {
+      bridge.close();
+    }
+  }
+
+  /**
+   * Read-only with snapshotKeys: Redis's materialized keys compared with what the journal implies
+   * (the projection's tables, derived from the same records): every difference (key-audit.ts).
+   */
+  auditMaterializedKeys(): RedisKeyViolation[] {
+    if (!this.keys) throw new Error(`journal ${this.where}: the materialized keys are read by a read-only open with snapshotKeys`);
+    return auditRedisKeys(this.keys, this.read().database(), this.ks.prefix);
+  }
+
   /** The meta hash, created on first use; a newer encoding than ours is refused. */
   private readMeta(bridge: RedisBridge): { journalId: string; encoding: number } {
-    const flat = bridge.script("journalMeta", [this.ks.meta, REDIS_ENCODING, randomUUID(), this.now()]) as string[];
-    const h: Record<string, string> = {};
-    for (let i = 0; i + 1 < flat.length; i += 2) h[flat[i]!] = flat[i + 1]!;
+    const h = hashOf(bridge.script("journalMeta", [this.ks.meta, REDIS_ENCODING, randomUUID(), this.now()]));
     const encoding = Number(h.encoding);
     if (!(encoding <= REDIS_ENCODING)) {
       throw new StoreOpenError("schema_too_new", `Redis journal ${this.where} has value encoding ${h.encoding}; this causeway reads up to ${REDIS_ENCODING}`, { encoding: h.encoding });
@@ -136,13 +173,7 @@ export class RedisStore implements Store {
 
   /** Records with seq > afterSeq from the journal stream, at most `count`. */
   private readPage(bridge: RedisBridge, afterSeq: number, count: number): JournalRecord[] {
-    const entries = bridge.command("XRANGE", this.ks.journal, `${afterSeq + 1}-0`, "+", "COUNT", count) as Array<[string, string[]]>;
-    return entries.map(([id, fields]) => {
-      const f: Record<string, string> = {};
-      for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
-      if (!(Number(f.v) <= REDIS_ENCODING)) throw new StoreOpenError("schema_too_new", `Redis journal ${this.where}: record ${id} has encoding ${f.v}`);
-      return JSON.parse(f.r!) as JournalRecord;
-    });
+    return readStreamPage(bridge, this.ks, this.where, afterSeq, count);
   }
 
   commit(records: JournalRecord[]): void {
@@ -150,7 +181,7 @@ export class RedisStore implements Store {
     const projection = this.projection;
     if (!bridge || !projection) {
       this.commitFailures++;
-      throw new JournalWriteError(`journal ${this.where} is not open`);
+      throw new JournalWriteError(`journal ${this.where} is ${this.opts.readOnly === true ? "opened read-only (an offline tool's)" : "not open"}`);
     }
     const down = this.failure ?? this.checkLease();
     if (down) {
