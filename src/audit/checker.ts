@@ -8,6 +8,7 @@
  * and sessions from before the window through indexed lookups (prior.ts); a session-filtered
  * audit reads lane `session:<id>` and the server lane, and looks other commands up the same way.
  */
+import { isServerLane } from "../lifecycle/lanes.js";
 import type { CommandRegistry } from "../commands/registry.js";
 import type { AuditCheckpoint, AuditReads } from "../journal/audit-reads.js";
 import type { JournalRecord } from "../journal/types.js";
@@ -89,7 +90,7 @@ export class Auditor {
   }
 
   private inScope(lane: string): boolean {
-    return this.opts.sessionId === null || lane === "server" || lane === `session:${this.opts.sessionId}`;
+    return this.opts.sessionId === null || isServerLane(lane) || lane === `session:${this.opts.sessionId}`;
   }
 
   // ---------------------------------------------------------------- rows
@@ -160,7 +161,7 @@ export class Auditor {
     cmd.status = "running";
     cmd.startedAt = r.recordedAt;
     cmd.startedSeq = r.seq;
-    if (r.lane === "server") {
+    if (isServerLane(r.lane)) {
       if (cmd.marked) this.sessions.closeMark();
       cmd.serverMark = this.sessions.openMark();
       cmd.marked = true;

@@ -29,6 +29,7 @@
  *
  * The handler run itself is handler-rerun.ts; the comparison outcome-equality.ts.
  */
+import { isServerLane } from "../lifecycle/lanes.js";
 import { PRECONDITION_CODES } from "../lifecycle/settle.js";
 import type { CommandDefinition } from "../commands/define.js";
 import type { CommandRegistry } from "../commands/registry.js";
@@ -52,7 +53,7 @@ function engineOutcomeWhileRunning(f: JournalRecord): boolean {
   if (o.code === "journal_unavailable") return f.detail?.repair !== undefined;
   // reserved: only the engine gives them, by limits the journal does not record
   if (o.code === "state_too_large" || o.code === "result_too_large") return true;
-  return o.code === "session_not_found" && f.lane !== "server";
+  return o.code === "session_not_found" && !isServerLane(f.lane);
 }
 
 /** The engine checks this command's session (existence, ifSessionVersion) at the lane head. */
@@ -113,7 +114,7 @@ export class Reexecutor {
 
   private reproducePrecondition(s: ReexecSubject, code: string, def: CommandDefinition | undefined): void {
     const sid = s.accepted.sessionId;
-    const sessionScope = def ? needsSession(def) : s.finished.lane !== "server";
+    const sessionScope = def ? needsSession(def) : !isServerLane(s.finished.lane);
     if ((code !== "version_conflict" && code !== "session_not_found") || !sessionScope || sid === null || sid === undefined) {
       return this.findings.skip(`precondition:${code}`);
     }

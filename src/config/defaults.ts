@@ -42,6 +42,16 @@ export interface CausewayConfig {
    */
   redisDurability: RedisDurability;
   /**
+   * this node's name on a Redis journal shared by several causeway nodes (docs/redis-store.md
+   * "Several nodes"): each session lane is owned by one node at a time, the server lane is
+   * `server@<node>`; null: one node holds the whole journal (the single-writer lease)
+   */
+  node: string | null;
+  /** where clients reach this node (named in `not_owner` answers); null: not advertised */
+  nodeUrl: string | null;
+  /** the Redis leases' time to live (the journal lease, or a node's lease); renewed every third of it */
+  redisLeaseTtlMs: number;
+  /**
    * take the journal's single-writer lease over even when its holder looks alive (a fresh
    * heartbeat from a live pid): for a lease left behind by a process that is not causeway; logged
    */
@@ -146,6 +156,9 @@ export const DEFAULT_CONFIG: CausewayConfig = {
   durability: "full",
   store: null,
   redisDurability: "strict",
+  node: null,
+  nodeUrl: null,
+  redisLeaseTtlMs: 10_000,
   takeOverLease: false,
   commands: [],
   strict: false,

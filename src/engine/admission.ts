@@ -21,12 +21,15 @@ import type { PendingCommands } from "./pending.js";
 import type { Publication } from "./publication.js";
 import { acceptedRecord } from "./records.js";
 import type { LaneRunner } from "./runner.js";
+import type { Takeover } from "./takeover.js";
 
 export interface AdmissionParts {
   duplicates: Duplicates;
   runner: LaneRunner;
   pending: PendingCommands;
   publication: Publication;
+  /** on a journal shared by several nodes: whether this node may run a lane's command */
+  takeover: Takeover | null;
   shuttingDown(): boolean;
 }
 
@@ -53,6 +56,8 @@ export class Admitter {
   submit(conn: Connection, env: CommandEnvelope): void {
     const cmd = this.place(conn, env);
     if (!cmd) return;
+    const notHere = this.a.takeover?.admit(env.type, cmd.lane);
+    if (notHere) return this.refuse(conn, env, notHere);
     const fp = fingerprint(env);
     const now = this.p.now();
     const target = cmd.target ?? null;
@@ -122,7 +127,7 @@ export class Admitter {
     // the session a command acts on decides its lane; its idempotency keys are scoped by its kind
     // (session commands per session, server commands server-wide: pi-server PROTOCOL §8.2)
     const target = def.scope === "session" ? (env.sessionId as string) : def.targetSession?.of(params, id);
-    const lane = target !== undefined ? sessionLane(target) : SERVER_LANE;
+    const lane = target !== undefined ? sessionLane(target) : this.p.serverLane;
     const keyScope = def.scope === "session" ? lane : SERVER_LANE;
     if (env.ifSessionVersion !== undefined && def.scope !== "session" && def.targetSession?.ifSessionVersion !== true) {
       this.refuse(conn, env, failure(env.type, "invalid_command", validationFailed("ifSessionVersion: Only supported for session-targeted commands")));

@@ -76,6 +76,15 @@ export class Committer {
     return this.committedSeq;
   }
 
+  /**
+   * A lane this node took over on a shared journal: it continues from `laneSeq`, the lane's head
+   * as the journal holds it (the store numbers `seq` there: it continues whatever the other nodes wrote).
+   */
+  adoptLane(lane: string, laneSeq: number): void {
+    this.laneSeqs.set(lane, laneSeq);
+    this.committedLaneSeqs.set(lane, laneSeq);
+  }
+
   append(record: NewRecord, hooks: CommitHooks = {}): JournalRecord {
     const laneSeq = (this.laneSeqs.get(record.lane) ?? 0) + 1;
     this.laneSeqs.set(record.lane, laneSeq);

@@ -8,7 +8,9 @@
  * At the lane head: every dependency must be known and end in success.
  * - unknown → dependency_unknown; finished unsuccessfully → dependency_failed;
  * - unfinished in the same lane → it is queued behind this job → dependency_failed (fails fast);
- * - unfinished in another lane → wait for it (bounded by dependencyWaitMs → dependency_timeout).
+ * - unfinished in another lane → wait for it (bounded by dependencyWaitMs → dependency_timeout);
+ *   on a journal shared by several nodes (`remote`), a dependency the journal holds unfinished but
+ *   this node does not run is another node's: wait for the journal to show it finished.
  */
 import type { ErrorCode } from "../protocol/errors.js";
 import { dependencyFailed, dependencySameLane, dependencyUnknown } from "../protocol/messages.js";
@@ -18,9 +20,10 @@ import type { JobTable } from "./jobs.js";
 export type DependencyVerdict =
   | { kind: "ready" }
   | { kind: "wait"; on: Job }
+  | { kind: "remote"; id: string }
   | { kind: "fail"; code: ErrorCode; error: string };
 
-export function resolveDependencies(job: Job, jobs: JobTable): DependencyVerdict {
+export function resolveDependencies(job: Job, jobs: JobTable, remote = false): DependencyVerdict {
   for (const dep of job.dependsOn) {
     const inflight = jobs.job(dep);
     if (inflight) {
@@ -34,6 +37,7 @@ export function resolveDependencies(job: Job, jobs: JobTable): DependencyVerdict
       return { kind: "wait", on: inflight };
     }
     const done = jobs.finished(dep);
+    if (!done && remote && jobs.knownInStore(dep)) return { kind: "remote", id: dep };
     if (!done) return { kind: "fail", code: "dependency_unknown", error: dependencyUnknown(dep) };
     if (!done.success) return failed(dep, done.stored.outcome?.error);
   }

@@ -28,7 +28,8 @@ import { Duplicates } from "./duplicates.js";
 import { Governor, type Decider } from "./governor.js";
 import { failClosed } from "./journal-failure.js";
 import { JobTable } from "./jobs.js";
-import { LaneSet, type LaneSnapshot } from "./lanes.js";
+import { LaneSet, SERVER_LANE, type LaneSnapshot } from "./lanes.js";
+import { Takeover, type ForwardedDecision } from "./takeover.js";
 import { type LaneInfo } from "../protocol/snapshots.js";
 import { newCommandId } from "./make-job.js";
 import type { EngineParts } from "./parts.js";
@@ -67,6 +68,8 @@ interface Running {
   pending: PendingCommands;
   catchUp: CatchUp;
   drain: Drain;
+  /** a journal shared by several nodes: lane ownership, takeover, forwarded decisions */
+  takeover: Takeover | null;
 }
 
 export class Engine {
@@ -123,7 +126,18 @@ export class Engine {
     applyRecovery(run.parts, run, summary.verdicts);
     this.recovered = summary.summary;
     run.runner.pumpAll();
+    if (run.takeover) this.startTakeover(run.takeover);
     return summary.summary;
+  }
+
+  /** A shared journal: the orphan sweep, and the decisions other nodes forward here. */
+  private startTakeover(takeover: Takeover): void {
+    takeover.own.onMessage(async (m) => {
+      const msg = m as ForwardedDecision;
+      if (msg?.kind !== "decide") throw new Error("unknown message");
+      return this.live.pending.decide(msg.decider, msg.decision);
+    });
+    takeover.start(Math.max(100, Math.floor(this.opts.config.redisLeaseTtlMs / 4)));
   }
 
   /** Build the parts that need the journal's sequence numbers, and connect them. */
@@ -132,7 +146,8 @@ export class Engine {
     const observer = this.opts.observer ?? NOOP_OBSERVER;
     const committer = new Committer(store, recovered.lastSeq, recovered.laneSeqs, redact, observer);
     const { jobs, sessions, publisher, responder, governor, dependencyLimits, now } = this;
-    const parts: EngineParts = { config, store, registry, log, now, observer, jobs, lanes: this.laneSet, sessions, publisher, responder, committer, dependencyLimits, governor };
+    const serverLane = store.ownership?.serverLane ?? SERVER_LANE;
+    const parts: EngineParts = { config, store, registry, log, now, observer, jobs, lanes: this.laneSet, sessions, publisher, responder, committer, dependencyLimits, governor, serverLane };
     const duplicates = new Duplicates({ committer, publisher, responder, maxInFlightPerConnection: config.limits.maxInFlightPerConnection, now, newCommandId, observer });
     // the parts call each other through these late-bound references (every one exists before a command arrives)
     let pending!: PendingCommands;
@@ -145,8 +160,9 @@ export class Engine {
       drain.check();
     });
     const catchUp = new CatchUp(store, committer, publisher, { pageSize: 500, highWaterBytes: Math.floor(config.limits.maxOutboundBytes / 2) });
-    const admitter = new Admitter(parts, { duplicates, runner, pending, publication, shuttingDown: () => this.shuttingDown });
-    this.running = { parts, admitter, pending, catchUp, drain };
+    const takeover = store.ownership ? new Takeover(parts, { runner, pending, publication }, store.ownership) : null;
+    const admitter = new Admitter(parts, { duplicates, runner, pending, publication, takeover, shuttingDown: () => this.shuttingDown });
+    this.running = { parts, admitter, pending, catchUp, drain, takeover };
     return { ...this.running, runner, publication };
   }
 
@@ -267,7 +283,14 @@ export class Engine {
 
   /** approve / reject / cancel another command; answers once the decision is journaled. */
   decide(decider: Decider, decision: Decision): Promise<Outcome> {
-    return this.live.pending.decide(decider, decision);
+    const { pending, takeover } = this.live;
+    const owner = takeover?.route(decision.commandId) ?? null;
+    return owner === null ? pending.decide(decider, decision) : takeover!.forward(owner, decider, decision);
+  }
+
+  /** The lane this node's server commands run in (`server`, or `server@<node>` on a shared journal). */
+  serverLane(): string {
+    return this.running?.parts.serverLane ?? SERVER_LANE;
   }
 
   /** Commands waiting for approval, their schedule or a dependency (list_pending). */
@@ -283,6 +306,7 @@ export class Engine {
 
   beginShutdown(): void {
     this.shuttingDown = true;
+    this.running?.takeover?.stop();
   }
 
   /** Tell every connection the server is going down, and how long it waits for commands in flight. */

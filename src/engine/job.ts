@@ -69,6 +69,8 @@ export interface Job {
   waitTimer?: NodeJS.Timeout;
   /** the dependency this job is waiting for at its lane head */
   waitingOn?: string;
+  /** a dependency on another node's command: when the wait gives up (dependencyWaitMs after it began) */
+  remoteWaitUntil?: number;
   /** jobs in other lanes waiting for this one to finish */
   readonly dependents: Set<Job>;
   readonly attached: Attachment[];

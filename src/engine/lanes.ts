@@ -5,11 +5,7 @@
 import type { LaneInfo } from "../protocol/snapshots.js";
 import type { Job } from "./job.js";
 
-export const SERVER_LANE = "server";
-
-export function sessionLane(sessionId: string): string {
-  return `session:${sessionId}`;
-}
+export { SERVER_LANE, sessionLane } from "../lifecycle/lanes.js";
 
 /** A lane's size, for figures: `depth` queued + running commands, `running` its head's handler runs. */
 export interface LaneSnapshot {

@@ -31,6 +31,8 @@ export interface EngineParts {
   readonly responder: Responder;
   readonly committer: Committer;
   readonly dependencyLimits: DependencyLimits;
+  /** this node's server lane: `server`, or `server@<node>` on a journal shared by several nodes */
+  readonly serverLane: string;
   /** governance decisions (pure: the parts above apply them) */
   readonly governor: Governor;
 }

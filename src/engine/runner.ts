@@ -27,6 +27,9 @@ import { buildContext, type RunRecord } from "./run-context.js";
 import type { NextState, SessionTable } from "./session-table.js";
 import { transition } from "./transition.js";
 
+/** how often a dependency on another node's command is looked up again in the journal */
+const REMOTE_POLL_MS = 50;
+
 /** What the runner asks of the pending commands (pending.ts). */
 export interface PendingHooks {
   /** the job finished: it leaves the pending set, if it was there */
@@ -94,9 +97,10 @@ export class LaneRunner {
       // its deadline passed while it waited (event-loop lag, or a restart): it must never start
       return this.finish(job, "timed_out", this.timedOut(job, "before it started; it will never run"));
     }
-    const verdict = resolveDependencies(job, this.p.jobs);
+    const verdict = resolveDependencies(job, this.p.jobs, this.p.store.ownership !== undefined);
     if (verdict.kind === "fail") return this.finish(job, "failed", failure(job.type, verdict.code, verdict.error, this.versionOutcome(job)));
     if (verdict.kind === "wait") return this.waitFor(lane, job, verdict.on);
+    if (verdict.kind === "remote") return this.waitRemote(lane, job, verdict.id);
     const checked = this.checkSession(lane, job, now);
     if (checked) this.run(lane, job, now, checked.revalidated);
   }
@@ -111,6 +115,31 @@ export class LaneRunner {
     job.waitTimer = setTimeout(() => {
       this.finish(job, "failed", failure(job.type, "dependency_timeout", dependencyTimedOut(on.id, ms), this.versionOutcome(job)));
     }, ms);
+  }
+
+  /**
+   * Its dependency runs on another node (a shared journal): hold this lane, reading the journal
+   * again every REMOTE_POLL_MS until it shows the dependency finished, for up to dependencyWaitMs.
+   */
+  private waitRemote(lane: Lane, job: Job, id: string): void {
+    const ms = this.p.config.dependencyWaitMs;
+    job.remoteWaitUntil ??= this.p.now() + ms;
+    if (this.p.now() >= job.remoteWaitUntil) return this.finish(job, "failed", failure(job.type, "dependency_timeout", dependencyTimedOut(id, ms), this.versionOutcome(job)));
+    job.status = "waiting";
+    job.waitingOn = id;
+    lane.active = job;
+    job.waitTimer = setTimeout(() => {
+      if (job.status !== "waiting" || job.waitingOn !== id) return;
+      try {
+        this.p.store.ownership?.catchUp();
+      } catch (err) {
+        this.p.log.warn({ err, commandId: job.id }, "could not read the journal for a dependency on another node; trying again");
+      }
+      job.status = "queued";
+      job.waitingOn = undefined;
+      lane.active = null;
+      this.pump(lane);
+    }, REMOTE_POLL_MS);
   }
 
   /**

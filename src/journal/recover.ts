@@ -7,7 +7,7 @@ import type Database from "better-sqlite3";
 import { UNFINISHED_COLUMNS, rowToUnfinished, type UnfinishedRow } from "./codec.js";
 import { UNFINISHED_SQL_LIST } from "./migrations/index.js";
 import type { RecoveredState } from "./record.js";
-import { readLiveSessions } from "./session-states.js";
+import { readLiveSessions, readSessionState } from "./session-states.js";
 
 export function readRecoveredState(db: Database.Database, schemaVersion: number): RecoveredState {
   const lastSeq = (db.prepare("SELECT coalesce(max(seq), 0) AS s FROM journal").get() as { s: number }).s;
@@ -24,4 +24,23 @@ export function readRecoveredState(db: Database.Database, schemaVersion: number)
     unfinished,
     schemaVersion,
   };
+}
+
+/**
+ * What ONE lane resumes from (a node taking a lane over on a shared journal): the lane's head, its
+ * session (a `session:<id>` lane), its unfinished commands; `lastSeq` is the journal's.
+ */
+export function readLaneState(db: Database.Database, lane: string, schemaVersion: number): RecoveredState {
+  const lastSeq = (db.prepare("SELECT coalesce(max(seq), 0) AS s FROM journal").get() as { s: number }).s;
+  const head = db.prepare("SELECT last_lane_seq FROM lanes WHERE lane = ?").get(lane) as { last_lane_seq: number } | undefined;
+  const session = lane.startsWith("session:") ? readSessionState(db, lane.slice("session:".length)) : undefined;
+  const unfinished = (
+    db.prepare(`SELECT ${UNFINISHED_COLUMNS} FROM commands WHERE status IN (${UNFINISHED_SQL_LIST}) AND lane = ? ORDER BY accepted_seq`).all(lane) as UnfinishedRow[]
+  ).map(rowToUnfinished);
+  return { sessions: session ? [session] : [], laneSeqs: [{ lane, laneSeq: head?.last_lane_seq ?? 0 }], lastSeq, unfinished, schemaVersion };
+}
+
+/** The lanes holding unfinished commands. */
+export function unfinishedLanes(db: Database.Database): string[] {
+  return (db.prepare(`SELECT DISTINCT lane FROM commands WHERE status IN (${UNFINISHED_SQL_LIST})`).all() as Array<{ lane: string }>).map((r) => r.lane);
 }

@@ -90,7 +90,39 @@ export interface JournalQueries {
   openAuditReads(): AuditReads;
 }
 
-export type Store = JournalWriter & JournalQueries;
+/**
+ * Several nodes on one journal (the Redis store with a node name; docs/redis-store.md "Several
+ * nodes"): each lane is owned by one node at a time, and only its owner writes it (the commit
+ * fences every lane). A store without it is one node's alone.
+ */
+export interface LaneOwnership {
+  /** this node's name */
+  readonly node: string;
+  /** this node's own server lane, `server@<node>` (always owned) */
+  readonly serverLane: string;
+  /** the lanes claimed at open() (this node's server lane and the orphans it took over) */
+  readonly openedLanes: readonly string[];
+  /** owned by this node now (claimed, and the node's lease held)? */
+  owns(lane: string): boolean;
+  /** Take `lane` if nobody alive owns it; what the lane resumes from when it was claimed now. */
+  claim(lane: string): LaneClaim;
+  /** Lanes holding unfinished commands whose owner is gone (the store catches up first). */
+  orphans(): string[];
+  /** Bring the query side up to the journal's end (records other nodes wrote). */
+  catchUp(): void;
+  /** Send `message` to `node`'s handler (onMessage there); its answer, or a rejection after `timeoutMs`. */
+  send(node: string, message: unknown, timeoutMs: number): Promise<unknown>;
+  /** What answers the messages other nodes send here (one handler). */
+  onMessage(handler: (message: unknown) => Promise<unknown>): void;
+}
+
+export type LaneClaim =
+  | { kind: "owned" }
+  | { kind: "claimed"; from: string | null; recovered: RecoveredState }
+  | { kind: "other"; node: string; url: string | null }
+  | { kind: "unavailable"; why: string };
+
+export type Store = JournalWriter & JournalQueries & { readonly ownership?: LaneOwnership };
 
 /** Where the store reports what an operator must hear about (a pino logger fits). */
 export interface StoreLog {

@@ -4,7 +4,6 @@
  * `get_lanes` (every active lane: depth, head, running-since, age of the oldest queued command).
  * Immediate: they read in-memory figures only, so they answer while the journal is unavailable.
  */
-import { SERVER_LANE } from "../engine/lanes.js";
 import { failure, success } from "../protocol/frames.js";
 import type { OperatorCommand } from "./operator-command.js";
 import { piServerMetrics } from "./pi-metrics.js";
@@ -26,7 +25,7 @@ export const METRICS_COMMANDS: OperatorCommand[] = [
     handle({ env }, s) {
       if (!s.metrics) return failure(env.type, "invalid_command", "metrics are not enabled in this server");
       // the asking command runs at the head of the server lane; the figures describe the rest
-      const snapshot = s.metrics.snapshot(SERVER_LANE);
+      const snapshot = s.metrics.snapshot(s.engine.serverLane());
       return success(env.type, { ...piServerMetrics(s, snapshot), ...snapshot });
     },
   },

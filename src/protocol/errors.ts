@@ -33,6 +33,7 @@ export const ERROR_CODES = [
   "superseded",
   "state_too_large",
   "result_too_large",
+  "not_owner",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -20,13 +20,15 @@ export interface OpenedStore {
 }
 
 /** The projection file of a Redis journal: beside the configured `db`. */
-export function redisProjectionPath(config: Pick<CausewayConfig, "db">): string {
-  return config.db === ":memory:" ? ":memory:" : join(dirname(config.db), "redis-projection.db");
+export function redisProjectionPath(config: Pick<CausewayConfig, "db"> & { node?: string | null }): string {
+  if (config.db === ":memory:") return ":memory:";
+  return join(dirname(config.db), (config.node ?? null) === null ? "redis-projection.db" : `redis-projection-${config.node}.db`);
 }
 
 /** The configured store, not yet opened (the engine opens it). Throws StoreOpenError when Redis is not durable in strict mode. */
 export async function createStore(config: CausewayConfig, log: Logger): Promise<OpenedStore> {
   if (config.store === null) {
+    if (config.node !== null) throw new Error(`node ${config.node}: several nodes share a Redis journal only; set store to a redis:// URL (or leave node unset)`);
     const store = new SqliteStore({
       path: config.db,
       durability: config.durability,
@@ -46,5 +48,6 @@ export async function createStore(config: CausewayConfig, log: Logger): Promise<
   if (verdict.warning !== null) log.warn({ store: where, persistence: verdict.persistence }, verdict.warning);
   const projectionPath = redisProjectionPath(config);
   log.info({ store: where, redisDurability: config.redisDurability, projection: projectionPath }, "journal store: redis");
-  return { store: new RedisStore({ url: config.store, projectionPath, takeOverLease: config.takeOverLease, log }), warnings };
+  const shared = config.node === null ? {} : { node: config.node, ...(config.nodeUrl !== null ? { nodeUrl: config.nodeUrl } : {}) };
+  return { store: new RedisStore({ url: config.store, projectionPath, takeOverLease: config.takeOverLease, leaseTtlMs: config.redisLeaseTtlMs, log, ...shared }), warnings };
 }

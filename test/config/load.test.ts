@@ -122,6 +122,9 @@ describe("loadConfig", () => {
       CAUSEWAY_CHECKPOINT_INTERVAL_MS: "16",
       CAUSEWAY_STORE: "redis://127.0.0.1:6390/2",
       CAUSEWAY_REDIS_DURABILITY: "relaxed",
+      CAUSEWAY_NODE: "n1",
+      CAUSEWAY_NODE_URL: "ws://10.0.0.1:3000/",
+      CAUSEWAY_REDIS_LEASE_TTL_MS: "1500",
     };
     // the test lists every non-limit env var
     expect(Object.keys(env).sort()).toEqual(CONFIG_OPTIONS.filter((o) => !o.limit).map((o) => o.env).sort());
@@ -158,6 +161,9 @@ describe("loadConfig", () => {
       admissionFilterBits: 4096,
       checkpointIntervalMs: 16,
       store: "redis://127.0.0.1:6390/2",
+      node: "n1",
+      nodeUrl: "ws://10.0.0.1:3000/",
+      redisLeaseTtlMs: 1500,
       redisDurability: "relaxed",
       failUnstartedOnRecovery: true,
       shutdownGraceMs: 10,

@@ -4,3 +4,24 @@
  * `appendonly yes` + `appendfsync always`. No mock.
  */
 export { REDIS_SERVER_BIN, redisServerAvailable, startRedis, type StartRedisOptions, type TestRedis } from "../../scripts/redis-server.mjs";
+
+import { afterAll, beforeAll } from "vitest";
+import { startRedis as start, type StartRedisOptions as Options, type TestRedis as Running } from "../../scripts/redis-server.mjs";
+
+/** A redis-server for the enclosing describe block: started before its tests, stopped after (the handle forwards to it). */
+export function useRedis(opts?: Options): Running {
+  let redis: Running | undefined;
+  beforeAll(async () => {
+    redis = await start(opts);
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+  return new Proxy({} as Running, {
+    get(_target, prop) {
+      if (!redis) throw new Error("the test redis-server is not running (used outside the describe block's tests?)");
+      const value = (redis as unknown as Record<string | symbol, unknown>)[prop];
+      return typeof value === "function" ? value.bind(redis) : value;
+    },
+  });
+}

@@ -12,13 +12,12 @@
  * `REDIS_KILL_SEED=2 npx vitest run test/integration/redis-serve.test.ts`.
  */
 import { join } from "node:path";
-import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JournalRecord } from "../../src/journal/record.js";
-import { keyspace } from "../../src/journal/redis/keyspace.js";
 import { checkReplays, drained, killMidBurst } from "../helpers/kill-burst.js";
-import { startRedis, type TestRedis } from "../helpers/redis-server.js";
-import { TEST_COMMANDS, runCli, runServerToExit, spawnServer, tempDir, type SpawnedServer } from "../helpers/spawn.js";
+import { expectAuditPasses, expectGapFree, streamRecords } from "../helpers/redis-journal.js";
+import { startRedis, useRedis, type TestRedis } from "../helpers/redis-server.js";
+import { runServerToExit, spawnServer, tempDir, type SpawnedServer } from "../helpers/spawn.js";
 import { CausewayClient } from "../helpers/ws-client.js";
 
 const seeds: number[] = process.env.REDIS_KILL_SEED
@@ -30,53 +29,17 @@ function serveOn(redis: TestRedis, n: number, dataDir = tempDir("causeway-redis-
   return spawnServer({ db: join(dataDir, "causeway.db"), args: ["--store", redis.url(n), ...args] });
 }
 
-/** Every record of the Redis journal, read from its stream (not through causeway). */
-async function redisJournal(redis: TestRedis, n: number): Promise<JournalRecord[]> {
-  const client = new Redis(redis.url(n), { lazyConnect: true });
-  await client.connect();
-  try {
-    const entries = await client.xrange(keyspace("causeway").journal, "-", "+");
-    return entries.map(([id, fields]) => {
-      const r = JSON.parse(fields[fields.indexOf("r") + 1]!) as JournalRecord;
-      expect(id).toBe(`${r.seq}-0`);
-      return r;
-    });
-  } finally {
-    client.disconnect();
-  }
-}
-
 /** Gap-free seq and lane sequences; one finished row per command; nothing left unfinished. */
 function expectWholeJournal(records: JournalRecord[]): void {
-  records.forEach((r, i) => expect(r.seq).toBe(i + 1));
-  const lanes = new Map<string, number>();
-  for (const r of records) {
-    expect(r.laneSeq, `lane ${r.lane}`).toBe((lanes.get(r.lane) ?? 0) + 1);
-    lanes.set(r.lane, r.laneSeq);
-  }
+  expectGapFree(records);
   const accepted = new Set(records.filter((r) => r.phase === "accepted").map((r) => r.commandId));
   const finished = records.filter((r) => r.phase === "finished").map((r) => r.commandId);
   expect(new Set(finished).size).toBe(finished.length);
   expect([...accepted].filter((id) => !finished.includes(id))).toEqual([]);
 }
 
-/** `causeway audit --store` on the Redis journal: the replay audit and Redis's keys both pass. */
-async function expectAuditPasses(url: string): Promise<void> {
-  const res = await runCli(["audit", "--store", url, "--commands", TEST_COMMANDS, "--json"]);
-  const report = JSON.parse(res.stdout) as { ok: boolean; violations: unknown[]; invariants: Record<string, { checks: number }> };
-  expect(report.violations).toEqual([]);
-  expect(res.code).toBe(0);
-  expect(report.invariants.redis_materialized_keys).toEqual({ checks: 1, violations: 0 });
-}
-
 describe("#18 causeway serve on the Redis store", () => {
-  let redis: TestRedis;
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedis();
 
   it("health_check and /readyz name the Redis store; a second node's data dir catches up from Redis", async () => {
     const server = await serveOn(redis, 1);
@@ -136,7 +99,7 @@ describe("#18 causeway serve on the Redis store", () => {
       await checkReplays(c, burst);
       await c.close();
       expect((await again.stop()).code).toBe(0);
-      expectWholeJournal(await redisJournal(redis, n));
+      expectWholeJournal(await streamRecords(redis, n));
       await expectAuditPasses(redis.url(n));
     });
   }
@@ -189,7 +152,7 @@ describe("#18 causeway serve on the Redis store", () => {
       }
       await c2.close();
       expect((await again.stop()).code).toBe(0);
-      expectWholeJournal(await redisJournal(own, 0));
+      expectWholeJournal(await streamRecords(own, 0));
       await expectAuditPasses(own.url(0));
     } finally {
       await own.stop();

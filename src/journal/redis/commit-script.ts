@@ -5,17 +5,23 @@
  * Redis as the batch leaves it so far, and writes only when all of them passed: a refusal writes
  * nothing. The rules and wordings are materialize.ts's (its refusals name the same things).
  *
- * KEYS: meta, journal (stream), seq, lanes, lease. ARGV: key prefix, lease token, encoding, then one
- * record JSON per record. Per-command keys are built from the prefix (same hash tag):
+ * KEYS: meta, journal (stream), seq, lanes, lease. ARGV: key prefix, lease token, encoding, node
+ * ('' for one node), then one record JSON per record. Per-command keys are built from the prefix
+ * (same hash tag):
  *   <prefix>cmd:<commandId>                 hash status, revision, scope, key
  *   <prefix>idem:<#scope>:<scope>:<key>     hash cmd, exp ("" while held without expiry)
  *   <prefix>sess:<sessionId>                hash version, deleted ("0" / "1")
- * Reply: {"ok", lastSeq} | {"refused", index, why} | {"lease", why}.
+ * With a node name (several nodes on one journal, docs/redis-store.md "Several nodes"), the lease is
+ * the node's, every record's lane must be owned by this node with this token (`owners` hash: lane →
+ * "<node>|<token>"), and the script numbers the batch itself: each record is sent without its `seq`
+ * (the JSON's text after its opening brace) and stored as `{"seq":<n>,…`, continuing the journal.
+ * Reply: {"ok", lastSeq} | {"refused", index, why} | {"lease", why} | {"lost", lane, why}.
  */
 import { luaLifecycleTables } from "./lua-tables.js";
 
 const BODY = String.raw`
-local P, TOKEN, ENC = ARGV[1], ARGV[2], ARGV[3]
+local P, TOKEN, ENC, NODE = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local SHARED, FIRST = NODE ~= '', 5
 local LEGACY_STATUS = {started="running", requeued="queued"}
 local function isnull(v) return v == nil or v == cjson.null end
 local function s(v) if v == nil then return 'undefined' elseif v == cjson.null then return 'null' end return tostring(v) end
@@ -132,6 +138,7 @@ local function apply(r)
     rev, legacy = (c and c.revision or 0) + 1, true
     if isnull(status) then status = LEGACY_STATUS[r.phase] end
   end
+  if SHARED then r.seq = lastSeq + 1 end
   if r.seq ~= lastSeq + 1 then return 'seq must be gap-free: got ' .. s(r.seq) .. ', expected ' .. s(lastSeq + 1) end
   local l = lane(s(r.lane))
   if r.laneSeq ~= l.seq + 1 then return 'lane_seq must be gap-free in lane ' .. s(r.lane) .. ': got ' .. s(r.laneSeq) .. ', expected ' .. s(l.seq + 1) end
@@ -149,15 +156,27 @@ local function apply(r)
   if r.phase == 'replayed' or r.phase == 'conflict' then return nil end
   return 'unknown journal phase ' .. s(r.phase)
 end
-for i = 4, #ARGV do
-  local ok, r = pcall(cjson.decode, ARGV[i])
-  if not ok or type(r) ~= 'table' then return {'refused', i - 4, 'not a JSON record'} end
+local owned = {}
+for i = FIRST, #ARGV do
+  local text = ARGV[i]
+  if SHARED then text = '{' .. text end
+  local ok, r = pcall(cjson.decode, text)
+  if not ok or type(r) ~= 'table' then return {'refused', i - FIRST, 'not a JSON record'} end
+  if SHARED and owned[s(r.lane)] == nil then
+    owned[s(r.lane)] = redis.call('HGET', P .. 'owners', s(r.lane)) == NODE .. '|' .. TOKEN
+    if not owned[s(r.lane)] then return {'lost', s(r.lane), 'lane ' .. s(r.lane) .. ' is not owned by node ' .. NODE .. ' with its current token (another node took it over)'} end
+  end
   local why = apply(r)
-  if why then return {'refused', i - 4, why} end
+  if why then return {'refused', i - FIRST, why} end
 end
 -- every check passed: write (the stream first: an id it refuses stops the script before any other write)
 local first = tonumber(redis.call('GET', KEYS[3]) or '0')
-for i = 4, #ARGV do redis.call('XADD', KEYS[2], string.format('%d-0', first + i - 3), 'v', ENC, 'r', ARGV[i]) end
+for i = FIRST, #ARGV do
+  local seq = first + i - FIRST + 1
+  local text = ARGV[i]
+  if SHARED then text = '{"seq":' .. string.format('%d', seq) .. ',' .. text end
+  redis.call('XADD', KEYS[2], string.format('%d-0', seq), 'v', ENC, 'r', text)
+end
 redis.call('SET', KEYS[3], string.format('%d', lastSeq))
 for name, l in pairs(lanes) do if l.dirty then redis.call('HSET', KEYS[4], name, string.format('%d', l.seq)) end end
 for id, c in pairs(cmds) do
@@ -189,4 +208,4 @@ export function commitScript(): string {
   return `#!lua\n${luaLifecycleTables()}\n${BODY}`;
 }
 
-export type CommitReply = ["ok", number] | ["refused", number, string] | ["lease", string];
+export type CommitReply = ["ok", number] | ["refused", number, string] | ["lease", string] | ["lost", string, string];

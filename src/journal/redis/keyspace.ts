@@ -23,16 +23,18 @@ export interface Keyspace {
   readonly lanes: string;
   /** string: the next fencing number (INCR) */
   readonly fence: string;
+  /** hash: lane → "<node>|<token>", its owner on a journal shared by several nodes (lanes-script.ts) */
+  readonly owners: string;
 }
 
 /** A journal name may not hold the hash-tag braces. */
 export function keyspace(name: string): Keyspace {
   if (name.length === 0 || /[{}]/.test(name)) throw new Error(`invalid Redis journal name ${JSON.stringify(name)}: non-empty, without { or }`);
   const prefix = `cw:{${name}}:`;
-  return { prefix, meta: `${prefix}meta`, journal: `${prefix}journal`, seq: `${prefix}seq`, lanes: `${prefix}lanes`, fence: `${prefix}fence` };
+  return { prefix, meta: `${prefix}meta`, journal: `${prefix}journal`, seq: `${prefix}seq`, lanes: `${prefix}lanes`, fence: `${prefix}fence`, owners: `${prefix}owners` };
 }
 
-/** The lease key of a lease `name` ("journal" today; a lane's later) and its holder hash. */
+/** The lease key of a lease `name` ("journal", or "node:<node>" on a shared journal) and its holder hash. */
 export function leaseKeys(ks: Keyspace, name: string): { lease: string; holder: string } {
   return { lease: `${ks.prefix}lease:${name}`, holder: `${ks.prefix}lease:${name}:holder` };
 }
@@ -56,3 +58,8 @@ if redis.call('HEXISTS', KEYS[1], 'journalId') == 0 then
 end
 return redis.call('HGETALL', KEYS[1])
 `;
+
+/** A node's mailbox (a list): decisions forwarded to it, and the answers to the ones it forwarded (mailbox.ts). */
+export function mailboxKey(ks: Keyspace, node: string): string {
+  return `${ks.prefix}mailbox:${node}`;
+}

@@ -60,13 +60,7 @@ export function openProjection(opts: ProjectionOptions, redisLastSeq: number, re
     ({ store, recovered } = openStore(opts));
   }
   try {
-    let after = recovered.lastSeq;
-    while (after < redisLastSeq) {
-      const page = readPage(after, CATCH_UP_PAGE);
-      if (page.length === 0 || page[0]!.seq !== after + 1) throw new Error(`the Redis journal has no record ${after + 1} (its last seq is ${redisLastSeq})`);
-      store.commit(page);
-      after = page[page.length - 1]!.seq;
-    }
+    const after = applyStream(store, recovered.lastSeq, redisLastSeq, readPage);
     if (after === recovered.lastSeq) return { store, recovered };
     // what the engine resumes from, as the caught-up projection holds it (recover.ts, the one rule)
     return { store, recovered: readRecoveredState(store.database(), recovered.schemaVersion) };
@@ -74,4 +68,19 @@ export function openProjection(opts: ProjectionOptions, redisLastSeq: number, re
     store.close();
     throw err;
   }
+}
+
+/**
+ * Apply the Redis journal's records after `fromSeq` up to `toSeq` to the projection, page by page;
+ * the seq applied last. Throws when the journal has a hole or the projection refuses a page.
+ */
+export function applyStream(store: SqliteStore, fromSeq: number, toSeq: number, readPage: PageReader): number {
+  let after = fromSeq;
+  while (after < toSeq) {
+    const page = readPage(after, CATCH_UP_PAGE);
+    if (page.length === 0 || page[0]!.seq !== after + 1) throw new Error(`the Redis journal has no record ${after + 1} (its last seq is ${toSeq})`);
+    store.commit(page);
+    after = page[page.length - 1]!.seq;
+  }
+  return after;
 }

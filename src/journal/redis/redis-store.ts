@@ -20,6 +20,7 @@ import {
   StoreOpenError,
   type CausalFields,
   type IdempotencyHit,
+  type LaneOwnership,
   type JournalRecord,
   type ReadJournalOptions,
   type RecoveredState,
@@ -33,7 +34,10 @@ import { commitScript, type CommitReply } from "./commit-script.js";
 import { DEFAULT_JOURNAL_NAME, META_LUA, REDIS_ENCODING, keyspace, redactUrl, type Keyspace } from "./keyspace.js";
 import { DEFAULT_REDIS_LEASE_TTL_MS, RedisLease } from "./lease.js";
 import { ACQUIRE_LUA, RELEASE_LUA, RENEW_LUA } from "./lease-script.js";
-import { openProjection } from "./projection.js";
+import { CLAIM_LUA, ORPHANS_LUA } from "./lanes-script.js";
+import type { Mailbox } from "./mailbox.js";
+import { openNodeLanes, type NodeLanes } from "./node-lanes.js";
+import { applyStream, openProjection } from "./projection.js";
 import { auditRedisKeys, type RedisKeyViolation } from "./key-audit.js";
 import { hashOf, lastStreamSeq, readExistingMeta, readStreamPage, snapshotKeys, type RedisKeySnapshot } from "./read-only.js";
 
@@ -48,6 +52,14 @@ export interface RedisStoreOptions {
   timeoutMs?: number;
   /** the single-writer lease's time to live; renewed every ttl/3 (default 10000 ms) */
   leaseTtlMs?: number;
+  /**
+   * this node's name on a journal shared by several nodes (docs/redis-store.md "Several nodes"): the
+   * node holds `lease:node:<node>` instead of the journal lease, owns lanes one by one (node-lanes.ts)
+   * and the commit script numbers its batches; unset: one node holds the whole journal
+   */
+  node?: string;
+  /** where clients reach this node (named to other nodes' clients in not_owner answers) */
+  nodeUrl?: string;
   /** take the lease even from a holder that looks alive (config takeOverLease; logged) */
   takeOverLease?: boolean;
   /** for the offline tools (read-only.ts): no lease, nothing created, never writes Redis; commit throws */
@@ -64,6 +76,8 @@ const scripts = (): Record<string, ScriptSpec> => ({
   leaseAcquire: { keys: 3, lua: ACQUIRE_LUA },
   leaseRenew: { keys: 2, lua: RENEW_LUA },
   leaseRelease: { keys: 2, lua: RELEASE_LUA },
+  laneClaim: { keys: 2, lua: CLAIM_LUA },
+  laneOrphans: { keys: 1, lua: ORPHANS_LUA },
 });
 
 export class RedisStore implements Store {
@@ -82,11 +96,20 @@ export class RedisStore implements Store {
   private recordsWritten = 0;
   private lastBatchSize = 0;
   private keys: RedisKeySnapshot | null = null;
+  /** the projection's last seq (on a shared journal, other nodes' records are applied as they are read) */
+  private projectedSeq = 0;
+  private nodeLanes: NodeLanes | null = null;
+  private mailbox: Mailbox | null = null;
 
   constructor(private readonly opts: RedisStoreOptions) {
     this.ks = keyspace(opts.name ?? DEFAULT_JOURNAL_NAME);
     this.where = `${redactUrl(opts.url)} ${this.ks.prefix}`;
     this.now = opts.now ?? Date.now;
+  }
+
+  /** Lane ownership on a journal shared by several nodes (the `node` option); undefined for one node's journal. */
+  get ownership(): LaneOwnership | undefined {
+    return this.nodeLanes ?? undefined;
   }
 
   /** The journal's id (meta.journalId), once open. */
@@ -101,8 +124,10 @@ export class RedisStore implements Store {
     let lease: RedisLease | null = null;
     try {
       const meta = this.readMeta(bridge);
-      lease = new RedisLease(bridge, this.ks, "journal", this.opts.leaseTtlMs ?? DEFAULT_REDIS_LEASE_TTL_MS, this.now);
+      const node = this.opts.node ?? null;
+      lease = new RedisLease(bridge, this.ks, node === null ? "journal" : `node:${node}`, this.opts.leaseTtlMs ?? DEFAULT_REDIS_LEASE_TTL_MS, this.now);
       const stale = lease.acquire(this.where, this.opts.takeOverLease === true);
+      if (node !== null && this.opts.nodeUrl !== undefined) bridge.command("HSET", lease.holder, "url", this.opts.nodeUrl);
       const lastSeq = Number(bridge.command("GET", this.ks.seq) ?? 0);
       const { store, recovered } = openProjection({ path: (this.opts.projectionPath ?? ":memory:").replaceAll("{journalId}", meta.journalId), journalId: meta.journalId, ...(this.opts.log ? { log: this.opts.log } : {}) }, lastSeq, (after, count) =>
         this.readPage(bridge, after, count),
@@ -116,9 +141,14 @@ export class RedisStore implements Store {
       this.projection = store;
       this.journalIdValue = meta.journalId;
       this.schemaVersion = recovered.schemaVersion;
+      this.projectedSeq = lastSeq;
       this.failure = null;
-      return recovered;
+      return node === null ? recovered : this.openShared(node, recovered);
     } catch (err) {
+      this.closeShared();
+      this.projection?.close();
+      this.projection = null;
+      this.bridge = null;
       try {
         lease?.release();
       } catch {
@@ -127,6 +157,36 @@ export class RedisStore implements Store {
       bridge.close();
       if (err instanceof BridgeError) throw new Error(`Redis journal ${this.where}: ${err.message}`, { cause: err });
       throw err;
+    }
+  }
+
+  /** A shared journal (node-lanes.ts): this node's lanes, its mailbox, what it resumes. */
+  private openShared(node: string, recovered: RecoveredState): RecoveredState {
+    const deps = { bridge: this.bridge!, ks: this.ks, node, leaseKey: this.lease!.lease, token: this.lease!.token!, projection: () => this.read(), catchUp: () => this.catchUp(), lost: () => this.failure ?? this.checkLease(), schemaVersion: () => this.schemaVersion };
+    const opened = openNodeLanes(deps, { url: this.opts.url, ...(this.opts.log ? { log: this.opts.log } : {}) }, recovered);
+    ({ mailbox: this.mailbox, lanes: this.nodeLanes } = opened);
+    return opened.recovered;
+  }
+
+  private closeShared(): void {
+    void this.mailbox?.close();
+    this.mailbox = null;
+    this.nodeLanes = null;
+  }
+
+  /** Apply to the projection every record up to the journal's end (records other nodes wrote). */
+  private catchUp(): void {
+    const bridge = this.bridge;
+    if (!bridge || this.failure) return;
+    this.applyUpTo(bridge, Number(bridge.command("GET", this.ks.seq) ?? 0));
+  }
+
+  private applyUpTo(bridge: RedisBridge, toSeq: number): void {
+    try {
+      this.projectedSeq = applyStream(this.read(), this.projectedSeq, toSeq, (after, count) => readStreamPage(bridge, this.ks, this.where, after, count, toSeq));
+    } catch (err) {
+      this.failClosed(`the projection could not apply other nodes' records (${err instanceof Error ? err.message : String(err)}); restart to rebuild it`);
+      throw new JournalWriteError(`journal ${this.where}: ${this.failure!}`, err);
     }
   }
 
@@ -188,9 +248,18 @@ export class RedisStore implements Store {
       this.commitFailures++;
       throw new JournalWriteError(`journal ${this.where}: ${down}`);
     }
-    if (records.length > 0) this.writeRedis(bridge, records);
+    if (records.length > 0) {
+      const last = this.writeRedis(bridge, records);
+      if (this.nodeLanes) {
+        // the script numbered the batch after whatever other nodes wrote since: those first
+        const first = last - records.length + 1;
+        this.applyUpTo(bridge, first - 1);
+        records.forEach((r, i) => (r.seq = first + i));
+      }
+    }
     try {
       projection.commit(records);
+      if (records.length > 0) this.projectedSeq = records[records.length - 1]!.seq;
     } catch (err) {
       this.failClosed(`the projection refused a batch the Redis journal accepted (${err instanceof Error ? err.message : String(err)}); restart to rebuild it`);
       this.commitFailures++;
@@ -202,11 +271,14 @@ export class RedisStore implements Store {
   }
 
   /** The batch script; a refusal or failure throws JournalWriteError (a lost lease or dead bridge for good). */
-  private writeRedis(bridge: RedisBridge, records: JournalRecord[]): void {
+  private writeRedis(bridge: RedisBridge, records: JournalRecord[]): number {
     const lease = this.lease!;
+    const node = this.opts.node ?? "";
+    // a shared journal's script numbers the batch: each record goes without its seq (the JSON after its "{")
+    const text = node === "" ? (r: JournalRecord) => JSON.stringify(r) : (r: JournalRecord) => JSON.stringify({ ...r, seq: undefined }).slice(1);
     let reply: CommitReply;
     try {
-      const args = [this.ks.meta, this.ks.journal, this.ks.seq, this.ks.lanes, lease.lease, this.ks.prefix, lease.token ?? "", REDIS_ENCODING, ...records.map((r) => JSON.stringify(r))];
+      const args = [this.ks.meta, this.ks.journal, this.ks.seq, this.ks.lanes, lease.lease, this.ks.prefix, lease.token ?? "", REDIS_ENCODING, node, ...records.map(text)];
       reply = bridge.script("journalCommit", args) as CommitReply;
     } catch (err) {
       this.commitFailures++;
@@ -217,11 +289,12 @@ export class RedisStore implements Store {
       if (!(err instanceof BridgeError && err.reply && !/user_script|running script/i.test(msg))) this.failClosed(msg);
       throw new JournalWriteError(`journal commit failed: ${msg}`, err);
     }
-    if (reply[0] === "ok") return;
+    if (reply[0] === "ok") return reply[1];
     this.commitFailures++;
-    if (reply[0] === "lease") {
-      this.failClosed(reply[1]);
-      throw new JournalWriteError(`journal ${this.where}: ${reply[1]}`);
+    if (reply[0] === "lease" || reply[0] === "lost") {
+      const why = reply[0] === "lease" ? reply[1] : reply[2];
+      this.failClosed(why);
+      throw new JournalWriteError(`journal ${this.where}: ${why}`);
     }
     const [, index, why] = reply;
     const r = records[index];
@@ -317,6 +390,7 @@ export class RedisStore implements Store {
       // Redis unreachable: the lease expires by itself
     }
     this.lease = null;
+    this.closeShared();
     bridge?.close();
     this.bridge = null;
     this.projection?.close();

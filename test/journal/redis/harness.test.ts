@@ -5,16 +5,10 @@
  */
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRedis, type TestRedis } from "../../helpers/redis-server.js";
+import { useRedis } from "../../helpers/redis-server.js";
 
 describe("#18 test redis-server", () => {
-  let redis: TestRedis;
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedis();
 
   it("runs with appendonly yes and appendfsync always on loopback", async () => {
     const client = new Redis(redis.url(), { lazyConnect: true });

@@ -1,0 +1,20 @@
+/**
+ * Lane names. A session's commands run in `session:<id>`; server commands in `server`, or, on a
+ * journal shared by several nodes, in the node's own `server@<node>` (each node writes only lanes it
+ * owns, and every node has server commands to run).
+ */
+export const SERVER_LANE = "server";
+
+export function sessionLane(sessionId: string): string {
+  return `session:${sessionId}`;
+}
+
+/** The server lane of `node` (null: a journal with one node). */
+export function serverLaneOf(node: string | null): string {
+  return node === null ? SERVER_LANE : `${SERVER_LANE}@${node}`;
+}
+
+/** Is `lane` a server lane (`server`, or a node's `server@<node>`)? */
+export function isServerLane(lane: string): boolean {
+  return lane === SERVER_LANE || lane.startsWith(`${SERVER_LANE}@`);
+}
