@@ -7,7 +7,7 @@
 // 5k/s and s4 also with their ratio to the ceiling.
 //
 //   npm run bench -- --quick                  all scenarios, small sizes (50k-command journal)
-//   npm run bench -- --only s1,s6             a subset (baselines always run; names: s1 … s9)
+//   npm run bench -- --only s1,s6             a subset (baselines always run; names: s1 … s10)
 //   BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=bench/profiles" npm run bench -- --quick --only s1
 //                                             extra node flags for the server processes (profiling)
 //   node scripts/bench/profile-summary.mjs bench/profiles/<file>.cpuprofile
@@ -20,10 +20,11 @@ import { fileURLToPath } from "node:url";
 import { ceilingOpenLoop, ceilingThroughput, pipeEcho, rawSqlite, wsEcho } from "./lib/baselines.mjs";
 import { s1Throughput, s2Latency, s3Stdio, s4ManyConnections, s5Restart, s6History, s7Rss, s8Audit } from "./lib/scenarios.mjs";
 import { s9BigDocuments } from "./lib/big-docs.mjs";
+import { s10TwoNodes } from "./lib/nodes.mjs";
 import { fmt, median } from "./lib/stats.mjs";
 import { Command, InvalidArgumentError } from "commander";
 
-const SCENARIOS = ["s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9"];
+const SCENARIOS = ["s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10"];
 const opts = new Command("npm run bench --")
   .description("causeway benchmarks: a real server per scenario, baselines measured in the same run")
   .option("--quick", "small sizes (50k-command journal), one run per figure")
@@ -55,6 +56,7 @@ const P = quick
       s7: { commands: 10_000, historyN: 50_000 },
       s8: { n: 50_000 },
       s9: { window: 64, sizes: [{ docBytes: 100, commands: 3_000, warmup: 300 }, { docBytes: 100_000, commands: 600, warmup: 60 }, { docBytes: 1_000_000, commands: 100, warmup: 10 }] },
+      s10: { commands: 5_000, warmup: 500, window: 128, leaseMs: 2_000 },
     }
   : {
       mode: "full",
@@ -71,6 +73,7 @@ const P = quick
       s7: { commands: 50_000, historyN: 1_000_000 },
       s8: { n: 1_000_000 },
       s9: { window: 64, sizes: [{ docBytes: 100, commands: 10_000, warmup: 1_000 }, { docBytes: 100_000, commands: 3_000, warmup: 300 }, { docBytes: 1_000_000, commands: 500, warmup: 50 }] },
+      s10: { commands: 20_000, warmup: 2_000, window: 128, leaseMs: 2_000 },
     };
 const WINDOW = 256;
 
@@ -220,6 +223,11 @@ if (want("s9")) {
   log(`s9: one-key set on ~100 B, ~100 KB and ~1 MB documents (${P.s9.window} in flight, durability full, responses only)`);
   S.s9 = await s9BigDocuments({ ...P.s9, log });
 }
+if (want("s10")) {
+  log(`s10: two nodes on one Redis journal (--node a / b, a client and 64 sessions each) vs one node with the same two clients; then node a killed -9 under load (lease ${P.s10.leaseMs} ms)`);
+  S.s10 = await s10TwoNodes(P.s10);
+  log(`  one node ${fmt(S.s10.oneNode.commandsPerSec)} cmds/s, two nodes ${fmt(S.s10.twoNodes.commandsPerSec)} cmds/s (${fmt(S.s10.ratioTwoToOne, 2)} × one node); takeover: node b served node a's session ${fmt(S.s10.takeover.servedMs)} ms after the kill (${S.s10.takeover.unfinishedAtKill} command(s) left unfinished, all finished ${fmt(S.s10.takeover.resolvedMs)} ms after it)`);
+}
 out.totalSeconds = (performance.now() - tStart) / 1000;
 
 // ---------------------------------------------------------------- table
@@ -298,6 +306,11 @@ if (S.s9) {
     const t = targets[r.docBytes];
     row("9 one-key set on big documents, 1 ws, 64 in flight", `${r.docBytes.toLocaleString("en-US")} B documents; ${r.writtenBytesPerCommand === null ? "?" : fmt(r.writtenBytesPerCommand)} B written per command`, r.commandsPerSec, "cmds/s", t ? `≥ ${t} × small documents` : "", t ? r.ratioToSmall >= t : undefined, `${fmt(r.ratioToSmall, 3)} × small documents`);
   }
+}
+if (S.s10) {
+  const r = S.s10;
+  row("10 two nodes on one Redis journal, a client and 64 sessions each, 128 in flight each", `p99 ${fmt(r.twoNodes.p99Ms)} ms (one node: ${fmt(r.oneNode.p99Ms)} ms)`, r.twoNodes.commandsPerSec, "cmds/s", "report", undefined, `${fmt(r.ratioTwoToOne, 2)} × one node with the same clients (${fmt(r.oneNode.commandsPerSec)} cmds/s)`);
+  row("10 takeover after kill -9 of a node under load", `kill → the other node serves its session (lease ${r.takeover.leaseMs} ms; ${r.takeover.unfinishedAtKill} left unfinished, all finished after ${fmt(r.takeover.resolvedMs)} ms)`, r.takeover.servedMs, "ms", "≤ 1.25 × lease", r.takeover.servedMs <= r.takeover.leaseMs * 1.25, `${fmt(r.takeover.servedMs / r.takeover.leaseMs, 2)} × lease`);
 }
 out.table = rows;
 

@@ -6,6 +6,9 @@ import { procWriteBytes, sleep } from "./stats.mjs";
 
 export const SESSIONS = 64;
 
+/** limits lifted for load that keeps many commands in flight on one connection */
+export const BIG_LIMITS = ["--max-in-flight-per-connection", "1000000", "--max-queue-per-lane", "1000000"];
+
 export const setFrame = (prefix) => (i, id) => `{"type":"set","id":"${id}","idempotencyKey":"k-${id}","sessionId":"${prefix}${i % SESSIONS}","path":"/k","value":${i}}`;
 
 /** the server's group-commit counters (health_check.journal): batches, records */

@@ -8,11 +8,10 @@ import { StdioClient, WsClient, pipeline, sequential } from "./clients.mjs";
 import { CLI, nodeArgs, startServer } from "./server.mjs";
 import { cachedJournal, commandName, sessionName } from "./journal.mjs";
 import { rawScan } from "./baselines.mjs";
-import { createSessions, openLoopSets, pipelinedSets, setFrame } from "./load.mjs";
+import { BIG_LIMITS, createSessions, openLoopSets, pipelinedSets, setFrame } from "./load.mjs";
 import { median, procMem, sleep } from "./stats.mjs";
 import { startRedis } from "../../redis-server.mjs";
 
-const BIG_LIMITS = ["--max-in-flight-per-connection", "1000000", "--max-queue-per-lane", "1000000"];
 
 export function tempDir() {
   return mkdtempSync(join(tmpdir(), "causeway-bench-"));
