@@ -6,7 +6,9 @@
  *    seq stays gap-free and every lane's sequence too across the handover; every command a client
  *    saw finish on a replays byte-identical on b; a restarted a gets not_owner for its old lanes;
  *  - a stale node (SIGSTOP past its lease, b takes its lane, SIGCONT): every write it tries is
- *    refused, it reports itself unhealthy, and nothing it did after the pause is in the journal.
+ *    refused, it reports itself unhealthy, and nothing it did after the pause is in the journal;
+ *  - a dead node's server lane is taken over by nobody: its running server command waits for the
+ *    node's restart, which interrupts it, while its session lane's command is resolved by b at once.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JournalRecord } from "../../src/journal/record.js";
@@ -98,5 +100,36 @@ describe("#18 a node goes away: another node takes its lanes over", () => {
     await a.exited;
     expect((await b.stop()).code).toBe(0);
     await expectAuditPasses(redis.url(2));
+  });
+
+  it("a dead node's server lane waits for that node: b resolves its session lane, a's restart its server command", async () => {
+    const dirA = tempDir("causeway-node-a-");
+    const [a, b] = await Promise.all([nodeOn(redis, 3, "a", ["--trace-starts"], dirA), nodeOn(redis, 3, "b")]);
+    const ca = await CausewayClient.connect(a.url);
+    expect((await ca.request({ type: "create_session", id: "sv-create", sessionId: "h" })).success).toBe(true);
+    ca.sendRaw({ type: "hold_server", id: "sv-hold-server", key: "never-1" });
+    ca.sendRaw({ type: "hold", id: "sv-hold", sessionId: "h", key: "never-2" });
+    for (const id of ["sv-hold-server", "sv-hold"]) await ca.waitFor((f) => f.type === "command_started" && (f.data as { commandId?: string }).commandId === id);
+    a.proc.kill("SIGKILL");
+    await a.exited;
+    ca.terminate();
+    // b's sweep resolves the session lane's running command (interrupted, as a restart would) ...
+    const finishedOf = (records: JournalRecord[], id: string) => records.find((r) => r.commandId === id && r.phase === "finished");
+    await expect.poll(async () => finishedOf(await streamRecords(redis, 3), "sv-hold")?.outcome?.code, { timeout: 30_000, interval: 50 }).toBe("interrupted");
+    // ... in the same pass in which it would have taken server@a: that one waits for a
+    const before = await streamRecords(redis, 3);
+    expect(finishedOf(before, "sv-hold-server")).toBeUndefined();
+    expect(before.filter((r) => r.lane === "server@a" && r.seq > before.find((x) => x.commandId === "sv-hold-server" && x.phase === "started")!.seq)).toEqual([]);
+
+    const again = await nodeOn(redis, 3, "a", [], dirA);
+    const ca2 = await CausewayClient.connect(again.url);
+    expect((await ca2.request({ type: "health_check", id: "sv-health" })).success).toBe(true);
+    const after = await streamRecords(redis, 3);
+    expect(finishedOf(after, "sv-hold-server")).toMatchObject({ lane: "server@a", outcome: { code: "interrupted" } });
+    expectGapFree(after);
+    await ca2.close();
+    expect((await again.stop()).code).toBe(0);
+    expect((await b.stop()).code).toBe(0);
+    await expectAuditPasses(redis.url(3));
   });
 });

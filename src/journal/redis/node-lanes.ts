@@ -11,7 +11,7 @@ import type { RedisBridge } from "./bridge.js";
 import type { Keyspace } from "./keyspace.js";
 import type { ClaimReply } from "./lanes-script.js";
 import { Mailbox } from "./mailbox.js";
-import { serverLaneOf, sessionLane } from "../../lifecycle/lanes.js";
+import { isServerLane, serverLaneOf, sessionLane } from "../../lifecycle/lanes.js";
 
 export interface NodeLanesDeps {
   bridge: RedisBridge;
@@ -71,7 +71,9 @@ export class NodeLanes implements LaneOwnership {
   orphans(): string[] {
     if (this.d.lost() !== null) return [];
     this.d.catchUp();
-    const lanes = unfinishedLanes(this.d.projection().database()).filter((l) => !this.mine.has(l));
+    // another node's server lane stays its own: its restart resolves its server commands, and it
+    // must find that lane free when it comes back
+    const lanes = unfinishedLanes(this.d.projection().database()).filter((l) => !this.mine.has(l) && (!isServerLane(l) || l === this.serverLane));
     if (lanes.length === 0) return [];
     const { bridge, ks, node, token } = this.d;
     return bridge.script("laneOrphans", [ks.owners, ks.prefix, node, token, ...lanes]) as string[];
