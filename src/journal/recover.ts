@@ -40,7 +40,8 @@ export function readLaneState(db: Database.Database, lane: string, schemaVersion
   return { sessions: session ? [session] : [], laneSeqs: [{ lane, laneSeq: head?.last_lane_seq ?? 0 }], lastSeq, unfinished, schemaVersion };
 }
 
-/** The lanes holding unfinished commands. */
+/** The lanes holding unfinished commands (read through the commands_unfinished partial index: a DISTINCT would scan every command). */
 export function unfinishedLanes(db: Database.Database): string[] {
-  return (db.prepare(`SELECT DISTINCT lane FROM commands WHERE status IN (${UNFINISHED_SQL_LIST})`).all() as Array<{ lane: string }>).map((r) => r.lane);
+  const rows = db.prepare(`SELECT lane FROM commands WHERE status IN (${UNFINISHED_SQL_LIST}) ORDER BY accepted_seq`).all() as Array<{ lane: string }>;
+  return [...new Set(rows.map((r) => r.lane))];
 }
