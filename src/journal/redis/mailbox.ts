@@ -44,7 +44,9 @@ export class Mailbox {
     this.writer = new Redis(url, opts);
     for (const c of [this.reader, this.writer]) c.on("error", () => {}); // a lost connection reconnects; waiting requests time out
     this.key = mailboxKey(ks, node);
-    this.done = this.writer.del(this.key).then(() => this.loop());
+    // what a previous process of this node left unread is dropped by its deadline, not deleted here:
+    // a DEL racing a sender's first RPUSH would lose that message
+    this.done = this.loop();
   }
 
   onMessage(handler: (message: unknown) => Promise<unknown>): void {
