@@ -12,22 +12,13 @@
  *    answer rejects after its timeout.
  */
 import { Redis } from "ioredis";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { RedisStore } from "../../../src/journal/redis/redis-store.js";
 import { JournalWriteError, type JournalRecord, type LaneOwnership } from "../../../src/journal/types.js";
-import { startRedis, type TestRedis } from "../../helpers/redis-server.js";
+import { useRedisClient } from "../../helpers/redis-server.js";
 import { RecordBuilder } from "../helpers.js";
 
-let redis: TestRedis;
-let client: Redis;
-beforeAll(async () => {
-  redis = await startRedis();
-  client = new Redis(redis.url());
-});
-afterAll(async () => {
-  client?.disconnect();
-  await redis?.stop();
-});
+const { redis, client } = useRedisClient();
 
 const opened: RedisStore[] = [];
 afterEach(() => {

@@ -5,23 +5,14 @@
  * snapshot is audited against the journal (redis_materialized_keys).
  */
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { keyspace } from "../../../src/journal/redis/keyspace.js";
 import { RedisStore } from "../../../src/journal/redis/redis-store.js";
 import { JournalWriteError, StoreOpenError, type JournalRecord } from "../../../src/journal/types.js";
-import { startRedis, type TestRedis } from "../../helpers/redis-server.js";
+import { useRedisClient } from "../../helpers/redis-server.js";
 import { RecordBuilder } from "../helpers.js";
 
-let redis: TestRedis;
-let client: Redis;
-beforeAll(async () => {
-  redis = await startRedis();
-  client = new Redis(redis.url());
-});
-afterAll(async () => {
-  client?.disconnect();
-  await redis?.stop();
-});
+const { redis, client } = useRedisClient();
 
 const ok = { command: "test", success: true };
 const life = (b: RecordBuilder, id: string): JournalRecord[] => [

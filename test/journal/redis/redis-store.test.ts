@@ -8,23 +8,13 @@
 import { Redis } from "ioredis";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { RedisStore, type RedisStoreOptions } from "../../../src/journal/redis/redis-store.js";
 import { JournalWriteError, StoreOpenError, type JournalRecord, type StoreLog } from "../../../src/journal/types.js";
-import { startRedis, type TestRedis } from "../../helpers/redis-server.js";
+import { useRedisClient } from "../../helpers/redis-server.js";
 import { RecordBuilder, tempDir } from "../helpers.js";
 
-let redis: TestRedis;
-let client: Redis;
-beforeAll(async () => {
-  redis = await startRedis();
-  client = new Redis(redis.url(), { maxRetriesPerRequest: null });
-  client.on("error", () => {});
-});
-afterAll(async () => {
-  client?.disconnect();
-  await redis?.stop();
-});
+const { redis, client } = useRedisClient();
 
 const opened: RedisStore[] = [];
 afterEach(() => {

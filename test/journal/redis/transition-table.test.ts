@@ -5,22 +5,13 @@
  * are the TypeScript ones.
  */
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { luaLifecycleTables } from "../../../src/journal/redis/lua-tables.js";
 import { TERMINAL_STATUSES, TRANSITION_PHASES, UNFINISHED_STATUSES, type CommandStatus } from "../../../src/lifecycle/status.js";
 import { TRANSITIONS, canTransition } from "../../../src/lifecycle/transitions.js";
-import { startRedis, type TestRedis } from "../../helpers/redis-server.js";
+import { useRedisClient } from "../../helpers/redis-server.js";
 
-let redis: TestRedis;
-let client: Redis;
-beforeAll(async () => {
-  redis = await startRedis();
-  client = new Redis(redis.url());
-});
-afterAll(async () => {
-  client?.disconnect();
-  await redis?.stop();
-});
+const { redis, client } = useRedisClient();
 
 /** The generated tables as Redis's Lua sees them: SOURCES as [from, to] pairs, the sets as lists. */
 async function evaluated(): Promise<{ pairs: string[]; terminal: string[]; unfinished: string[]; transition: string[] }> {
