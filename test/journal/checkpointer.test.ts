@@ -1,12 +1,13 @@
 /**
  * #17 WAL checkpoints off the main thread: with `checkpointIntervalMs` a worker thread copies the
  * WAL into the database file, the writer's own automatic checkpoint is raised to the safety bound,
- * a worker that dies hands checkpoints back to the writer, and nothing committed is lost.
+ * a worker that dies hands checkpoints back to the writer, and nothing committed is lost; under
+ * sustained commits the WAL still restarts (the writer finishes a long WAL the worker nearly copied).
  */
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { DEFAULT_AUTOCHECKPOINT_PAGES, SAFETY_PAGES } from "../../src/journal/checkpointer.js";
+import { DEFAULT_AUTOCHECKPOINT_PAGES, RESTART_PAGES, SAFETY_PAGES, WAL_SIZE_LIMIT_BYTES } from "../../src/journal/checkpointer.js";
 import { SqliteStore } from "../../src/journal/sqlite-store.js";
 import type { JournalRecord } from "../../src/journal/types.js";
 import { RecordBuilder, tempDir } from "./helpers.js";
@@ -93,5 +94,31 @@ describe("#17 WAL checkpoints in a worker thread", () => {
     withWorker.close();
     expect(cp.stats().running).toBe(false);
     expect(existsSync(path)).toBe(true);
+  });
+
+  it("#17 under sustained commits the WAL restarts: the writer finishes a long WAL the worker has nearly copied", async () => {
+    const { store, path } = fileStore({ checkpointIntervalMs: 5 });
+    const cp = store.checkpoints()!;
+    const b = new RecordBuilder();
+    let long = false;
+    let restarted = false;
+    let maxFile = 0;
+    // commits keep coming while the worker copies (a turn of the event loop every 4 batches lets
+    // its reports in): without the writer's help its checkpoint never covers the whole WAL
+    for (let i = 0; i < 6_000 && !restarted; i++) {
+      store.commit(batch(b, i * 16, 16));
+      if (i % 4 === 3) await new Promise((r) => setImmediate(r));
+      const frames = cp.stats().walFrames;
+      if (frames >= RESTART_PAGES) long = true;
+      else if (long && frames < RESTART_PAGES / 2) restarted = true;
+      maxFile = Math.max(maxFile, statSync(`${path}-wal`).size);
+    }
+    expect(long).toBe(true);
+    expect(restarted).toBe(true);
+    expect(cp.stats().writerFinishes).toBeGreaterThan(0);
+    // the file was cut back at a restart, never near the safety bound's 64 MiB
+    expect(statSync(`${path}-wal`).size).toBeLessThanOrEqual(maxFile);
+    expect(maxFile).toBeLessThan(SAFETY_PAGES * 4096);
+    expect(WAL_SIZE_LIMIT_BYTES).toBeLessThan(SAFETY_PAGES * 4096);
   });
 });
