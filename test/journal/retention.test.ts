@@ -10,6 +10,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { buildCheckpoint, clampCut, compact, firstRetainedSeq, latestCheckpoint, planCut, DEFAULT_RETENTION } from "../../src/journal/retention.js";
 import { barrierCommands } from "../helpers/barrier.js";
 import { startInProc, type InProc } from "../helpers/inproc.js";
+import { SqliteStore } from "../../src/journal/sqlite-store.js";
+import { RecordBuilder } from "./helpers.js";
 
 let server: InProc | undefined;
 afterEach(async () => {
@@ -140,5 +142,22 @@ describe("compaction", () => {
     expect(clampCut(db, 1_000_000)).toBe(acc - 1);
     release("k2");
     await held;
+  });
+});
+
+describe("a fully compacted journal", () => {
+  it("#18.21 reopens at its last seq (the checkpoint's), never at 1: the next record continues after the cut", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "causeway-ret-")), "journal.db");
+    const b = new RecordBuilder();
+    let store = new SqliteStore({ path, durability: "off" });
+    store.open();
+    store.commit([b.record("accepted", "x", null), b.record("started", "x", null, { status: "running", revision: 1 }), b.record("finished", "x", null, { status: "succeeded", revision: 2, outcome: { command: "test", success: true } })]);
+    expect(await store.compact({ ...DEFAULT_RETENTION, maxCommands: 0 }, () => b.clock + 1)).toMatchObject({ checkpointSeq: 3, removedRows: 3 });
+    store.close();
+    store = new SqliteStore({ path, durability: "off" });
+    expect(store.open()).toMatchObject({ lastSeq: 3, laneSeqs: [{ lane: "server", laneSeq: 3 }] });
+    store.commit([b.record("accepted", "y", null)]);
+    expect(store.readJournal({ limit: 10 }).map((r) => r.seq)).toEqual([4]);
+    store.close();
   });
 });
