@@ -7,6 +7,7 @@
  * them, both ways: a key that differs, a key the journal does not imply, and a missing key.
  */
 import type Database from "better-sqlite3";
+import { lastJournalSeq } from "../recover.js";
 import type { RedisKeySnapshot } from "./read-only.js";
 
 export const REDIS_KEYS_INVARIANT = "redis_materialized_keys";
@@ -104,7 +105,7 @@ function* lanePairs(snap: RedisKeySnapshot, db: Database.Database, prefix: strin
 /** Every difference between Redis's keys (at snap.seq) and the projection's tables (built up to the same seq). */
 export function auditRedisKeys(snap: RedisKeySnapshot, db: Database.Database, prefix: string): RedisKeyViolation[] {
   const out: RedisKeyViolation[] = [];
-  const last = (db.prepare("SELECT coalesce(max(seq), 0) AS seq FROM journal").get() as { seq: number }).seq;
+  const last = lastJournalSeq(db);
   compare([{ key: `${prefix}seq`, what: "the journal's seq", redis: snap.seqKey === null ? null : { seq: snap.seqKey ?? str(snap.seq) }, journal: { seq: str(last) } }], out);
   compare(commandPairs(snap, db, prefix), out);
   compare(idempotencyPairs(snap, db, prefix), out);

@@ -23,13 +23,15 @@ export interface Keyspace {
   readonly lanes: string;
   /** string: the next fencing number (INCR) */
   readonly fence: string;
+  /** hash: the retention checkpoint (seq, v, base: the projection base as of seq), written by compaction */
+  readonly checkpoint: string;
 }
 
 /** A journal name may not hold the hash-tag braces. */
 export function keyspace(name: string): Keyspace {
   if (name.length === 0 || /[{}]/.test(name)) throw new Error(`invalid Redis journal name ${JSON.stringify(name)}: non-empty, without { or }`);
   const prefix = `cw:{${name}}:`;
-  return { prefix, meta: `${prefix}meta`, journal: `${prefix}journal`, seq: `${prefix}seq`, lanes: `${prefix}lanes`, fence: `${prefix}fence` };
+  return { prefix, meta: `${prefix}meta`, journal: `${prefix}journal`, seq: `${prefix}seq`, lanes: `${prefix}lanes`, fence: `${prefix}fence`, checkpoint: `${prefix}checkpoint` };
 }
 
 /** The lease key of a lease `name` ("journal" today; a lane's later) and its holder hash. */
