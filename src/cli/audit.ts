@@ -16,7 +16,7 @@
 import type { Command } from "commander";
 import { DEFAULT_CONFIG } from "../config/defaults.js";
 import { errorMessage, requireJournalFile } from "./db-path.js";
-import { formatKeyAudit, openRedisAudit, withKeyAudit, type RedisAuditSource } from "./audit-redis.js";
+import { openRedisAudit, type RedisAuditSource } from "./audit-redis.js";
 import { progressBar, progressOptions, type ProgressFlags } from "./progress.js";
 
 export const AUDIT_EXIT = { clean: 0, error: 1, violations: 2 } as const;
@@ -71,11 +71,13 @@ async function audit(opts: AuditCliOptions): Promise<number> {
     journal = redis?.journal ?? openAuditDatabase(opts.db);
     // counting the rows costs a pass over the journal: only for a bar that is drawn
     const onProgress = bar.active ? (done: number, total: number): void => bar.update(done, total) : undefined;
-    const replay = await runAudit(journal, redis?.where ?? opts.db, registry, { ...(opts.session !== undefined ? { sessionId: opts.session } : {}), ...(onProgress ? { onProgress } : {}) });
-    const keys = redis?.keyViolations();
-    const report = keys ? withKeyAudit(replay, keys) : replay;
+    const report = await runAudit(journal, redis?.where ?? opts.db, registry, {
+      ...(opts.session !== undefined ? { sessionId: opts.session } : {}),
+      ...(onProgress ? { onProgress } : {}),
+      ...(redis ? { storeChecks: redis.storeChecks } : {}),
+    });
     bar.stop();
-    process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : keys ? formatKeyAudit(formatReport(replay), keys) : formatReport(replay));
+    process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
     return report.ok ? AUDIT_EXIT.clean : AUDIT_EXIT.violations;
   } catch (err) {
     bar.stop();
