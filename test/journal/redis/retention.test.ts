@@ -6,8 +6,7 @@
  * sees the same; the read-only open's key audit and the replay audit pass after each compaction;
  * the compaction script refuses to remove what Redis says is not finished.
  */
-import { Redis } from "ioredis";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runAudit } from "../../../src/audit/index.js";
 import { BUILTIN_COMMANDS } from "../../../src/commands/builtin/index.js";
 import { CommandRegistry } from "../../../src/commands/registry.js";
@@ -17,19 +16,10 @@ import { DEFAULT_RETENTION, type RetentionPolicy } from "../../../src/journal/re
 import { SqliteStore } from "../../../src/journal/sqlite-store.js";
 import type { JournalRecord, Store } from "../../../src/journal/types.js";
 import type { SessionEffect } from "../../../src/lifecycle/status.js";
-import { startRedis, type TestRedis } from "../../helpers/redis-server.js";
+import { useRedisServer } from "../../helpers/redis-client.js";
 import { RecordBuilder, dumpTables, type Partial0 } from "../helpers.js";
 
-let redis: TestRedis;
-let client: Redis;
-beforeAll(async () => {
-  redis = await startRedis();
-  client = new Redis(redis.url(0));
-});
-afterAll(async () => {
-  client?.disconnect();
-  await redis?.stop();
-});
+const r = useRedisServer();
 
 const ok = { command: "test", success: true };
 const policy = (p: Partial<RetentionPolicy>): RetentionPolicy => ({ ...DEFAULT_RETENTION, batchRows: 4, ...p });
@@ -72,7 +62,7 @@ describe("#18 retention on the Redis store: the same rule, the same result as SQ
   let sqlite: SqliteStore;
   let store: RedisStore;
   const open = (): RedisStore => {
-    const s = new RedisStore({ url: redis.url(0), name, projectionPath: ":memory:" });
+    const s = new RedisStore({ url: r.redis.url(0), name, projectionPath: ":memory:" });
     s.open();
     return s;
   };
@@ -96,7 +86,7 @@ describe("#18 retention on the Redis store: the same rule, the same result as SQ
     const expected = view(sqlite, sqlite.database(), ids, at);
     expect(view(store, store.projectionDatabase(), ids, at)).toEqual(expected);
     // a reader with a fresh projection: the Redis checkpoint, then the retained stream
-    const ro = new RedisStore({ url: redis.url(0), name, readOnly: true, snapshotKeys: true });
+    const ro = new RedisStore({ url: r.redis.url(0), name, readOnly: true, snapshotKeys: true });
     ro.open();
     try {
       expect(view(ro, ro.projectionDatabase(), ids, at)).toEqual(expected);
@@ -158,8 +148,8 @@ describe("#18 retention on the Redis store: the same rule, the same result as SQ
     both(run(b, "after", "a", { effect: patch("a", 6, 5) }));
     // everything finished and no key live: the whole journal goes, and the seq still continues
     expect(await compactBoth(policy({ maxCommands: 0, batchRows: 1000 }), at + 20 * day)).toMatchObject({ checkpointSeq: b.seq });
-    expect(Number(await client.get(`${keyspace(name).prefix}seq`))).toBe(b.seq);
-    expect(await client.xlen(keyspace(name).journal)).toBe(0);
+    expect(Number(await r.client.get(`${keyspace(name).prefix}seq`))).toBe(b.seq);
+    expect(await r.client.xlen(keyspace(name).journal)).toBe(0);
     await same(at + 20 * day);
     store.close();
     store = open();
@@ -174,13 +164,13 @@ describe("#18 retention on the Redis store: the same rule, the same result as SQ
     ids.push("x1", "x2", "x3");
     both([...run(b, "x1", null), ...run(b, "x2", null), ...run(b, "x3", null)]);
     // tamper Redis: x1 looks running there
-    await client.hset(`${keyspace(name).prefix}cmd:x1`, "status", "running");
+    await r.client.hset(`${keyspace(name).prefix}cmd:x1`, "status", "running");
     const before = dumpTables(store.projectionDatabase());
     await expect(store.compact(policy({ maxCommands: 1, batchRows: 100 }), () => b.clock + 1)).rejects.toThrow(/journal compaction refused at cut 6: record seq 1: command x1 is running, not finished/);
     expect(dumpTables(store.projectionDatabase())).toEqual(before);
     expect(store.firstRetainedSeq()).toBe(1);
-    expect(await client.xlen(keyspace(name).journal)).toBe(9);
-    expect(await client.exists(`${keyspace(name).prefix}checkpoint`)).toBe(0);
+    expect(await r.client.xlen(keyspace(name).journal)).toBe(9);
+    expect(await r.client.exists(`${keyspace(name).prefix}checkpoint`)).toBe(0);
     // the store still writes (a refusal is not a failure of the journal)
     store.commit(run(b, "x4", null));
     expect(store.stats().failure).toBeNull();
