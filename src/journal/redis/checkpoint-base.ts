@@ -12,7 +12,11 @@
  * - sessions and their state checkpoints (session_states): a session no retained record changes
  *   is copied as it is; one that a retained record changes is put back as the checkpoint had it
  *   (the retained records then move it exactly as they moved the writer's projection);
- * - lane heads as of `seq` (the checkpoint's).
+ * - lane heads as of `seq` (the checkpoint's);
+ * - the clock regressions of every command still there, the retained ones' included: a regression's
+ *   `previous_max` is the latest acceptedAt among the commands present when it was accepted, which
+ *   a later compaction changes; the replay computes it among fewer commands, so the writer's rows
+ *   are put back after the catch-up (restoreAfterCatchUp).
  * Loaded into an empty projection before it opens (SqliteStore `seed`), then the retained stream
  * is committed on top: the same rows as the writer's projection.
  */
@@ -36,9 +40,11 @@ const COPIED: Array<[table: string, sql: string]> = [
   ["commands", "SELECT * FROM commands WHERE accepted_seq <= @seq"],
   ["idempotency", `SELECT * FROM idempotency WHERE command_id IN (${KEPT})`],
   ["command_dependencies", "SELECT * FROM command_dependencies WHERE accepted_seq <= @seq"],
-  ["command_tags", `SELECT * FROM command_tags WHERE accepted_seq <= @seq AND command_id IN (${KEPT})`],
-  ["decisions", `SELECT * FROM decisions WHERE seq <= @seq AND command_id IN (${KEPT})`],
-  ["clock_regressions", "SELECT * FROM clock_regressions WHERE accepted_seq IN (SELECT accepted_seq FROM commands WHERE accepted_seq <= @seq)"],
+  // by accepted_seq: an id removed and accepted again later is another command (its old rows stay behind in SQLite)
+  ["command_tags", "SELECT * FROM command_tags WHERE accepted_seq IN (SELECT accepted_seq FROM commands WHERE accepted_seq <= @seq)"],
+  ["decisions", "SELECT d.* FROM decisions d JOIN commands c USING (command_id) WHERE c.accepted_seq <= @seq AND d.seq >= c.accepted_seq"],
+  // every command's, the retained ones' too: restoreAfterCatchUp puts them back after the replay
+  ["clock_regressions", "SELECT * FROM clock_regressions WHERE accepted_seq IN (SELECT accepted_seq FROM commands)"],
 ];
 
 /** Sessions a retained record (seq > cut) changes: their rows now are not their rows as of the cut. */
@@ -84,15 +90,22 @@ export function buildProjectionBase(db: Database.Database, seq: number): Project
 
 const IDENT = /^[a-z_]+$/;
 
+function insertRows(db: Database.Database, table: string, rows: Row[], verb: "INSERT" | "INSERT OR REPLACE"): void {
+  for (const row of rows) {
+    const cols = Object.keys(row);
+    if (!IDENT.test(table) || !cols.every((c) => IDENT.test(c))) throw new Error(`the Redis checkpoint names table ${table} / columns ${cols.join(", ")}: not a projection table`);
+    db.prepare(`${verb} INTO ${table} (${cols.join(", ")}) VALUES (${cols.map((c) => `@${c}`).join(", ")})`).run(row);
+  }
+}
+
 /** Insert a base into an empty projection (after its migrations, before it reads its recovered state). */
 export function loadProjectionBase(db: Database.Database, base: ProjectionBase): void {
   db.transaction(() => {
-    for (const [table, rows] of Object.entries(base.tables)) {
-      for (const row of rows) {
-        const cols = Object.keys(row);
-        if (!IDENT.test(table) || !cols.every((c) => IDENT.test(c))) throw new Error(`the Redis checkpoint names table ${table} / columns ${cols.join(", ")}: not a projection table`);
-        db.prepare(`INSERT INTO ${table} (${cols.join(", ")}) VALUES (${cols.map((c) => `@${c}`).join(", ")})`).run(row);
-      }
-    }
+    for (const [table, rows] of Object.entries(base.tables)) insertRows(db, table, rows, "INSERT");
   })();
+}
+
+/** After the retained stream was committed on a seeded projection: the writer's clock regressions back. */
+export function restoreAfterCatchUp(db: Database.Database, base: ProjectionBase): void {
+  db.transaction(() => insertRows(db, "clock_regressions", base.tables.clock_regressions ?? [], "INSERT OR REPLACE"))();
 }

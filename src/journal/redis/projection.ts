@@ -10,7 +10,7 @@ import { readRecoveredState } from "../recover.js";
 import { latestCheckpoint } from "../retention.js";
 import { SqliteStore } from "../sqlite-store.js";
 import type { JournalRecord, RecoveredState, StoreLog } from "../types.js";
-import { loadProjectionBase, type ProjectionBase } from "./checkpoint-base.js";
+import { loadProjectionBase, restoreAfterCatchUp, type ProjectionBase } from "./checkpoint-base.js";
 
 export const CATCH_UP_PAGE = 1_000;
 
@@ -81,6 +81,7 @@ export function openProjection(opts: ProjectionOptions, redisLastSeq: number, re
       store.commit(page);
       after = page[page.length - 1]!.seq;
     }
+    if (stale && base) restoreAfterCatchUp(store.database(), base);
     if (after === recovered.lastSeq) return { store, recovered };
     // what the engine resumes from, as the caught-up projection holds it (recover.ts, the one rule)
     return { store, recovered: readRecoveredState(store.database(), recovered.schemaVersion) };

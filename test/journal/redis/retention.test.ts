@@ -18,6 +18,7 @@ import type { JournalRecord, Store } from "../../../src/journal/types.js";
 import type { SessionEffect } from "../../../src/lifecycle/status.js";
 import { useRedisServer } from "../../helpers/redis-client.js";
 import { RecordBuilder, dumpTables, type Partial0 } from "../helpers.js";
+import { storeView } from "./store-view.js";
 
 const r = useRedisServer();
 
@@ -44,18 +45,8 @@ function finish(b: RecordBuilder, id: string, sessionId: string | null, opts: { 
 const patch = (sessionId: string, version: number, v: unknown): SessionEffect => ({ kind: "patch", sessionId, version, ops: [{ op: "replace", path: "/v", value: v }] });
 const create = (sessionId: string, at: number): SessionEffect => ({ kind: "create", sessionId, state: { v: 0 }, version: 1, createdAt: at });
 
-/** Everything a reader sees of a journal, the tables included (dumpTables: journal, commands, idempotency, sessions, lanes, session_states). */
-function view(s: Store, db: ReturnType<SqliteStore["database"]>, ids: string[], at: number) {
-  return {
-    tables: dumpTables(db),
-    checkpoint: db.prepare("SELECT seq, sessions, lanes FROM checkpoints ORDER BY seq DESC LIMIT 1").get() ?? null,
-    firstRetainedSeq: s.firstRetainedSeq(),
-    journal: s.readJournal({ limit: 1000 }),
-    commands: ids.map((id) => s.getCommand(id) ?? null),
-    idempotency: ["k-live", "k-gone", "k-late"].map((k) => [s.getIdempotency("session:a", k, at) ?? null, s.getIdempotency("server", k, at) ?? null]),
-    history: s.history({ limit: 100 }),
-  };
-}
+const KEYS: Array<[string, string]> = ["k-live", "k-gone", "k-late"].flatMap((k): Array<[string, string]> => [["session:a", k], ["server", k]]);
+const view = (s: Store, db: ReturnType<SqliteStore["database"]>, ids: string[], at: number) => storeView(s, db, ids, at, KEYS);
 
 describe("#18 retention on the Redis store: the same rule, the same result as SQLite", () => {
   let name: string;
