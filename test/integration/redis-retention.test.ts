@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { keyspace } from "../../src/journal/redis/keyspace.js";
 import { useRedisServer } from "../helpers/redis-client.js";
 import { TEST_COMMANDS, runCli, spawnServer, tempDir, type SpawnedServer } from "../helpers/spawn.js";
+import { RETENTION_ARGS, fillUntilCompacted } from "../helpers/retention-fill.js";
 import { CausewayClient } from "../helpers/ws-client.js";
 
 const r = useRedisServer();
@@ -37,19 +38,8 @@ async function answers(c: CausewayClient, keyedVersion: number): Promise<Answers
 
 describe("#18 retention on the Redis store (background compactor, real process)", () => {
   it("#18.27 compacts the Redis journal in the background; replays, keys and the audit hold; a fresh node sees the same", async () => {
-    const server = await serve(["--retention-max-commands", "50", "--retention-interval-ms", "100", "--retention-batch-rows", "100"]);
-    const c = await CausewayClient.connect(server.url);
-    await c.request({ type: "create_session", sessionId: "s" });
-    const keyed = await c.request({ type: "set", id: "keyed", sessionId: "s", path: "/k", value: "kept", idempotencyKey: "live-key" });
-    for (let i = 0; i < 300; i++) await c.request({ type: "set", id: `w${i}`, sessionId: "s", path: "/n", value: i });
-    // the compactor logs each run that removed rows; wait for that line (no sleeps)
-    await new Promise<void>((resolve) => {
-      const check = (): void => {
-        if (server.stderr.some((l) => l.includes("journal compacted"))) resolve();
-        else server.proc.stderr!.once("data", () => setImmediate(check));
-      };
-      check();
-    });
+    const server = await serve(RETENTION_ARGS);
+    const { c, keyed } = await fillUntilCompacted(server);
     const seen = await answers(c, keyed.sessionVersion as number);
     expect(seen).toMatchObject({ recent: [true, 301], state: [301, { k: "kept", n: 299 }], resume: "history_compacted" });
     expect(seen.history.length).toBeLessThan(200);
