@@ -14,6 +14,7 @@
  * `causeway --help` stays light.
  */
 import type { Command } from "commander";
+import { INVARIANTS, STORE_INVARIANTS } from "../audit/types.js";
 import { DEFAULT_CONFIG } from "../config/defaults.js";
 import { errorMessage, requireJournalFile } from "./db-path.js";
 import { openRedisAudit, type RedisAuditSource } from "./audit-redis.js";
@@ -42,9 +43,8 @@ export function registerAuditCommand(program: Command): void {
     .addHelpText(
       "after",
       "\nExit codes: 0 no violation; 2 violations found; 1 the audit could not run.\n" +
-        "Invariants: lane_seq_gap_free, one_terminal_outcome, lifecycle_order, dependencies_before_start,\n" +
-        "session_version_sequence, replay_consistency, timeout_never_started, materialized_tables,\n" +
-        "deterministic_reexecution; on --store redis://… also redis_materialized_keys. A progress bar is drawn on stderr when stderr is a terminal (--progress: always).",
+        `Invariants: ${INVARIANTS.join(", ")};\n` +
+        `on --store redis://… also ${STORE_INVARIANTS.join(", ")}. A progress bar is drawn on stderr when stderr is a terminal (--progress: always).`,
     );
   progressOptions(cmd).action(async (opts: AuditCliOptions) => {
     const store = opts.store ?? (cmd.getOptionValueSource("db") === "default" ? process.env.CAUSEWAY_STORE || undefined : undefined);
