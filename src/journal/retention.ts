@@ -133,12 +133,23 @@ export async function compact(db: Database.Database, cut: number, batchRows: num
   }
 }
 
-/** The cut of the next batch towards `cut` (at most `batchRows` rows, clamped), or null when done. */
+/**
+ * The cut of the next batch towards `cut` (at most `batchRows` rows, clamped), or null when done. A
+ * command whose rows span more than a batch at the head of the journal is taken whole, in one
+ * larger batch: clamping it away would stop every later compaction behind it.
+ */
 export function nextBatchCut(db: Database.Database, cut: number, batchRows: number): number | null {
   const first = firstRetainedSeq(db);
   if (first > cut) return null;
-  const target = clampCut(db, Math.min(cut, first - 1 + batchRows));
-  return target < first ? null : target;
+  let t = Math.min(cut, first - 1 + batchRows);
+  for (;;) {
+    const target = clampCut(db, t);
+    if (target >= first) return target;
+    // the batch would split a finished command: reach its end (an unfinished one at the head ends it all)
+    const end = one<{ s: number | null }>(db, "SELECT max(finished_seq) AS s FROM commands WHERE accepted_seq <= ? AND finished_seq > ?", t, t)?.s;
+    if (end == null || end > cut) return null;
+    t = end;
+  }
 }
 
 /**

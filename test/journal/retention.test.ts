@@ -12,6 +12,7 @@ import { barrierCommands } from "../helpers/barrier.js";
 import { startInProc, type InProc } from "../helpers/inproc.js";
 import { SqliteStore } from "../../src/journal/sqlite-store.js";
 import { RecordBuilder } from "./helpers.js";
+import type { JournalRecord } from "../../src/journal/types.js";
 
 let server: InProc | undefined;
 afterEach(async () => {
@@ -158,6 +159,26 @@ describe("a fully compacted journal", () => {
     expect(store.open()).toMatchObject({ lastSeq: 3, laneSeqs: [{ lane: "server", laneSeq: 3 }] });
     store.commit([b.record("accepted", "y", null)]);
     expect(store.readJournal({ limit: 10 }).map((r) => r.seq)).toEqual([4]);
+    store.close();
+  });
+});
+
+describe("a command longer than a batch", () => {
+  it("#18.29 is taken whole in one larger batch: compaction never stalls behind it", async () => {
+    const store = new SqliteStore({ path: ":memory:", durability: "off" });
+    store.open();
+    const b = new RecordBuilder();
+    const ok = { command: "test", success: true };
+    const short = (id: string): JournalRecord[] => [b.record("accepted", id, "a"), b.record("started", id, "a", { status: "running", revision: 1 }), b.record("finished", id, "a", { status: "succeeded", revision: 2, outcome: ok })];
+    // "long" is accepted first (seq 1) and finishes after ten short commands (seq 33); then three more
+    store.commit([b.record("accepted", "long", null), b.record("started", "long", null, { status: "running", revision: 1 })]);
+    for (let i = 0; i < 10; i++) store.commit(short(`s${i}`));
+    store.commit([b.record("finished", "long", null, { status: "succeeded", revision: 2, outcome: ok })]);
+    for (let i = 10; i < 13; i++) store.commit(short(`s${i}`));
+    // batches of 4 rows: the first reaches long's end (33 rows), the second the cut below s11 (seq 37)
+    const report = await store.compact({ ...DEFAULT_RETENTION, maxCommands: 2, batchRows: 4 }, () => b.clock + 1);
+    expect(report).toEqual({ cut: 36, removedRows: 36, removedCommands: 12, batches: 2, checkpointSeq: 36 });
+    expect(store.firstRetainedSeq()).toBe(37);
     store.close();
   });
 });
