@@ -2,12 +2,12 @@
  * Where every check reports: per-invariant tallies, the first N violations, skip and
  * "unverifiable" counters.
  */
-import { INVARIANTS, type InvariantName, type InvariantTally, type ReexecutionTally, type Violation } from "./types.js";
+import { INVARIANTS, type ReplayInvariantName, type InvariantTally, type ReexecutionTally, type Violation } from "./types.js";
 
 const EVIDENCE_TEXT_MAX = 2_000;
 
 export class Findings {
-  readonly invariants = Object.fromEntries(INVARIANTS.map((n) => [n, { checks: 0, violations: 0 }])) as Record<InvariantName, InvariantTally>;
+  readonly invariants = Object.fromEntries(INVARIANTS.map((n) => [n, { checks: 0, violations: 0 }])) as Record<ReplayInvariantName, InvariantTally>;
   readonly violations: Violation[] = [];
   readonly unverifiable: Record<string, number> = {};
   readonly reexecution: ReexecutionTally = { reexecuted: 0, matched: 0, mismatched: 0, preconditionsReproduced: 0, skipped: {} };
@@ -15,18 +15,18 @@ export class Findings {
 
   constructor(private readonly maxViolations: number) {}
 
-  check(invariant: InvariantName, n = 1): void {
+  check(invariant: ReplayInvariantName, n = 1): void {
     this.invariants[invariant].checks += n;
   }
 
-  violation(v: Violation): void {
+  violation(v: Violation & { invariant: ReplayInvariantName }): void {
     this.invariants[v.invariant].violations++;
     this.total++;
     if (this.violations.length < this.maxViolations) this.violations.push({ ...v, evidence: clip(v.evidence) as Record<string, unknown> });
   }
 
   /** Shorthand: evaluate `ok`; report when false. */
-  expect(ok: boolean, invariant: InvariantName, v: () => Omit<Violation, "invariant">): boolean {
+  expect(ok: boolean, invariant: ReplayInvariantName, v: () => Omit<Violation, "invariant">): boolean {
     this.check(invariant);
     if (!ok) this.violation({ invariant, ...v() });
     return ok;

@@ -1,5 +1,8 @@
 /** The human-readable audit report (the CLI's default output; --json prints the AuditReport). */
+import { storeCheckLines } from "./store-checks.js";
 import { INVARIANTS, type AuditReport } from "./types.js";
+
+const REPLAY = new Set<string>(INVARIANTS);
 
 export function formatReport(r: AuditReport): string {
   const lines: string[] = [];
@@ -28,13 +31,17 @@ export function formatReport(r: AuditReport): string {
   if (total > 0) {
     lines.push("");
     lines.push(`violations (${total}${r.violationsTruncated ? `, first ${r.violations.length} listed` : ""}):`);
-    for (const v of r.violations) {
+    for (const v of r.violations.filter((x) => REPLAY.has(x.invariant))) {
       const where = [v.seq !== undefined ? `seq ${v.seq}` : null, v.commandId ? `command ${v.commandId}` : null, v.sessionId ? `session ${v.sessionId}` : null].filter(Boolean).join(", ");
       lines.push(`  [${v.invariant}]${where ? ` ${where}:` : ""} ${v.message}`);
       lines.push(`      evidence: ${JSON.stringify(v.evidence)}`);
     }
   }
   lines.push("");
-  lines.push(r.ok ? "result: OK — no invariant violated" : `result: FAILED — ${total} violation${total === 1 ? "" : "s"}`);
+  // a store's own invariants (store-checks.ts), listed only on its journals
+  const store = storeCheckLines(r);
+  if (store.lines.length > 0) lines.push(...store.lines, "");
+  const failed = [total > 0 ? `${total} violation${total === 1 ? "" : "s"}` : null, ...store.found].filter((x) => x !== null);
+  lines.push(r.ok ? "result: OK — no invariant violated" : `result: FAILED — ${failed.length > 0 ? failed.join("; and ") : `${total} violations`}`);
   return lines.join("\n") + "\n";
 }

@@ -11,6 +11,7 @@ import { DEFAULT_LIMITS } from "../config/defaults.js";
 import type { AuditReads } from "../journal/audit-reads.js";
 import { Auditor } from "./checker.js";
 import { Findings } from "./findings.js";
+import { withStoreChecks } from "./store-checks.js";
 import type { AuditOptions, AuditReport, AuditWindow } from "./types.js";
 
 const DEFAULT_PAGE = 2_000;
@@ -95,7 +96,7 @@ export async function runAudit(journal: AuditReads, path: string | null, registr
       // let the progress bar draw and signals arrive between pages
       await new Promise((resolve) => setImmediate(resolve));
     }
-    return report(p, path, started);
+    return withStoreChecks(report(p, path, started), opts.storeChecks ?? []);
   });
 }
 

@@ -16,9 +16,10 @@ export const INVARIANTS = [
   "deterministic_reexecution",
 ] as const;
 
-export type InvariantName = (typeof INVARIANTS)[number];
+/** The replay audit's invariants (INVARIANTS); InvariantName adds the stores' (STORE_INVARIANTS). */
+export type ReplayInvariantName = (typeof INVARIANTS)[number];
 
-export const INVARIANT_DESCRIPTIONS: Record<InvariantName, string> = {
+export const INVARIANT_DESCRIPTIONS: Record<ReplayInvariantName, string> = {
   lane_seq_gap_free: "seq is gap-free globally; lane_seq is strictly increasing and gap-free per lane",
   one_terminal_outcome: "exactly one finished row per admitted command, none for other ids, only replayed/conflict rows after it; status agrees with the outcome",
   lifecycle_order: "accepted < started (optional) < finished; requeued only between accepted and finished; a handler outcome needs a started row",
@@ -28,6 +29,24 @@ export const INVARIANT_DESCRIPTIONS: Record<InvariantName, string> = {
   timeout_never_started: "a command timed out before it started has no started row; no started row after acceptedAt + timeoutMs",
   materialized_tables: "commands, sessions, idempotency and lanes equal what the journal implies",
   deterministic_reexecution: "re-running a deterministic handler with the recorded params, clock and randomness reproduces the recorded outcome and session state",
+};
+
+/**
+ * Invariants a store contributes beyond the replay audit (store-checks.ts): checked only on journals
+ * of that store, so a report lists them only there (a SQLite journal's report is unchanged).
+ */
+export const STORE_INVARIANTS = ["redis_materialized_keys"] as const;
+
+export type StoreInvariantName = (typeof STORE_INVARIANTS)[number];
+
+export type InvariantName = ReplayInvariantName | StoreInvariantName;
+
+export const STORE_INVARIANT_DESCRIPTIONS: Record<StoreInvariantName, { description: string; short: string; found: string }> = {
+  redis_materialized_keys: {
+    description: "Redis's materialized keys (cmd:, idem:, sess:, lanes, seq), which the next commit script decides on, equal what the journal implies: no key differs, is missing or is stray",
+    short: "Redis's keys vs the journal",
+    found: "in Redis's materialized keys",
+  },
 };
 
 export interface Violation {
@@ -82,7 +101,7 @@ export interface AuditReport {
   commands: number;
   /** admitted commands without a finished row whose commands row is still queued / running (in flight, or awaiting restart recovery) */
   unfinished: { count: number; ids: string[]; truncated: boolean };
-  invariants: Record<InvariantName, InvariantTally>;
+  invariants: Record<ReplayInvariantName, InvariantTally> & Partial<Record<StoreInvariantName, InvariantTally>>;
   violations: Violation[];
   /** more violations were found than the report lists */
   violationsTruncated: boolean;
@@ -107,4 +126,22 @@ export interface AuditOptions {
   maxSessions?: number;
   /** called after every page */
   onProgress?: (doneRows: number, totalRows: number) => void;
+  /** the store's own checks (store-checks.ts), run after the replay in the same snapshot */
+  storeChecks?: StoreCheck[];
+}
+
+/** A store-specific finding: what differs, where (a store key, a command, a session), and the evidence. */
+export interface StoreFinding {
+  /** the store's own name of what differs (a Redis key), put in the evidence */
+  key?: string;
+  commandId?: string;
+  sessionId?: string;
+  message: string;
+  evidence: Record<string, unknown>;
+}
+
+/** How a store contributes a check: the invariant (named here, in STORE_INVARIANTS) and what finds its violations. */
+export interface StoreCheck {
+  invariant: StoreInvariantName;
+  run(): StoreFinding[];
 }

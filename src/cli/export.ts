@@ -4,11 +4,13 @@
  *   causeway export [--db PATH] [--session ID] [--from T] [--to T] [--config FILE] [--redact JSON] > trace.jsonl
  *   causeway export --store redis://host:port/db > trace.jsonl   # a Redis journal (#18), read-only
  *   causeway import trace.jsonl --db new.db        # or `-` for stdin
+ *   causeway import trace.jsonl --store redis://host:port/db   # into an empty Redis journal (#18)
  *
  * Export reads the database read-only (safe while a server runs) and applies the configured
  * redaction rules (--redact > CAUSEWAY_REDACT > the config file's `redact`) once more; a --db that
  * does not exist is refused (never created). Import creates its --db (and its folder) or fills an
- * existing empty one, and refuses a journal that already holds records. Both draw a progress bar
+ * existing empty one, and refuses a journal that already holds records (on Redis: an empty journal,
+under its lease; journal/redis/redis-import.ts). Both draw a progress bar
  * on a terminal (src/cli/progress.ts). Journal modules are imported in the actions, so
  * `causeway --help` never loads the native SQLite module.
  */
@@ -101,7 +103,8 @@ async function runExport(opts: ExportFlags): Promise<void> {
 }
 
 interface ImportFlags extends ProgressFlags {
-  db: string;
+  db?: string;
+  store?: string;
 }
 
 type Input = NodeJS.ReadableStream & { bytesRead?: number };
@@ -127,31 +130,67 @@ function openTrace(trace: string): { input: Input; total: number | undefined; so
   return { input: createReadStream(trace), total: statSync(trace).size, source: trace };
 }
 
+const plural = (k: number, word: string): string => `${k} ${word}${k === 1 ? "" : "s"}`;
+
+function importSummary(report: import("../journal/import.js").ImportReport, source: string, into: string): string {
+  const notes = [plural(report.commands, "command"), plural(report.sessions, "live session")];
+  if (report.renumbered > 0) notes.push(`${report.renumbered} renumbered (original seq in detail.originalSeq)`);
+  if (report.unfinished > 0) notes.push(`${report.unfinished} unfinished: a server started on it will recover them`);
+  return `imported ${report.records} records (${notes.join(", ")}) from ${source} into ${into}\n`;
+}
+
 async function runImport(trace: string, opts: ImportFlags): Promise<void> {
+  if (opts.store !== undefined) return runRedisImport(trace, opts.store, opts);
   let created = false;
   let store: import("../journal/sqlite-store.js").SqliteStore | undefined;
+  const db = opts.db ?? "";
   const bar = await progressBar("import", "bytes", opts);
   try {
-    if (opts.db === MEMORY_DB) throw new Error("import needs a database file (--db PATH)");
+    if (opts.db === undefined) throw new Error("import needs --db PATH (a new journal file) or --store redis://… (an empty Redis journal)");
+    if (db === MEMORY_DB) throw new Error("import needs a database file (--db PATH)");
     const { input, total, source } = openTrace(trace);
-    created = !prepareWritableJournal(opts.db).exists;
+    created = !prepareWritableJournal(db).exists;
     const [{ SqliteStore }, { importTrace }] = await Promise.all([import("../journal/sqlite-store.js"), import("../journal/import.js")]);
-    store = new SqliteStore({ path: opts.db, durability: "full" });
+    store = new SqliteStore({ path: db, durability: "full" });
     store.open();
     const report = await importTrace(tracked(input, total, bar), store, { source });
     bar.stop();
     store.close();
     store = undefined;
-    const plural = (k: number, word: string): string => `${k} ${word}${k === 1 ? "" : "s"}`;
-    const notes = [plural(report.commands, "command"), plural(report.sessions, "live session")];
-    if (report.renumbered > 0) notes.push(`${report.renumbered} renumbered (original seq in detail.originalSeq)`);
-    if (report.unfinished > 0) notes.push(`${report.unfinished} unfinished: a server started on it will recover them`);
-    process.stdout.write(`imported ${report.records} records (${notes.join(", ")}) from ${source} into ${opts.db}${created ? " (created)" : ""}\n`);
+    process.stdout.write(importSummary(report, source, `${db}${created ? " (created)" : ""}`));
   } catch (err) {
     bar.stop();
     store?.close();
-    if (created) for (const f of [opts.db, `${opts.db}-wal`, `${opts.db}-shm`]) rmSync(f, { force: true });
+    if (created) for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
     fail(err, opts.db);
+  }
+}
+
+/** `--store redis://…`: into an empty Redis journal, under its lease (a running node refuses it journal_locked). */
+async function runRedisImport(trace: string, url: string, opts: ImportFlags): Promise<void> {
+  let store: import("../journal/redis/redis-store.js").RedisStore | undefined;
+  const bar = await progressBar("import", "bytes", opts);
+  try {
+    if (opts.db !== undefined) throw new Error("import takes --db or --store, not both");
+    const { input, total, source } = openTrace(trace);
+    const [{ RedisStore }, { keyspace, redactUrl, DEFAULT_JOURNAL_NAME }, { importTraceToRedis }] = await Promise.all([
+      import("../journal/redis/redis-store.js"),
+      import("../journal/redis/keyspace.js"),
+      import("../journal/redis/redis-import.js"),
+    ]);
+    const ks = keyspace(DEFAULT_JOURNAL_NAME);
+    const where = `${redactUrl(url)} ${ks.prefix}`;
+    store = new RedisStore({ url, timeoutMs: 30_000 });
+    store.open();
+    const report = await importTraceToRedis(tracked(input, total, bar), { store, url, ks, where }, { source });
+    bar.stop();
+    store.close();
+    store = undefined;
+    process.stdout.write(importSummary(report, source, `the Redis journal ${where}`));
+  } catch (err) {
+    bar.stop();
+    store?.close();
+    fail(err);
   }
 }
 
@@ -175,8 +214,13 @@ export function registerExportCommands(program: Command): void {
     .command("import")
     .description("load a causeway trace into a new, empty journal (materialized tables rebuilt by the journal's own commit path)")
     .argument("<trace>", "trace file (JSON lines, from causeway export); - reads stdin")
-    .requiredOption("--db <path>", "the journal to fill: created (with its folder) if missing; refused unless it is empty")
+    .option("--db <path>", "the journal to fill: created (with its folder) if missing; refused unless it is empty")
+    .option("--store <url>", "fill the Redis journal at this redis:// URL instead: refused unless it is empty, or while a node holds it")
     .showHelpAfterError()
-    .addHelpText("after", "\nExample: causeway export --db a.db | causeway import - --db b.db\nExit codes: 0 imported; 1 failed (a journal it created is removed again).");
+    .addHelpText(
+      "after",
+      "\nExample: causeway export --db a.db | causeway import - --db b.db\n" +
+        "Exit codes: 0 imported; 1 failed (a journal it created is removed again; a Redis journal is left empty again).",
+    );
   progressOptions(importCmd).action((trace: string, opts: ImportFlags) => runImport(trace, opts));
 }

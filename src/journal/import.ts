@@ -58,7 +58,7 @@ const PHASES = new Set<JournalPhase>(JOURNAL_PHASES);
 export async function importTrace(lines: Iterable<string> | AsyncIterable<string>, store: SqliteStore, opts: ImportOptions = {}): Promise<ImportReport> {
   const trace = new TraceImport(store, opts.source ?? "trace", Math.max(1, opts.batchSize ?? 500));
   const db = store.database();
-  assertEmpty(db, store);
+  assertEmptyJournal(db, `database ${store.stats().path ?? ":memory:"}`);
   db.exec("BEGIN IMMEDIATE");
   try {
     for await (const raw of lines) trace.line(raw);
@@ -158,16 +158,16 @@ class TraceImport {
   }
 }
 
-function assertEmpty(db: import("better-sqlite3").Database, store: SqliteStore): void {
+/** Import fills only a new journal: refused when `db` (a journal, or a Redis store's projection) holds anything. */
+export function assertEmptyJournal(db: import("better-sqlite3").Database, what: string): void {
   const n = (table: string): number => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
   const journal = n("journal");
   const commands = n("commands");
   const sessions = n("sessions");
-  if (journal + commands + sessions > 0) {
-    const where = store.stats().path ?? ":memory:";
-    throw new ImportError(
-      `database ${where} is not empty (${journal} journal rows, ${commands} commands, ${sessions} sessions); import only into a new, empty database`,
-    );
+  const checkpoints = n("checkpoints");
+  if (journal + commands + sessions + checkpoints > 0) {
+    const compacted = checkpoints > 0 ? `, compacted ${checkpoints} time${checkpoints === 1 ? "" : "s"}` : "";
+    throw new ImportError(`${what} is not empty (${journal} journal rows, ${commands} commands, ${sessions} sessions${compacted}); import only into a new, empty database`);
   }
 }
 

@@ -9,8 +9,17 @@ import { UNFINISHED_SQL_LIST } from "./migrations/index.js";
 import type { RecoveredState } from "./record.js";
 import { readLiveSessions, readSessionState } from "./session-states.js";
 
+/**
+ * The last seq: the journal's last row, or the latest retention checkpoint when compaction removed
+ * every row (the next record continues after the cut, never from 1 again).
+ */
+export function lastJournalSeq(db: Database.Database): number {
+  const sql = "SELECT max(coalesce((SELECT max(seq) FROM journal), 0), coalesce((SELECT max(seq) FROM checkpoints), 0)) AS s";
+  return (db.prepare(sql).get() as { s: number }).s;
+}
+
 export function readRecoveredState(db: Database.Database, schemaVersion: number): RecoveredState {
-  const lastSeq = (db.prepare("SELECT coalesce(max(seq), 0) AS s FROM journal").get() as { s: number }).s;
+  const lastSeq = lastJournalSeq(db);
   const laneRows = db.prepare("SELECT lane, last_lane_seq FROM lanes ORDER BY lane").all() as Array<{ lane: string; last_lane_seq: number }>;
   // each session: its checkpoint, then the patches after it (session-states.ts)
   const sessions = readLiveSessions(db);

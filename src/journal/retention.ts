@@ -121,32 +121,57 @@ export function clampCut(db: Database.Database, cut: number): number {
  */
 export async function compact(db: Database.Database, cut: number, batchRows: number, now: () => number, yieldFn: () => Promise<void> = () => new Promise((r) => setImmediate(r))): Promise<CompactionReport> {
   const report: CompactionReport = { cut, removedRows: 0, removedCommands: 0, batches: 0, checkpointSeq: null };
-  const hasDeps = one<{ n: number }>(db, "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'command_dependencies'")!.n === 1;
   for (;;) {
-    const first = firstRetainedSeq(db);
-    if (first > cut) return report;
-    const target = clampCut(db, Math.min(cut, first - 1 + batchRows));
-    if (target < first) return report;
-    const step = db.transaction(() => {
-      const checkpoint = buildCheckpoint(db, target, now());
-      db.prepare("INSERT INTO checkpoints (seq, created_at, sessions, lanes) VALUES (?, ?, ?, ?)").run(checkpoint.seq, checkpoint.createdAt, JSON.stringify(checkpoint.sessions), JSON.stringify(checkpoint.lanes));
-      advanceSessionStates(db, checkpoint);
-      db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('compaction_in_progress', '1')").run();
-      const rows = db.prepare("DELETE FROM journal WHERE seq <= ?").run(target).changes;
-      const live = "SELECT 1 FROM idempotency i WHERE i.command_id = commands.command_id AND (i.expires_at IS NULL OR i.expires_at > @now)";
-      if (hasDeps) db.prepare(`DELETE FROM command_dependencies WHERE command_id IN (SELECT command_id FROM commands WHERE finished_seq <= @cut AND NOT EXISTS (${live}))`).run({ cut: target, now: now() });
-      db.prepare("DELETE FROM idempotency WHERE expires_at IS NOT NULL AND expires_at <= @now AND command_id IN (SELECT command_id FROM commands WHERE finished_seq <= @cut)").run({ cut: target, now: now() });
-      const commands = db.prepare(`DELETE FROM commands WHERE finished_seq <= @cut AND NOT EXISTS (${live})`).run({ cut: target, now: now() }).changes;
-      db.prepare("DELETE FROM meta WHERE key = 'compaction_in_progress'").run();
-      return { rows, commands };
-    });
-    const r = step.immediate();
+    const target = nextBatchCut(db, cut, batchRows);
+    if (target === null) return report;
+    const r = db.transaction(() => compactStep(db, target, now)).immediate();
     report.removedRows += r.rows;
     report.removedCommands += r.commands;
     report.batches++;
     report.checkpointSeq = target;
     await yieldFn();
   }
+}
+
+/**
+ * The cut of the next batch towards `cut` (at most `batchRows` rows, clamped), or null when done. A
+ * command whose rows span more than a batch at the head of the journal is taken whole, in one
+ * larger batch: clamping it away would stop every later compaction behind it.
+ */
+export function nextBatchCut(db: Database.Database, cut: number, batchRows: number): number | null {
+  const first = firstRetainedSeq(db);
+  if (first > cut) return null;
+  let t = Math.min(cut, first - 1 + batchRows);
+  for (;;) {
+    const target = clampCut(db, t);
+    if (target >= first) return target;
+    // the batch would split a finished command: reach its end (an unfinished one at the head ends it all)
+    const end = one<{ s: number | null }>(db, "SELECT max(finished_seq) AS s FROM commands WHERE accepted_seq <= ? AND finished_seq > ?", t, t)?.s;
+    if (end == null || end > cut) return null;
+    t = end;
+  }
+}
+
+/**
+ * One batch, inside the caller's transaction: the checkpoint as of `target`, then every row up to it
+ * and the finished commands whose idempotency key is no longer live. The ids of the removed commands
+ * are returned (the Redis store removes their keys too).
+ */
+export function compactStep(db: Database.Database, target: number, now: () => number): { rows: number; commands: number; removed: string[] } {
+  const hasDeps = one<{ n: number }>(db, "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'command_dependencies'")!.n === 1;
+  const checkpoint = buildCheckpoint(db, target, now());
+  db.prepare("INSERT INTO checkpoints (seq, created_at, sessions, lanes) VALUES (?, ?, ?, ?)").run(checkpoint.seq, checkpoint.createdAt, JSON.stringify(checkpoint.sessions), JSON.stringify(checkpoint.lanes));
+  advanceSessionStates(db, checkpoint);
+  db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('compaction_in_progress', '1')").run();
+  const rows = db.prepare("DELETE FROM journal WHERE seq <= ?").run(target).changes;
+  const live = "SELECT 1 FROM idempotency i WHERE i.command_id = commands.command_id AND (i.expires_at IS NULL OR i.expires_at > @now)";
+  const at = { cut: target, now: now() };
+  const removed = (db.prepare(`SELECT command_id FROM commands WHERE finished_seq <= @cut AND NOT EXISTS (${live})`).all(at) as Array<{ command_id: string }>).map((r) => r.command_id);
+  if (hasDeps) db.prepare(`DELETE FROM command_dependencies WHERE command_id IN (SELECT command_id FROM commands WHERE finished_seq <= @cut AND NOT EXISTS (${live}))`).run(at);
+  db.prepare("DELETE FROM idempotency WHERE expires_at IS NOT NULL AND expires_at <= @now AND command_id IN (SELECT command_id FROM commands WHERE finished_seq <= @cut)").run(at);
+  const commands = db.prepare(`DELETE FROM commands WHERE finished_seq <= @cut AND NOT EXISTS (${live})`).run(at).changes;
+  db.prepare("DELETE FROM meta WHERE key = 'compaction_in_progress'").run();
+  return { rows, commands, removed };
 }
 
 /**

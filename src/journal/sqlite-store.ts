@@ -75,6 +75,8 @@ export interface SqliteStoreOptions {
   admissionFilterBits?: number;
   /** WAL checkpoints by a worker thread every this many ms instead of inside commits (checkpointer.ts); 0 (default) leaves them to the writer */
   checkpointIntervalMs?: number;
+  /** rows loaded into the database after its migrations, before its state is read (the Redis projection's checkpoint base) */
+  seed?: (db: Database.Database) => void;
 }
 
 const SYNCHRONOUS: Record<Durability, string> = { full: "FULL", normal: "NORMAL", off: "OFF" };
@@ -105,6 +107,7 @@ export class SqliteStore implements Store {
   private readonly foldBatches: boolean;
   private readonly filterBits: number;
   private readonly checkpointIntervalMs: number;
+  private readonly seed: ((db: Database.Database) => void) | undefined;
   private checkpointer: Checkpointer | null = null;
   /** ids and keys the journal may hold; a miss skips the SQLite lookup */
   private known = new KnownIds(0);
@@ -132,6 +135,7 @@ export class SqliteStore implements Store {
     this.foldBatches = opts.foldBatches ?? true;
     this.filterBits = opts.admissionFilterBits ?? DEFAULT_ADMISSION_FILTER_BITS;
     this.checkpointIntervalMs = opts.checkpointIntervalMs ?? 0;
+    this.seed = opts.seed;
     this.fault = new FaultInjector(opts.faultFailCommit ?? 0, opts.faultFailCount ?? 1, opts.faultKind ?? "ioerr");
   }
 
@@ -161,6 +165,7 @@ export class SqliteStore implements Store {
         takeover = lease.acquire();
       }
       this.schemaVersion = runMigrations(db, this.path);
+      this.seed?.(db);
       lease?.beat(); // a long migration must not make our fresh lease look abandoned
       // a journal from before the mark existed gets it, under the lease
       if (kind === "unmarked") markJournalFile(db);

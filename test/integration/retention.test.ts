@@ -6,25 +6,15 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CausewayClient } from "../helpers/ws-client.js";
+import { RETENTION_ARGS, fillUntilCompacted } from "../helpers/retention-fill.js";
 import { CLI, ROOT, spawnServer, tempDir } from "../helpers/spawn.js";
 
 describe("retention (background compactor)", () => {
   it("compacts in the background without breaking replay, keys, lanes or the audit", async () => {
     const db = join(tempDir(), "journal.db");
-    const server = await spawnServer({ db, args: ["--retention-max-commands", "50", "--retention-interval-ms", "100", "--retention-batch-rows", "100"] });
-    const c = await CausewayClient.connect(server.url);
-    await c.request({ type: "create_session", sessionId: "s" });
-    const keyed = await c.request({ type: "set", id: "keyed", sessionId: "s", path: "/k", value: "kept", idempotencyKey: "live-key" });
-    for (let i = 0; i < 300; i++) await c.request({ type: "set", id: `w${i}`, sessionId: "s", path: "/n", value: i });
-    // the compactor logs each run that removed rows; wait for that line (no sleeps)
-    await new Promise<void>((resolve) => {
-      const check = (): void => {
-        if (server.stderr.some((l) => l.includes("journal compacted"))) resolve();
-        else server.proc.stderr!.once("data", () => setImmediate(check));
-      };
-      check();
-    });
+    const server = await spawnServer({ db, args: RETENTION_ARGS });
+    // the compactor logs each run that removed rows: fillUntilCompacted waits for that line
+    const { c, keyed } = await fillUntilCompacted(server);
     // a live idempotency key still replays its (retained) outcome after its rows were compacted
     const again = await c.request({ type: "set", id: "keyed-retry", sessionId: "s", path: "/k", value: "kept", idempotencyKey: "live-key" });
     expect(again).toMatchObject({ replayed: true, sessionVersion: keyed.sessionVersion });

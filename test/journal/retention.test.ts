@@ -10,6 +10,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { buildCheckpoint, clampCut, compact, firstRetainedSeq, latestCheckpoint, planCut, DEFAULT_RETENTION } from "../../src/journal/retention.js";
 import { barrierCommands } from "../helpers/barrier.js";
 import { startInProc, type InProc } from "../helpers/inproc.js";
+import { SqliteStore } from "../../src/journal/sqlite-store.js";
+import { RecordBuilder } from "./helpers.js";
+import type { JournalRecord } from "../../src/journal/types.js";
 
 let server: InProc | undefined;
 afterEach(async () => {
@@ -140,5 +143,42 @@ describe("compaction", () => {
     expect(clampCut(db, 1_000_000)).toBe(acc - 1);
     release("k2");
     await held;
+  });
+});
+
+describe("a fully compacted journal", () => {
+  it("#18.21 reopens at its last seq (the checkpoint's), never at 1: the next record continues after the cut", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "causeway-ret-")), "journal.db");
+    const b = new RecordBuilder();
+    let store = new SqliteStore({ path, durability: "off" });
+    store.open();
+    store.commit([b.record("accepted", "x", null), b.record("started", "x", null, { status: "running", revision: 1 }), b.record("finished", "x", null, { status: "succeeded", revision: 2, outcome: { command: "test", success: true } })]);
+    expect(await store.compact({ ...DEFAULT_RETENTION, maxCommands: 0 }, () => b.clock + 1)).toMatchObject({ checkpointSeq: 3, removedRows: 3 });
+    store.close();
+    store = new SqliteStore({ path, durability: "off" });
+    expect(store.open()).toMatchObject({ lastSeq: 3, laneSeqs: [{ lane: "server", laneSeq: 3 }] });
+    store.commit([b.record("accepted", "y", null)]);
+    expect(store.readJournal({ limit: 10 }).map((r) => r.seq)).toEqual([4]);
+    store.close();
+  });
+});
+
+describe("a command longer than a batch", () => {
+  it("#18.29 is taken whole in one larger batch: compaction never stalls behind it", async () => {
+    const store = new SqliteStore({ path: ":memory:", durability: "off" });
+    store.open();
+    const b = new RecordBuilder();
+    const ok = { command: "test", success: true };
+    const short = (id: string): JournalRecord[] => [b.record("accepted", id, "a"), b.record("started", id, "a", { status: "running", revision: 1 }), b.record("finished", id, "a", { status: "succeeded", revision: 2, outcome: ok })];
+    // "long" is accepted first (seq 1) and finishes after ten short commands (seq 33); then three more
+    store.commit([b.record("accepted", "long", null), b.record("started", "long", null, { status: "running", revision: 1 })]);
+    for (let i = 0; i < 10; i++) store.commit(short(`s${i}`));
+    store.commit([b.record("finished", "long", null, { status: "succeeded", revision: 2, outcome: ok })]);
+    for (let i = 10; i < 13; i++) store.commit(short(`s${i}`));
+    // batches of 4 rows: the first reaches long's end (33 rows), the second the cut below s11 (seq 37)
+    const report = await store.compact({ ...DEFAULT_RETENTION, maxCommands: 2, batchRows: 4 }, () => b.clock + 1);
+    expect(report).toEqual({ cut: 36, removedRows: 36, removedCommands: 12, batches: 2, checkpointSeq: 36 });
+    expect(store.firstRetainedSeq()).toBe(37);
+    store.close();
   });
 });

@@ -6,6 +6,7 @@
 import { basename, join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { HistoryCursorError } from "../../src/journal/queries.js";
+import { DEFAULT_RETENTION } from "../../src/journal/retention.js";
 import { RedisStore } from "../../src/journal/redis/redis-store.js";
 import { SqliteStore } from "../../src/journal/sqlite-store.js";
 import { JournalWriteError, type JournalRecord, type Store } from "../../src/journal/types.js";
@@ -225,5 +226,33 @@ describe.each(PROVIDERS)("#16 Store contract: $name", (provider) => {
     if (!provider.durable) return void expect(r.lastSeq).toBe(0);
     expect(r).toMatchObject({ lastSeq: 4, laneSeqs: [{ lane: "session:s", laneSeq: 4 }] });
     expect(r.unfinished.map((u) => [u.commandId, u.status, u.revision])).toEqual([["u2", "queued", 0]]);
+  });
+
+  it("#18.28 retention: a prefix of finished commands goes, a live key's command and an unfinished one stay; a reopened journal starts after the cut", async () => {
+    const at = b.clock + 1;
+    store.commit([accepted("old1", "s"), ...run("old1", "s")]);
+    store.commit([accepted("kept", "s", { idempotencyKey: "k", idempotencyScope: "session:s" }), ...run("kept", "s", { idempotencyExpiresAt: at + 10 ** 9 })]);
+    store.commit([accepted("old2", null), ...run("old2", null), accepted("open", "s")]);
+    store.commit([accepted("new", "s"), ...run("new", "s")]);
+    const report = await store.compact({ ...DEFAULT_RETENTION, maxCommands: 1, batchRows: 4 }, () => at + 100);
+    // the cut stops below the unfinished command's accepted row (seq 10)
+    expect(report).toEqual({ cut: 9, removedRows: 9, removedCommands: 2, batches: 3, checkpointSeq: 9 });
+    expect(store.firstRetainedSeq()).toBe(10);
+    expect(store.readJournal({ limit: 10 }).map((r) => r.commandId)).toEqual(["open", "new", "new", "new"]);
+    expect([store.getCommand("old1"), store.getCommand("old2")]).toEqual([undefined, undefined]);
+    expect(store.getCommand("kept")).toMatchObject({ status: "succeeded", outcome: ok("test") });
+    expect(store.getIdempotency("session:s", "k", at + 100)?.commandId).toBe("kept");
+    // again: nothing more may go
+    expect(await store.compact({ ...DEFAULT_RETENTION, maxCommands: 1, batchRows: 4 }, () => at + 100)).toEqual({ cut: 9, removedRows: 0, removedCommands: 0, batches: 0, checkpointSeq: null });
+    store.close();
+    const again = provider.make(tmp.dir);
+    opened.push(again);
+    const r = again.open();
+    if (!provider.durable) return void expect(r.lastSeq).toBe(0);
+    expect(r).toMatchObject({ lastSeq: 13, laneSeqs: [{ lane: "server", laneSeq: 3 }, { lane: "session:s", laneSeq: 10 }] });
+    expect(again.firstRetainedSeq()).toBe(10);
+    expect(again.getCommand("kept")).toMatchObject({ status: "succeeded" });
+    expect(again.getCommand("old1")).toBeUndefined();
+    expect(r.unfinished.map((u) => u.commandId)).toEqual(["open"]);
   });
 });

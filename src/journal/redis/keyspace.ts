@@ -25,13 +25,15 @@ export interface Keyspace {
   readonly fence: string;
   /** hash: lane → "<node>|<token>", its owner on a journal shared by several nodes (lanes-script.ts) */
   readonly owners: string;
+  /** hash: the retention checkpoint (seq, v, base: the projection base as of seq), written by compaction */
+  readonly checkpoint: string;
 }
 
 /** A journal name may not hold the hash-tag braces. */
 export function keyspace(name: string): Keyspace {
   if (name.length === 0 || /[{}]/.test(name)) throw new Error(`invalid Redis journal name ${JSON.stringify(name)}: non-empty, without { or }`);
   const prefix = `cw:{${name}}:`;
-  return { prefix, meta: `${prefix}meta`, journal: `${prefix}journal`, seq: `${prefix}seq`, lanes: `${prefix}lanes`, fence: `${prefix}fence`, owners: `${prefix}owners` };
+  return { prefix, meta: `${prefix}meta`, journal: `${prefix}journal`, seq: `${prefix}seq`, lanes: `${prefix}lanes`, fence: `${prefix}fence`, owners: `${prefix}owners`, checkpoint: `${prefix}checkpoint` };
 }
 
 /** The lease key of a lease `name` ("journal", or "node:<node>" on a shared journal) and its holder hash. */

@@ -7,8 +7,10 @@
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { readRecoveredState } from "../recover.js";
+import { latestCheckpoint } from "../retention.js";
 import { SqliteStore } from "../sqlite-store.js";
 import type { JournalRecord, RecoveredState, StoreLog } from "../types.js";
+import { loadProjectionBase, restoreAfterCatchUp, type ProjectionBase } from "./checkpoint-base.js";
 
 export const CATCH_UP_PAGE = 1_000;
 
@@ -40,27 +42,40 @@ function claimFile(opts: ProjectionOptions): void {
   writeFileSync(sidecar, `${journalId}\n`);
 }
 
-function openStore(opts: ProjectionOptions): { store: SqliteStore; recovered: RecoveredState } {
+function openStore(opts: ProjectionOptions, base: ProjectionBase | null = null): { store: SqliteStore; recovered: RecoveredState } {
   const memory = opts.path === ":memory:";
   if (!memory) claimFile(opts);
-  const store = new SqliteStore({ path: opts.path, durability: "off", ...(opts.log ? { log: opts.log } : {}) });
+  const seed = base ? { seed: (db: Parameters<typeof loadProjectionBase>[0]) => loadProjectionBase(db, base) } : {};
+  const store = new SqliteStore({ path: opts.path, durability: "off", ...seed, ...(opts.log ? { log: opts.log } : {}) });
   return { store, recovered: store.open() };
 }
 
+/** Why an open projection cannot continue from Redis (null: it can): ahead of Redis, or not at Redis's checkpoint. */
+function staleness(store: SqliteStore, recovered: RecoveredState, redisLastSeq: number, base: ProjectionBase | null): string | null {
+  if (recovered.lastSeq > redisLastSeq) return `it is ahead of the Redis journal (seq ${recovered.lastSeq} > ${redisLastSeq}; was Redis flushed?)`;
+  const own = latestCheckpoint(store.database())?.seq ?? 0;
+  if (own !== (base?.seq ?? 0)) return `its retention checkpoint is at seq ${own}, the Redis journal's at ${base?.seq ?? 0}`;
+  return null;
+}
+
 /**
- * Open the projection and bring it up to `redisLastSeq`. Throws when a page it applies is refused
- * (the projection and Redis disagree) or the Redis journal has a hole.
+ * Open the projection and bring it up to `redisLastSeq`: from the Redis checkpoint's `base` (a
+ * compacted journal's, checkpoint-base.ts), then the retained stream. Throws when a page it applies
+ * is refused (the projection and Redis disagree) or the Redis journal has a hole.
  */
-export function openProjection(opts: ProjectionOptions, redisLastSeq: number, readPage: PageReader): { store: SqliteStore; recovered: RecoveredState } {
+export function openProjection(opts: ProjectionOptions, redisLastSeq: number, readPage: PageReader, base: ProjectionBase | null = null): { store: SqliteStore; recovered: RecoveredState } {
   let { store, recovered } = openStore(opts);
-  if (recovered.lastSeq > redisLastSeq) {
-    opts.log?.warn({ projection: opts.path, projectionSeq: recovered.lastSeq, redisSeq: redisLastSeq }, `the Redis store's projection is ahead of the Redis journal (seq ${recovered.lastSeq} > ${redisLastSeq}; was Redis flushed?): rebuilding it`);
+  const stale = staleness(store, recovered, redisLastSeq, base);
+  if (stale) {
+    // a new projection meeting a compacted journal is simply seeded; a used one is rebuilt, with a warning
+    if (recovered.lastSeq > 0) opts.log?.warn({ projection: opts.path, projectionSeq: recovered.lastSeq, redisSeq: redisLastSeq }, `the Redis store's projection is stale: ${stale}: rebuilding it`);
     store.close();
     if (opts.path !== ":memory:") removeFiles(opts.path);
-    ({ store, recovered } = openStore(opts));
+    ({ store, recovered } = openStore(opts, base));
   }
   try {
     const after = applyStream(store, recovered.lastSeq, redisLastSeq, readPage);
+    if (stale && base) restoreAfterCatchUp(store.database(), base);
     if (after === recovered.lastSeq) return { store, recovered };
     // what the engine resumes from, as the caught-up projection holds it (recover.ts, the one rule)
     return { store, recovered: readRecoveredState(store.database(), recovered.schemaVersion) };

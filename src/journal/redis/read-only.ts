@@ -9,6 +9,7 @@
  */
 import { StoreOpenError, type JournalRecord } from "../types.js";
 import type { RedisBridge } from "./bridge.js";
+import type { ProjectionBase } from "./checkpoint-base.js";
 import { REDIS_ENCODING, type Keyspace } from "./keyspace.js";
 
 /** The materialized keys of a journal as Redis holds them, each hash as field → value. */
@@ -25,6 +26,8 @@ export interface RedisKeySnapshot {
   sessions: Map<string, Record<string, string>>;
   /** the `lanes` hash: lane → last lane seq */
   lanes: Record<string, string>;
+  /** the retention checkpoint's projection base (null: never compacted), read with the keys */
+  base?: ProjectionBase | null;
 }
 
 const SNAPSHOT_TRIES = 5;
@@ -84,18 +87,36 @@ function readKeys(bridge: RedisBridge, ks: Keyspace, seq: number, where: string)
   return { seq, commands: hashes("cmd:"), idempotency, sessions: hashes("sess:"), lanes: hashOf(bridge.command("HGETALL", ks.lanes)) };
 }
 
-/** The seq of the journal stream's last record (0 when empty). */
-export function lastStreamSeq(bridge: RedisBridge, ks: Keyspace): number {
-  const last = bridge.command("XREVRANGE", ks.journal, "+", "-", "COUNT", 1) as Array<[string, string[]]>;
-  return last.length === 0 ? 0 : Number(last[0]![0].split("-")[0]);
+/** The retention checkpoint's projection base (checkpoint-base.ts), or null when the journal was never compacted. */
+export function readCheckpointBase(bridge: RedisBridge, ks: Keyspace, where: string): ProjectionBase | null {
+  const h = hashOf(bridge.command("HGETALL", ks.checkpoint));
+  if (h.seq === undefined) return null;
+  if (!(Number(h.v) <= REDIS_ENCODING)) throw new StoreOpenError("schema_too_new", `Redis journal ${where}: its checkpoint has encoding ${h.v}`);
+  const base = JSON.parse(h.base ?? "null") as ProjectionBase | null;
+  if (base?.seq !== Number(h.seq)) throw new Error(`Redis journal ${where}: its checkpoint at seq ${h.seq} holds no projection base for that seq`);
+  return base;
 }
 
-/** The materialized keys at one seq; throws when the journal kept moving (a node is writing). */
+/** The seq of the journal stream's last record; when compaction removed every record, the checkpoint's (0: an empty journal). */
+export function lastStreamSeq(bridge: RedisBridge, ks: Keyspace): number {
+  const last = bridge.command("XREVRANGE", ks.journal, "+", "-", "COUNT", 1) as Array<[string, string[]]>;
+  if (last.length > 0) return Number(last[0]![0].split("-")[0]);
+  return Number((bridge.command("HGET", ks.checkpoint, "seq") as string | null) ?? 0);
+}
+
+/** Where the journal is: its last record and its checkpoint (a commit moves the one, a compaction the other). */
+function position(bridge: RedisBridge, ks: Keyspace): string {
+  return `${lastStreamSeq(bridge, ks)}/${(bridge.command("HGET", ks.checkpoint, "seq") as string | null) ?? 0}`;
+}
+
+/** The materialized keys (and the checkpoint base) at one seq; throws when the journal kept moving (a node is writing). */
 export function snapshotKeys(bridge: RedisBridge, ks: Keyspace, where: string): RedisKeySnapshot {
   for (let i = 0; i < SNAPSHOT_TRIES; i++) {
-    const before = lastStreamSeq(bridge, ks);
-    const snap = readKeys(bridge, ks, before, where);
-    if (lastStreamSeq(bridge, ks) === before) return { ...snap, seqKey: bridge.command("GET", ks.seq) as string | null };
+    const before = position(bridge, ks);
+    const seq = lastStreamSeq(bridge, ks);
+    const snap = readKeys(bridge, ks, seq, where);
+    const base = readCheckpointBase(bridge, ks, where);
+    if (position(bridge, ks) === before) return { ...snap, base, seqKey: bridge.command("GET", ks.seq) as string | null };
   }
   throw new Error(`the Redis journal ${where} kept changing while its keys were read (${SNAPSHOT_TRIES} tries): audit it while no node writes`);
 }

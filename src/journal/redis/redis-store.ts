@@ -11,35 +11,32 @@
  *   accepted them and caught up from the Redis journal at open; every read is the projection's.
  */
 import { randomUUID } from "node:crypto";
-import type { AuditReads } from "../audit-reads.js";
-import type { CommandDetail, EntriesRequest, HistoryEntries, HistoryPage, HistoryRequest } from "../queries/types.js";
 import type { CompactionReport, RetentionPolicy } from "../retention.js";
 import type { SqliteStore } from "../sqlite-store.js";
 import {
   JournalWriteError,
   StoreOpenError,
-  type CausalFields,
-  type IdempotencyHit,
   type LaneOwnership,
   type JournalRecord,
-  type ReadJournalOptions,
   type RecoveredState,
   type Store,
   type StoreLog,
   type StoreStats,
-  type StoredCommand,
 } from "../types.js";
 import { BridgeError, RedisBridge, type ScriptSpec } from "./bridge.js";
 import { commitScript, type CommitReply } from "./commit-script.js";
+import { compactScript, type CompactReply } from "./compact-script.js";
+import { compactRedisJournal } from "./compaction.js";
 import { DEFAULT_JOURNAL_NAME, META_LUA, REDIS_ENCODING, keyspace, redactUrl, type Keyspace } from "./keyspace.js";
 import { DEFAULT_REDIS_LEASE_TTL_MS, RedisLease } from "./lease.js";
 import { ACQUIRE_LUA, RELEASE_LUA, RENEW_LUA } from "./lease-script.js";
 import { CLAIM_LUA, ORPHANS_LUA } from "./lanes-script.js";
 import type { Mailbox } from "./mailbox.js";
 import { openNodeLanes, type NodeLanes } from "./node-lanes.js";
+import { ProjectedQueries } from "./projected-queries.js";
 import { applyStream, openProjection } from "./projection.js";
 import { auditRedisKeys, type RedisKeyViolation } from "./key-audit.js";
-import { hashOf, lastStreamSeq, readExistingMeta, readStreamPage, snapshotKeys, type RedisKeySnapshot } from "./read-only.js";
+import { hashOf, lastStreamSeq, readCheckpointBase, readExistingMeta, readStreamPage, snapshotKeys, type RedisKeySnapshot } from "./read-only.js";
 
 export interface RedisStoreOptions {
   /** redis://[user:password@]host:port/db */
@@ -72,6 +69,7 @@ export interface RedisStoreOptions {
 
 const scripts = (): Record<string, ScriptSpec> => ({
   journalCommit: { keys: 5, lua: commitScript() },
+  journalCompact: { keys: 4, lua: compactScript() },
   journalMeta: { keys: 1, lua: META_LUA },
   leaseAcquire: { keys: 3, lua: ACQUIRE_LUA },
   leaseRenew: { keys: 2, lua: RENEW_LUA },
@@ -80,7 +78,7 @@ const scripts = (): Record<string, ScriptSpec> => ({
   laneOrphans: { keys: 1, lua: ORPHANS_LUA },
 });
 
-export class RedisStore implements Store {
+export class RedisStore extends ProjectedQueries implements Store {
   readonly kind = "redis" as const;
   private readonly ks: Keyspace;
   private readonly where: string;
@@ -102,6 +100,7 @@ export class RedisStore implements Store {
   private mailbox: Mailbox | null = null;
 
   constructor(private readonly opts: RedisStoreOptions) {
+    super();
     this.ks = keyspace(opts.name ?? DEFAULT_JOURNAL_NAME);
     this.where = `${redactUrl(opts.url)} ${this.ks.prefix}`;
     this.now = opts.now ?? Date.now;
@@ -131,7 +130,7 @@ export class RedisStore implements Store {
       const lastSeq = Number(bridge.command("GET", this.ks.seq) ?? 0);
       const { store, recovered } = openProjection({ path: (this.opts.projectionPath ?? ":memory:").replaceAll("{journalId}", meta.journalId), journalId: meta.journalId, ...(this.opts.log ? { log: this.opts.log } : {}) }, lastSeq, (after, count) =>
         this.readPage(bridge, after, count),
-      );
+      readCheckpointBase(bridge, this.ks, this.where));
       if (stale) {
         recovered.staleLeaseTakenOver = stale;
         this.opts.log?.warn({ journal: this.where, previousHolder: stale }, `took over the Redis journal lease of pid ${stale.pid} on ${stale.host}: its holder stopped without releasing it (the lease expired, the process is gone, or takeOverLease)`);
@@ -198,7 +197,7 @@ export class RedisStore implements Store {
       const toSeq = keys?.seq ?? lastStreamSeq(bridge, this.ks);
       const { store, recovered } = openProjection({ path: this.opts.projectionPath ?? ":memory:", journalId: meta.journalId }, toSeq, (after, count) =>
         readStreamPage(bridge, this.ks, this.where, after, count, toSeq),
-      );
+      keys ? (keys.base ?? null) : readCheckpointBase(bridge, this.ks, this.where));
       this.projection = store;
       this.keys = keys;
       this.journalIdValue = meta.journalId;
@@ -317,51 +316,41 @@ export class RedisStore implements Store {
   // ---------------------------------------------------------------------------------------------
   // query side: the projection's
 
-  private read(): SqliteStore {
+  protected read(): SqliteStore {
     if (!this.projection) throw new Error(`journal ${this.where} is not open`);
     return this.projection;
   }
 
-  getCommand(commandId: string): StoredCommand | undefined {
-    return this.read().getCommand(commandId);
+  /** The projection's connection (read it only), for the journal's own tools and tests, as SqliteStore.database(). */
+  projectionDatabase(): ReturnType<SqliteStore["database"]> {
+    return this.read().database();
   }
 
-  getIdempotency(scope: string, key: string, now: number): IdempotencyHit | undefined {
-    return this.read().getIdempotency(scope, key, now);
+  /** Retention (compaction.ts): planned and applied on the projection, each batch re-checked and applied in Redis first. */
+  async compact(policy: RetentionPolicy, now: () => number): Promise<CompactionReport | null> {
+    // a journal shared by several nodes is not compacted: another node may still have to read what
+    // a cut would remove (its projection catches up from the stream); docs/redis-store.md
+    if (this.nodeLanes) return null;
+    return compactRedisJournal(this.read(), policy, now, (cut, at, base, removed) => this.compactBatch(cut, at, base, removed));
   }
 
-  history(q: HistoryRequest): HistoryPage {
-    return this.read().history(q);
-  }
-
-  historyEntries(q: EntriesRequest): HistoryEntries {
-    return this.read().historyEntries(q);
-  }
-
-  commandDetail(commandId: string, opts: { maxRows: number }): CommandDetail | undefined {
-    return this.read().commandDetail(commandId, opts);
-  }
-
-  readJournal(opts: ReadJournalOptions): JournalRecord[] {
-    return this.read().readJournal(opts);
-  }
-
-  causalFields(commandId: string): CausalFields | undefined {
-    return this.read().causalFields(commandId);
-  }
-
-  firstRetainedSeq(): number {
-    return this.read().firstRetainedSeq();
-  }
-
-  openAuditReads(): AuditReads {
-    return this.read().openAuditReads();
-  }
-
-  /** Retention is not implemented on Redis yet (docs/redis-store.md): nothing is ever removed. */
-  async compact(_policy: RetentionPolicy, _now: () => number): Promise<CompactionReport | null> {
-    this.read();
-    return null;
+  /** One compaction batch in Redis (compact-script.ts): a refusal throws; a lost lease or an unknown fate fails the store closed. */
+  private compactBatch(cut: number, at: number, base: string, removed: string[]): void {
+    const bridge = this.bridge;
+    const lease = this.lease;
+    const down = !bridge || !lease ? `is ${this.opts.readOnly === true ? "opened read-only" : "not open"}` : (this.failure ?? this.checkLease());
+    if (down) throw new JournalWriteError(`journal ${this.where}: ${down}`);
+    let reply: CompactReply;
+    try {
+      const args = [lease!.lease, this.ks.journal, this.ks.seq, this.ks.checkpoint, this.ks.prefix, lease!.token ?? "", REDIS_ENCODING, cut, at, base, ...removed];
+      reply = bridge!.script("journalCompact", args) as CompactReply;
+    } catch (err) {
+      this.failClosed(err instanceof Error ? err.message : String(err));
+      throw new JournalWriteError(`journal compaction failed: ${this.failure!}`, err);
+    }
+    if (reply[0] === "ok") return;
+    if (reply[0] === "lease") this.failClosed(reply[1]);
+    throw new JournalWriteError(`journal compaction refused at cut ${cut}: ${reply[1]}`);
   }
 
   stats(): StoreStats {

@@ -14,6 +14,7 @@
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { RedisStore } from "../../../src/journal/redis/redis-store.js";
+import { DEFAULT_RETENTION } from "../../../src/journal/retention.js";
 import { JournalWriteError, type JournalRecord, type LaneOwnership } from "../../../src/journal/types.js";
 import { useRedisClient } from "../../helpers/redis-server.js";
 import { RecordBuilder } from "../helpers.js";
@@ -109,6 +110,16 @@ describe("#18 two nodes on one Redis journal (store level)", () => {
     expect(() => a.commit([ba.record("started", "c2", "s1", { status: "running", revision: 1 })])).toThrow(JournalWriteError);
     expect(a.stats().failure).not.toBeNull();
     expect(own(a).claim("session:s9")).toMatchObject({ kind: "unavailable" });
+  });
+
+  it("a shared journal is not compacted (another node may still have to read what a cut removes)", async () => {
+    const { a, name } = pair();
+    own(a).claim("session:s1");
+    const ba = new RecordBuilder();
+    for (let i = 0; i < 3; i++) a.commit([ba.record("accepted", `r${i}`, "s1", { explicitId: true, params: {}, timeoutMs: 1000 }), ba.record("started", `r${i}`, "s1", { status: "running", revision: 1 }), ba.record("finished", `r${i}`, "s1", { status: "succeeded", revision: 2, outcome: ok })]);
+    expect(await a.compact({ ...DEFAULT_RETENTION, maxCommands: 1 }, () => Date.now())).toBeNull();
+    expect(a.firstRetainedSeq()).toBe(1);
+    expect(await client.xlen(`cw:{${name}}:journal`)).toBe(9);
   });
 
   it("the mailbox: the other node's handler answers; a node that does not answer makes the send reject after its timeout", async () => {

@@ -10,12 +10,10 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RedisStore } from "../../../src/journal/redis/redis-store.js";
-import { SqliteStore } from "../../../src/journal/sqlite-store.js";
-import type { JournalRecord, Store } from "../../../src/journal/types.js";
+import type { Store } from "../../../src/journal/types.js";
 import { startRedis, type TestRedis } from "../../helpers/redis-server.js";
-import { Model, batchesArb, buildBatch } from "../batch-ops.js";
-import { RecordBuilder } from "../helpers.js";
+import { batchesArb } from "../batch-ops.js";
+import { openPair } from "./paired.js";
 
 const seed = Number(process.env.FC_SEED ?? Date.now());
 console.log(`fast-check seed ${seed} (replay: FC_SEED=${seed})`);
@@ -28,17 +26,6 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-/** null: committed; else the refusal up to the reason (which record was refused) */
-function attempt(s: Store, records: JournalRecord[]): string | null {
-  try {
-    s.commit(records);
-    return null;
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
-const refusedRecord = (why: string | null): string | null => (why === null ? null : (/^journal commit rolled back: (record #\d+ \([^)]*\))/.exec(why)?.[1] ?? why));
-
 function snapshot(s: Store, ids: string[]): unknown {
   return { commands: ids.map((id) => s.getCommand(id) ?? null), history: s.history({ order: "oldest", limit: 1000 }).items };
 }
@@ -50,31 +37,16 @@ describe("#18 Redis store: same verdicts as SQLite (property)", () => {
     let journals = 0;
     fc.assert(
       fc.property(batchesArb, (batches) => {
-        const reference = new SqliteStore({ path: ":memory:", durability: "off" });
-        const store = new RedisStore({ url: redis.url(), name: `prop-${seed}-${journals++}` });
-        reference.open();
-        store.open();
+        const p = openPair(redis.url(), `prop-${seed}-${journals++}`);
         try {
-          const b = new RecordBuilder();
-          const model = new Model(b);
-          const ids = new Set<string>();
           for (const ops of batches) {
-            const { built, batch } = buildBatch(model, ops);
-            for (const r of built) ids.add(r.commandId);
-            const why = attempt(reference, batch);
-            expect(refusedRecord(attempt(store, batch))).toBe(refusedRecord(why));
-            if (why === null) committed++;
-            else {
-              refused++;
-              b.rewind(built);
-            }
-            expect(snapshot(store, [...ids])).toEqual(snapshot(reference, [...ids]));
-            model.load(reference);
+            if (p.commit(ops) === null) committed++;
+            else refused++;
+            expect(snapshot(p.store, [...p.ids])).toEqual(snapshot(p.reference, [...p.ids]));
           }
-          expect(store.stats().failure).toBeNull();
+          expect(p.store.stats().failure).toBeNull();
         } finally {
-          store.close();
-          reference.close();
+          p.close();
         }
       }),
       { seed, numRuns: Number(process.env.FC_RUNS ?? 25) },
