@@ -102,7 +102,7 @@ export class Takeover {
     });
     resumeLane(p, this.s, claim.recovered, verdicts);
     if (claim.from !== null || verdicts.length > 0) {
-      p.log.warn({ lane, from: claim.from, requeued: summary.recoveredInFlightFailures, verdicts: verdicts.map((v) => ({ commandId: v.command.commandId, kind: v.kind })) }, `took lane ${lane} over${claim.from !== null ? ` from node ${claim.from}` : ""}: ${verdicts.length} unfinished command(s) resumed with restart verdicts`);
+      p.log.warn({ lane, from: claim.from, failed: summary.recoveredInFlightFailures, verdicts: verdicts.slice(0, 100).map((v) => ({ commandId: v.command.commandId, kind: v.kind })) }, `took lane ${lane} over${claim.from !== null ? ` from node ${claim.from}` : ""}: ${verdicts.length} unfinished command(s) resumed with restart verdicts`);
     }
   }
 
