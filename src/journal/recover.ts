@@ -4,6 +4,7 @@
  * the unfinished commands (through the commands_unfinished partial index).
  */
 import type Database from "better-sqlite3";
+import { sessionOfLane } from "../lifecycle/lanes.js";
 import { UNFINISHED_COLUMNS, rowToUnfinished, type UnfinishedRow } from "./codec.js";
 import { UNFINISHED_SQL_LIST } from "./migrations/index.js";
 import type { RecoveredState } from "./record.js";
@@ -40,9 +41,10 @@ export function readRecoveredState(db: Database.Database, schemaVersion: number)
  * session (a `session:<id>` lane), its unfinished commands; `lastSeq` is the journal's.
  */
 export function readLaneState(db: Database.Database, lane: string, schemaVersion: number): RecoveredState {
-  const lastSeq = (db.prepare("SELECT coalesce(max(seq), 0) AS s FROM journal").get() as { s: number }).s;
+  const lastSeq = lastJournalSeq(db);
   const head = db.prepare("SELECT last_lane_seq FROM lanes WHERE lane = ?").get(lane) as { last_lane_seq: number } | undefined;
-  const session = lane.startsWith("session:") ? readSessionState(db, lane.slice("session:".length)) : undefined;
+  const sessionId = sessionOfLane(lane);
+  const session = sessionId === undefined ? undefined : readSessionState(db, sessionId);
   const unfinished = (
     db.prepare(`SELECT ${UNFINISHED_COLUMNS} FROM commands WHERE status IN (${UNFINISHED_SQL_LIST}) AND lane = ? ORDER BY accepted_seq`).all(lane) as UnfinishedRow[]
   ).map(rowToUnfinished);

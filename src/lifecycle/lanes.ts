@@ -9,6 +9,11 @@ export function sessionLane(sessionId: string): string {
   return `session:${sessionId}`;
 }
 
+/** The session a `session:<id>` lane belongs to (undefined for any other lane). */
+export function sessionOfLane(lane: string): string | undefined {
+  return lane.startsWith("session:") ? lane.slice("session:".length) : undefined;
+}
+
 /** The server lane of `node` (null: a journal with one node). */
 export function serverLaneOf(node: string | null): string {
   return node === null ? SERVER_LANE : `${SERVER_LANE}@${node}`;
