@@ -4,7 +4,7 @@
  * (and reading what it resumes from once claimed), finding the lanes a dead node left behind, and
  * the mailbox for messages between nodes.
  */
-import { readLaneState, readRecoveredState, unfinishedLanes } from "../recover.js";
+import { lastJournalSeq, readLaneState, readRecoveredState, unfinishedLanes } from "../recover.js";
 import type { SqliteStore } from "../sqlite-store.js";
 import type { LaneClaim, LaneOwnership, RecoveredState, StoreLog } from "../types.js";
 import type { RedisBridge } from "./bridge.js";
@@ -103,7 +103,9 @@ export function openNodeLanes(d: NodeLanesDeps, conn: { url: string; log?: Store
   const opened = [lanes.serverLane, ...lanes.orphans()].filter((lane) => lanes.claim(lane).kind !== "other" && lanes.owns(lane));
   lanes.openedLanes = opened;
   const mine = new Set(opened);
-  const all = readRecoveredState(d.projection().database(), d.schemaVersion());
+  // read again only when claiming caught the projection up past what open() read
+  const db = d.projection().database();
+  const all = lastJournalSeq(db) === recovered.lastSeq ? recovered : readRecoveredState(db, d.schemaVersion());
   return {
     lanes,
     mailbox,
