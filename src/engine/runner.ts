@@ -97,7 +97,7 @@ export class LaneRunner {
       // its deadline passed while it waited (event-loop lag, or a restart): it must never start
       return this.finish(job, "timed_out", this.timedOut(job, "before it started; it will never run"));
     }
-    const verdict = resolveDependencies(job, this.p.jobs, this.p.store.ownership !== undefined);
+    const verdict = this.dependencies(job);
     if (verdict.kind === "fail") return this.finish(job, "failed", failure(job.type, verdict.code, verdict.error, this.versionOutcome(job)));
     if (verdict.kind === "wait") return this.waitFor(lane, job, verdict.on);
     if (verdict.kind === "remote") return this.waitRemote(lane, job, verdict.id);
@@ -115,6 +115,22 @@ export class LaneRunner {
     job.waitTimer = setTimeout(() => {
       this.finish(job, "failed", failure(job.type, "dependency_timeout", dependencyTimedOut(on.id, ms), this.versionOutcome(job)));
     }, ms);
+  }
+
+  /**
+   * The dependency verdict. On a shared journal an id this node has not seen may be another node's
+   * command its projection has not read yet: it reads the journal's end once before calling it unknown.
+   */
+  private dependencies(job: Job): ReturnType<typeof resolveDependencies> {
+    const own = this.p.store.ownership;
+    const verdict = resolveDependencies(job, this.p.jobs, own !== undefined);
+    if (!own || verdict.kind !== "fail" || verdict.code !== "dependency_unknown") return verdict;
+    try {
+      own.catchUp();
+    } catch {
+      return verdict; // the journal cannot be read: the store failed closed, and the verdict stands
+    }
+    return resolveDependencies(job, this.p.jobs, true);
   }
 
   /**

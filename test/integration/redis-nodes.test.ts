@@ -53,6 +53,35 @@ describe("#18 two nodes on one Redis journal", () => {
   });
 });
 
+describe("#18 a dependency on another node's command", () => {
+  it("waits until the other node finished it (read from the journal), then runs; a failed one fails it", async () => {
+    const [a, b] = await Promise.all([nodeOn(redis, 4, "a"), nodeOn(redis, 4, "b")]);
+    const ca = await CausewayClient.connect(a.url);
+    const cb = await CausewayClient.connect(b.url);
+    for (const [c, sid] of [[ca, "da"], [ca, "dr"], [cb, "db"]] as const) expect((await c.request({ type: "create_session", id: `dep-create-${sid}`, sessionId: sid })).success).toBe(true);
+    // a holds a command of its session until released
+    ca.sendRaw({ type: "hold", id: "dep-held", sessionId: "da", key: "dep-1" });
+    await ca.waitFor((f) => f.type === "command_started" && (f.data as { commandId?: string }).commandId === "dep-held");
+    const waiting = cb.request({ type: "set", id: "dep-after", sessionId: "db", path: "/x", value: 1, dependsOn: ["dep-held"] }, 20_000);
+    // b's command waits in its lane at least until a's is released; only then may it start
+    expect((await ca.request({ type: "release", id: "dep-release", sessionId: "dr", key: "dep-1" })).success).toBe(true);
+    const after = await waiting;
+    expect(after, JSON.stringify(after)).toMatchObject({ success: true, sessionVersion: 1 });
+    const records = await streamRecords(redis, 4);
+    const seqOf = (id: string, phase: string): number => records.find((r) => r.commandId === id && r.phase === phase)!.seq;
+    expect(seqOf("dep-after", "started")).toBeGreaterThan(seqOf("dep-held", "finished"));
+    // a dependency that failed on the other node fails the dependent with dependency_failed
+    expect((await ca.request({ type: "fail", id: "dep-failing", sessionId: "da", message: "no" })).success).toBe(false);
+    expect(await cb.request({ type: "set", id: "dep-after-fail", sessionId: "db", path: "/y", value: 1, dependsOn: ["dep-failing"] })).toMatchObject({ success: false, code: "dependency_failed" });
+    await ca.close();
+    await cb.close();
+    expect((await a.stop()).code).toBe(0);
+    expect((await b.stop()).code).toBe(0);
+    expectGapFree(await streamRecords(redis, 4));
+    await expectAuditPasses(redis.url(4));
+  });
+});
+
 type Answer = { success: boolean; code?: string; data?: { commandId?: string; revision?: number; status?: string } };
 
 describe("#18 decisions race across two nodes", () => {
