@@ -6,6 +6,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // runs after each file's own afterAll hooks (hooks run as a stack): kills children its cleanup missed
+    setupFiles: ["test/setup/reap-children.ts"],
     reporters: ["default"],
   },
 });

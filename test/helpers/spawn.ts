@@ -51,8 +51,36 @@ function baseArgs(opts: SpawnOptions): string[] {
   return [...args, ...(opts.args ?? [])];
 }
 
+/** Every child this module started that has not exited yet (reapChildren). */
+const running = new Set<ChildProcess>();
+
 function exitPromise(proc: ChildProcess): Promise<Exit> {
-  return new Promise((resolve) => proc.once("exit", (code, signal) => resolve({ code, signal })));
+  running.add(proc);
+  return new Promise((resolve) =>
+    proc.once("exit", (code, signal) => {
+      running.delete(proc);
+      resolve({ code, signal });
+    }),
+  );
+}
+
+/**
+ * SIGKILL every child started here that is still running, and wait for their exits. Runs after each
+ * test file (test/setup/reap-children.ts): a test that fails before its own cleanup must not leave a
+ * server behind for the rest of the run. Returns how many it killed.
+ */
+export async function reapChildren(): Promise<number> {
+  const left = [...running].filter((p) => p.exitCode === null && p.signalCode === null);
+  await Promise.all(
+    left.map(
+      (p) =>
+        new Promise<void>((resolve) => {
+          p.once("exit", () => resolve());
+          p.kill("SIGKILL");
+        }),
+    ),
+  );
+  return left.length;
 }
 
 /** Start a WebSocket server on an ephemeral port; resolves once it is listening. */
@@ -109,6 +137,7 @@ export interface CliOptions {
 export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   const [file, ...pre] = [...(opts.wrapper ?? []), process.execPath, CLI, ...args];
   const proc = spawn(file!, pre, { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, stdio: ["pipe", "pipe", "pipe"] });
+  void exitPromise(proc);
   let stdout = "";
   let stderr = "";
   proc.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
