@@ -14,7 +14,7 @@
  */
 import { journalStatus } from "../journal/open.js";
 import type { LaneClaim, LaneOwnership } from "../journal/types.js";
-import { SERVER_LANE } from "../lifecycle/lanes.js";
+import { nodeOfServerLane } from "../lifecycle/lanes.js";
 import { TERMINAL_STATUSES } from "../lifecycle/status.js";
 import { failure } from "../protocol/frames.js";
 import type { Outcome } from "../protocol/types.js";
@@ -60,7 +60,8 @@ export class Takeover {
     const stored = this.p.store.getCommand(commandId);
     if (!stored || TERMINAL_STATUSES.includes(stored.status) || this.own.owns(stored.lane)) return null;
     // a server lane is its node's for good (taken over by nobody): the decision goes there
-    if (stored.lane.startsWith(`${SERVER_LANE}@`)) return stored.lane.slice(SERVER_LANE.length + 1);
+    const serverNode = nodeOfServerLane(stored.lane);
+    if (serverNode !== null) return serverNode;
     const claim = this.claim(stored.lane);
     return claim.kind === "other" ? claim.node : null;
   }
