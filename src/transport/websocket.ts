@@ -223,6 +223,8 @@ function createServers(options: WebSocketTransportOptions, origins: () => Origin
     server,
     path: options.path,
     maxPayload: options.maxPayload,
+    // never negotiated: connections write ready-made uncompressed text frames to the socket (ws-frame.ts)
+    perMessageDeflate: false,
     // validated per frame, so a bad frame is answered instead of closing the socket (1007)
     skipUTF8Validation: true,
     verifyClient: upgradeGuard({

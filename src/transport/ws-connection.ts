@@ -31,6 +31,7 @@ import { WebSocket } from "ws";
 import type { Logger } from "../observability/logger.js";
 import type { Connection, FrameKind } from "../protocol/connection.js";
 import type { BudgetMember, OutboundBudget } from "./outbound-budget.js";
+import { textFrame } from "./ws-frame.js";
 
 /** close code for a policy violation (slow consumer) */
 export const CLOSE_POLICY = 1008;
@@ -179,13 +180,10 @@ export class WsConnection implements Connection, BudgetMember {
         process.nextTick(endTurn, this);
       }
     }
-    this.ws.send(frame, this.sent);
+    // the socket ws writes to; ws's own sender writes synchronously (no deflate), so frames never interleave
+    this.socket.write(textFrame(frame));
     if (this.corked && this.socket.writableLength >= MAX_CORKED_BYTES) this.release();
   }
-
-  private readonly sent = (err?: Error): void => {
-    if (err) this.log.debug({ err, conn: this.id }, "websocket send failed");
-  };
 
   private armDrainWatch(): void {
     if (this.drainTimer) return;
