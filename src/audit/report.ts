@@ -12,6 +12,8 @@ export function formatReport(r: AuditReport): string {
   if (w.firstRetainedSeq > 1) scope.push(`journal compacted up to seq ${w.firstRetainedSeq - 1}`);
   if (w.truncated) scope.push(`truncated: the journal continues to seq ${w.lastSeq}`);
   lines.push(`scope:   seq ${w.fromSeq + 1}..${w.toSeq} of ${w.lastSeq} — ${scope.join("; ")}`);
+  const lag = w.projectionCaughtUp;
+  if (lag) lines.push(`note:    the derived tables stopped at seq ${lag.fromSeq - 1} (not flushed before the process ended); rows ${lag.fromSeq}..${lag.toSeq} were materialized from the journal for this audit, as a restart does`);
   lines.push(`read:    ${r.checkedRows} rows, ${r.commands} admitted commands, ${r.unfinished.count} unfinished, ${r.durationMs} ms`);
   if (r.unfinished.count > 0) lines.push(`         unfinished (in flight or awaiting restart recovery): ${r.unfinished.ids.slice(0, 10).join(", ")}${r.unfinished.count > 10 ? ", …" : ""}`);
   lines.push("");

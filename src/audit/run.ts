@@ -39,6 +39,8 @@ function plan(journal: AuditReads, registry: CommandRegistry, opts: AuditOptions
     truncated: toSeq < bounds.lastSeq,
     complete: after === baselineSeq && sessionId === null,
   };
+  const lag = journal.projectionLag?.() ?? null;
+  if (lag) window.projectionCaughtUp = lag;
   const findings = new Findings(opts.maxViolations ?? 1_000);
   const auditor = new Auditor({
     journal,

@@ -90,6 +90,11 @@ export interface AuditWindow {
   truncated: boolean;
   /** the audit started at the beginning of the retained journal, without a session filter */
   complete: boolean;
+  /**
+   * (#17) the file's derived tables stopped short of its journal (a kill -9 before their flush):
+   * rows fromSeq..toSeq were materialized from the journal for this audit, as a restart does
+   */
+  projectionCaughtUp?: { fromSeq: number; toSeq: number };
 }
 
 export interface AuditReport {

@@ -101,6 +101,10 @@ export interface CausewayConfig {
   admissionFilterBits: number;
   /** WAL checkpoints run by a worker thread this often, not inside commits on the main thread; 0 leaves them to the writer */
   checkpointIntervalMs: number;
+  /** the derived tables (commands, idempotency, sessions, lanes) written every this many ms, not with every batch (src/journal/projection.ts); 0: with every batch */
+  projectionFlushMs: number;
+  /** ... or once this many journal records wait for them (the deferred state in memory is bounded by it) */
+  projectionMaxRecords: number;
   /** test-only: make the Nth journal commit (1-based, counted from open) fail; 0 disables */
   faultFailCommit: number;
   /** test-only: how many consecutive commits fail once the fault triggers */
@@ -111,6 +115,9 @@ export interface CausewayConfig {
 
 /** 2^24 bits (2 MiB): about 0.05 % false positives at one million ids and keys (src/journal/bloom.ts) */
 export const DEFAULT_ADMISSION_FILTER_BITS = 2 ** 24;
+
+/** the bound of the records whose derived rows wait for a flush (src/journal/projection.ts) */
+export const DEFAULT_PROJECTION_MAX_RECORDS = 50_000;
 
 export const DEFAULT_LIMITS: ServerLimits = {
   maxFrameBytes: 10 * 1024 * 1024,
@@ -181,6 +188,8 @@ export const DEFAULT_CONFIG: CausewayConfig = {
   retentionIntervalMs: 60_000,
   admissionFilterBits: DEFAULT_ADMISSION_FILTER_BITS,
   checkpointIntervalMs: 250,
+  projectionFlushMs: 500,
+  projectionMaxRecords: DEFAULT_PROJECTION_MAX_RECORDS,
   faultFailCommit: 0,
   faultFailCount: 1,
   faultKind: "ioerr",

@@ -127,6 +127,8 @@ const META: { [K in SettingKey]: OptionMeta } = {
   retentionBatchRows: { description: "retention: journal rows removed per compaction transaction", arg: "<n>", minimum: 1 },
   retentionIntervalMs: { description: "retention: how often the background compactor runs", arg: "<ms>", minimum: 1 },
   checkpointIntervalMs: { description: "how often a worker thread checkpoints the WAL into the database file, so commits on the main thread never do (0: the writer checkpoints inside commits, SQLite's default)", arg: "<ms>", minimum: 0 },
+  projectionFlushMs: { description: "how often the tables derived from the journal (commands, idempotency, sessions, lanes) are written; the journal is still committed with every batch and the tables catch up from it at restart (0: written with every batch)", arg: "<ms>", minimum: 0 },
+  projectionMaxRecords: { description: "write the derived tables once this many journal records wait for them (bounds the memory they hold)", arg: "<n>", minimum: 1 },
   admissionFilterBits: { description: "bits of the in-memory filter of journaled ids and idempotency keys, so admitting a new id or key needs no SQLite lookup (0 disables)", arg: "<bits>", minimum: 0 },
   faultFailCommit: { description: "test only: make the Nth journal commit fail (0 disables)", arg: "<n>", minimum: 0 },
   faultFailCount: { description: "test only: how many consecutive commits fail once the fault triggers", arg: "<n>", minimum: 1 },

@@ -130,6 +130,8 @@ export interface AuditReads {
   laneNames(): string[];
   countIdempotencyKeys(): number;
 
+  /** Rows of a file whose derived tables lagged (projection.ts) that this reader materialized from the journal first, as a restart does; null when none. */
+  projectionLag?(): { fromSeq: number; toSeq: number } | null;
   /** Release what the reader holds (a reader on the writer's own connection leaves it open). */
   close(): void;
 }

@@ -151,7 +151,7 @@ export class BatchFold {
     const p = this.pendingOf(r, index, to, rev);
     foldFinish(p.changes, r, to, rev, outcomeJson);
     const expiresAt = r.idempotencyExpiresAt;
-    if (typeof expiresAt === "number") this.expireKey(this.commands.get(r.commandId)!, p, r.commandId, expiresAt);
+    if (typeof expiresAt === "number") this.expireKey(this.commands.get(r.commandId)!, r.commandId, expiresAt);
     if (r.effect) this.foldEffect(r.effect, stateJson, r.recordedAt, index, laneSeq);
   }
 
@@ -164,7 +164,22 @@ export class BatchFold {
     if (e) this.sessions.set(e.sessionId, { facts: factsAfter(this.sessions.get(e.sessionId)?.facts, e), pending: null });
   }
 
-  /** Write every deferred row whose check comes before `limit` (fold-queue.ts orderOf). */
+  /** Where the writes of the next batch begin in the queue (for check()). */
+  mark(): number {
+    return this.queue.length;
+  }
+
+  /** A projection that outlives the batch: the checks of the batch's deferred writes from `from` on, in record order (fold-queue.ts check). */
+  check(from: number): void {
+    this.queue.check(from);
+  }
+
+  /** Whether anything is deferred. */
+  get idle(): boolean {
+    return this.queue.length === 0 && this.commands.size === 0 && this.sessions.size === 0 && this.keys.size === 0;
+  }
+
+    /** Write every deferred row whose check comes before `limit` (fold-queue.ts orderOf). */
   settle(limit = Number.POSITIVE_INFINITY): void {
     this.queue.settle(limit);
   }
@@ -201,11 +216,11 @@ export class BatchFold {
   }
 
   /** The finished command's key entry starts expiring (its claim in this batch, or the stored entry). */
-  private expireKey(c: CommandEntry, p: CommandInsert | CommandUpdate, commandId: string, expiresAt: number): void {
+  private expireKey(c: CommandEntry, commandId: string, expiresAt: number): void {
     if (c.key === undefined) {
-      // admitted before this batch (so `p` is an update): its key comes back from its row's update, written now
-      this.queue.flushOne(p);
-      c.key = p instanceof CommandUpdate && p.returned ? toKey(p.returned) : null;
+      // admitted before (its row is not deferred): the key is on its stored row, set once at admission
+      const row = this.tx.current(commandId);
+      c.key = row ? toKey(row) : null;
     }
     const key = c.key;
     if (!key) return;

@@ -56,6 +56,9 @@ export abstract class Pending {
 
   /** Write the row as the batch left it; throws when the check of record #index fails. */
   abstract write(): void;
+
+  /** Read-only: whether write() would pass the check of record #index against the stored row now. */
+  abstract check(): boolean;
 }
 
 export class PendingQueue {
@@ -68,11 +71,36 @@ export class PendingQueue {
   reset(): void {
     this.items.length = 0;
     this.next = 0;
+    this.early = false;
   }
 
   /** Pushed in record order (and within a record in row order). */
   push(p: Pending): void {
     this.items.push(p);
+  }
+
+  /** How many writes were pushed so far (where a batch's own begin). */
+  get length(): number {
+    return this.items.length;
+  }
+
+  /**
+   * A projection that outlives its batch (projection.ts): run the check of every write pushed from
+   * `from` on, in record order, without writing; the first that would fail is written right then,
+   * so it raises the genuine error and wording. The others stay deferred.
+   */
+  check(from: number): void {
+    const items = this.items;
+    for (let i = Math.max(from, this.next); i < items.length; i++) {
+      const p = items[i]!;
+      if (p.done || p.check()) continue;
+      p.done = true;
+      try {
+        p.write();
+      } catch (err) {
+        throw new AtRecord(p.index, err);
+      }
+    }
   }
 
   /** Write, in order, every deferred row whose check comes before `limit` (orderOf). */
@@ -92,10 +120,14 @@ export class PendingQueue {
     }
   }
 
+  /** a write ran before its turn since the last reset() (a projection must then flush with the batch) */
+  early = false;
+
   /** Write one row before its turn; a refusal is reported after every earlier check ran. */
   flushOne(p: Pending): void {
     if (p.done) return;
     p.done = true;
+    this.early = true;
     try {
       p.write();
     } catch (err) {

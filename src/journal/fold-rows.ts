@@ -8,7 +8,7 @@
 import type Database from "better-sqlite3";
 import { InvariantViolation, Pending, ROW_COMMAND, ROW_KEY, ROW_SESSION } from "./fold-queue.js";
 import type { Statements } from "./statements.js";
-import { moveParams, type FinishedKeyRow, type TransitionStatements } from "./transition-sql.js";
+import { moveParams, sourcesFor, type FinishedKeyRow, type TransitionStatements } from "./transition-sql.js";
 import type { JournalRecord } from "./types.js";
 import type { CommandStatus, SessionEffect } from "../lifecycle/status.js";
 
@@ -120,6 +120,10 @@ export class CommandInsert extends Pending {
       c.finishedAt,
     );
   }
+
+  check(): boolean {
+    return this.st.commandExists.get(this.r.commandId) === undefined;
+  }
 }
 
 /** A command admitted before this batch: one UPDATE, guarded by its first change's compare-and-swap. */
@@ -153,6 +157,11 @@ export class CommandUpdate extends Pending {
     } else applied = st.run(...head, id, this.rev).changes === 1;
     if (!applied) throw new InvariantViolation(`${this.first.phase}: ${this.tx.describeRefusal(id, this.to, this.rev)}`);
   }
+
+  check(): boolean {
+    const cur = this.tx.current(this.first.commandId);
+    return cur !== undefined && cur.revision === this.rev - 1 && sourcesFor(this.first, this.to).includes(cur.status);
+  }
 }
 
 /** An idempotency key claimed in this batch, with the expiry its command's finished row gave it. */
@@ -174,6 +183,11 @@ export class KeyClaim extends Pending {
     if (this.st.foldedClaimIdempotency.run(this.scope, this.key, r.commandId, r.fingerprint ?? null, this.expiresAt, r.recordedAt).changes !== 1) {
       throw new InvariantViolation(keyHeld(this.scope, this.key));
     }
+  }
+
+  check(): boolean {
+    const row = this.st.idempotencyExpiry.get(this.scope, this.key) as { expires_at: number | null } | undefined;
+    return row === undefined || (row.expires_at !== null && row.expires_at <= this.r.recordedAt);
   }
 }
 
@@ -255,6 +269,14 @@ export class SessionWrite extends Pending {
     if (n !== 1) throw new InvariantViolation(sessionRefusal(st.sessionRow, e));
     if (this.checkpoint === null) st.dropSessionState.run(id);
     else if (this.checkpoint !== undefined) st.putSessionState.run(id, this.checkpoint.version, this.checkpoint.laneSeq, this.checkpoint.state);
+  }
+
+  check(): boolean {
+    const e = this.first;
+    const row = this.st.sessionRow.get(e.sessionId) as { version: number; deleted_at: number | null } | undefined;
+    if (e.kind === "create") return row === undefined || row.deleted_at !== null;
+    const live = row !== undefined && row.deleted_at === null;
+    return e.kind === "delete" ? live : live && row.version < e.version;
   }
 }
 

@@ -32,6 +32,8 @@ export interface LaneUpdate {
 export interface BatchResult {
   lastSeq: number;
   lanes: Map<string, LaneUpdate>;
+  /** the derived tables hold this batch and every one before it (nothing deferred) */
+  flushed: boolean;
 }
 
 /** JSON texts of a record, serialized once for the journal row and the tables. */
@@ -48,14 +50,33 @@ export interface MaterializerOptions {
   fold?: boolean;
 }
 
+/** How a batch is written (projection.ts). */
+export interface WriteMode {
+  /** false: the records are journal rows already (catch-up): materialize only, no journal row or index row */
+  append: boolean;
+  /** leave the derived rows and lane heads deferred past this batch (checked now, written by a later flush) */
+  defer: boolean;
+  /** a flush records how far the derived tables go (meta `materialized_seq`) */
+  watermark: boolean;
+}
+
+const PER_BATCH: WriteMode = { append: true, defer: false, watermark: false };
+
 export class Materializer {
-  /** within one batch: max(commands.accepted_at) so far (undefined: not read yet) */
+  /** max(commands.accepted_at) so far, the deferred rows included (undefined: not read since the last flush) */
   private batchMaxAcceptedAt: number | null | undefined;
   private readonly fold: BatchFold;
   private readonly folding: boolean;
   /** within one batch: the lane heads before it and the ones it advanced so far */
   private laneHeads: ReadonlyMap<string, number> = new Map();
   private batchLanes = new Map<string, LaneUpdate>();
+  /** lane heads of batches whose derived rows are deferred */
+  private readonly deferredLanes = new Map<string, LaneUpdate>();
+  /** records of the deferred batches: the first record of the next batch is #base of the queue */
+  private base = 0;
+  private appending = true;
+  /** this batch applied a record by itself (settleBefore) */
+  private wroteDirect = false;
 
   constructor(
     private readonly st: Statements,
@@ -67,29 +88,78 @@ export class Materializer {
     this.folding = opts.fold ?? true;
   }
 
-  /** Append + materialize every record after `lastSeq` (lane heads: `laneHeads`), then the lane heads. */
-  write(records: JournalRecord[], lastSeq: number, laneHeads: ReadonlyMap<string, number>): BatchResult {
+  /** Records whose derived rows are deferred (0: the tables are up to date). */
+  get deferred(): number {
+    return this.base;
+  }
+
+  /** Append + materialize every record after `lastSeq` (lane heads: `laneHeads`), then the lane heads (or defer them). */
+  write(records: JournalRecord[], lastSeq: number, laneHeads: ReadonlyMap<string, number>, mode: WriteMode = PER_BATCH): BatchResult {
     const lanes = new Map<string, LaneUpdate>();
     let seq = lastSeq;
     let i = 0;
-    this.batchMaxAcceptedAt = undefined;
+    if (this.base === 0) this.batchMaxAcceptedAt = undefined;
     this.laneHeads = laneHeads;
     this.batchLanes = lanes;
-    this.fold.reset();
+    this.appending = mode.append;
+    const from = this.fold.mark();
+    this.wroteDirect = false;
+    let defer = mode.defer;
     try {
-      for (; i < records.length; i++) seq = this.append(records[i]!, i, seq, lanes, laneHeads);
-      this.fold.settle();
+      for (; i < records.length; i++) seq = this.append(records[i]!, this.base + i, seq, lanes, laneHeads);
+      defer &&= !this.wroteDirect && !this.fold.queue.early;
+      if (defer) this.fold.check(from);
+      else this.fold.settle();
     } catch (err) {
       // the first violated check in record order: a deferred one of an earlier record comes first
-      const at = err instanceof AtRecord ? err : (this.fold.queue.earlierRefusal(i) ?? new AtRecord(i, err));
-      const r = records[at.index];
-      const where = r ? `record #${at.index} (seq ${r.seq}, ${r.phase} ${r.commandId})` : `record #${at.index}`;
+      const at = err instanceof AtRecord ? err : (this.fold.queue.earlierRefusal(this.base + i) ?? new AtRecord(this.base + i, err));
+      const k = at.index - this.base;
+      const r = records[k];
+      const where = r ? `record #${k} (seq ${r.seq}, ${r.phase} ${r.commandId})` : `record #${k}`;
+      this.lose();
       throw new JournalWriteError(`journal commit rolled back: ${where}: ${at.message}`, at.error);
-    } finally {
-      this.fold.reset();
     }
-    for (const [lane, u] of lanes) this.st.upsertLane.run(lane, u.laneSeq, u.at);
-    return { lastSeq: seq, lanes };
+    for (const [lane, u] of lanes) this.deferredLanes.set(lane, u);
+    if (defer) this.base += records.length;
+    else this.flushed(seq, mode.watermark);
+    return { lastSeq: seq, lanes, flushed: !defer };
+  }
+
+  /** Write everything deferred, the lane heads and (`watermark`) meta `materialized_seq` = `lastSeq`, inside the caller's transaction. */
+  flush(lastSeq: number, watermark: boolean): void {
+    try {
+      this.fold.settle();
+    } catch (err) {
+      this.lose();
+      throw new JournalWriteError(`projection flush failed: ${err instanceof Error ? err.message : String(err)}`, err);
+    }
+    this.flushed(lastSeq, watermark);
+  }
+
+  /** Forget everything deferred (its batch or flush rolled back): the caller catches the tables up from the journal. */
+  lose(): void {
+    this.fold.reset();
+    this.deferredLanes.clear();
+    this.base = 0;
+    this.batchMaxAcceptedAt = undefined;
+  }
+
+  /**
+   * A record applied by itself: every deferred row before it is written first, and its own rows at
+   * once, so this batch ends with a flush (the tables must never hold rows past the watermark that
+   * a catch-up would write again).
+   */
+  private settleBefore(i: number): void {
+    this.wroteDirect = true;
+    this.fold.settle(orderOf(i));
+  }
+
+  private flushed(lastSeq: number, watermark: boolean): void {
+    this.fold.reset();
+    for (const [lane, u] of this.deferredLanes) this.st.upsertLane.run(lane, u.laneSeq, u.at);
+    this.deferredLanes.clear();
+    this.base = 0;
+    if (watermark) this.st.setWatermark.run(String(lastSeq));
   }
 
   /** One record: gap checks, the journal row, its materialization. Returns its seq. */
@@ -103,18 +173,18 @@ export class Materializer {
     if (r.laneSeq !== laneHead + 1) {
       throw new InvariantViolation(`lane_seq must be gap-free in lane ${r.lane}: got ${r.laneSeq}, expected ${laneHead + 1}`);
     }
-    const json = this.insertRow(r, orig);
+    const json = this.appending ? this.insertRow(r, orig) : recordJson(r);
     if (TRANSITION_SET.has(r.phase)) {
       // every status change is a compare-and-swap through the transition table
       if (r.phase === "finished") this.finished(r, i, json);
       else if (this.folding && this.fold.canMove(r)) this.fold.move(r, i);
       else {
-        this.fold.settle(orderOf(i));
+        this.settleBefore(i);
         const refused = this.tx.apply(r);
         if (refused) throw new InvariantViolation(`${r.phase}: ${refused}`);
         this.fold.moved(r);
       }
-      this.tx.recordDecision(r);
+      if (this.appending) this.tx.recordDecision(r);
     } else if (r.phase === "accepted") this.accepted(r, i, json);
     else if (r.phase !== "replayed" && r.phase !== "conflict") throw new InvariantViolation(`unknown journal phase ${String((r as JournalRecord).phase)}`);
     if (pending) {
@@ -129,12 +199,7 @@ export class Materializer {
   /** The journal row, exactly as the record came (`orig`: status and revision as given). */
   private insertRow(r: JournalRecord, orig: JournalRecord): RecordJson {
     const effect = r.effect;
-    const json: RecordJson = {
-      params: toJson(r.params),
-      dependsOn: toJson(r.dependsOn),
-      outcome: toJson(r.outcome),
-      state: effect && (effect.kind === "create" || effect.kind === "write") ? toJsonNotNull(effect.state) : null,
-    };
+    const json = recordJson(r);
     this.st.insertJournal.run(
       r.seq,
       r.lane,
@@ -165,7 +230,7 @@ export class Materializer {
 
   private accepted(r: JournalRecord, i: number, json: RecordJson): void {
     if (!this.folding || !this.fold.canAccept(r)) {
-      this.fold.settle(orderOf(i));
+      this.settleBefore(i);
       this.applyAccepted(r, json);
       this.fold.admitted(r);
       return;
@@ -179,6 +244,7 @@ export class Materializer {
 
   /** history: clock_regressions lists every command accepted at an earlier time than a command before it */
   private noteAcceptedAt(r: JournalRecord): void {
+    if (!this.appending) return; // written with its journal row
     // max(accepted_at) is read once per batch, before the batch's first accepted row exists
     if (this.batchMaxAcceptedAt === undefined) this.batchMaxAcceptedAt = (this.st.maxAcceptedAt.get() as { m: number | null }).m;
     const max = this.batchMaxAcceptedAt;
@@ -188,6 +254,7 @@ export class Materializer {
 
   /** history: an accepted command's tags and dependencies, indexed */
   private indexAccepted(r: JournalRecord, tags: string[] | null): void {
+    if (!this.appending) return; // written with its journal row
     if (tags) for (const t of tags) this.tx.insertTag(t, r.seq, r.commandId);
     // "who depends on X" is an index lookup on command_dependencies
     if (r.dependsOn) for (const d of r.dependsOn) this.st.insertDependency.run(r.commandId, d, r.seq);
@@ -212,7 +279,7 @@ export class Materializer {
 
   private finished(r: JournalRecord, i: number, json: RecordJson): void {
     if (this.folding && this.fold.canFinish(r, json.outcome)) return this.fold.finish(r, i, json.outcome!, json.state, this.checkpointLaneSeq(r));
-    this.fold.settle(orderOf(i));
+    this.settleBefore(i);
     this.fold.moved(r, this.applyFinished(r, json));
   }
 
@@ -278,4 +345,14 @@ export class Materializer {
         throw new InvariantViolation(`unknown session effect ${String((e as { kind: unknown }).kind)}`);
     }
   }
+}
+
+function recordJson(r: JournalRecord): RecordJson {
+  const effect = r.effect;
+  return {
+    params: toJson(r.params),
+    dependsOn: toJson(r.dependsOn),
+    outcome: toJson(r.outcome),
+    state: effect && (effect.kind === "create" || effect.kind === "write") ? toJsonNotNull(effect.state) : null,
+  };
 }

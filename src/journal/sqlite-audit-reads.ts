@@ -12,6 +12,7 @@ import { assertReadableJournal } from "./file-identity.js";
 import { stmt } from "./queries/statements.js";
 import { rowToRecord, type JournalRow } from "./reader.js";
 import type { JournalRecord } from "./record.js";
+import { caughtUpCopy, projectionLag, type ProjectionLag } from "./projection.js";
 import { latestCheckpoint } from "./retention.js";
 import { readSessionState } from "./session-states.js";
 
@@ -38,7 +39,16 @@ export function openAuditDatabase(path: string): SqliteAuditReads {
     db.close();
     throw err;
   }
-  return new SqliteAuditReads(db, { shared: false });
+  // derived tables behind the journal (a kill -9 before their flush, projection.ts): audit a private
+  // copy caught up as a restart would, and say so
+  const lag = projectionLag(db);
+  if (!lag) return new SqliteAuditReads(db, { shared: false });
+  try {
+    const copy = caughtUpCopy(db);
+    return new SqliteAuditReads(new Database(copy.path, { readonly: true, fileMustExist: true }), { shared: false, lag, cleanup: copy.remove });
+  } finally {
+    db.close();
+  }
 }
 
 const SQL = {
@@ -111,11 +121,15 @@ function pageReader(db: Database.Database): PageReader {
 export class SqliteAuditReads implements AuditReads {
   /** whether the journal has session_states (schema v6) */
   private v6: boolean | undefined;
-  /** `shared`: the writer's own connection, left open by close() */
+  /** `shared`: the writer's own connection, left open by close(); `lag`/`cleanup`: a caught-up copy of a lagging file (projection.ts) */
   constructor(
     private readonly db: Database.Database,
-    private readonly opts: { shared: boolean },
+    private readonly opts: { shared: boolean; lag?: ProjectionLag; cleanup?: () => void },
   ) {}
+
+  projectionLag(): ProjectionLag | null {
+    return this.opts.lag ?? null;
+  }
 
   private get<T>(sql: string, ...args: unknown[]): T | undefined {
     return stmt(this.db, sql).get(...args) as T | undefined;
@@ -250,5 +264,6 @@ export class SqliteAuditReads implements AuditReads {
 
   close(): void {
     if (!this.opts.shared && this.db.open) this.db.close();
+    this.opts.cleanup?.();
   }
 }

@@ -5,7 +5,8 @@
  *   guarded by a single-writer lease (lease.ts). ":memory:" is the in-memory store (kind "memory",
  *   no lease, nothing survives close()).
  * - Write side: commit(records) appends the records and materializes them (materialize.ts) in ONE
- *   immediate transaction; anything refused rolls the whole batch back and surfaces as
+ *   immediate transaction (with `projectionFlushMs` the derived rows are checked in it and written by
+ *   a later flush: projection.ts); anything refused rolls the whole batch back and surfaces as
  *   JournalWriteError. The writer keeps the global seq and the lane heads in memory (loaded at open
  *   by recover.ts; the lease makes this process the only writer) and updates them only after a
  *   transaction committed.
@@ -17,7 +18,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import { DEFAULT_ADMISSION_FILTER_BITS, type Durability } from "../config/defaults.js";
+import { DEFAULT_ADMISSION_FILTER_BITS, DEFAULT_PROJECTION_MAX_RECORDS, type Durability } from "../config/defaults.js";
 import type { AuditReads } from "./audit-reads.js";
 import { rowToStoredCommand, type CommandRow } from "./codec.js";
 import { Checkpointer } from "./checkpointer.js";
@@ -26,10 +27,12 @@ import { FaultInjector, type FaultKind } from "./fault.js";
 import { FileGuard } from "./file-guard.js";
 import { inspectJournalFile, markJournalFile } from "./file-identity.js";
 import { DEFAULT_LEASE_HEARTBEAT_MS, Lease, assertSingleLink, type LeaseTakeover } from "./lease.js";
-import { Materializer, type BatchResult } from "./materialize.js";
+import { Materializer, type BatchResult, type WriteMode } from "./materialize.js";
 import { assertSchemaNotTooNew, runMigrations } from "./migrations/index.js";
 import { getCommandDetail, queryEntries, queryHistory } from "./queries.js";
 import type { CommandDetail, EntriesRequest, HistoryEntries, HistoryPage, HistoryRequest } from "./queries/types.js";
+import { Projection } from "./projection.js";
+import type { SqliteStoreOptions } from "./sqlite-options.js";
 import { readCausalFields, readJournal } from "./reader.js";
 import { readRecoveredState } from "./recover.js";
 import { compact, firstRetainedSeq, planCut, type CompactionReport, type RetentionPolicy } from "./retention.js";
@@ -49,40 +52,12 @@ import {
   type StoredCommand,
 } from "./types.js";
 
-export interface SqliteStoreOptions {
-  /** database file path, or ":memory:" for the in-memory store */
-  path: string;
-  durability: Durability;
-  /** test-only: make the Nth commit() call since open (1-based) fail; 0/undefined disables */
-  faultFailCommit?: number;
-  /** test-only: how many consecutive commits fail once the fault triggers (default 1) */
-  faultFailCount?: number;
-  /** test-only: the SQLite error the failing commits raise (default ioerr) */
-  faultKind?: FaultKind;
-  /** single-writer lease heartbeat interval (default 2000 ms) */
-  leaseHeartbeatMs?: number;
-  /** clock for lease timestamps (default Date.now) */
-  now?: () => number;
-  /** SQLite busy_timeout in ms (default 250) */
-  busyTimeoutMs?: number;
-  /** where a store that fails closed (files deleted, lease lost) or takes a lease over says so (default: nowhere) */
-  log?: StoreLog;
-  /** take the single-writer lease even from a holder that looks alive (config takeOverLease; logged) */
-  takeOverLease?: boolean;
-  /** test-only: false writes the derived rows record by record (the reference batch folding is compared with) */
-  foldBatches?: boolean;
-  /** size of the in-memory filter of journaled ids and idempotency keys (known-ids.ts), bits; 0 disables (default 2^24: 2 MiB) */
-  admissionFilterBits?: number;
-  /** WAL checkpoints by a worker thread every this many ms instead of inside commits (checkpointer.ts); 0 (default) leaves them to the writer */
-  checkpointIntervalMs?: number;
-  /** rows loaded into the database after its migrations, before its state is read (the Redis projection's checkpoint base) */
-  seed?: (db: Database.Database) => void;
-}
+export type { SqliteStoreOptions } from "./sqlite-options.js";
 
 const SYNCHRONOUS: Record<Durability, string> = { full: "FULL", normal: "NORMAL", off: "OFF" };
 
 /** One commit: the records and the commit's number (for the fault hook). */
-type WriteTransaction = Database.Transaction<(records: JournalRecord[], commitNo: number) => BatchResult>;
+type WriteTransaction = Database.Transaction<(records: JournalRecord[], commitNo: number, mode: WriteMode) => BatchResult>;
 
 export class SqliteStore implements Store {
   readonly kind: "memory" | "sqlite";
@@ -103,12 +78,10 @@ export class SqliteStore implements Store {
   /** why the store failed closed for good; null while healthy */
   private failure: string | null = null;
   private readonly log: StoreLog | undefined;
-  private readonly takeOverLease: boolean;
-  private readonly foldBatches: boolean;
   private readonly filterBits: number;
-  private readonly checkpointIntervalMs: number;
-  private readonly seed: ((db: Database.Database) => void) | undefined;
   private checkpointer: Checkpointer | null = null;
+  private readonly projectionOpts: { flushMs: number; maxRecords: number };
+  private projection: Projection | null = null;
   /** ids and keys the journal may hold; a miss skips the SQLite lookup */
   private known = new KnownIds(0);
 
@@ -121,7 +94,7 @@ export class SqliteStore implements Store {
   private recordsWritten = 0;
   private lastBatchSize = 0;
 
-  constructor(opts: SqliteStoreOptions) {
+  constructor(private readonly opts: SqliteStoreOptions) {
     this.path = opts.path;
     this.memory = opts.path === ":memory:";
     this.kind = this.memory ? "memory" : "sqlite";
@@ -131,11 +104,8 @@ export class SqliteStore implements Store {
     this.now = opts.now ?? Date.now;
     this.busyTimeoutMs = opts.busyTimeoutMs ?? 250;
     this.log = opts.log;
-    this.takeOverLease = opts.takeOverLease ?? false;
-    this.foldBatches = opts.foldBatches ?? true;
     this.filterBits = opts.admissionFilterBits ?? DEFAULT_ADMISSION_FILTER_BITS;
-    this.checkpointIntervalMs = opts.checkpointIntervalMs ?? 0;
-    this.seed = opts.seed;
+    this.projectionOpts = { flushMs: opts.projectionFlushMs ?? 0, maxRecords: opts.projectionMaxRecords ?? DEFAULT_PROJECTION_MAX_RECORDS };
     this.fault = new FaultInjector(opts.faultFailCommit ?? 0, opts.faultFailCount ?? 1, opts.faultKind ?? "ioerr");
   }
 
@@ -161,25 +131,28 @@ export class SqliteStore implements Store {
 
       let takeover: LeaseTakeover | undefined;
       if (!this.memory) {
-        lease = new Lease({ db, path: this.path, heartbeatMs: this.heartbeatMs, now: this.now, takeOver: this.takeOverLease });
+        lease = new Lease({ db, path: this.path, heartbeatMs: this.heartbeatMs, now: this.now, takeOver: (this.opts.takeOverLease ?? false) });
         takeover = lease.acquire();
       }
       this.schemaVersion = runMigrations(db, this.path);
-      this.seed?.(db);
+      this.opts.seed?.(db);
       lease?.beat(); // a long migration must not make our fresh lease look abandoned
       // a journal from before the mark existed gets it, under the lease
       if (kind === "unmarked") markJournalFile(db);
 
       this.db = db;
       this.st = prepareStatements(db);
-      const materializer = new Materializer(this.st, new TransitionStatements(db), () => db.inTransaction, { fold: this.foldBatches });
+      const materializer = new Materializer(this.st, new TransitionStatements(db), () => db.inTransaction, { fold: (this.opts.foldBatches ?? true) });
       this.txn = this.writeTransaction(db, materializer);
+      // the derived tables catch up with the journal before anything reads them
+      this.projection = new Projection(db, materializer, { ...this.projectionOpts, now: this.now, log: this.log });
+      this.projection.open();
 
       const recovered = readRecoveredState(db, this.schemaVersion);
       this.lastSeq = recovered.lastSeq;
       this.laneHeads.clear();
       for (const l of recovered.laneSeqs) this.laneHeads.set(l.lane, l.laneSeq);
-      if (takeover) this.reportTakeover(takeover, recovered);
+      if (takeover) reportTakeover(takeover, recovered, this.path, this.log);
       this.lease = lease;
       this.failure = null;
       this.guard = this.memory ? null : new FileGuard([this.path, `${this.path}-wal`]);
@@ -187,13 +160,14 @@ export class SqliteStore implements Store {
       this.commitCalls = 0;
       this.known = new KnownIds(this.filterBits);
       this.known.fill(db);
-      if (!this.memory && this.checkpointIntervalMs > 0) {
-        this.checkpointer = new Checkpointer(db, { path: this.path, intervalMs: this.checkpointIntervalMs, synchronous: SYNCHRONOUS[this.durability], busyTimeoutMs: this.busyTimeoutMs, log: this.log });
+      if (!this.memory && (this.opts.checkpointIntervalMs ?? 0) > 0) {
+        this.checkpointer = new Checkpointer(db, { path: this.path, intervalMs: (this.opts.checkpointIntervalMs ?? 0), synchronous: SYNCHRONOUS[this.durability], busyTimeoutMs: this.busyTimeoutMs, log: this.log });
         this.checkpointer.start();
       }
       return recovered;
     } catch (err) {
       lease?.release();
+      this.projection?.stop();
       this.db = null;
       this.st = null;
       this.txn = null;
@@ -204,10 +178,10 @@ export class SqliteStore implements Store {
 
   /** The transaction body: the lease still ours, every record appended and materialized, the fault hook. */
   private writeTransaction(db: Database.Database, materializer: Materializer): WriteTransaction {
-    return db.transaction((records: JournalRecord[], commitNo: number) => {
+    return db.transaction((records: JournalRecord[], commitNo: number, mode: WriteMode) => {
       // single writer: the lease row must still be ours, read under this transaction's write lock
       if (this.lease && !this.lease.verify()) throw new JournalWriteError(`journal ${this.path}: ${this.lease.lost}`);
-      const result = materializer.write(records, this.lastSeq, this.laneHeads);
+      const result = materializer.write(records, this.lastSeq, this.laneHeads, mode);
       // test-only: fail after every write of the batch, before the transaction commits
       this.fault.check(commitNo);
       return result;
@@ -229,9 +203,11 @@ export class SqliteStore implements Store {
     this.known.note(records);
     let result: BatchResult;
     try {
-      result = this.txn.immediate(records, commitNo);
+      this.projection!.beforeBatch();
+      result = this.txn.immediate(records, commitNo, this.projection!.mode(records.length));
     } catch (err) {
       this.commitFailures++;
+      this.projection!.failed();
       this.checkFiles("lease"); // a lease found taken over inside the transaction fails the store for good
       if (err instanceof JournalWriteError) throw err;
       const msg = err instanceof Error ? err.message : String(err);
@@ -243,19 +219,12 @@ export class SqliteStore implements Store {
       this.commitFailures++;
       throw new JournalWriteError(`journal ${this.path}: ${lost}; this batch is not durable`);
     }
+    this.projection!.committed(result.flushed);
     this.lastSeq = result.lastSeq;
     for (const [lane, u] of result.lanes) this.laneHeads.set(lane, u.laneSeq);
     this.commits++;
     this.recordsWritten += records.length;
     this.lastBatchSize = records.length;
-  }
-
-  /** A crashed holder's lease is the engine's to report (staleLeaseTakenOver); the store explains stale and forced takeovers. */
-  private reportTakeover(t: LeaseTakeover, recovered: RecoveredState): void {
-    if (t.kind !== "forced") recovered.staleLeaseTakenOver = t.holder;
-    if (t.kind !== "dead") {
-      this.log?.warn({ db: this.path, previousHolder: t.holder, takeover: t.kind, why: t.why }, `took over the journal lease of pid ${t.holder.pid} on ${t.holder.host}: ${t.why}`);
-    }
   }
 
   /**
@@ -289,37 +258,38 @@ export class SqliteStore implements Store {
 
   getCommand(commandId: string): StoredCommand | undefined {
     if (!this.known.mayHaveCommand(commandId)) return undefined;
+    this.projected();
     const row = this.statements().getCommand.get(commandId) as CommandRow | undefined;
     return row ? rowToStoredCommand(row) : undefined;
   }
 
   history(q: HistoryRequest): HistoryPage {
-    return queryHistory(this.database(), q);
+    return queryHistory(this.projected(), q);
   }
 
   historyEntries(q: EntriesRequest): HistoryEntries {
-    return queryEntries(this.database(), q);
+    return queryEntries(this.projected(), q);
   }
 
   commandDetail(commandId: string, opts: { maxRows: number }): CommandDetail | undefined {
-    return getCommandDetail(this.database(), commandId, opts);
+    return getCommandDetail(this.projected(), commandId, opts);
   }
 
   readJournal(opts: ReadJournalOptions): JournalRecord[] {
-    return readJournal(this.database(), opts);
+    return readJournal(this.raw(), opts);
   }
 
   causalFields(commandId: string): CausalFields | undefined {
-    return readCausalFields(this.database(), commandId);
+    return readCausalFields(this.projected(), commandId);
   }
 
   firstRetainedSeq(): number {
-    return firstRetainedSeq(this.database());
+    return firstRetainedSeq(this.raw());
   }
 
   /** In memory: the writer's connection (nothing else can open it); a file: a read-only connection of its own. */
   openAuditReads(): AuditReads {
-    const db = this.database();
+    const db = this.projected();
     return this.memory ? new SqliteAuditReads(db, { shared: true }) : openAuditDatabase(this.path);
   }
 
@@ -328,15 +298,17 @@ export class SqliteStore implements Store {
 
   getIdempotency(scope: string, key: string, now: number): IdempotencyHit | undefined {
     if (!this.known.mayHaveKey(scope, key)) return undefined;
+    this.projected();
     const row = this.statements().getIdempotency.get(scope, key, now) as { command_id: string; fingerprint: string | null } | undefined;
     return row ? { commandId: row.command_id, fingerprint: row.fingerprint } : undefined;
   }
 
   async compact(policy: RetentionPolicy, now: () => number): Promise<CompactionReport | null> {
-    const db = this.database();
+    const db = this.projected();
     const cut = planCut(db, policy, now());
     if (cut === 0) return null;
-    return compact(db, cut, policy.batchRows, now);
+    // between its steps commits may defer derived rows again: each step reads the tables flushed
+    return compact(db, cut, policy.batchRows, now, () => new Promise<void>((r) => setImmediate(r)).then(() => void this.projected()));
   }
 
   stats(): StoreStats {
@@ -354,9 +326,21 @@ export class SqliteStore implements Store {
 
   /**
    * The open connection, for the journal's own modules and tools (import, old-journal fixtures) and
-   * tests; not part of the Store contract. Writes of journal data go through commit() only.
+   * tests, its derived tables up to date (projection.ts); not part of the Store contract. Writes of
+   * journal data go through commit() only.
    */
   database(): Database.Database {
+    return this.projected();
+  }
+
+  /** The connection, every deferred derived row written first. */
+  private projected(): Database.Database {
+    this.raw();
+    this.projection?.settle(this.lastSeq);
+    return this.raw();
+  }
+
+  private raw(): Database.Database {
     if (!this.db) throw new Error(`journal ${this.path} is not open`);
     return this.db;
   }
@@ -375,6 +359,7 @@ export class SqliteStore implements Store {
 
   close(): void {
     const db = this.db;
+    this.flushBeforeClose();
     this.known.stop();
     void this.checkpointer?.stop();
     this.checkpointer = null;
@@ -388,8 +373,25 @@ export class SqliteStore implements Store {
     if (db?.open) db.close();
   }
 
+  /** What is deferred is written at close (if that fails, the next open catches up from the journal). */
+  private flushBeforeClose(): void {
+    try {
+      if (this.db?.open && !this.failure) this.projection?.settle(this.lastSeq);
+    } catch (err) {
+      this.log?.error({ db: this.path, err: String(err) }, "projection flush at close failed; the next open catches up from the journal");
+    }
+    this.projection?.stop();
+    this.projection = null;
+  }
+
   private statements(): Statements {
     if (!this.st) throw new Error(`store ${this.path} is not open`);
     return this.st;
   }
+}
+
+/** A crashed holder's lease is the engine's to report (staleLeaseTakenOver); the store explains stale and forced takeovers. */
+function reportTakeover(t: LeaseTakeover, recovered: RecoveredState, path: string, log: StoreLog | undefined): void {
+  if (t.kind !== "forced") recovered.staleLeaseTakenOver = t.holder;
+  if (t.kind !== "dead") log?.warn({ db: path, previousHolder: t.holder, takeover: t.kind, why: t.why }, `took over the journal lease of pid ${t.holder.pid} on ${t.holder.host}: ${t.why}`);
 }

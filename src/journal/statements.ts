@@ -22,6 +22,11 @@ export interface Statements {
   upsertLane: Database.Statement;
   getCommand: Database.Statement;
   getIdempotency: Database.Statement;
+  /** the read-only checks of a projection that outlives its batch (fold-rows.ts check()) */
+  commandExists: Database.Statement;
+  idempotencyExpiry: Database.Statement;
+  /** meta `materialized_seq`: the derived tables hold every journal row up to it (projection.ts) */
+  setWatermark: Database.Statement;
   /** one row per (command, dependency) */
   insertDependency: Database.Statement;
   /** the latest accepted time so far, and a command accepted before it */
@@ -97,6 +102,9 @@ export function prepareStatements(db: Database.Database): Statements {
     getIdempotency: db.prepare(
       "SELECT command_id, fingerprint FROM idempotency WHERE scope = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?)",
     ),
+    commandExists: db.prepare("SELECT 1 FROM commands WHERE command_id = ?"),
+    idempotencyExpiry: db.prepare("SELECT expires_at FROM idempotency WHERE scope = ? AND key = ?"),
+    setWatermark: db.prepare("INSERT INTO meta (key, value) VALUES ('materialized_seq', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
     insertDependency: db.prepare("INSERT OR IGNORE INTO command_dependencies (command_id, depends_on, accepted_seq) VALUES (?, ?, ?)"),
     maxAcceptedAt: db.prepare("SELECT max(accepted_at) AS m FROM commands"),
     insertClockRegression: db.prepare("INSERT OR REPLACE INTO clock_regressions (accepted_seq, accepted_at, previous_max) VALUES (?, ?, ?)"),

@@ -66,7 +66,7 @@ export class TransitionStatements {
   constructor(private readonly db: Database.Database) {
     this.insertTagSt = db.prepare("INSERT OR IGNORE INTO command_tags (tag, accepted_seq, command_id) VALUES (?, ?, ?)");
     this.insertDecisionSt = db.prepare("INSERT INTO decisions (seq, command_id, revision, kind, actor, at, step, comment) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-    this.currentSt = db.prepare("SELECT status, revision FROM commands WHERE command_id = ?");
+    this.currentSt = db.prepare("SELECT status, revision, idempotency_scope, idempotency_key FROM commands WHERE command_id = ?");
   }
 
   /**
@@ -78,6 +78,11 @@ export class TransitionStatements {
     const cur = current ?? (this.currentSt.get(r.commandId) as { revision: number } | undefined)?.revision;
     const status = r.status ?? LEGACY_STATUS[r.phase];
     return { ...r, revision: (cur ?? 0) + 1, ...(status ? { status } : {}), [LEGACY]: true } as JournalRecord;
+  }
+
+  /** The stored status, revision and idempotency key of a command. */
+  current(commandId: string): ({ status: CommandStatus; revision: number } & FinishedKeyRow) | undefined {
+    return this.currentSt.get(commandId) as ({ status: CommandStatus; revision: number } & FinishedKeyRow) | undefined;
   }
 
   insertTag(tag: string, acceptedSeq: number, commandId: string): void {

@@ -38,6 +38,8 @@ export async function createStore(config: CausewayConfig, log: Logger): Promise<
       takeOverLease: config.takeOverLease,
       admissionFilterBits: config.admissionFilterBits,
       checkpointIntervalMs: config.checkpointIntervalMs,
+      projectionFlushMs: config.projectionFlushMs,
+      projectionMaxRecords: config.projectionMaxRecords,
       log,
     });
     return { store, warnings: [] };

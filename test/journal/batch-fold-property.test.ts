@@ -9,7 +9,7 @@ import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { SqliteStore } from "../../src/journal/sqlite-store.js";
 import type { JournalRecord } from "../../src/journal/types.js";
-import { Model, batchesArb, buildBatch } from "./batch-ops.js";
+import { Model, batchesArb, buildBatch, attempt } from "./batch-ops.js";
 import { RecordBuilder, dumpTables } from "./helpers.js";
 
 const seed = Number(process.env.FC_SEED ?? Date.now());
@@ -32,15 +32,6 @@ function derived(s: SqliteStore): Record<string, unknown[]> {
   const out = dumpTables(db);
   for (const t of ["decisions", "command_tags", "command_dependencies", "clock_regressions"]) out[t] = db.prepare(`SELECT * FROM ${t} ORDER BY 1, 2, 3`).all();
   return out;
-}
-
-function attempt(s: SqliteStore, records: JournalRecord[]): string | null {
-  try {
-    s.commit(records);
-    return null;
-  } catch (e) {
-    return (e as Error).message;
-  }
 }
 
 describe("#17 batch folding: property", () => {

@@ -6,7 +6,7 @@
  */
 import fc from "fast-check";
 import type { SqliteStore } from "../../src/journal/sqlite-store.js";
-import type { JournalRecord } from "../../src/journal/types.js";
+import type { JournalRecord, Store } from "../../src/journal/types.js";
 import type { CommandStatus, JournalPhase, SessionEffect } from "../../src/lifecycle/status.js";
 import { RecordBuilder, type Partial0 } from "./helpers.js";
 
@@ -152,4 +152,14 @@ export function buildBatch(model: Model, ops: Op[]): { built: JournalRecord[]; b
   const built = ops.map((op) => model.row(op));
   const batch = built.map((r, k) => (ops[k]!.dev !== 33 ? r : ops[k]!.pick % 2 ? { ...r, seq: r.seq + 1 } : { ...r, phase: "bogus" as JournalPhase }));
   return { built, batch };
+}
+
+/** Commit `records`: null when committed, else the refusal's message. */
+export function attempt(s: Store, records: JournalRecord[]): string | null {
+  try {
+    s.commit(records);
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }

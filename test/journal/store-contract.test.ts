@@ -34,6 +34,8 @@ afterAll(async () => {
 
 const PROVIDERS: Provider[] = [
   { name: "sqlite file", durable: true, make: (dir) => new SqliteStore({ path: join(dir, "contract.db"), durability: "off" }) },
+  // #17 the derived tables as a projection flushed later than the journal (projection.ts): the same contract
+  { name: "sqlite file, deferred projection", durable: true, make: (dir) => new SqliteStore({ path: join(dir, "contract.db"), durability: "off", projectionFlushMs: 60_000 }) },
   { name: "sqlite :memory:", durable: false, make: () => new SqliteStore({ path: ":memory:", durability: "off" }) },
   { name: "redis", durable: true, make: (dir) => new RedisStore({ url: redis.url(), name: basename(dir), projectionPath: ":memory:" }) },
 ];

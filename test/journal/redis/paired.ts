@@ -6,18 +6,11 @@ import { expect } from "vitest";
 import { RedisStore } from "../../../src/journal/redis/redis-store.js";
 import { SqliteStore } from "../../../src/journal/sqlite-store.js";
 import type { JournalRecord, Store } from "../../../src/journal/types.js";
-import { Model, buildBatch, type Op } from "../batch-ops.js";
+import { Model, attempt, buildBatch, type Op } from "../batch-ops.js";
 import { RecordBuilder } from "../helpers.js";
 
 /** null: committed; else the refusal's message */
-export function attempt(s: Store, records: JournalRecord[]): string | null {
-  try {
-    s.commit(records);
-    return null;
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
+export { attempt };
 
 /** The refusal up to the reason: which record was refused. */
 export const refusedRecord = (why: string | null): string | null => (why === null ? null : (/^journal commit rolled back: (record #\d+ \([^)]*\))/.exec(why)?.[1] ?? why));
