@@ -3,7 +3,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CAUSEWAY_APPLICATION_ID } from "../../src/journal/file-identity.js";
-import { LATEST_SCHEMA_VERSION, MIGRATIONS } from "../../src/journal/migrations/index.js";
+import { LATEST_SCHEMA_VERSION, MIGRATIONS, readSchemaVersion } from "../../src/journal/migrations/index.js";
 import { writeOldJournal } from "../../src/journal/migrations/old-journal.js";
 import { queryHistory } from "../../src/journal/queries.js";
 import { SqliteStore } from "../../src/journal/sqlite-store.js";
@@ -35,7 +35,7 @@ function snapshot(db: Database.Database) {
 describe("migrations", () => {
   it("are numbered 1..N without gaps", () => {
     expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
-    expect(LATEST_SCHEMA_VERSION).toBe(6);
+    expect(LATEST_SCHEMA_VERSION).toBe(7);
   });
 
   it("migrates the v1 fixture to v3 without changing any outcome, key, session or lane", () => {
@@ -269,10 +269,11 @@ describe("migrations", () => {
     s.open();
     s.close();
     const raw = new Database(path);
-    raw.prepare("UPDATE meta SET value = '7' WHERE key = 'schema_version'").run();
+    const newer = LATEST_SCHEMA_VERSION + 1;
+    raw.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(newer));
     raw.close();
     expect(() => new SqliteStore({ path, durability: "normal" }).open()).toThrow(
-      expect.objectContaining({ code: "schema_too_new", message: expect.stringContaining("schema version 7") }),
+      expect.objectContaining({ code: "schema_too_new", message: expect.stringContaining(`schema version ${newer}`) }),
     );
   });
 
@@ -282,6 +283,30 @@ describe("migrations", () => {
     const s = new SqliteStore({ path, durability: "off" });
     expect(s.open().schemaVersion).toBe(LATEST_SCHEMA_VERSION);
     s.close();
+  });
+});
+
+describe("#17 migration 7 (projection watermark)", () => {
+  it("#17 a v6 journal migrates to v7 without any table, index, view or trigger change; only the version rises", () => {
+    const path = join(tmp.dir, "v6.db");
+    expect(writeOldJournal(path, 6, [])).toBe(6);
+    const schemaOf = (): unknown[] => {
+      const db = new Database(path, { readonly: true });
+      try {
+        return db.prepare("SELECT type, name, sql FROM sqlite_master ORDER BY type, name").all();
+      } finally {
+        db.close();
+      }
+    };
+    const before = schemaOf();
+    const s = new SqliteStore({ path, durability: "off" });
+    expect(s.open().schemaVersion).toBe(7);
+    s.close();
+    expect(schemaOf()).toEqual(before);
+    // a causeway that knows only v6 refuses the file (the rule it applies: version above its newest)
+    const raw = new Database(path, { readonly: true });
+    expect(readSchemaVersion(raw)).toBeGreaterThan(6);
+    raw.close();
   });
 });
 

@@ -9,7 +9,7 @@
  *  - A database whose version is newer than `LATEST_SCHEMA_VERSION` is refused (`schema_too_new`):
  *    an older causeway must not write to a schema it does not understand.
  *
- * One file per migration (v1.ts … v6.ts); docs/journal-schema.md documents every table, index and
+ * One file per migration (v1.ts … v7.ts); docs/journal-schema.md documents every table, index and
  * view they create.
  */
 import type Database from "better-sqlite3";
@@ -21,13 +21,14 @@ import { V3 } from "./v3.js";
 import { V4 } from "./v4.js";
 import { V5 } from "./v5.js";
 import { V6 } from "./v6.js";
+import { V7 } from "./v7.js";
 
 export type { Migration } from "./migration.js";
 export { LEASE_TABLE_SQL } from "./v1.js";
 export { RETENTION_SCHEMA_SQL } from "./v4.js";
 export { UNFINISHED_SQL_LIST } from "./v5.js";
 
-export const MIGRATIONS: Migration[] = [V1, V2, V3, V4, V5, V6];
+export const MIGRATIONS: Migration[] = [V1, V2, V3, V4, V5, V6, V7];
 
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
