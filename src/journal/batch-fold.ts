@@ -88,14 +88,15 @@ export class BatchFold {
     return scope !== null && !this.keys.has(keyId(scope, key));
   }
 
-  accept(r: JournalRecord, index: number, json: AcceptedJson, tags: string | null, notBefore: number | null): void {
-    const insert = new CommandInsert(index, r, json, tags, notBefore, this.st);
+  /** `fresh`: the admission filter says the journal never held this id nor this key (their checks need no read) */
+  accept(r: JournalRecord, index: number, json: AcceptedJson, tags: string | null, notBefore: number | null, fresh = false): void {
+    const insert = new CommandInsert(index, r, json, tags, notBefore, this.st, fresh);
     this.queue.push(insert);
     const key = r.idempotencyKey ?? null;
     const scope = r.idempotencyScope ?? null;
     this.commands.set(r.commandId, { status: "queued", revision: 0, key: key === null || scope === null ? null : { scope, key }, pending: insert });
     if (key === null || scope === null) return;
-    const claim = new KeyClaim(index, r, scope, key, this.st);
+    const claim = new KeyClaim(index, r, scope, key, this.st, fresh);
     this.queue.push(claim);
     this.keys.set(keyId(scope, key), { commandId: r.commandId, claim });
   }

@@ -97,6 +97,8 @@ export class CommandInsert extends Pending {
     private readonly tags: string | null,
     private readonly notBefore: number | null,
     private readonly st: Statements,
+    /** the admission filter said no journal row ever had this id (check() needs no read) */
+    private readonly fresh = false,
   ) {
     super(index, ROW_COMMAND);
     this.changes = changes("queued", 0, 1, r.recordedAt);
@@ -122,7 +124,7 @@ export class CommandInsert extends Pending {
   }
 
   check(): boolean {
-    return this.st.commandExists.get(this.r.commandId) === undefined;
+    return this.fresh || this.st.commandExists.get(this.r.commandId) === undefined;
   }
 }
 
@@ -174,6 +176,8 @@ export class KeyClaim extends Pending {
     readonly scope: string,
     readonly key: string,
     private readonly st: Statements,
+    /** the admission filter said no journal row ever claimed this key (check() needs no read) */
+    private readonly fresh = false,
   ) {
     super(index, ROW_KEY);
   }
@@ -186,6 +190,7 @@ export class KeyClaim extends Pending {
   }
 
   check(): boolean {
+    if (this.fresh) return true;
     const row = this.st.idempotencyExpiry.get(this.scope, this.key) as { expires_at: number | null } | undefined;
     return row === undefined || (row.expires_at !== null && row.expires_at <= this.r.recordedAt);
   }

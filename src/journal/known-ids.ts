@@ -50,15 +50,24 @@ export class KnownIds {
     return !this.full || this.filter!.mayContain(idemKey(scope, key));
   }
 
-  /** Note a batch about to be written: its accepted ids and keys. */
-  note(records: readonly JournalRecord[]): void {
+  /**
+   * Note a batch about to be written: its accepted ids and keys. Returns the accepted records whose
+   * id (and key, if any) the filter did not hold before, once it is in use: the journal never held
+   * them, so their rows cannot exist yet (a batch's own repeats are the batch's to find).
+   */
+  note(records: readonly JournalRecord[]): Set<JournalRecord> {
+    const fresh = new Set<JournalRecord>();
     const f = this.filter;
-    if (!f) return;
+    if (!f) return fresh;
     for (const r of records) {
       if (r.phase !== "accepted") continue;
-      f.add(commandKey(r.commandId));
-      if (r.idempotencyKey != null && r.idempotencyScope != null) f.add(idemKey(r.idempotencyScope, r.idempotencyKey));
+      const id = commandKey(r.commandId);
+      const key = r.idempotencyKey != null && r.idempotencyScope != null ? idemKey(r.idempotencyScope, r.idempotencyKey) : null;
+      if (this.full && !f.mayContain(id) && (key === null || !f.mayContain(key))) fresh.add(r);
+      f.add(id);
+      if (key !== null) f.add(key);
     }
+    return fresh;
   }
 
   /** Fill from the commands and idempotency tables in slices; `done` runs once the filter is in use. */

@@ -58,6 +58,8 @@ export interface WriteMode {
   defer: boolean;
   /** a flush records how far the derived tables go (meta `materialized_seq`) */
   watermark: boolean;
+  /** accepted records whose id and key the journal never held (the admission filter's misses, known-ids.ts) */
+  fresh?: ReadonlySet<JournalRecord>;
 }
 
 const PER_BATCH: WriteMode = { append: true, defer: false, watermark: false };
@@ -75,6 +77,8 @@ export class Materializer {
   /** records of the deferred batches: the first record of the next batch is #base of the queue */
   private base = 0;
   private appending = true;
+  /** this batch's accepted records the journal never held (WriteMode.fresh) */
+  private fresh: ReadonlySet<JournalRecord> | undefined;
   /** this batch applied a record by itself (settleBefore) */
   private wroteDirect = false;
 
@@ -102,6 +106,7 @@ export class Materializer {
     this.laneHeads = laneHeads;
     this.batchLanes = lanes;
     this.appending = mode.append;
+    this.fresh = mode.fresh;
     const from = this.fold.mark();
     this.wroteDirect = false;
     let defer = mode.defer;
@@ -238,7 +243,7 @@ export class Materializer {
     this.noteAcceptedAt(r);
     const tags = Array.isArray(r.detail?.tags) ? (r.detail.tags as string[]) : null;
     const notBefore = typeof r.detail?.notBefore === "number" ? r.detail.notBefore : null;
-    this.fold.accept(r, i, json, tags && tags.length > 0 ? JSON.stringify(tags) : null, notBefore);
+    this.fold.accept(r, i, json, tags && tags.length > 0 ? JSON.stringify(tags) : null, notBefore, this.fresh?.has(r) ?? false);
     this.indexAccepted(r, tags);
   }
 

@@ -200,11 +200,11 @@ export class SqliteStore implements Store {
       throw new JournalWriteError(`journal ${this.path}: ${down}`);
     }
     // before the write: an id must be in the filter by the time its row is visible (a failed batch only leaves stale entries)
-    this.known.note(records);
+    const fresh = this.known.note(records);
     let result: BatchResult;
     try {
       this.projection!.beforeBatch();
-      result = this.txn.immediate(records, commitNo, this.projection!.mode(records.length));
+      result = this.txn.immediate(records, commitNo, { ...this.projection!.mode(records.length), fresh });
     } catch (err) {
       this.commitFailures++;
       this.projection!.failed();
