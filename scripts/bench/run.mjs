@@ -133,15 +133,15 @@ if (want("s1")) {
     log(`s1: durable set throughput, one WebSocket, 64 sessions, ${WINDOW} in flight, durability ${durability}`);
     const rs = await runs(P.runs, () => s1Throughput({ durability, commands: P.s1.commands, window: WINDOW, warmup: P.s1.warmup }));
     const m = median(rs.map((r) => r.commandsPerSec));
-    S.s1[durability] = { commandsPerSec: m, runs: rs, ratioToWsEcho: m / echo, ratioToCeiling: m / ceiling, p99Ms: median(rs.map((r) => r.latencyMs.p99)), writtenBytesPerCommand: median(rs.map((r) => r.writtenBytesPerCommand)) };
-    log(`  ${fmt(m)} commands/s (${fmt(m / echo, 3)} × ws echo, ${xCeiling(m)}), ${fmt(median(rs.map((r) => r.rowsPerCommit)))} journal rows per commit, ${fmt(S.s1[durability].writtenBytesPerCommand)} bytes written per command`);
+    S.s1[durability] = { commandsPerSec: m, runs: rs, ratioToWsEcho: m / echo, ratioToCeiling: m / ceiling, p99Ms: median(rs.map((r) => r.latencyMs.p99)), writtenBytesPerCommand: median(rs.map((r) => r.writtenBytesPerCommand)), cpuUsPerCommand: median(rs.map((r) => r.cpuUsPerCommand)) };
+    log(`  ${fmt(m)} commands/s (${fmt(m / echo, 3)} × ws echo, ${xCeiling(m)}), ${fmt(median(rs.map((r) => r.rowsPerCommit)))} journal rows per commit, ${fmt(S.s1[durability].writtenBytesPerCommand)} bytes written and ${fmt(S.s1[durability].cpuUsPerCommand)} µs of server CPU per command`);
   }
   log(`s1: the same, durability full, responses only (subscribe {lifecycle: "none"})`);
   const rs = await runs(P.runs, () => s1Throughput({ durability: "full", commands: P.s1.commands, window: WINDOW, warmup: P.s1.warmup, lifecycle: "none" }));
   const m = median(rs.map((r) => r.commandsPerSec));
   const ceilingResponses = out.baselines.ceiling.responsesOnly?.[1]?.commandsPerSec;
-  S.s1.responsesOnly = { commandsPerSec: m, runs: rs, ratioToWsEcho: m / echo, ratioToCeilingResponsesOnly: ceilingResponses ? m / ceilingResponses : null, p99Ms: median(rs.map((r) => r.latencyMs.p99)) };
-  log(`  ${fmt(m)} commands/s (${fmt(m / echo, 3)} × ws echo${ceilingResponses ? `, ${fmt(m / ceilingResponses, 3)} × ceiling responses only` : ""})`);
+  S.s1.responsesOnly = { commandsPerSec: m, runs: rs, ratioToWsEcho: m / echo, ratioToCeilingResponsesOnly: ceilingResponses ? m / ceilingResponses : null, p99Ms: median(rs.map((r) => r.latencyMs.p99)), cpuUsPerCommand: median(rs.map((r) => r.cpuUsPerCommand)) };
+  log(`  ${fmt(m)} commands/s (${fmt(m / echo, 3)} × ws echo${ceilingResponses ? `, ${fmt(m / ceilingResponses, 3)} × ceiling responses only` : ""}), ${fmt(S.s1.responsesOnly.cpuUsPerCommand)} µs of server CPU per command`);
 }
 if (want("s1")) {
   // the Redis store (#18), same load: a fresh redis-server per run, appendonly yes + appendfsync always
@@ -253,6 +253,10 @@ if (S.s1) {
 if (S.s1?.full.writtenBytesPerCommand != null) {
   const b = S.s1.full.writtenBytesPerCommand;
   row("1 durable set, 1 ws, 64 sessions, 256 in flight", "bytes written to storage per command (full)", b, "B", "≤ 4,096", b <= 4096, "");
+}
+if (S.s1?.full.cpuUsPerCommand != null) {
+  const cpu = (r) => fmt(r.cpuUsPerCommand);
+  row("1 durable set, 1 ws, 64 sessions, 256 in flight", "server CPU per command, full / normal / responses only", `${cpu(S.s1.full)} / ${cpu(S.s1.normal)} / ${cpu(S.s1.responsesOnly)}`, "µs", "", undefined, "");
 }
 if (S.s2) {
   for (const [rate, r] of Object.entries(S.s2)) {

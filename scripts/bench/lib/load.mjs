@@ -2,7 +2,7 @@
 // and the same load against the ceiling baseline (lib/baselines.mjs), so their ratios compare like
 // with like. 64 sessions, each command a one-key `set` with an id and an idempotency key.
 import { openLoop, pipeline } from "./clients.mjs";
-import { procWriteBytes, sleep } from "./stats.mjs";
+import { procCpuUs, procWriteBytes, sleep } from "./stats.mjs";
 
 export const SESSIONS = 64;
 
@@ -36,16 +36,20 @@ export async function pipelinedSets(client, { commands, window, warmup, label = 
   const before = await journalStats(client);
   const written0 = pid === null ? null : procWriteBytes(pid);
   const storeWritten0 = storePid === null ? null : procWriteBytes(storePid);
+  const cpu0 = pid === null ? null : procCpuUs(pid);
   const r = await pipeline(client, { total: commands, window, frame: setFrame("b") });
   const written1 = pid === null ? null : procWriteBytes(pid);
   const storeWritten1 = storePid === null ? null : procWriteBytes(storePid);
+  const cpu1 = pid === null ? null : procCpuUs(pid);
   if (r.failed) throw new Error(`${label}: ${r.failed} commands failed: ${client.failures.join(" | ")}`);
   const after = await journalStats(client);
   const batches = after.batches - before.batches;
   // bytes the server process wrote to storage (WAL, checkpoints) per measured command
   const writtenBytesPerCommand = written0 === null || written1 === null ? null : (written1 - written0) / commands;
   const storeWrittenBytesPerCommand = storeWritten0 === null || storeWritten1 === null ? null : (storeWritten1 - storeWritten0) / commands;
-  return { commands, window, sessions: SESSIONS, commandsPerSec: r.perSec, latencyMs: r.latencyMs, commits: batches, rowsPerCommit: batches ? (after.records - before.records) / batches : null, writtenBytesPerCommand, storeWrittenBytesPerCommand };
+  // the server's CPU time per measured command (all its threads): less noisy than commands/s on a shared VM
+  const cpuUsPerCommand = cpu0 === null || cpu1 === null ? null : (cpu1 - cpu0) / commands;
+  return { commands, window, sessions: SESSIONS, commandsPerSec: r.perSec, latencyMs: r.latencyMs, commits: batches, rowsPerCommit: batches ? (after.records - before.records) / batches : null, writtenBytesPerCommand, storeWrittenBytesPerCommand, cpuUsPerCommand };
 }
 
 /** s2's load on a connected client: 64 sessions, `warmup` commands 64 in flight, then an open loop at each rate. */

@@ -43,6 +43,21 @@ export function procMem(pid) {
   }
 }
 
+/**
+ * CPU time (user + system, all threads) a live process has used so far, in microseconds
+ * (Linux /proc/<pid>/stat fields 14 and 15, in clock ticks of 10 ms), or null.
+ */
+export function procCpuUs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // the command name (field 2) may hold spaces: count fields after its closing parenthesis
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) * 10_000;
+  } catch {
+    return null;
+  }
+}
+
 /** Bytes a live process has caused to be written to storage so far (Linux /proc/<pid>/io write_bytes), or null. */
 export function procWriteBytes(pid) {
   try {
