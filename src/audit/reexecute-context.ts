@@ -82,9 +82,9 @@ export function buildReexecContext(input: ReexecContextInput): ReexecRun {
       limitAssumed = true;
     },
   });
-  return {
-    ...run,
+  // added to the run itself (a class instance: a spread would drop its methods)
+  return Object.assign(run, {
     consumed: () => ({ clock: clockAt, random: randomAt }),
     limitAssumed: () => limitAssumed,
-  };
+  });
 }

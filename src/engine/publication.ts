@@ -23,7 +23,8 @@ export class Publication {
   ) {}
 
   lifecycle(type: "command_accepted" | "command_started" | "command_finished", job: Job, record: JournalRecord, outcome?: Outcome): void {
-    this.p.publisher.command(job.sessionId, job.actor, lifecycleEvent(type, record, job, job.id, outcome), job.conn);
+    // built only if some connection wants it (a connection may have narrowed its lifecycle events)
+    this.p.publisher.command(job.sessionId, job.actor, () => lifecycleEvent(type, record, job, job.id, outcome), job.conn);
   }
 
   /** A committed governance row (pending, approval, approved, released, renewed) as its event. */

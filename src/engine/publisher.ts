@@ -153,7 +153,8 @@ export class Publisher {
    * A command fact (see the header): `actor` and `sessionId` are the command's, `submitter` its
    * connection (null after a restart).
    */
-  command(sessionId: string | null, actor: string, frame: object, submitter: Connection | null): void {
+  /** `frame`: the event, or how to build it (built and serialized once, and only if a connection wants it) */
+  command(sessionId: string | null, actor: string, frame: object | (() => object), submitter: Connection | null): void {
     let text: string | undefined;
     const subscribers = sessionId !== null ? this.bySession.get(sessionId) : undefined;
     for (const c of this.connections) {
@@ -165,7 +166,7 @@ export class Publisher {
       if (this.visible !== null && c !== submitter && !this.visible(c, sessionId, actor)) continue;
       const held = this.suppressed.get(c);
       if (held && (held.all || (sessionId !== null && held.sessionId === sessionId))) continue;
-      c.send((text ??= serialize(frame as never)), "event");
+      c.send((text ??= serialize((typeof frame === "function" ? frame() : frame) as never)), "event");
     }
   }
 

@@ -70,5 +70,6 @@ export function buildContext(job: Job, deps: ContextDeps): RunRecord {
     if (clock.length === 0 && randoms.length === 0) return undefined;
     return { ...(clock.length ? { clock } : {}), ...(randoms.length ? { random: randoms } : {}) };
   };
-  return { ...run, events, recorded };
+  // added to the run itself (a class instance: a spread would drop its methods)
+  return Object.assign(run, { events, recorded });
 }
