@@ -26,6 +26,9 @@ import { prepareStatements } from "./statements.js";
 import { TransitionStatements } from "./transition-sql.js";
 import type { StoreLog } from "./types.js";
 
+/** SQLite's `synchronous` level NORMAL (0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA). */
+const SYNCHRONOUS_NORMAL = 1;
+
 /** Journal rows materialized per step of a catch-up (one transaction in all). */
 const CATCH_UP_PAGE = 10_000;
 
@@ -107,12 +110,30 @@ export class Projection {
     if (this.m.deferred === 0) return;
     try {
       if (this.db.inTransaction) this.m.flush(lastSeq, true);
-      else this.db.transaction(() => this.m.flush(lastSeq, true)).immediate();
+      else this.flushOnItsOwn(lastSeq);
     } catch (err) {
       this.lagging = true;
       throw err;
     }
     this.lastFlush = this.opts.now();
+  }
+
+  /**
+   * A flush in a transaction of its own holds only derived rows and the watermark, all rebuilt from
+   * the journal by a catch-up if lost, so it commits without waiting for an fsync: with
+   * `synchronous = NORMAL` a WAL commit is still atomic and never corrupts the file; a power cut may
+   * roll it back (the tables then lag again, as after a kill -9), and the next fsync'd commit makes
+   * it durable with its own frames. A read after a write, and the idle timer, no longer wait on one.
+   */
+  private flushOnItsOwn(lastSeq: number): void {
+    const level = this.db.pragma("synchronous", { simple: true }) as number;
+    const relax = level > SYNCHRONOUS_NORMAL;
+    if (relax) this.db.pragma(`synchronous = ${SYNCHRONOUS_NORMAL}`);
+    try {
+      this.db.transaction(() => this.m.flush(lastSeq, true)).immediate();
+    } finally {
+      if (relax) this.db.pragma(`synchronous = ${level}`);
+    }
   }
 
   /** Materialize the journal rows after the watermark again (restart, or deferred state lost), in one transaction. */
