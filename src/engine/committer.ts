@@ -88,7 +88,11 @@ export class Committer {
   append(record: NewRecord, hooks: CommitHooks = {}): JournalRecord {
     const laneSeq = (this.laneSeqs.get(record.lane) ?? 0) + 1;
     this.laneSeqs.set(record.lane, laneSeq);
-    const full = { ...this.transform(record), seq: this.nextSeq++, laneSeq } as JournalRecord;
+    // the record is built for this call (engine/records.ts, duplicates.ts) or copied by the
+    // redactor: numbered in place rather than copied again (#17)
+    const full = this.transform(record) as JournalRecord;
+    full.seq = this.nextSeq++;
+    full.laneSeq = laneSeq;
     this.buffer.push(full);
     this.hooks.push(hooks);
     this.schedule();

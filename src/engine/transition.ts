@@ -14,8 +14,11 @@ export function transition(committer: Committer, job: Job, to: CommandStatus, re
   job.revision += 1;
   job.storeStatus = to;
   const revision = job.revision;
+  // every caller builds `record` for this call (records.ts): set on it, not copied (#17)
+  record.status = to;
+  record.revision = revision;
   committer.append(
-    { ...record, status: to, revision },
+    record,
     {
       onCommit: (r) => {
         job.durableStatus = to;

@@ -75,9 +75,9 @@ describe("#17 handler context", () => {
   it("#17 ctx.sessions stages at most one create in a server-scope command; a session-scope one cannot use it", () => {
     const server = createContext(input({ scope: "server", sessionId: null, state: undefined }));
     expect(server.ctx.sessions.create("n1", { x: 1 })).toEqual({ sessionId: "n1", sessionVersion: 0, createdAt: 0 });
-    expect(() => server.ctx.sessions.create("n2")).toThrow(/at most one session/);
+    expect(() => server.ctx.sessions.create("n2", {})).toThrow(/at most one session/);
     expect(server.sessionOp()).toMatchObject({ kind: "create", sessionId: "n1", state: { x: 1 } });
     const session = createContext(input());
-    expect(() => session.ctx.sessions.create("n3")).toThrow(/only available to server-scope/);
+    expect(() => session.ctx.sessions.create("n3", {})).toThrow(/only available to server-scope/);
   });
 });
