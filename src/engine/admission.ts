@@ -210,7 +210,8 @@ export class Admitter {
 /** The handler's params: every field that is not an envelope field (server commands keep `sessionId`). */
 function paramsOf(env: CommandEnvelope, def: CommandDefinition): Record<string, unknown> {
   const params: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(env)) if (!ENVELOPE.has(k)) params[k] = v;
+  // for-in, not Object.entries (no array per command): a parsed frame has only own, enumerable keys
+  for (const k in env) if (!ENVELOPE.has(k)) params[k] = (env as Record<string, unknown>)[k];
   if (def.scope === "server" && env.sessionId !== undefined) params.sessionId = env.sessionId;
   return params;
 }

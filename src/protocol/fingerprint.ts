@@ -29,7 +29,8 @@ const sha256Hex = sha256HexWith((crypto as { hash?: OneShotHash }).hash);
 
 export function fingerprint(envelope: CommandEnvelope): string {
   const semantic: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(envelope)) if (!EXCLUDED.has(k)) semantic[k] = v;
+  // for-in, not Object.entries (no array per command): an envelope has only own, enumerable keys
+  for (const k in envelope) if (!EXCLUDED.has(k)) semantic[k] = (envelope as Record<string, unknown>)[k];
   const canonical = canonicalize(semantic) ?? "null";
   return `${FINGERPRINT_VERSION}:sha256:${sha256Hex(canonical)}`;
 }

@@ -17,19 +17,39 @@ declare global {
 
 /** Why a parsed JSON value is refused, or null when every number is finite and every string well-formed. */
 export function badJsonValue(value: unknown, path = ""): string | null {
+  // the common case walks without building a JSON Pointer per key; only a refusal is described
+  return isClean(value) ? null : describeBad(value, path);
+}
+
+/** Whether every number in `value` is finite and every string (property names too) well-formed. */
+function isClean(value: unknown): boolean {
+  if (typeof value === "number") return Number.isFinite(value);
+  if (typeof value === "string") return value.isWellFormed();
+  if (value === null || typeof value !== "object") return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!isClean(value[i])) return false;
+    return true;
+  }
+  const o = value as Record<string, unknown>;
+  for (const key in o) if (!Object.hasOwn(o, key) || !key.isWellFormed() || !isClean(o[key])) return false;
+  return true;
+}
+
+/** badJsonValue's message (null when the value is clean): the first refused place, as a JSON Pointer; exported for its test. */
+export function describeBad(value: unknown, path: string): string | null {
   if (typeof value === "number") return Number.isFinite(value) ? null : `number out of range at ${pointer(path)} (it overflows to ${value})`;
   if (typeof value === "string") return value.isWellFormed() ? null : `string at ${pointer(path)} is not well-formed Unicode (lone surrogate)`;
   if (value === null || typeof value !== "object") return null;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const bad = badJsonValue(value[i], `${path}/${i}`);
+      const bad = describeBad(value[i], `${path}/${i}`);
       if (bad) return bad;
     }
     return null;
   }
   for (const [key, v] of Object.entries(value)) {
     if (!key.isWellFormed()) return `property name under ${pointer(path)} is not well-formed Unicode (lone surrogate)`;
-    const bad = badJsonValue(v, `${path}/${escapeToken(key)}`);
+    const bad = describeBad(v, `${path}/${escapeToken(key)}`);
     if (bad) return bad;
   }
   return null;
