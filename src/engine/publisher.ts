@@ -151,9 +151,9 @@ export class Publisher {
 
   /**
    * A command fact (see the header): `actor` and `sessionId` are the command's, `submitter` its
-   * connection (null after a restart).
+   * connection (null after a restart). `frame`: the event, or how to build it (built and serialized
+   * once, and only if a connection wants it).
    */
-  /** `frame`: the event, or how to build it (built and serialized once, and only if a connection wants it) */
   command(sessionId: string | null, actor: string, frame: object | (() => object), submitter: Connection | null): void {
     let text: string | undefined;
     const subscribers = sessionId !== null ? this.bySession.get(sessionId) : undefined;
