@@ -84,11 +84,12 @@ function undraft(v: unknown): unknown {
   return out;
 }
 
+/** A draft of `state` when it is a draftable document, else `state` itself. */
 function draftOf(state: unknown): unknown {
   return isDraftable(state) && typeof state === "object" && state !== null ? immer.createDraft(state as object) : state;
 }
 
-/** A draft of `state` when it is a draftable document, else `state` itself. */
+/** Marks a run's draft (or assigned state) as not there yet. */
 const NO_DRAFT: unique symbol = Symbol("no draft yet");
 
 /**
